@@ -1,0 +1,761 @@
+//! Digest-based artifact identity.
+//!
+//! * [`DigestAlgorithm`] and [`Digest`]: the algorithms custodia computes and
+//!   one computed value, printed and parsed in the OCI form `sha256:<hex>`
+//!   (validated as the OCI image spec's descriptor grammar says).
+//! * [`DigestSet`]: the in-toto digest set, `{"sha256": "<hex>", ...}`.
+//!   Known algorithms are checked (lowercase hex of the right length);
+//!   algorithms the spec does not define are carried but never trusted.
+//! * Streaming hashing of any [`Read`], of a file ([`hash_file`]) and of a
+//!   directory tree ([`hash_tree`]).
+//!
+//! Weak algorithms (md5, sha1, and git's object ids) may appear in a digest
+//! set but never count as identity on their own: [`DigestSet::matches`]
+//! needs at least one shared strong algorithm.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::Digest as _;
+
+use crate::encoding::{decode_lower_hex, first_non_lower_hex, hex_lower};
+use crate::error::{DigestError, Error};
+
+/// Size of the read buffer used for streaming hashing.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// A hash algorithm custodia computes.
+///
+/// ```
+/// use custodia::digest::DigestAlgorithm;
+/// let alg: DigestAlgorithm = "sha384".parse()?;
+/// assert_eq!(alg.name(), "sha384");
+/// assert_eq!(alg.output_len(), 48);
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum DigestAlgorithm {
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+    /// SHA-384 (FIPS 180-4).
+    Sha384,
+    /// SHA-512 (FIPS 180-4).
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// All algorithms, strongest last.
+    pub const ALL: [DigestAlgorithm; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
+
+    /// The name used in in-toto digest sets and OCI digests.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Length of the digest in bytes.
+    pub const fn output_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
+    /// Hashes `bytes` in one call.
+    pub fn hash(self, bytes: &[u8]) -> Digest {
+        let mut hasher = Hasher::new(self);
+        hasher.update(bytes);
+        hasher.finish()
+    }
+}
+
+impl fmt::Display for DigestAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DigestAlgorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| DigestError::UnsupportedAlgorithm(shorten(s)).into())
+    }
+}
+
+/// One digest value: an algorithm and its output bytes.
+///
+/// Its text form is the OCI digest form `algorithm:hex`; parsing follows
+/// the OCI image spec grammar and rejects uppercase or wrong-length hex.
+///
+/// ```
+/// use custodia::digest::{Digest, DigestAlgorithm};
+/// let d = DigestAlgorithm::Sha256.hash(b"hello world");
+/// assert_eq!(
+///     d.to_string(),
+///     "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+/// );
+/// let parsed: Digest = d.to_string().parse()?;
+/// assert_eq!(parsed, d);
+/// assert!("sha256:B94D".parse::<Digest>().is_err());
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest {
+    algorithm: DigestAlgorithm,
+    bytes: Vec<u8>,
+}
+
+impl Digest {
+    /// Builds a digest from raw output bytes, checking the length.
+    pub fn from_bytes(algorithm: DigestAlgorithm, bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() != algorithm.output_len() {
+            return Err(DigestError::WrongLength {
+                algorithm: algorithm.name().to_owned(),
+                expected: (algorithm.output_len() * 2).to_string(),
+                found: bytes.len() * 2,
+            }
+            .into());
+        }
+        Ok(Self {
+            algorithm,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Parses lowercase hex for `algorithm`.
+    pub fn from_hex(algorithm: DigestAlgorithm, hex: &str) -> Result<Self, Error> {
+        check_hex(algorithm.name(), hex, &[algorithm.output_len() * 2])?;
+        let bytes = decode_lower_hex(hex).ok_or_else(|| DigestError::InvalidHex {
+            algorithm: algorithm.name().to_owned(),
+            offset: 0,
+        })?;
+        Self::from_bytes(algorithm, &bytes)
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> DigestAlgorithm {
+        self.algorithm
+    }
+
+    /// The raw digest bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Lowercase hex of the digest bytes.
+    pub fn hex(&self) -> String {
+        hex_lower(&self.bytes)
+    }
+
+    /// A digest set holding just this digest.
+    pub fn to_set(&self) -> DigestSet {
+        let mut set = DigestSet::new();
+        set.insert(self);
+        set
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm, self.hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
+}
+
+impl FromStr for Digest {
+    type Err = Error;
+
+    /// Parses the OCI form `algorithm:encoded`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let invalid = |reason| DigestError::InvalidOci {
+            input: shorten(s),
+            reason,
+        };
+        let (algorithm, encoded) = s
+            .split_once(':')
+            .ok_or_else(|| invalid("expected `algorithm:encoded`"))?;
+        if !is_oci_algorithm(algorithm) {
+            return Err(invalid(
+                "algorithm must be lowercase [a-z0-9] components joined by one of + . _ -",
+            )
+            .into());
+        }
+        if encoded.is_empty()
+            || !encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b'_' || b == b'-')
+        {
+            return Err(invalid("encoded part must be one or more of [a-zA-Z0-9=_-]").into());
+        }
+        let algorithm: DigestAlgorithm = algorithm.parse()?;
+        let expected = algorithm.output_len() * 2;
+        if encoded.len() != expected {
+            return Err(DigestError::WrongLength {
+                algorithm: algorithm.name().to_owned(),
+                expected: expected.to_string(),
+                found: encoded.len(),
+            }
+            .into());
+        }
+        if first_non_lower_hex(encoded).is_some() {
+            return Err(invalid("encoded part must be lowercase hex").into());
+        }
+        Digest::from_hex(algorithm, encoded)
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `algorithm-component (algorithm-separator algorithm-component)*`
+fn is_oci_algorithm(s: &str) -> bool {
+    let mut previous_was_separator = true; // no leading separator
+    for b in s.bytes() {
+        let separator = matches!(b, b'+' | b'.' | b'_' | b'-');
+        if separator {
+            if previous_was_separator {
+                return false;
+            }
+        } else if !(b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            return false;
+        }
+        previous_was_separator = separator;
+    }
+    !previous_was_separator
+}
+
+/// How an in-toto digest set algorithm name is checked.
+struct KnownAlgorithm {
+    name: &'static str,
+    /// Accepted lengths in hex characters.
+    hex_lengths: &'static [usize],
+    /// Counts as artifact identity on its own.
+    strong: bool,
+}
+
+/// The algorithms the in-toto digest set spec names (digest_set.md), with
+/// the lengths the reference implementation enforces.
+const KNOWN_ALGORITHMS: &[KnownAlgorithm] = &[
+    known("sha256", &[64], true),
+    known("sha224", &[56], false),
+    known("sha384", &[96], true),
+    known("sha512", &[128], true),
+    known("sha512_224", &[56], false),
+    known("sha512_256", &[64], true),
+    known("sha3_224", &[56], false),
+    known("sha3_256", &[64], true),
+    known("sha3_384", &[96], true),
+    known("sha3_512", &[128], true),
+    known("md5", &[32], false),
+    known("sha1", &[40], false),
+    known("dirHash", &[64], false),
+    known("gitBlob", &[40, 64], false),
+    known("gitCommit", &[40, 64], false),
+    known("gitTag", &[40, 64], false),
+    known("gitTree", &[40, 64], false),
+];
+
+const fn known(name: &'static str, hex_lengths: &'static [usize], strong: bool) -> KnownAlgorithm {
+    KnownAlgorithm {
+        name,
+        hex_lengths,
+        strong,
+    }
+}
+
+fn known_algorithm(name: &str) -> Option<&'static KnownAlgorithm> {
+    KNOWN_ALGORITHMS.iter().find(|k| k.name == name)
+}
+
+/// Whether `algorithm` is strong enough to identify an artifact on its own.
+///
+/// ```
+/// use custodia::digest::is_strong_algorithm;
+/// assert!(is_strong_algorithm("sha256"));
+/// assert!(!is_strong_algorithm("sha1"));
+/// assert!(!is_strong_algorithm("custom"));
+/// ```
+pub fn is_strong_algorithm(algorithm: &str) -> bool {
+    known_algorithm(algorithm).is_some_and(|k| k.strong)
+}
+
+fn check_hex(algorithm: &str, value: &str, hex_lengths: &[usize]) -> Result<(), DigestError> {
+    if let Some(offset) = first_non_lower_hex(value) {
+        return Err(DigestError::InvalidHex {
+            algorithm: algorithm.to_owned(),
+            offset,
+        });
+    }
+    if !hex_lengths.contains(&value.len()) {
+        let expected = hex_lengths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(DigestError::WrongLength {
+            algorithm: algorithm.to_owned(),
+            expected,
+            found: value.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks one digest set entry.
+fn check_entry(algorithm: &str, value: &str) -> Result<(), DigestError> {
+    if algorithm.is_empty() || !algorithm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(DigestError::InvalidAlgorithmName(shorten(algorithm)));
+    }
+    match known_algorithm(algorithm) {
+        Some(k) => check_hex(algorithm, value, k.hex_lengths),
+        // Unknown algorithms are carried as opaque strings (the spec allows
+        // custom ones); they never count as identity.
+        None if value.is_empty() => Err(DigestError::WrongLength {
+            algorithm: algorithm.to_owned(),
+            expected: "at least 1".to_owned(),
+            found: 0,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// An in-toto digest set: algorithm name to lowercase hex value.
+///
+/// Serializes as a JSON object with keys in sorted order. Deserializing
+/// checks every entry; duplicate keys are rejected by custodia's strict
+/// JSON readers.
+///
+/// ```
+/// use custodia::digest::{DigestAlgorithm, DigestSet};
+/// let artifact = b"release bytes";
+/// let expected: DigestSet = serde_json::from_str(&format!(
+///     r#"{{"sha256":"{}"}}"#,
+///     DigestAlgorithm::Sha256.hash(artifact).hex()
+/// ))?;
+/// let actual = DigestSet::of_bytes(artifact);
+/// assert!(expected.matches(&actual).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DigestSet {
+    entries: BTreeMap<String, String>,
+}
+
+/// Why two digest sets do not identify the same artifact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DigestMismatch {
+    /// Both sets have `algorithm` but with different values.
+    #[error("{algorithm} differs: expected {expected}, found {found}")]
+    Differs {
+        /// The algorithm.
+        algorithm: String,
+        /// Value in the expected set.
+        expected: String,
+        /// Value in the other set.
+        found: String,
+    },
+    /// The sets share no strong algorithm, so they cannot identify the same bytes.
+    #[error("no strong digest algorithm in common (expected {expected:?}, found {found:?})")]
+    NoCommonStrongAlgorithm {
+        /// Algorithms in the expected set.
+        expected: Vec<String>,
+        /// Algorithms in the other set.
+        found: Vec<String>,
+    },
+}
+
+impl DigestSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The SHA-256 digest set of `bytes`.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        DigestAlgorithm::Sha256.hash(bytes).to_set()
+    }
+
+    /// Adds (or replaces) the value for a computed digest.
+    pub fn insert(&mut self, digest: &Digest) {
+        self.entries
+            .insert(digest.algorithm.name().to_owned(), digest.hex());
+    }
+
+    /// Adds (or replaces) an entry by name, checking it as deserializing does.
+    pub fn insert_raw(&mut self, algorithm: &str, value: &str) -> Result<(), Error> {
+        check_entry(algorithm, value)?;
+        self.entries.insert(algorithm.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    /// The value for `algorithm`, if present.
+    pub fn get(&self, algorithm: &str) -> Option<&str> {
+        self.entries.get(algorithm).map(String::as_str)
+    }
+
+    /// The computed digest for `algorithm`, if present.
+    pub fn digest(&self, algorithm: DigestAlgorithm) -> Option<Digest> {
+        let hex = self.get(algorithm.name())?;
+        Digest::from_hex(algorithm, hex).ok()
+    }
+
+    /// The strongest digest custodia can compute that this set carries.
+    pub fn strongest(&self) -> Option<Digest> {
+        DigestAlgorithm::ALL
+            .into_iter()
+            .rev()
+            .find_map(|a| self.digest(a))
+    }
+
+    /// Iterates over `(algorithm, hex)` in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether the set holds at least one strong algorithm.
+    pub fn has_strong_algorithm(&self) -> bool {
+        self.entries.keys().any(|k| is_strong_algorithm(k))
+    }
+
+    /// Checks that `other` identifies the same artifact as `self`: every
+    /// algorithm both sets carry must agree, and at least one of them must
+    /// be strong. Returns the strong algorithms that matched.
+    pub fn matches(&self, other: &DigestSet) -> Result<Vec<String>, DigestMismatch> {
+        let mut strong = Vec::new();
+        for (algorithm, expected) in &self.entries {
+            let Some(found) = other.entries.get(algorithm) else {
+                continue;
+            };
+            if found != expected {
+                return Err(DigestMismatch::Differs {
+                    algorithm: algorithm.clone(),
+                    expected: expected.clone(),
+                    found: found.clone(),
+                });
+            }
+            if is_strong_algorithm(algorithm) {
+                strong.push(algorithm.clone());
+            }
+        }
+        if strong.is_empty() {
+            return Err(DigestMismatch::NoCommonStrongAlgorithm {
+                expected: self.entries.keys().cloned().collect(),
+                found: other.entries.keys().cloned().collect(),
+            });
+        }
+        Ok(strong)
+    }
+}
+
+impl From<&Digest> for DigestSet {
+    fn from(d: &Digest) -> Self {
+        d.to_set()
+    }
+}
+
+impl serde::Serialize for DigestSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.entries.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DigestSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<String, String>::deserialize(d)?;
+        for (algorithm, value) in &entries {
+            check_entry(algorithm, value).map_err(serde::de::Error::custom)?;
+        }
+        Ok(Self { entries })
+    }
+}
+
+/// An incremental hasher for one algorithm.
+///
+/// ```
+/// use custodia::digest::{DigestAlgorithm, Hasher};
+/// let mut h = Hasher::new(DigestAlgorithm::Sha256);
+/// h.update(b"hello ");
+/// h.update(b"world");
+/// assert_eq!(h.finish(), DigestAlgorithm::Sha256.hash(b"hello world"));
+/// ```
+#[derive(Clone)]
+pub struct Hasher {
+    state: HasherState,
+}
+
+#[derive(Clone)]
+enum HasherState {
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// A fresh hasher.
+    pub fn new(algorithm: DigestAlgorithm) -> Self {
+        let state = match algorithm {
+            DigestAlgorithm::Sha256 => HasherState::Sha256(sha2::Sha256::new()),
+            DigestAlgorithm::Sha384 => HasherState::Sha384(sha2::Sha384::new()),
+            DigestAlgorithm::Sha512 => HasherState::Sha512(sha2::Sha512::new()),
+        };
+        Self { state }
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match &mut self.state {
+            HasherState::Sha256(h) => h.update(bytes),
+            HasherState::Sha384(h) => h.update(bytes),
+            HasherState::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// Finishes and returns the digest.
+    pub fn finish(self) -> Digest {
+        let (algorithm, bytes) = match self.state {
+            HasherState::Sha256(h) => (DigestAlgorithm::Sha256, h.finalize().to_vec()),
+            HasherState::Sha384(h) => (DigestAlgorithm::Sha384, h.finalize().to_vec()),
+            HasherState::Sha512(h) => (DigestAlgorithm::Sha512, h.finalize().to_vec()),
+        };
+        Digest { algorithm, bytes }
+    }
+}
+
+impl io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Hashes everything `reader` yields, streaming through a fixed buffer.
+///
+/// ```
+/// use custodia::digest::{hash_reader, DigestAlgorithm};
+/// let d = hash_reader(DigestAlgorithm::Sha512, &b"abc"[..])?;
+/// assert!(d.hex().starts_with("ddaf35a193617aba"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn hash_reader<R: Read>(algorithm: DigestAlgorithm, mut reader: R) -> io::Result<Digest> {
+    let mut hasher = Hasher::new(algorithm);
+    let mut buffer = vec![0u8; READ_BUFFER];
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(buffer.get(..n).unwrap_or_default());
+    }
+    Ok(hasher.finish())
+}
+
+/// Hashes one file.
+pub fn hash_file(algorithm: DigestAlgorithm, path: impl AsRef<Path>) -> Result<Digest, Error> {
+    let path = path.as_ref();
+    let io_err = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    hash_reader(algorithm, file).map_err(io_err)
+}
+
+/// The deterministic SHA-256 digest of a directory tree.
+///
+/// The tree digest is the `h1` directory hash of Go modules
+/// (`golang.org/x/mod/sumdb/dirhash.Hash1`), without the `h1:`/base64
+/// wrapping:
+///
+/// 1. every regular file below `root` is listed by its path relative to
+///    `root`, with `/` separators (directories themselves contribute
+///    nothing, so empty directories are ignored);
+/// 2. the paths are sorted by their UTF-8 bytes;
+/// 3. for each file, the line `<sha256 hex of its bytes>  <path>\n` is
+///    formed (two spaces, as `sha256sum` prints);
+/// 4. the tree digest is the SHA-256 of the concatenated lines.
+///
+/// So `find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n'
+/// sha256sum | sha256sum` computes the same value. Symbolic links, other
+/// special files, non-UTF-8 names and names containing a newline are
+/// rejected (an error names the entry), so the digest never depends on what
+/// a link points to.
+pub fn hash_tree(root: impl AsRef<Path>) -> Result<Digest, Error> {
+    let root = root.as_ref();
+    let mut files = Vec::new();
+    collect_files(root, root, &mut files)?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut summary = Hasher::new(DigestAlgorithm::Sha256);
+    for (relative, path) in &files {
+        let digest = hash_file(DigestAlgorithm::Sha256, path)?;
+        summary.update(digest.hex().as_bytes());
+        summary.update(b"  ");
+        summary.update(relative.as_bytes());
+        summary.update(b"\n");
+    }
+    Ok(summary.finish())
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
+    let io_err = |path: &Path, source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let unhashable = |path: PathBuf, reason| DigestError::UnhashableTreeEntry { path, reason };
+    // Iterative walk: no recursion depth to exhaust on deep trees.
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
+            let entry = entry.map_err(|e| io_err(&dir, e))?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(|e| io_err(&path, e))?;
+            if file_type.is_dir() {
+                pending.push(path);
+            } else if file_type.is_file() {
+                let relative = path
+                    .strip_prefix(root)
+                    .ok()
+                    .and_then(|r| {
+                        r.components()
+                            .map(|c| c.as_os_str().to_str())
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .ok_or_else(|| unhashable(path.clone(), "file name is not UTF-8"))?
+                    .join("/");
+                if relative.contains('\n') {
+                    return Err(unhashable(path, "file name contains a newline").into());
+                }
+                out.push((relative, path));
+            } else if file_type.is_symlink() {
+                return Err(unhashable(path, "symbolic links are not followed").into());
+            } else {
+                return Err(unhashable(path, "not a regular file or directory").into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shortens untrusted input for error messages.
+pub(crate) fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", s.get(..end).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fips_180_vectors() {
+        // FIPS 180-2 appendix examples for "abc".
+        assert_eq!(
+            DigestAlgorithm::Sha256.hash(b"abc").hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            DigestAlgorithm::Sha384.hash(b"abc").hex(),
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed\
+             8086072ba1e7cc2358baeca134c825a7"
+        );
+    }
+
+    #[test]
+    fn oci_algorithm_grammar() {
+        assert!(is_oci_algorithm("sha256"));
+        assert!(is_oci_algorithm("sha384.foo+bar"));
+        assert!(!is_oci_algorithm("sha384__foo"));
+        assert!(!is_oci_algorithm(""));
+        assert!(!is_oci_algorithm("-sha"));
+        assert!(!is_oci_algorithm("sha-"));
+        assert!(!is_oci_algorithm("SHA256"));
+    }
+
+    #[test]
+    fn matching_needs_a_strong_shared_algorithm() {
+        let mut weak = DigestSet::new();
+        weak.insert_raw("sha1", &"a".repeat(40)).unwrap();
+        let mut other = weak.clone();
+        assert!(matches!(
+            weak.matches(&other),
+            Err(DigestMismatch::NoCommonStrongAlgorithm { .. })
+        ));
+        weak.insert_raw("sha256", &"b".repeat(64)).unwrap();
+        other.insert_raw("sha256", &"b".repeat(64)).unwrap();
+        assert_eq!(weak.matches(&other).unwrap(), vec!["sha256".to_owned()]);
+        other.insert_raw("sha1", &"c".repeat(40)).unwrap();
+        assert!(matches!(
+            weak.matches(&other),
+            Err(DigestMismatch::Differs { .. })
+        ));
+    }
+
+    #[test]
+    fn entry_rules() {
+        assert!(check_entry("sha256", &"A".repeat(64)).is_err());
+        assert!(check_entry("sha256", &"a".repeat(63)).is_err());
+        assert!(check_entry("gitCommit", &"a".repeat(40)).is_ok());
+        assert!(check_entry("gitCommit", &"a".repeat(64)).is_ok());
+        assert!(check_entry("custom", "anything").is_ok());
+        assert!(check_entry("custom", "").is_err());
+        assert!(check_entry("", "ab").is_err());
+        assert!(check_entry("sha-256", "ab").is_err());
+    }
+
+    #[test]
+    fn shorten_respects_char_boundaries() {
+        let s = "é".repeat(100);
+        assert!(shorten(&s).ends_with("..."));
+        assert_eq!(shorten("short"), "short");
+    }
+}

@@ -1,0 +1,419 @@
+//! DSSE v1 envelopes (Dead Simple Signing Envelope).
+//!
+//! ```json
+//! {"payloadType": "application/vnd.in-toto+json",
+//!  "payload": "<base64>",
+//!  "signatures": [{"keyid": "<optional hint>", "sig": "<base64>"}]}
+//! ```
+//!
+//! Signatures cover [`pae`]`(payloadType, payload)`, never the JSON. Readers
+//! accept standard and URL-safe base64 (padded or not); writers emit
+//! standard, padded base64.
+//!
+//! `keyid` is an unauthenticated hint: custodia tries the key it names first,
+//! then every other trusted key, and a signature counts for the key it
+//! verifies under, whatever the hint says (the report notes a misleading
+//! hint). A threshold counts distinct keys; a second signature by a key that
+//! already counted fails verification rather than being silently ignored.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::encoding::{base64_decode, base64_encode};
+use crate::error::{DsseError, Error};
+use crate::keys::{KeyId, KeySet, Signer};
+use crate::report::{Check, Report};
+
+/// Envelopes larger than this are refused before parsing (128 MiB).
+pub const MAX_ENVELOPE_BYTES: usize = 128 * 1024 * 1024;
+
+/// Envelopes with more signatures than this are refused.
+pub const MAX_SIGNATURES: usize = 64;
+
+/// The DSSE pre-authentication encoding:
+/// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in ASCII
+/// decimal bytes.
+///
+/// ```
+/// // The DSSE spec's test vector.
+/// assert_eq!(
+///     custodia::dsse::pae("http://example.com/HelloWorld", b"hello world"),
+///     b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+/// );
+/// ```
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut header = String::with_capacity(payload_type.len() + 32);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        header,
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    );
+    let mut out = Vec::with_capacity(header.len() + payload.len());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// One signature in an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Unauthenticated hint naming the key; never decides trust.
+    pub keyid: Option<String>,
+    /// The signature bytes.
+    pub sig: Vec<u8>,
+}
+
+/// A DSSE envelope.
+///
+/// ```
+/// use custodia::dsse::Envelope;
+/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+/// let env = Envelope::sign("text/plain", b"hello".to_vec(), &key)?;
+/// let parsed = Envelope::from_json(&env.to_json())?;
+/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let result = parsed.verify(&keys, 1)?;
+/// assert!(result.verified());
+/// assert_eq!(result.accepted_keys().len(), 1);
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    payload_type: String,
+    payload: Vec<u8>,
+    signatures: Vec<Signature>,
+}
+
+impl Envelope {
+    /// An envelope with no signatures yet.
+    pub fn unsigned(payload_type: impl Into<String>, payload: Vec<u8>) -> Self {
+        Self {
+            payload_type: payload_type.into(),
+            payload,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Signs `payload` with one signer.
+    pub fn sign(
+        payload_type: impl Into<String>,
+        payload: Vec<u8>,
+        signer: &dyn Signer,
+    ) -> Result<Self, Error> {
+        let mut env = Self::unsigned(payload_type, payload);
+        env.add_signature(signer)?;
+        Ok(env)
+    }
+
+    /// Appends a signature by `signer` over the same payload. The signature
+    /// carries the signer's key id as its hint.
+    pub fn add_signature(&mut self, signer: &dyn Signer) -> Result<(), Error> {
+        if self.signatures.len() >= MAX_SIGNATURES {
+            return Err(DsseError::TooManySignatures {
+                count: self.signatures.len() + 1,
+                limit: MAX_SIGNATURES,
+            }
+            .into());
+        }
+        let sig = signer.sign(&pae(&self.payload_type, &self.payload))?;
+        self.signatures.push(Signature {
+            keyid: Some(signer.key_id().to_string()),
+            sig,
+        });
+        Ok(())
+    }
+
+    /// Parses an envelope from JSON: duplicate members, bad base64, more
+    /// than [`MAX_SIGNATURES`] signatures or more than
+    /// [`MAX_ENVELOPE_BYTES`] bytes are errors. Unknown fields are ignored.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_ENVELOPE_BYTES {
+            return Err(DsseError::TooLarge {
+                size: bytes.len(),
+                limit: MAX_ENVELOPE_BYTES,
+            }
+            .into());
+        }
+        let wire: EnvelopeWire = crate::json::from_slice(bytes, "DSSE envelope")?;
+        if wire.signatures.len() > MAX_SIGNATURES {
+            return Err(DsseError::TooManySignatures {
+                count: wire.signatures.len(),
+                limit: MAX_SIGNATURES,
+            }
+            .into());
+        }
+        let b64 = |field: String, value: &str| {
+            base64_decode(value).map_err(|reason| DsseError::Base64 { field, reason })
+        };
+        let payload = b64("payload".to_owned(), &wire.payload)?;
+        let signatures = wire
+            .signatures
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Ok(Signature {
+                    keyid: s.keyid.clone().filter(|k| !k.is_empty()),
+                    sig: b64(format!("signatures[{i}].sig"), &s.sig)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DsseError>>()?;
+        Ok(Self {
+            payload_type: wire.payload_type,
+            payload,
+            signatures,
+        })
+    }
+
+    /// Serializes as compact JSON with standard base64.
+    pub fn to_json(&self) -> Vec<u8> {
+        let wire = EnvelopeWire {
+            payload_type: self.payload_type.clone(),
+            payload: base64_encode(&self.payload),
+            signatures: self
+                .signatures
+                .iter()
+                .map(|s| SignatureWire {
+                    keyid: s.keyid.clone(),
+                    sig: base64_encode(&s.sig),
+                })
+                .collect(),
+        };
+        // A struct of strings always serializes.
+        serde_json::to_vec(&wire).unwrap_or_default()
+    }
+
+    /// The payload type.
+    pub fn payload_type(&self) -> &str {
+        &self.payload_type
+    }
+
+    /// The payload bytes. Unauthenticated until [`Envelope::verify`] says so.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The signatures.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// Verifies the signatures against trusted `keys`: verified when at
+    /// least `threshold` distinct trusted keys signed and no key signed
+    /// twice. A threshold of 0 is an error.
+    pub fn verify(&self, keys: &KeySet, threshold: usize) -> Result<SignatureVerification, Error> {
+        if threshold == 0 {
+            return Err(DsseError::ZeroThreshold.into());
+        }
+        let message = pae(&self.payload_type, &self.payload);
+        let mut outcomes = Vec::with_capacity(self.signatures.len());
+        let mut accepted: Vec<KeyId> = Vec::new();
+        for (index, signature) in self.signatures.iter().enumerate() {
+            let outcome = verify_one(keys, &message, signature, &accepted);
+            if let SignatureStatus::Accepted { key_id, .. } = &outcome.status {
+                accepted.push(key_id.clone());
+            }
+            outcomes.push(SignatureOutcome { index, ..outcome });
+        }
+        Ok(SignatureVerification {
+            threshold,
+            outcomes,
+            trusted_keys: keys.len(),
+        })
+    }
+}
+
+fn verify_one(
+    keys: &KeySet,
+    message: &[u8],
+    signature: &Signature,
+    already: &[KeyId],
+) -> SignatureOutcome {
+    let hinted = signature
+        .keyid
+        .as_ref()
+        .and_then(|hint| keys.iter().find(|k| k.key_id().as_str() == hint));
+    // The hinted key first (the common case costs one verification), then
+    // every other key: the hint never decides which key is trusted.
+    let order = hinted.into_iter().chain(
+        keys.iter()
+            .filter(|k| hinted.is_none_or(|h| h.key_id() != k.key_id())),
+    );
+    let mut status = SignatureStatus::Rejected {
+        reason: if keys.is_empty() {
+            "no trusted keys were given".to_owned()
+        } else {
+            format!("does not verify with any of the {} trusted keys", keys.len())
+        },
+    };
+    for key in order {
+        if let Ok(scheme) = key.verify(message, &signature.sig) {
+            let key_id = key.key_id().clone();
+            status = if already.contains(&key_id) {
+                SignatureStatus::Duplicate { key_id }
+            } else {
+                SignatureStatus::Accepted {
+                    misleading_hint: signature
+                        .keyid
+                        .clone()
+                        .filter(|hint| hinted.is_some() && hint != key_id.as_str()),
+                    key_id,
+                    scheme,
+                }
+            };
+            break;
+        }
+    }
+    SignatureOutcome {
+        index: 0,
+        keyid_hint: signature.keyid.clone(),
+        status,
+    }
+}
+
+/// What happened to one signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureOutcome {
+    /// Position in the envelope's `signatures`.
+    pub index: usize,
+    /// The signature's `keyid` hint, if any.
+    pub keyid_hint: Option<String>,
+    /// The result.
+    pub status: SignatureStatus,
+}
+
+/// The result for one signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureStatus {
+    /// Verified with a trusted key.
+    Accepted {
+        /// The key that verified it.
+        key_id: KeyId,
+        /// The signature scheme that matched.
+        scheme: &'static str,
+        /// Set when the hint named a different trusted key.
+        misleading_hint: Option<String>,
+    },
+    /// Verified with a key that an earlier signature already counted for.
+    Duplicate {
+        /// The key that signed twice.
+        key_id: KeyId,
+    },
+    /// Did not verify with any trusted key.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The structured result of [`Envelope::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureVerification {
+    threshold: usize,
+    trusted_keys: usize,
+    outcomes: Vec<SignatureOutcome>,
+}
+
+impl SignatureVerification {
+    /// At least `threshold` distinct trusted keys signed, and none twice.
+    pub fn verified(&self) -> bool {
+        self.accepted_keys().len() >= self.threshold && self.duplicates().is_empty()
+    }
+
+    /// The distinct keys that verified, in signature order.
+    pub fn accepted_keys(&self) -> Vec<&KeyId> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| match &o.status {
+                SignatureStatus::Accepted { key_id, .. } => Some(key_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Keys that signed more than once.
+    pub fn duplicates(&self) -> Vec<&KeyId> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| match &o.status {
+                SignatureStatus::Duplicate { key_id } => Some(key_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Per-signature outcomes.
+    pub fn outcomes(&self) -> &[SignatureOutcome] {
+        &self.outcomes
+    }
+
+    /// The threshold asked for.
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    /// The report: one `signature[i]` check per signature, then `threshold`.
+    /// Signatures by keys that are not trusted are shown as failed checks
+    /// only when the threshold is not met (extra signatures by others are
+    /// normal in multi-party envelopes).
+    pub fn report(&self) -> Report {
+        let mut report = Report::new();
+        let met = self.verified();
+        for o in &self.outcomes {
+            let name = format!("signature[{}]", o.index);
+            match &o.status {
+                SignatureStatus::Accepted {
+                    key_id,
+                    scheme,
+                    misleading_hint,
+                } => {
+                    let mut reason = format!("verified with trusted key {key_id} ({scheme})");
+                    if let Some(hint) = misleading_hint {
+                        let _ = write!(reason, "; its keyid hint named another key, {hint}");
+                    }
+                    report.push(Check::pass(name, reason));
+                }
+                SignatureStatus::Duplicate { key_id } => report.push(Check::fail(
+                    name,
+                    format!("second signature by key {key_id}, which already counted"),
+                )),
+                SignatureStatus::Rejected { reason } if !met => {
+                    report.push(Check::fail(name, reason.clone()));
+                }
+                SignatureStatus::Rejected { .. } => {}
+            }
+        }
+        let count = self.accepted_keys().len();
+        let summary = format!(
+            "{count} distinct trusted key(s) signed, {} required ({} signature(s), {} trusted key(s))",
+            self.threshold,
+            self.outcomes.len(),
+            self.trusted_keys
+        );
+        report.push(if count >= self.threshold {
+            Check::pass("threshold", summary)
+        } else {
+            Check::fail("threshold", summary)
+        });
+        report
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EnvelopeWire {
+    #[serde(rename = "payloadType")]
+    payload_type: String,
+    payload: String,
+    signatures: Vec<SignatureWire>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SignatureWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keyid: Option<String>,
+    sig: String,
+}

@@ -1,0 +1,91 @@
+//! Hex and base64 helpers shared by the wire formats.
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+const INDIFFERENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_ANY_PAD: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::STANDARD, INDIFFERENT);
+const URL_SAFE_ANY_PAD: GeneralPurpose =
+    GeneralPurpose::new(&base64::alphabet::URL_SAFE, INDIFFERENT);
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// Offset of the first character that is not lowercase hex, if any.
+pub(crate) fn first_non_lower_hex(s: &str) -> Option<usize> {
+    s.bytes()
+        .position(|b| !(b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// Decodes lowercase hex; `None` on odd length or a non-lowercase-hex character.
+pub(crate) fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
+    fn nibble(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        }
+    }
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [hi, lo] => Some((nibble(*hi)? << 4) | nibble(*lo)?),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Standard base64 with padding, as DSSE writes it.
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes standard or URL-safe base64, padded or not (DSSE says readers
+/// must accept both alphabets). Mixing the two alphabets is an error.
+pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
+    let url_safe = s.bytes().any(|b| b == b'-' || b == b'_');
+    let engine = if url_safe {
+        &URL_SAFE_ANY_PAD
+    } else {
+        &STANDARD_ANY_PAD
+    };
+    engine.decode(s).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_rejections() {
+        assert_eq!(hex_lower(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(decode_lower_hex("00abff"), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(decode_lower_hex("00ABff"), None);
+        assert_eq!(decode_lower_hex("abc"), None);
+        assert_eq!(first_non_lower_hex("12aG"), Some(3));
+    }
+
+    #[test]
+    fn base64_accepts_both_alphabets_and_paddings() {
+        // RFC 4648 test vector "fo" plus a byte pattern that differs between alphabets.
+        assert_eq!(base64_decode("Zm8=").unwrap(), b"fo");
+        assert_eq!(base64_decode("Zm8").unwrap(), b"fo");
+        assert_eq!(base64_decode("-_8=").unwrap(), vec![0xfb, 0xff]);
+        assert_eq!(base64_decode("+/8=").unwrap(), vec![0xfb, 0xff]);
+        assert!(base64_decode("+_8=").is_err());
+        assert!(base64_decode("Zm8 ").is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! The crate's error type: one [`Error`] built from one sub-enum per concern.
+//!
+//! Every message says what was wrong and where: a JSON field path
+//! (`subject[0].digest.sha256`), a line and column, or a file path.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in custodia.
+///
+/// Match on the concern first, then on the sub-enum when a caller needs to
+/// react to one specific cause.
+///
+/// ```
+/// use custodia::{Error, digest::DigestSet};
+/// let err = serde_json::from_str::<DigestSet>(r#"{"sha256":"abc"}"#).unwrap_err();
+/// assert!(err.to_string().contains("sha256"));
+/// let err: Error = "sha256:xyz".parse::<custodia::digest::OciDigest>().unwrap_err();
+/// assert!(matches!(err, Error::Digest(_)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A digest, digest set or digest string was malformed or did not match.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    /// A JSON document could not be read.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// An in-toto Statement or ResourceDescriptor broke a rule of the spec.
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    /// A key could not be read, written, or used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A DSSE envelope was malformed or could not be signed.
+    #[error(transparent)]
+    Dsse(#[from] DsseError),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Convenience alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was wrong with a digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DigestError {
+    /// The algorithm name is not one custodia computes (sha256, sha384, sha512).
+    #[error("unsupported digest algorithm `{0}` (expected sha256, sha384 or sha512)")]
+    UnsupportedAlgorithm(String),
+    /// The value is not lowercase hexadecimal.
+    #[error("{algorithm}: digest is not lowercase hex (bad character at offset {offset})")]
+    InvalidHex {
+        /// Algorithm name the value was given for.
+        algorithm: String,
+        /// Byte offset of the first bad character.
+        offset: usize,
+    },
+    /// The value has the wrong length for its algorithm.
+    #[error("{algorithm}: digest has {found} hex characters, expected {expected}")]
+    WrongLength {
+        /// Algorithm name the value was given for.
+        algorithm: String,
+        /// Accepted length(s) in hex characters, e.g. `64` or `40 or 64`.
+        expected: String,
+        /// Length found.
+        found: usize,
+    },
+    /// An algorithm name in a digest set is empty or has characters the
+    /// in-toto digest set does not allow.
+    #[error("invalid digest algorithm name `{0}`")]
+    InvalidAlgorithmName(String),
+    /// A digest set had no entries.
+    #[error("digest set is empty")]
+    EmptySet,
+    /// An OCI digest string (`algorithm:encoded`) was malformed.
+    #[error("invalid OCI digest `{input}`: {reason}")]
+    InvalidOci {
+        /// The input, shortened to 80 characters.
+        input: String,
+        /// What rule of the OCI image spec it broke.
+        reason: &'static str,
+    },
+    /// A directory tree could not be hashed deterministically.
+    #[error("cannot hash tree entry {}: {reason}", path.display())]
+    UnhashableTreeEntry {
+        /// The offending entry.
+        path: PathBuf,
+        /// Why (symlink, non-UTF-8 name, newline in name, ...).
+        reason: &'static str,
+    },
+}
+
+/// A JSON document could not be parsed into the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {message}{}", location(path, *line, *column))]
+pub struct JsonError {
+    /// What was being parsed (`DSSE envelope`, `in-toto statement`, ...).
+    pub what: &'static str,
+    /// Field path, like `signatures[1].sig`; empty at the top level.
+    pub path: String,
+    /// 1-based line, 0 if unknown.
+    pub line: usize,
+    /// 1-based column, 0 if unknown.
+    pub column: usize,
+    /// The parser's description.
+    pub message: String,
+}
+
+fn location(path: &str, line: usize, column: usize) -> String {
+    let mut out = String::new();
+    if !path.is_empty() && path != "." {
+        out.push_str(" at `");
+        out.push_str(path);
+        out.push('`');
+    }
+    if line > 0 {
+        out.push_str(&format!(" (line {line}, column {column})"));
+    }
+    out
+}
+
+/// A rule of the in-toto Statement v1 / ResourceDescriptor spec was broken.
+///
+/// The variants mirror the reference implementation's sentinel errors
+/// (in-toto/attestation `go/v1`), so results can be compared case by case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatementError {
+    /// `_type` is not `https://in-toto.io/Statement/v1` (or the legacy v0.1).
+    #[error("`_type`: `{0}` is not an in-toto Statement type")]
+    InvalidType(String),
+    /// `subject` is missing or empty.
+    #[error("`subject`: at least one subject is required")]
+    SubjectRequired,
+    /// A subject has no digest.
+    #[error("`subject[{index}].digest`: every subject needs a digest")]
+    DigestRequired {
+        /// Index of the subject.
+        index: usize,
+    },
+    /// A resource descriptor has none of `uri`, `digest`, `content`.
+    #[error("`{path}`: a resource descriptor needs at least one of uri, digest or content")]
+    ResourceRequiredField {
+        /// Field path of the descriptor.
+        path: String,
+    },
+    /// A digest in a resource descriptor is malformed.
+    #[error("`{path}`: {source}")]
+    InvalidDigest {
+        /// Field path of the digest set.
+        path: String,
+        /// What was wrong.
+        #[source]
+        source: DigestError,
+    },
+    /// `predicateType` is missing or empty.
+    #[error("`predicateType`: a predicate type is required")]
+    PredicateTypeRequired,
+    /// `predicate` is missing or not an object.
+    #[error("`predicate`: a predicate object is required")]
+    PredicateRequired,
+    /// The predicate does not have the type the caller asked for.
+    #[error("`predicateType`: expected `{expected}`, found `{found}`")]
+    PredicateTypeMismatch {
+        /// The type the caller expected.
+        expected: String,
+        /// The type in the statement.
+        found: String,
+    },
+    /// The predicate does not parse as the typed predicate asked for.
+    #[error("`predicate`: {0}")]
+    InvalidPredicate(String),
+}
+
+/// A key could not be parsed, written, or used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The input is not PEM, or its label is not the one expected.
+    #[error("PEM: {0}")]
+    Pem(String),
+    /// The DER inside is not a valid SubjectPublicKeyInfo / PKCS#8 structure.
+    #[error("{what}: {reason}")]
+    Der {
+        /// `SubjectPublicKeyInfo` or `PKCS#8 private key`.
+        what: &'static str,
+        /// The decoder's description, with byte offset where known.
+        reason: String,
+    },
+    /// The key's algorithm or curve is not supported.
+    #[error("unsupported key algorithm: {0}")]
+    UnsupportedAlgorithm(String),
+    /// The key bytes were rejected by the cryptographic library.
+    #[error("{algorithm} key rejected: {reason}")]
+    Rejected {
+        /// Key algorithm.
+        algorithm: &'static str,
+        /// What was wrong (size, encoding, inconsistent key pair).
+        reason: String,
+    },
+    /// Signing failed.
+    #[error("signing with {0} key failed")]
+    SigningFailed(&'static str),
+    /// Key generation failed.
+    #[error("key generation failed: {0}")]
+    Generation(String),
+}
+
+/// A DSSE envelope was malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DsseError {
+    /// A base64 field could not be decoded.
+    #[error("`{field}`: invalid base64 ({reason})")]
+    Base64 {
+        /// Field path (`payload`, `signatures[0].sig`).
+        field: String,
+        /// Decoder's description.
+        reason: String,
+    },
+    /// The envelope is larger than the configured limit.
+    #[error("envelope is {size} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        /// Input size.
+        size: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// The envelope has more signatures than the configured limit.
+    #[error("envelope has {count} signatures, over the limit of {limit}")]
+    TooManySignatures {
+        /// Signatures found.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// A threshold of zero would accept an unsigned envelope.
+    #[error("threshold must be at least 1")]
+    ZeroThreshold,
+}

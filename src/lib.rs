@@ -1,0 +1,99 @@
+//! # custodia
+//!
+//! Supply-chain attestation for "build once, promote everywhere": know
+//! exactly which bytes an artifact is ([`digest`]), say something about
+//! those bytes ([`statement`], [`resource`]), prove who said it ([`dsse`],
+//! [`keys`]), and check all of it in one call ([`verify`]) that returns a
+//! [`report::Report`] of named checks.
+//!
+//! ```
+//! use custodia::digest::DigestSet;
+//! use custodia::dsse::Envelope;
+//! use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+//! use custodia::resource::ResourceDescriptor;
+//! use custodia::statement::{Statement, PAYLOAD_TYPE};
+//! use custodia::verify::{verify_attestation, Expectation};
+//!
+//! let artifact = b"app-1.0.tar.gz bytes";
+//! let builder = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+//!
+//! // Producer: a statement about the artifact's digest, signed in DSSE.
+//! let statement = Statement::new_untyped(
+//!     vec![ResourceDescriptor::new("app-1.0.tar.gz", DigestSet::of_bytes(artifact))],
+//!     "https://example.com/built/v1",
+//!     serde_json::json!({"by": "ci"}),
+//! )?;
+//! let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &builder)?;
+//! let wire = envelope.to_json();
+//!
+//! // Consumer: signature, payload type, predicate type and subject in one call.
+//! let trusted: KeySet = [builder.public_key().clone()].into_iter().collect();
+//! let expect = Expectation::new("https://example.com/built/v1", DigestSet::of_bytes(artifact));
+//! let result = verify_attestation(&Envelope::from_json(&wire)?, &trusted, &expect);
+//! assert!(result.report().verified(), "{}", result.report());
+//! # Ok::<(), custodia::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod digest;
+pub mod dsse;
+mod encoding;
+pub mod error;
+mod json;
+pub mod keys;
+pub mod report;
+pub mod resource;
+pub mod statement;
+pub mod verify;
+
+pub use error::{Error, Result};
+
+/// Entry points for fuzz targets; not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a DSSE envelope and, if it parses, verifies it against no keys.
+    pub fn envelope(data: &[u8]) {
+        if let Ok(env) = crate::dsse::Envelope::from_json(data) {
+            let _ = env.verify(&crate::keys::KeySet::new(), 1);
+            let again = crate::dsse::Envelope::from_json(&env.to_json());
+            assert_eq!(again.ok().as_ref(), Some(&env), "envelope round trip");
+        }
+    }
+
+    /// Parses an in-toto statement and round-trips it.
+    pub fn statement(data: &[u8]) {
+        if let Ok(st) = crate::statement::Statement::from_json(data) {
+            let again = crate::statement::Statement::from_json(&st.to_json());
+            assert_eq!(again.ok().as_ref(), Some(&st), "statement round trip");
+        }
+    }
+
+    /// Parses digest strings and digest sets.
+    pub fn digest(data: &[u8]) {
+        if let Ok(s) = std::str::from_utf8(data) {
+            if let Ok(d) = s.parse::<crate::digest::Digest>() {
+                assert_eq!(d.to_string(), s, "digest round trip");
+            }
+        }
+        if let Ok(set) = crate::json::from_slice::<crate::digest::DigestSet>(data, "digest set") {
+            let json = serde_json::to_vec(&set).unwrap_or_default();
+            let again = crate::json::from_slice::<crate::digest::DigestSet>(&json, "digest set");
+            assert_eq!(again.ok().as_ref(), Some(&set), "digest set round trip");
+        }
+    }
+
+    /// Parses PEM public and private keys.
+    pub fn pem(data: &[u8]) {
+        if let Ok(s) = std::str::from_utf8(data) {
+            if let Ok(k) = crate::keys::PublicKey::from_pem(s) {
+                let again = crate::keys::PublicKey::from_pem(&k.to_pem());
+                assert_eq!(again.ok().as_ref(), Some(&k), "public key round trip");
+            }
+            let _ = crate::keys::PrivateKey::from_pem(s);
+        }
+        let _ = crate::keys::PublicKey::from_spki_der(data);
+        let _ = crate::keys::PrivateKey::from_pkcs8_der(data);
+    }
+}

@@ -1,0 +1,126 @@
+//! Structured verification results: a [`Report`] of named [`Check`]s.
+//!
+//! Every verification in custodia returns a report, never a bare bool, so a
+//! CI plugin can show a person which check failed and why. The JSON form is
+//! `{"verified": bool, "checks": [{"name", "passed", "reason"}]}`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// One named check and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable, kebab-case name (`signature`, `predicate-type`, ...).
+    pub name: String,
+    /// Whether the check passed.
+    pub passed: bool,
+    /// What was found, or what was wrong and what was expected.
+    pub reason: String,
+}
+
+impl Check {
+    /// A passed check.
+    pub fn pass(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            passed: true,
+            reason: reason.into(),
+        }
+    }
+
+    /// A failed check.
+    pub fn fail(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            passed: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An ordered list of checks. Verified only when it has at least one check
+/// and every check passed: an empty report never verifies.
+///
+/// ```
+/// use custodia::report::{Check, Report};
+/// let mut report = Report::new();
+/// assert!(!report.verified());
+/// report.push(Check::pass("signature", "1 of 1 trusted keys"));
+/// assert!(report.verified());
+/// report.push(Check::fail("subject", "sha256 differs"));
+/// assert!(!report.verified());
+/// assert_eq!(report.first_failure().unwrap().name, "subject");
+/// let json = serde_json::to_value(&report).unwrap();
+/// assert_eq!(json["verified"], false);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a check.
+    pub fn push(&mut self, check: Check) {
+        self.checks.push(check);
+    }
+
+    /// Appends all checks of another report.
+    pub fn extend(&mut self, other: Report) {
+        self.checks.extend(other.checks);
+    }
+
+    /// The checks, in the order they ran.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// Whether there is at least one check and all passed.
+    pub fn verified(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The first failed check, if any.
+    pub fn first_failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| !c.passed)
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            verified: bool,
+            checks: &'a [Check],
+        }
+        Out {
+            verified: self.verified(),
+            checks: &self.checks,
+        }
+        .serialize(s)
+    }
+}
+
+impl fmt::Display for Report {
+    /// One line per check: `PASS name: reason`, then the verdict.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            let mark = if c.passed { "PASS" } else { "FAIL" };
+            writeln!(f, "{mark}  {}: {}", c.name, c.reason)?;
+        }
+        write!(
+            f,
+            "{}",
+            if self.verified() {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED"
+            }
+        )
+    }
+}

@@ -1,0 +1,277 @@
+//! The in-toto Statement v1 (Attestation Framework v1).
+//!
+//! ```json
+//! {"_type": "https://in-toto.io/Statement/v1",
+//!  "subject": [{"name": "app", "digest": {"sha256": "..."}}],
+//!  "predicateType": "https://slsa.dev/provenance/v1",
+//!  "predicate": {...}}
+//! ```
+//!
+//! Parsing is strict where the spec is: the type URI, a non-empty subject
+//! list, a digest on every subject, a predicate type and a predicate object
+//! are required (the same rules as the reference implementation's
+//! `Validate()`). Statements of type `https://in-toto.io/Statement/v0.1`
+//! are read too (their JSON shape is the same) and written back as they
+//! were. Unrecognized fields are ignored.
+//!
+//! Predicates are carried as JSON values; typed predicates implement
+//! [`Predicate`] and are read with [`Statement::predicate_as`], which first
+//! checks the predicate type.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{DigestMismatch, DigestSet};
+use crate::error::{Error, StatementError};
+use crate::resource::{ResourceDescriptor, ResourceDescriptorWire};
+
+/// The media type of an in-toto Statement, used as the DSSE payload type.
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A typed predicate: a serde type with its predicate type URI.
+///
+/// ```
+/// use custodia::statement::{Predicate, Statement};
+/// use custodia::resource::ResourceDescriptor;
+/// use custodia::digest::DigestSet;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Reviewed { reviewer: String }
+/// impl Predicate for Reviewed {
+///     const PREDICATE_TYPE: &'static str = "https://example.com/reviewed/v1";
+/// }
+///
+/// let subject = ResourceDescriptor::new("app", DigestSet::of_bytes(b"app"));
+/// let st = Statement::new(vec![subject], &Reviewed { reviewer: "ana".into() })?;
+/// let back = Statement::from_json(&st.to_json())?;
+/// assert_eq!(back.predicate_as::<Reviewed>()?.reviewer, "ana");
+/// # Ok::<(), custodia::Error>(())
+/// ```
+pub trait Predicate: Serialize + DeserializeOwned {
+    /// The predicate type URI.
+    const PREDICATE_TYPE: &'static str;
+}
+
+/// Which Statement version a document declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatementType {
+    /// `https://in-toto.io/Statement/v1`, the current version.
+    V1,
+    /// `https://in-toto.io/Statement/v0.1`, read for compatibility.
+    V0_1,
+}
+
+impl StatementType {
+    /// The `_type` URI.
+    pub const fn uri(self) -> &'static str {
+        match self {
+            Self::V1 => "https://in-toto.io/Statement/v1",
+            Self::V0_1 => "https://in-toto.io/Statement/v0.1",
+        }
+    }
+
+    fn from_uri(uri: &str) -> Option<Self> {
+        [Self::V1, Self::V0_1].into_iter().find(|t| t.uri() == uri)
+    }
+}
+
+/// A validated in-toto Statement.
+///
+/// ```
+/// use custodia::statement::Statement;
+/// use custodia::resource::ResourceDescriptor;
+/// use custodia::digest::DigestSet;
+/// let st = Statement::new_untyped(
+///     vec![ResourceDescriptor::new("app", DigestSet::of_bytes(b"app"))],
+///     "https://example.com/note/v1",
+///     serde_json::json!({"note": "hi"}),
+/// )?;
+/// assert_eq!(st.predicate_type(), "https://example.com/note/v1");
+/// assert!(st.subject_matching(&DigestSet::of_bytes(b"app")).is_ok());
+/// assert!(st.subject_matching(&DigestSet::of_bytes(b"rebuilt")).is_err());
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    statement_type: StatementType,
+    subject: Vec<ResourceDescriptor>,
+    predicate_type: String,
+    predicate: serde_json::Value,
+}
+
+impl Statement {
+    /// A v1 statement with a typed predicate.
+    pub fn new<P: Predicate>(subject: Vec<ResourceDescriptor>, predicate: &P) -> Result<Self, Error> {
+        let value = serde_json::to_value(predicate)
+            .map_err(|e| StatementError::InvalidPredicate(e.to_string()))?;
+        Self::new_untyped(subject, P::PREDICATE_TYPE, value)
+    }
+
+    /// A v1 statement with a predicate given as JSON.
+    pub fn new_untyped(
+        subject: Vec<ResourceDescriptor>,
+        predicate_type: impl Into<String>,
+        predicate: serde_json::Value,
+    ) -> Result<Self, Error> {
+        let st = Self {
+            statement_type: StatementType::V1,
+            subject,
+            predicate_type: predicate_type.into(),
+            predicate,
+        };
+        st.validate()?;
+        Ok(st)
+    }
+
+    /// Parses and validates a statement from JSON bytes (duplicate members
+    /// rejected).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let wire: StatementWire = crate::json::from_slice(bytes, "in-toto statement")?;
+        Self::from_wire(wire)
+    }
+
+    /// Serializes as compact JSON in the spec's field order.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing a tree of strings, maps and JSON values cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The declared statement version.
+    pub fn statement_type(&self) -> StatementType {
+        self.statement_type
+    }
+
+    /// The subjects.
+    pub fn subject(&self) -> &[ResourceDescriptor] {
+        &self.subject
+    }
+
+    /// The predicate type URI.
+    pub fn predicate_type(&self) -> &str {
+        &self.predicate_type
+    }
+
+    /// The predicate as JSON.
+    pub fn predicate(&self) -> &serde_json::Value {
+        &self.predicate
+    }
+
+    /// The predicate as `P`, after checking the predicate type.
+    pub fn predicate_as<P: Predicate>(&self) -> Result<P, Error> {
+        if self.predicate_type != P::PREDICATE_TYPE {
+            return Err(StatementError::PredicateTypeMismatch {
+                expected: P::PREDICATE_TYPE.to_owned(),
+                found: self.predicate_type.clone(),
+            }
+            .into());
+        }
+        Ok(crate::json::from_value(&self.predicate, "predicate")?)
+    }
+
+    /// The first subject whose digests identify `artifact` (all shared
+    /// algorithms agree, at least one strong). On failure, the reason for
+    /// each subject.
+    pub fn subject_matching(
+        &self,
+        artifact: &DigestSet,
+    ) -> Result<&ResourceDescriptor, Vec<DigestMismatch>> {
+        let mut reasons = Vec::new();
+        for subject in &self.subject {
+            match subject.matches(artifact) {
+                Ok(_) => return Ok(subject),
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        Err(reasons)
+    }
+
+    /// Checks every rule of the spec.
+    pub fn validate(&self) -> Result<(), StatementError> {
+        if self.subject.is_empty() {
+            return Err(StatementError::SubjectRequired);
+        }
+        for (index, subject) in self.subject.iter().enumerate() {
+            validate_subject(subject, index)?;
+        }
+        if self.predicate_type.is_empty() {
+            return Err(StatementError::PredicateTypeRequired);
+        }
+        if !self.predicate.is_object() {
+            return Err(StatementError::PredicateRequired);
+        }
+        Ok(())
+    }
+
+    fn from_wire(wire: StatementWire) -> Result<Self, Error> {
+        let statement_type = StatementType::from_uri(&wire.type_)
+            .ok_or_else(|| StatementError::InvalidType(crate::digest::shorten(&wire.type_)))?;
+        let subject = wire
+            .subject
+            .into_iter()
+            .enumerate()
+            .map(|(i, rd)| ResourceDescriptor::from_wire(rd, &format!("subject[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let st = Self {
+            statement_type,
+            subject,
+            predicate_type: wire.predicate_type,
+            predicate: wire.predicate.unwrap_or(serde_json::Value::Null),
+        };
+        st.validate()?;
+        Ok(st)
+    }
+}
+
+/// A subject needs some identity (reported as a descriptor error, as the
+/// reference implementation does) and, specifically, a digest.
+fn validate_subject(subject: &ResourceDescriptor, index: usize) -> Result<(), StatementError> {
+    if subject.name.is_none() && subject.digest.is_empty() {
+        subject.validate(&format!("subject[{index}]"))?;
+    }
+    if subject.digest.is_empty() {
+        return Err(StatementError::DigestRequired { index });
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+struct StatementWire {
+    #[serde(rename = "_type")]
+    type_: String,
+    #[serde(default)]
+    subject: Vec<ResourceDescriptorWire>,
+    #[serde(rename = "predicateType", default)]
+    predicate_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    predicate: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct StatementOut<'a> {
+    #[serde(rename = "_type")]
+    type_: &'static str,
+    subject: &'a [ResourceDescriptor],
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+    predicate: &'a serde_json::Value,
+}
+
+impl Serialize for Statement {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StatementOut {
+            type_: self.statement_type.uri(),
+            subject: &self.subject,
+            predicate_type: &self.predicate_type,
+            predicate: &self.predicate,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Statement {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = StatementWire::deserialize(d)?;
+        Self::from_wire(wire).map_err(serde::de::Error::custom)
+    }
+}

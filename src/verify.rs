@@ -1,0 +1,196 @@
+//! One call that binds signature, payload type, statement, predicate type
+//! and subject digest.
+//!
+//! A caller cannot check a signature and forget the subject: an
+//! [`Expectation`] is built from the predicate type and the artifact's
+//! digests, and [`verify_attestation`] runs every check in order, stopping
+//! before parsing a payload that no trusted key signed.
+
+use crate::digest::DigestSet;
+use crate::dsse::Envelope;
+use crate::keys::KeySet;
+use crate::report::{Check, Report};
+use crate::statement::{PAYLOAD_TYPE, Statement};
+
+/// What an attestation must say, and who must have signed it.
+///
+/// ```
+/// use custodia::digest::DigestSet;
+/// use custodia::dsse::Envelope;
+/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// use custodia::resource::ResourceDescriptor;
+/// use custodia::statement::{Statement, PAYLOAD_TYPE};
+/// use custodia::verify::{verify_attestation, Expectation};
+///
+/// let artifact = b"the release tarball";
+/// let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+/// let st = Statement::new_untyped(
+///     vec![ResourceDescriptor::new("app.tgz", DigestSet::of_bytes(artifact))],
+///     "https://example.com/tested/v1",
+///     serde_json::json!({"passed": true}),
+/// )?;
+/// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key)?;
+///
+/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let expect = Expectation::new("https://example.com/tested/v1", DigestSet::of_bytes(artifact));
+/// let verified = verify_attestation(&env, &keys, &expect);
+/// assert!(verified.report().verified(), "{}", verified.report());
+/// assert!(verified.statement().is_some());
+///
+/// // The same envelope does not vouch for a rebuilt artifact.
+/// let rebuilt = Expectation::new("https://example.com/tested/v1", DigestSet::of_bytes(b"rebuilt"));
+/// let failed = verify_attestation(&env, &keys, &rebuilt);
+/// assert_eq!(failed.report().first_failure().unwrap().name, "subject");
+/// assert!(failed.statement().is_none());
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    predicate_type: String,
+    artifact: DigestSet,
+    threshold: usize,
+}
+
+impl Expectation {
+    /// Expect a statement of `predicate_type` about the artifact with these
+    /// digests, signed by at least one trusted key.
+    pub fn new(predicate_type: impl Into<String>, artifact: DigestSet) -> Self {
+        Self {
+            predicate_type: predicate_type.into(),
+            artifact,
+            threshold: 1,
+        }
+    }
+
+    /// Require `threshold` distinct trusted keys (at least 1).
+    pub fn with_threshold(mut self, threshold: usize) -> Self {
+        self.threshold = threshold.max(1);
+        self
+    }
+}
+
+/// The outcome of [`verify_attestation`]: the report, and the statement
+/// only when every check passed.
+#[derive(Debug, Clone)]
+pub struct VerifiedAttestation {
+    report: Report,
+    statement: Option<Statement>,
+}
+
+impl VerifiedAttestation {
+    /// All checks, in order.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The statement, present only when verified.
+    pub fn statement(&self) -> Option<&Statement> {
+        self.statement.as_ref()
+    }
+
+    /// The statement when verified, otherwise the report.
+    pub fn into_result(self) -> Result<Statement, Report> {
+        match self.statement {
+            Some(st) if self.report.verified() => Ok(st),
+            _ => Err(self.report),
+        }
+    }
+}
+
+/// Checks, in order: `signature` threshold by trusted keys, `payload-type`,
+/// `statement` (parses and is valid), `predicate-type`, `subject` (a subject
+/// identifies the artifact: all shared algorithms agree, one is strong).
+pub fn verify_attestation(
+    envelope: &Envelope,
+    keys: &KeySet,
+    expected: &Expectation,
+) -> VerifiedAttestation {
+    let mut report = Report::new();
+    let not_reached = |report: Report| VerifiedAttestation {
+        report,
+        statement: None,
+    };
+
+    match envelope.verify(keys, expected.threshold) {
+        Ok(sigs) => {
+            let verified = sigs.verified();
+            report.extend(sigs.report());
+            if !verified {
+                return not_reached(report);
+            }
+        }
+        Err(e) => {
+            report.push(Check::fail("threshold", e.to_string()));
+            return not_reached(report);
+        }
+    }
+
+    if envelope.payload_type() == PAYLOAD_TYPE {
+        report.push(Check::pass("payload-type", PAYLOAD_TYPE));
+    } else {
+        report.push(Check::fail(
+            "payload-type",
+            format!(
+                "expected `{PAYLOAD_TYPE}`, found `{}`",
+                crate::digest::shorten(envelope.payload_type())
+            ),
+        ));
+        return not_reached(report);
+    }
+
+    let statement = match Statement::from_json(envelope.payload()) {
+        Ok(st) => {
+            report.push(Check::pass(
+                "statement",
+                format!(
+                    "{} with {} subject(s)",
+                    st.statement_type().uri(),
+                    st.subject().len()
+                ),
+            ));
+            st
+        }
+        Err(e) => {
+            report.push(Check::fail("statement", e.to_string()));
+            return not_reached(report);
+        }
+    };
+
+    if statement.predicate_type() == expected.predicate_type {
+        report.push(Check::pass("predicate-type", &expected.predicate_type));
+    } else {
+        report.push(Check::fail(
+            "predicate-type",
+            format!(
+                "expected `{}`, found `{}`",
+                expected.predicate_type,
+                crate::digest::shorten(statement.predicate_type())
+            ),
+        ));
+    }
+
+    match statement.subject_matching(&expected.artifact) {
+        Ok(subject) => report.push(Check::pass(
+            "subject",
+            format!(
+                "artifact matches subject `{}`",
+                subject.name.as_deref().or(subject.uri.as_deref()).unwrap_or("(unnamed)")
+            ),
+        )),
+        Err(reasons) => {
+            let detail = reasons
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("subject[{i}]: {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            report.push(Check::fail(
+                "subject",
+                format!("no subject identifies the artifact ({detail})"),
+            ));
+        }
+    }
+
+    let statement = report.verified().then_some(statement);
+    VerifiedAttestation { report, statement }
+}
