@@ -330,7 +330,10 @@ fn check_hex(algorithm: &str, value: &str, hex_lengths: &[usize]) -> Result<(), 
 
 /// Checks one digest set entry.
 fn check_entry(algorithm: &str, value: &str) -> Result<(), DigestError> {
-    if algorithm.is_empty() || !algorithm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    if algorithm.is_empty()
+        || !algorithm
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         return Err(DigestError::InvalidAlgorithmName(shorten(algorithm)));
     }

@@ -246,7 +246,10 @@ fn verify_one(
         reason: if keys.is_empty() {
             "no trusted keys were given".to_owned()
         } else {
-            format!("does not verify with any of the {} trusted keys", keys.len())
+            format!(
+                "does not verify with any of the {} trusted keys",
+                keys.len()
+            )
         },
     };
     for key in order {

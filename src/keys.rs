@@ -167,10 +167,13 @@ impl PublicKey {
             what: "SubjectPublicKeyInfo",
             reason: e.to_string(),
         })?;
-        let raw = spki.subject_public_key.as_bytes().ok_or_else(|| KeyError::Der {
-            what: "SubjectPublicKeyInfo",
-            reason: "public key bit string has unused bits".to_owned(),
-        })?;
+        let raw = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| KeyError::Der {
+                what: "SubjectPublicKeyInfo",
+                reason: "public key bit string has unused bits".to_owned(),
+            })?;
         let algorithm = identify(spki.algorithm.oid, spki.algorithm.parameters)?;
         check_public_key(algorithm, raw)?;
         Ok(Self {
@@ -235,15 +238,24 @@ impl Verifier for PublicKey {
                 KeyAlgorithm::Ed25519 => &[("ed25519", &signature::ED25519)],
                 KeyAlgorithm::EcdsaP256 => &[
                     ("ecdsa-p256-sha256-der", &signature::ECDSA_P256_SHA256_ASN1),
-                    ("ecdsa-p256-sha256-fixed", &signature::ECDSA_P256_SHA256_FIXED),
+                    (
+                        "ecdsa-p256-sha256-fixed",
+                        &signature::ECDSA_P256_SHA256_FIXED,
+                    ),
                 ],
                 KeyAlgorithm::EcdsaP384 => &[
                     ("ecdsa-p384-sha384-der", &signature::ECDSA_P384_SHA384_ASN1),
-                    ("ecdsa-p384-sha384-fixed", &signature::ECDSA_P384_SHA384_FIXED),
+                    (
+                        "ecdsa-p384-sha384-fixed",
+                        &signature::ECDSA_P384_SHA384_FIXED,
+                    ),
                 ],
                 KeyAlgorithm::Rsa => &[
                     ("rsassa-pss-sha256", &signature::RSA_PSS_2048_8192_SHA256),
-                    ("rsa-pkcs1v15-sha256", &signature::RSA_PKCS1_2048_8192_SHA256),
+                    (
+                        "rsa-pkcs1v15-sha256",
+                        &signature::RSA_PKCS1_2048_8192_SHA256,
+                    ),
                 ],
             };
         for (name, algorithm) in schemes {
@@ -407,7 +419,11 @@ impl Signer for PrivateKey {
         let failed = |_| KeyError::SigningFailed(self.public.algorithm.name());
         match &self.pair {
             KeyPair::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
-            KeyPair::Ecdsa(k) => Ok(k.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec()),
+            KeyPair::Ecdsa(k) => Ok(k
+                .sign(&self.rng, message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
             KeyPair::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
                 k.sign(&signature::RSA_PSS_SHA256, &self.rng, message, &mut sig)
@@ -521,7 +537,11 @@ fn check_public_key(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<(), KeyError>
             Err(bad(format!("key is {} bytes, expected 32", raw.len())))
         }
         KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
-            let expected = if algorithm == KeyAlgorithm::EcdsaP256 { 65 } else { 97 };
+            let expected = if algorithm == KeyAlgorithm::EcdsaP256 {
+                65
+            } else {
+                97
+            };
             if raw.len() != expected || raw.first() != Some(&0x04) {
                 return Err(bad(format!(
                     "expected an uncompressed point of {expected} bytes, found {} bytes",
@@ -534,7 +554,9 @@ fn check_public_key(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<(), KeyError>
             let key = RsaPublicKeyDer::from_der(raw).map_err(|e| bad(e.to_string()))?;
             let bits = key.modulus.as_bytes().len() * 8;
             if !(2048..=8192).contains(&bits) {
-                return Err(bad(format!("modulus is {bits} bits, expected 2048 to 8192")));
+                return Err(bad(format!(
+                    "modulus is {bits} bits, expected 2048 to 8192"
+                )));
             }
             Ok(())
         }

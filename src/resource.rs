@@ -65,12 +65,25 @@ impl ResourceDescriptor {
         }
     }
 
+    /// Parses and checks one descriptor from JSON (duplicate members
+    /// rejected), with typed errors.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let wire: ResourceDescriptorWire = crate::json::from_slice(bytes, "resource descriptor")?;
+        let rd = Self::from_wire(wire, "")?;
+        rd.validate("")?;
+        Ok(rd)
+    }
+
     /// Checks the spec's rule: at least one of `uri`, `digest`, `content`.
     /// `path` names the descriptor in errors (`subject[0]`).
     pub fn validate(&self, path: &str) -> Result<(), StatementError> {
         if self.uri.is_none() && self.digest.is_empty() && self.content.is_none() {
             return Err(StatementError::ResourceRequiredField {
-                path: path.to_owned(),
+                path: if path.is_empty() {
+                    "(descriptor)".to_owned()
+                } else {
+                    path.to_owned()
+                },
             });
         }
         Ok(())
@@ -88,7 +101,7 @@ impl ResourceDescriptor {
         for (algorithm, value) in wire.digest.unwrap_or_default() {
             digest.insert_raw(&algorithm, &value).map_err(|e| match e {
                 Error::Digest(source) => Error::Statement(StatementError::InvalidDigest {
-                    path: format!("{path}.digest.{algorithm}"),
+                    path: field_path(path, &format!("digest.{algorithm}")),
                     source,
                 }),
                 other => other,
@@ -98,7 +111,7 @@ impl ResourceDescriptor {
             Some(b64) => Some(base64_decode(&b64).map_err(|reason| {
                 Error::Json(crate::error::JsonError {
                     what: "resource descriptor",
-                    path: format!("{path}.content"),
+                    path: field_path(path, "content"),
                     line: 0,
                     column: 0,
                     message: format!("invalid base64: {reason}"),
@@ -132,6 +145,14 @@ impl ResourceDescriptor {
             media_type: self.media_type.clone(),
             annotations: (!self.annotations.is_empty()).then(|| self.annotations.clone()),
         }
+    }
+}
+
+fn field_path(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
     }
 }
 

@@ -102,7 +102,10 @@ pub struct Statement {
 
 impl Statement {
     /// A v1 statement with a typed predicate.
-    pub fn new<P: Predicate>(subject: Vec<ResourceDescriptor>, predicate: &P) -> Result<Self, Error> {
+    pub fn new<P: Predicate>(
+        subject: Vec<ResourceDescriptor>,
+        predicate: &P,
+    ) -> Result<Self, Error> {
         let value = serde_json::to_value(predicate)
             .map_err(|e| StatementError::InvalidPredicate(e.to_string()))?;
         Self::new_untyped(subject, P::PREDICATE_TYPE, value)

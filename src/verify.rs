@@ -174,7 +174,11 @@ pub fn verify_attestation(
             "subject",
             format!(
                 "artifact matches subject `{}`",
-                subject.name.as_deref().or(subject.uri.as_deref()).unwrap_or("(unnamed)")
+                subject
+                    .name
+                    .as_deref()
+                    .or(subject.uri.as_deref())
+                    .unwrap_or("(unnamed)")
             ),
         )),
         Err(reasons) => {
