@@ -138,14 +138,15 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
     );
     let rebuilt = DigestSet::of_bytes(&[demo_artifact(), b"rebuilt".to_vec()].concat());
     let stranger = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
-    let mut tampered: serde_json::Value = serde_json::from_slice(&wire)?;
-    tampered["payload"] = serde_json::Value::String(
-        BASE64.encode(
-            &String::from_utf8_lossy(envelope.payload())
-                .replace("\"passed\":42", "\"passed\":43")
-                .into_bytes(),
+    // Edit the signed payload but keep the original signatures.
+    let original: serde_json::Value = serde_json::from_slice(&wire)?;
+    let tampered = serde_json::json!({
+        "payloadType": envelope.payload_type(),
+        "payload": BASE64.encode(
+            String::from_utf8_lossy(envelope.payload()).replace("\"passed\":42", "\"passed\":43")
         ),
-    );
+        "signatures": original.get("signatures").cloned().unwrap_or_default(),
+    });
     let mut twice = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &builder)?;
     twice.add_signature(&builder)?;
     let cases: Vec<(&str, Envelope, Expectation)> = vec![
