@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// use custodia::{Error, digest::DigestSet};
 /// let err = serde_json::from_str::<DigestSet>(r#"{"sha256":"abc"}"#).unwrap_err();
 /// assert!(err.to_string().contains("sha256"));
-/// let err: Error = "sha256:xyz".parse::<custodia::digest::OciDigest>().unwrap_err();
+/// let err: Error = "sha256:xyz".parse::<custodia::digest::Digest>().unwrap_err();
 /// assert!(matches!(err, Error::Digest(_)));
 /// ```
 #[derive(Debug, thiserror::Error)]

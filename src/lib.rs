@@ -105,3 +105,8 @@ pub mod fuzzing {
         let _ = crate::keys::PrivateKey::from_pkcs8_der(data);
     }
 }
+
+/// The README's Rust snippets are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
