@@ -1,0 +1,974 @@
+//! Command-line tests for the `attest` and `verifier` examples.
+//!
+//! Examples are not `[[bin]]` targets, so cargo gives tests no
+//! `CARGO_BIN_EXE_*` for them: the first test builds both once with
+//! `cargo build --example attest --example verifier` and takes the paths of
+//! the executables from cargo's JSON messages (so any target directory
+//! works). Every run checks that the process exited normally and that
+//! nothing mentions "panicked".
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use custodia::digest::{DigestAlgorithm, hash_file, hash_tree};
+use custodia::dsse::Envelope;
+use custodia::keys::PublicKey;
+use custodia::statement::{PAYLOAD_TYPE, Statement};
+use tempfile::TempDir;
+
+const DEMO_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
+
+struct Bins {
+    attest: PathBuf,
+    verifier: PathBuf,
+}
+
+fn bins() -> &'static Bins {
+    static BINS: OnceLock<Bins> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let output = Command::new(env!("CARGO"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--example",
+                "attest",
+                "--example",
+                "verifier",
+                "--message-format=json-render-diagnostics",
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build");
+        assert!(output.status.success(), "cargo build --example failed");
+        let mut attest = None;
+        let mut verifier = None;
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if msg["reason"] != "compiler-artifact" {
+                continue;
+            }
+            let Some(exe) = msg["executable"].as_str() else {
+                continue;
+            };
+            match msg["target"]["name"].as_str() {
+                Some("attest") => attest = Some(PathBuf::from(exe)),
+                Some("verifier") => verifier = Some(PathBuf::from(exe)),
+                _ => {}
+            }
+        }
+        Bins {
+            attest: attest.expect("cargo reported no attest executable"),
+            verifier: verifier.expect("cargo reported no verifier executable"),
+        }
+    })
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    /// Exit code `code`, and for failures exactly one `error: ...` line
+    /// on stderr containing `needle`.
+    fn fails(&self, code: i32, needle: &str) -> &Self {
+        assert_eq!(self.code, code, "exit code; {self:#?}");
+        assert!(
+            self.stderr.starts_with("error: "),
+            "stderr should start with `error: `; {self:#?}"
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr should mention {needle:?}; {self:#?}"
+        );
+        self
+    }
+
+    /// Like `fails`, and the reason is exactly one line (our own errors;
+    /// clap's usage errors add a usage block).
+    fn fails_one_line(&self, code: i32, needle: &str) -> &Self {
+        self.fails(code, needle);
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one-line reason expected; {self:#?}"
+        );
+        self
+    }
+
+    fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success; {self:#?}");
+        self
+    }
+}
+
+fn run<I, S>(bin: &Path, dir: &Path, args: I) -> Out
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let output = Command::new(bin)
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run example");
+    let out = Out {
+        code: output
+            .status
+            .code()
+            .expect("exited normally, not by a signal"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
+        "panic: {out:#?}"
+    );
+    assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
+    out
+}
+
+/// A temp dir with a builder key, another key, an artifact, a statement
+/// about it, and an envelope signed by the builder.
+struct Fixture {
+    dir: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let f = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        f.attest(["keygen", "--algorithm", "ed25519", "--out", "builder"])
+            .ok();
+        f.attest(["keygen", "--algorithm", "ecdsa-p256", "--out", "other"])
+            .ok();
+        f.write("app.tar.gz", b"the release tarball\n");
+        f.attest([
+            "demo-statement",
+            "--subject",
+            "app.tar.gz",
+            "-o",
+            "statement.json",
+        ])
+        .ok();
+        f.attest([
+            "sign",
+            "--key",
+            "builder.key",
+            "--in",
+            "statement.json",
+            "-o",
+            "envelope.json",
+        ])
+        .ok();
+        f
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        fs::read(self.path(name)).unwrap()
+    }
+
+    fn attest<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
+        run(&bins().attest, self.dir.path(), args)
+    }
+
+    fn verifier<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
+        run(&bins().verifier, self.dir.path(), args)
+    }
+
+    /// `verifier envelope --in FILE --key builder.pub` plus `extra`.
+    fn verify_envelope(&self, file: &str, extra: &[&str]) -> Out {
+        let mut args = vec!["envelope", "--in", file, "--key", "builder.pub"];
+        args.extend_from_slice(extra);
+        self.verifier(args)
+    }
+
+    /// The full check against the artifact.
+    fn verify_artifact(&self, file: &str, extra: &[&str]) -> Out {
+        let mut args = vec!["--artifact", "app.tar.gz", "--predicate-type", DEMO_TYPE];
+        args.extend_from_slice(extra);
+        self.verify_envelope(file, &args)
+    }
+}
+
+/// Inputs that are not what any subcommand expects.
+fn malformed_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let mut garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    garbage.extend_from_slice(&[0xff, 0xfe, 0x00]);
+    vec![
+        (
+            "truncated.json",
+            br#"{"payloadType":"application/vnd.in-toto+json","payl"#.to_vec(),
+        ),
+        ("garbage.bin", garbage),
+        ("empty.json", Vec::new()),
+        ("brackets.json", vec![b'['; 3 * 1024 * 1024]),
+        ("object.json", b"{}".to_vec()),
+        ("array.json", b"[1,2,3]".to_vec()),
+        ("nul.json", b"\0\0\0\0".to_vec()),
+    ]
+}
+
+// ---------------------------------------------------------------- keygen
+
+#[test]
+fn keygen_writes_a_key_pair_per_algorithm_that_signs_and_verifies() {
+    let f = Fixture::new();
+    for algorithm in ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"] {
+        let out = f.attest(["keygen", "--algorithm", algorithm, "--out", algorithm]);
+        out.ok();
+        let key_id = out.stdout.trim();
+        assert_eq!(key_id.len(), 64, "{out:#?}");
+        assert!(key_id.bytes().all(|b| b.is_ascii_hexdigit()));
+
+        let private = String::from_utf8(f.read(&format!("{algorithm}.key"))).unwrap();
+        let public = String::from_utf8(f.read(&format!("{algorithm}.pub"))).unwrap();
+        assert!(
+            private.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "{private}"
+        );
+        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
+        assert_eq!(
+            PublicKey::from_pem(&public).unwrap().key_id().as_str(),
+            key_id
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(f.path(&format!("{algorithm}.key")))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{algorithm}.key mode {mode:o}");
+        }
+
+        let envelope = format!("{algorithm}.envelope.json");
+        f.attest([
+            "sign",
+            "--key",
+            &format!("{algorithm}.key"),
+            "--in",
+            "statement.json",
+            "-o",
+            &envelope,
+        ])
+        .ok();
+        f.verifier([
+            "envelope",
+            "--in",
+            &envelope,
+            "--key",
+            &format!("{algorithm}.pub"),
+            "--artifact",
+            "app.tar.gz",
+            "--predicate-type",
+            DEMO_TYPE,
+        ])
+        .ok();
+    }
+}
+
+#[test]
+fn keygen_never_overwrites_a_key() {
+    let f = Fixture::new();
+    let before = f.read("builder.key");
+    f.attest(["keygen", "--algorithm", "ed25519", "--out", "builder"])
+        .fails_one_line(2, "already exists");
+    assert_eq!(f.read("builder.key"), before);
+    // Only the .pub exists: still refused, and no .key appears.
+    f.write("lonely.pub", b"x");
+    f.attest(["keygen", "--algorithm", "ed25519", "--out", "lonely"])
+        .fails_one_line(2, "lonely.pub: already exists");
+    assert!(!f.path("lonely.key").exists());
+}
+
+#[test]
+fn keygen_usage_and_io_errors_exit_2() {
+    let f = Fixture::new();
+    f.attest(["keygen", "--algorithm", "dsa", "--out", "k"])
+        .fails(2, "invalid value 'dsa'");
+    f.attest(["keygen", "--out", "k"]).fails(2, "--algorithm");
+    f.attest(["keygen", "--algorithm", "ed25519", "--out", "missing-dir/k"])
+        .fails_one_line(2, "missing-dir/k.key");
+    f.attest(["keygen"]).fails(2, "required");
+    assert_eq!(f.attest(Vec::<&str>::new()).code, 2);
+}
+
+// ---------------------------------------------------------------- digest
+
+#[test]
+fn digest_prints_file_and_tree_digests() {
+    let f = Fixture::new();
+    fs::create_dir_all(f.path("tree/sub")).unwrap();
+    f.write("tree/a.txt", b"a");
+    f.write("tree/sub/b.txt", b"b");
+    let out = f.attest(["digest", "app.tar.gz", "tree"]);
+    out.ok();
+    let file = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz")).unwrap();
+    let tree = hash_tree(f.path("tree")).unwrap();
+    assert_eq!(out.stdout, format!("{file}  app.tar.gz\n{tree}  tree\n"));
+    assert!(out.stdout.starts_with("sha256:"));
+    assert!(out.stderr.is_empty(), "{out:#?}");
+
+    let out = f.attest(["digest", "--algorithm", "sha512", "app.tar.gz"]);
+    out.ok();
+    let sha512 = hash_file(DigestAlgorithm::Sha512, f.path("app.tar.gz")).unwrap();
+    assert_eq!(out.stdout, format!("{sha512}  app.tar.gz\n"));
+    f.attest(["digest", "--algorithm", "sha384", "app.tar.gz"])
+        .ok();
+}
+
+#[test]
+fn digest_errors_exit_2_after_trying_every_path() {
+    let f = Fixture::new();
+    let out = f.attest(["digest", "missing.bin", "app.tar.gz"]);
+    out.fails_one_line(2, "missing.bin");
+    assert!(
+        out.stdout.contains("  app.tar.gz"),
+        "other paths still hashed: {out:#?}"
+    );
+
+    let out = f.attest(["digest", "missing1", "missing2"]);
+    out.fails(2, "missing1");
+    assert!(out.stderr.contains("missing2"), "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 2);
+
+    fs::create_dir(f.path("tree")).unwrap();
+    f.attest(["digest", "--algorithm", "sha384", "tree"])
+        .fails_one_line(2, "sha256 only");
+    f.attest(["digest", "--algorithm", "md5", "app.tar.gz"])
+        .fails(2, "md5");
+    f.attest(["digest"]).fails(2, "required");
+}
+
+#[cfg(unix)]
+#[test]
+fn digest_refuses_a_tree_with_a_symlink() {
+    let f = Fixture::new();
+    fs::create_dir(f.path("tree")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", f.path("tree/link")).unwrap();
+    f.attest(["digest", "tree"])
+        .fails_one_line(2, "symbolic link");
+}
+
+// ---------------------------------------------------------------- sign
+
+#[test]
+fn sign_writes_an_envelope_over_the_exact_statement_bytes() {
+    let f = Fixture::new();
+    let statement = f.read("statement.json");
+    let parsed = Statement::from_json(&statement).unwrap();
+    assert_eq!(parsed.predicate_type(), DEMO_TYPE);
+    assert_eq!(parsed.subject()[0].name.as_deref(), Some("app.tar.gz"));
+
+    let from_file = Envelope::from_json(&f.read("envelope.json")).unwrap();
+    assert_eq!(from_file.payload_type(), PAYLOAD_TYPE);
+    assert_eq!(from_file.payload(), statement.as_slice());
+
+    let out = f.attest(["sign", "--key", "builder.key", "--in", "statement.json"]);
+    out.ok();
+    let from_stdout = Envelope::from_json(out.stdout.as_bytes()).unwrap();
+    assert_eq!(from_stdout.payload(), statement.as_slice());
+    assert_eq!(from_stdout.signatures().len(), 1);
+}
+
+#[test]
+fn sign_refuses_what_is_not_an_in_toto_statement() {
+    let f = Fixture::new();
+    let mut inputs = malformed_inputs();
+    inputs.push((
+        "no-subject.json",
+        br#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x","predicate":{}}"#.to_vec(),
+    ));
+    inputs.push(("envelope-as-statement.json", f.read("envelope.json")));
+    for (name, bytes) in inputs {
+        f.write(name, &bytes);
+        let out = f.attest([
+            "sign",
+            "--key",
+            "builder.key",
+            "--in",
+            name,
+            "-o",
+            "out.json",
+        ]);
+        out.fails_one_line(2, "not a valid in-toto statement");
+        assert!(out.stderr.contains(name), "{out:#?}");
+        assert!(out.stdout.is_empty());
+        assert!(!f.path("out.json").exists(), "{name}: nothing written");
+    }
+    f.attest(["sign", "--key", "builder.key", "--in", "missing.json"])
+        .fails_one_line(2, "missing.json");
+}
+
+#[test]
+fn sign_other_payload_types_take_any_bytes() {
+    let f = Fixture::new();
+    let garbage = malformed_inputs().remove(1).1;
+    f.write("blob.bin", &garbage);
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "blob.bin",
+        "--payload-type",
+        "application/octet-stream",
+        "-o",
+        "blob.envelope.json",
+    ])
+    .ok();
+    let env = Envelope::from_json(&f.read("blob.envelope.json")).unwrap();
+    assert_eq!(env.payload(), garbage.as_slice());
+    let out = f.verify_envelope("blob.envelope.json", &[]);
+    out.ok();
+    assert!(out.stdout.contains("signatures only"), "{out:#?}");
+    assert!(out.stdout.contains("application/octet-stream"), "{out:#?}");
+    // ... but it is not an attestation about the artifact.
+    f.verify_artifact("blob.envelope.json", &[])
+        .fails_one_line(1, "payload-type");
+}
+
+#[test]
+fn sign_key_errors_exit_2() {
+    let f = Fixture::new();
+    let sign = |key: &str| f.attest(["sign", "--key", key, "--in", "statement.json"]);
+    sign("builder.pub").fails_one_line(2, "PRIVATE KEY");
+    sign("missing.key").fails_one_line(2, "missing.key");
+    for (name, bytes) in malformed_inputs() {
+        f.write(name, &bytes);
+        sign(name).fails_one_line(2, name);
+    }
+    f.write("huge.key", &vec![b'A'; 2 * 1024 * 1024]);
+    sign("huge.key").fails_one_line(2, "limit");
+    f.attest(["sign", "--in", "statement.json"])
+        .fails(2, "--key");
+}
+
+#[test]
+fn sign_append_adds_a_second_signature() {
+    let f = Fixture::new();
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "envelope.json",
+        "--append",
+        "-o",
+        "both.json",
+    ])
+    .ok();
+    let env = Envelope::from_json(&f.read("both.json")).unwrap();
+    assert_eq!(env.signatures().len(), 2);
+    assert_eq!(env.payload(), f.read("statement.json").as_slice());
+
+    let both = ["--key", "other.pub", "--threshold", "2"];
+    f.verify_envelope("both.json", &both).ok();
+    f.verify_artifact("both.json", &both).ok();
+    // The single-signature envelope does not meet a threshold of 2.
+    f.verify_envelope("envelope.json", &both)
+        .fails_one_line(1, "threshold");
+
+    // Appending in place works too (-o may be the input).
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "envelope.json",
+        "--append",
+        "-o",
+        "envelope.json",
+    ])
+    .ok();
+    f.verify_envelope("envelope.json", &both).ok();
+}
+
+#[test]
+fn sign_append_refusals() {
+    let f = Fixture::new();
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "envelope.json",
+        "--append",
+    ])
+    .fails_one_line(2, "already signed by key");
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "statement.json",
+        "--append",
+    ])
+    .fails_one_line(2, "DSSE envelope");
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "envelope.json",
+        "--append",
+        "--payload-type",
+        "text/plain",
+    ])
+    .fails(2, "cannot be used with");
+    for (name, bytes) in malformed_inputs() {
+        f.write(name, &bytes);
+        f.attest(["sign", "--key", "other.key", "--in", name, "--append"])
+            .fails_one_line(2, name);
+    }
+    // An envelope whose in-toto payload is not a statement is not signed either.
+    let bogus = Envelope::unsigned(PAYLOAD_TYPE, b"{}".to_vec());
+    f.write("bogus.json", &bogus.to_json());
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "bogus.json",
+        "--append",
+    ])
+    .fails_one_line(2, "not a valid in-toto statement");
+}
+
+// ---------------------------------------------------------------- demo-statement
+
+#[test]
+fn demo_statement_errors_exit_2() {
+    let f = Fixture::new();
+    f.attest(["demo-statement", "--subject", "missing.bin"])
+        .fails_one_line(2, "missing.bin");
+    f.attest(["demo-statement"]).fails(2, "--subject");
+    f.attest([
+        "demo-statement",
+        "--subject",
+        "app.tar.gz",
+        "--predicate-type",
+        "",
+    ])
+    .fails_one_line(2, "predicateType");
+    let out = f.attest([
+        "demo-statement",
+        "--subject",
+        "app.tar.gz",
+        "--subject",
+        "statement.json",
+    ]);
+    out.ok();
+    let st = Statement::from_json(out.stdout.as_bytes()).unwrap();
+    assert_eq!(st.subject().len(), 2);
+}
+
+// ---------------------------------------------------------------- verifier
+
+#[test]
+fn verifier_checks_signatures_only_with_just_keys() {
+    let f = Fixture::new();
+    let out = f.verify_envelope("envelope.json", &[]);
+    out.ok();
+    assert!(out.stdout.contains("PASS  signature[0]"), "{out:#?}");
+    assert!(out.stdout.contains("\nVERIFIED\n"), "{out:#?}");
+    assert!(out.stdout.contains("signatures only"), "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+}
+
+#[test]
+fn verifier_binds_signature_predicate_type_and_subject() {
+    let f = Fixture::new();
+    let out = f.verify_artifact("envelope.json", &[]);
+    out.ok();
+    for check in ["payload-type", "statement", "predicate-type", "subject"] {
+        assert!(
+            out.stdout.contains(&format!("PASS  {check}: ")),
+            "{check}: {out:#?}"
+        );
+    }
+
+    let digest = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz"))
+        .unwrap()
+        .to_string();
+    f.verify_envelope(
+        "envelope.json",
+        &["--digest", &digest, "--predicate-type", DEMO_TYPE],
+    )
+    .ok();
+
+    let out = f.verify_artifact("envelope.json", &["--format", "json"]);
+    out.ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "signature[0]",
+            "threshold",
+            "payload-type",
+            "statement",
+            "predicate-type",
+            "subject"
+        ]
+    );
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true && c["reason"].is_string())
+    );
+}
+
+#[test]
+fn verifier_accepts_a_directory_artifact() {
+    let f = Fixture::new();
+    fs::create_dir(f.path("dist")).unwrap();
+    f.write("dist/app", b"binary");
+    f.attest([
+        "demo-statement",
+        "--subject",
+        "dist",
+        "-o",
+        "dist.statement.json",
+    ])
+    .ok();
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "dist.statement.json",
+        "-o",
+        "dist.json",
+    ])
+    .ok();
+    f.verify_envelope(
+        "dist.json",
+        &["--artifact", "dist", "--predicate-type", DEMO_TYPE],
+    )
+    .ok();
+    f.write("dist/extra", b"added later");
+    f.verify_envelope(
+        "dist.json",
+        &["--artifact", "dist", "--predicate-type", DEMO_TYPE],
+    )
+    .fails_one_line(1, "subject");
+}
+
+#[test]
+fn verifier_wrong_key_fails_with_1() {
+    let f = Fixture::new();
+    let wrong = |extra: &[&str]| {
+        let mut args = vec!["envelope", "--in", "envelope.json", "--key", "other.pub"];
+        args.extend_from_slice(extra);
+        f.verifier(args)
+    };
+    let out = wrong(&[]);
+    out.fails_one_line(1, "verification failed");
+    assert!(out.stderr.contains("signature[0]"), "{out:#?}");
+    assert!(out.stdout.contains("NOT VERIFIED"), "{out:#?}");
+
+    let out = wrong(&[
+        "--artifact",
+        "app.tar.gz",
+        "--predicate-type",
+        DEMO_TYPE,
+        "--format",
+        "json",
+    ]);
+    out.fails_one_line(1, "verification failed");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verified"], false);
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "subject"),
+        "no payload checks before a trusted signature: {report}"
+    );
+}
+
+#[test]
+fn verifier_tampered_payload_fails_with_1() {
+    let f = Fixture::new();
+    let mut wire: serde_json::Value = serde_json::from_slice(&f.read("envelope.json")).unwrap();
+    let statement = String::from_utf8(f.read("statement.json")).unwrap();
+    let tampered = statement.replace("asserts nothing", "asserts everything");
+    assert_ne!(tampered, statement);
+    wire["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(tampered)
+        .into();
+    f.write("tampered.json", wire.to_string().as_bytes());
+    f.verify_envelope("tampered.json", &[])
+        .fails_one_line(1, "signature[0]");
+    f.verify_artifact("tampered.json", &[])
+        .fails_one_line(1, "signature[0]");
+
+    // A flipped signature byte.
+    let env = Envelope::from_json(&f.read("envelope.json")).unwrap();
+    let mut sig = env.signatures()[0].sig.clone();
+    sig[0] ^= 1;
+    wire["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(env.payload())
+        .into();
+    wire["signatures"][0]["sig"] = base64::engine::general_purpose::STANDARD.encode(sig).into();
+    f.write("bad-sig.json", wire.to_string().as_bytes());
+    f.verify_envelope("bad-sig.json", &[])
+        .fails_one_line(1, "signature[0]");
+
+    // A changed payload type breaks the signature too.
+    let mut wire: serde_json::Value = serde_json::from_slice(&f.read("envelope.json")).unwrap();
+    wire["payloadType"] = "application/json".into();
+    f.write("retyped.json", wire.to_string().as_bytes());
+    f.verify_envelope("retyped.json", &[])
+        .fails_one_line(1, "signature[0]");
+}
+
+#[test]
+fn verifier_wrong_artifact_or_predicate_type_fails_with_1() {
+    let f = Fixture::new();
+    f.write("rebuilt.tar.gz", b"the rebuilt tarball\n");
+    let out = f.verify_envelope(
+        "envelope.json",
+        &[
+            "--artifact",
+            "rebuilt.tar.gz",
+            "--predicate-type",
+            DEMO_TYPE,
+        ],
+    );
+    out.fails_one_line(1, "subject");
+    assert!(out.stdout.contains("FAIL  subject"), "{out:#?}");
+
+    let other = DigestAlgorithm::Sha256.hash(b"something else").to_string();
+    f.verify_envelope(
+        "envelope.json",
+        &["--digest", &other, "--predicate-type", DEMO_TYPE],
+    )
+    .fails_one_line(1, "subject");
+
+    let out = f.verify_artifact("envelope.json", &[]);
+    out.ok();
+    f.verify_envelope(
+        "envelope.json",
+        &[
+            "--artifact",
+            "app.tar.gz",
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+        ],
+    )
+    .fails_one_line(1, "predicate-type");
+}
+
+#[test]
+fn verifier_malformed_envelopes_exit_2() {
+    let f = Fixture::new();
+    let mut inputs = malformed_inputs();
+    inputs.push((
+        "bad-base64.json",
+        br#"{"payloadType":"x","payload":"!!!","signatures":[]}"#.to_vec(),
+    ));
+    inputs.push((
+        "dup.json",
+        br#"{"payloadType":"x","payloadType":"y","payload":"","signatures":[]}"#.to_vec(),
+    ));
+    for (name, bytes) in inputs {
+        f.write(name, &bytes);
+        let out = f.verify_envelope(name, &[]);
+        out.fails_one_line(2, name);
+        assert!(out.stdout.is_empty(), "{out:#?}");
+        f.verify_artifact(name, &["--format", "json"])
+            .fails_one_line(2, name);
+    }
+    f.verify_envelope("missing.json", &[])
+        .fails_one_line(2, "missing.json");
+    // A directory is not an envelope.
+    fs::create_dir(f.path("a-dir")).unwrap();
+    f.verify_envelope("a-dir", &[]).fails_one_line(2, "a-dir");
+}
+
+#[test]
+fn verifier_key_errors_exit_2() {
+    let f = Fixture::new();
+    let with_key = |key: &str| f.verifier(["envelope", "--in", "envelope.json", "--key", key]);
+    with_key("builder.key").fails_one_line(2, "PUBLIC KEY");
+    with_key("missing.pub").fails_one_line(2, "missing.pub");
+    with_key("envelope.json").fails_one_line(2, "envelope.json");
+    for (name, bytes) in malformed_inputs() {
+        f.write(name, &bytes);
+        with_key(name).fails_one_line(2, name);
+    }
+    // One bad key among good ones is still bad input.
+    f.verifier([
+        "envelope",
+        "--in",
+        "envelope.json",
+        "--key",
+        "builder.pub",
+        "builder.key",
+    ])
+    .fails_one_line(2, "builder.key");
+}
+
+#[test]
+fn verifier_missing_artifact_exits_2() {
+    let f = Fixture::new();
+    f.verify_envelope(
+        "envelope.json",
+        &[
+            "--artifact",
+            "missing.tar.gz",
+            "--predicate-type",
+            DEMO_TYPE,
+        ],
+    )
+    .fails_one_line(2, "missing.tar.gz");
+}
+
+#[test]
+fn verifier_usage_errors_exit_2() {
+    let f = Fixture::new();
+    f.verify_envelope("envelope.json", &["--artifact", "app.tar.gz"])
+        .fails(2, "--predicate-type");
+    f.verify_envelope("envelope.json", &["--predicate-type", DEMO_TYPE])
+        .fails(2, "--artifact");
+    let digest = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz"))
+        .unwrap()
+        .to_string();
+    f.verify_envelope(
+        "envelope.json",
+        &[
+            "--artifact",
+            "app.tar.gz",
+            "--digest",
+            &digest,
+            "--predicate-type",
+            DEMO_TYPE,
+        ],
+    )
+    .fails(2, "cannot be used with");
+    for bad in [
+        "sha256:abc",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+        "nocolon",
+        &digest.to_uppercase(),
+    ] {
+        f.verify_envelope(
+            "envelope.json",
+            &["--digest", bad, "--predicate-type", DEMO_TYPE],
+        )
+        .fails(2, "--digest");
+    }
+    f.verify_envelope("envelope.json", &["--threshold", "0"])
+        .fails(2, "at least 1");
+    f.verify_envelope("envelope.json", &["--threshold=-1"])
+        .fails(2, "--threshold");
+    f.verify_envelope("envelope.json", &["--format", "xml"])
+        .fails(2, "--format");
+    f.verifier(["envelope", "--in", "envelope.json"])
+        .fails(2, "--key");
+    f.verifier(["envelope", "--key", "builder.pub"])
+        .fails(2, "--in");
+    f.verifier(["frobnicate"]).fails(2, "frobnicate");
+    assert_eq!(f.verifier(Vec::<&str>::new()).code, 2);
+}
+
+#[test]
+fn verifier_escapes_control_characters_from_the_envelope() {
+    let f = Fixture::new();
+    // A trusted signer, but a payload type with a newline and a terminal escape.
+    let evil_type = "text/plain\nPASS  subject: forged\u{1b}[2J";
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "statement.json",
+        "--payload-type",
+        evil_type,
+        "-o",
+        "evil.json",
+    ])
+    .ok();
+    let out = f.verify_artifact("evil.json", &[]);
+    out.fails_one_line(1, "payload-type");
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stderr.contains('\u{1b}'),
+        "{out:#?}"
+    );
+    assert!(!out.stdout.contains("\nPASS  subject"), "{out:#?}");
+    let out = f.verify_artifact("evil.json", &["--format", "json"]);
+    out.fails_one_line(1, "payload-type");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verified"], false);
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn every_subcommand_help_shows_an_example() {
+    let f = Fixture::new();
+    for sub in ["keygen", "digest", "sign", "demo-statement"] {
+        let out = f.attest([sub, "--help"]);
+        out.ok();
+        assert!(
+            out.stdout.contains("Example"),
+            "attest {sub} --help: {out:#?}"
+        );
+        assert!(
+            out.stdout.contains(&format!("attest {sub}")),
+            "attest {sub} --help: {out:#?}"
+        );
+    }
+    let out = f.verifier(["envelope", "--help"]);
+    out.ok();
+    assert!(out.stdout.contains("Example"), "{out:#?}");
+    assert!(out.stdout.contains("verifier envelope --in"), "{out:#?}");
+    for bin in [&bins().attest, &bins().verifier] {
+        let out = run(bin, f.dir.path(), ["--help"]);
+        out.ok();
+        assert!(out.stdout.contains("Exit codes"), "{out:#?}");
+        run(bin, f.dir.path(), ["--version"]).ok();
+    }
+}
