@@ -377,7 +377,7 @@ pub struct DigestSet {
 #[non_exhaustive]
 pub enum DigestMismatch {
     /// Both sets have `algorithm` but with different values.
-    #[error("{algorithm} differs: expected {expected}, found {found}")]
+    #[error("{algorithm} differs: claimed {expected}, actual {found}")]
     Differs {
         /// The algorithm.
         algorithm: String,
@@ -387,7 +387,7 @@ pub enum DigestMismatch {
         found: String,
     },
     /// The sets share no strong algorithm, so they cannot identify the same bytes.
-    #[error("no strong digest algorithm in common (expected {expected:?}, found {found:?})")]
+    #[error("no strong digest algorithm in common (claimed {expected:?}, actual {found:?})")]
     NoCommonStrongAlgorithm {
         /// Algorithms in the expected set.
         expected: Vec<String>,
@@ -459,7 +459,8 @@ impl DigestSet {
         self.entries.keys().any(|k| is_strong_algorithm(k))
     }
 
-    /// Checks that `other` identifies the same artifact as `self`: every
+    /// Checks that `other` (the actual artifact's digests) identifies the
+    /// same artifact as `self` (the claimed digests): every
     /// algorithm both sets carry must agree, and at least one of them must
     /// be strong. Returns the strong algorithms that matched.
     pub fn matches(&self, other: &DigestSet) -> Result<Vec<String>, DigestMismatch> {
@@ -605,6 +606,21 @@ pub fn hash_file(algorithm: DigestAlgorithm, path: impl AsRef<Path>) -> Result<D
     };
     let file = fs::File::open(path).map_err(io_err)?;
     hash_reader(algorithm, file).map_err(io_err)
+}
+
+/// The SHA-256 identity of a path: [`hash_tree`] for a directory,
+/// [`hash_file`] otherwise.
+pub fn hash_path(path: impl AsRef<Path>) -> Result<Digest, Error> {
+    let path = path.as_ref();
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if meta.is_dir() {
+        hash_tree(path)
+    } else {
+        hash_file(DigestAlgorithm::Sha256, path)
+    }
 }
 
 /// The deterministic SHA-256 digest of a directory tree.

@@ -110,7 +110,8 @@ impl Envelope {
     }
 
     /// Appends a signature by `signer` over the same payload. The signature
-    /// carries the signer's key id as its hint.
+    /// carries the signer's key id as its hint. Signing twice with one key is
+    /// refused (verification would reject the envelope).
     pub fn add_signature(&mut self, signer: &dyn Signer) -> Result<(), Error> {
         if self.signatures.len() >= MAX_SIGNATURES {
             return Err(DsseError::TooManySignatures {
@@ -118,6 +119,14 @@ impl Envelope {
                 limit: MAX_SIGNATURES,
             }
             .into());
+        }
+        let hint = signer.key_id().to_string();
+        if self
+            .signatures
+            .iter()
+            .any(|s| s.keyid.as_deref() == Some(&hint))
+        {
+            return Err(DsseError::AlreadySigned(hint).into());
         }
         let sig = signer.sign(&pae(&self.payload_type, &self.payload))?;
         self.signatures.push(Signature {
@@ -203,10 +212,18 @@ impl Envelope {
 
     /// Verifies the signatures against trusted `keys`: verified when at
     /// least `threshold` distinct trusted keys signed and no key signed
-    /// twice. A threshold of 0 is an error.
+    /// twice. A threshold of 0, or above the number of trusted keys, is an
+    /// error: no envelope could ever meet it.
     pub fn verify(&self, keys: &KeySet, threshold: usize) -> Result<SignatureVerification, Error> {
         if threshold == 0 {
             return Err(DsseError::ZeroThreshold.into());
+        }
+        if threshold > keys.len() {
+            return Err(DsseError::UnreachableThreshold {
+                threshold,
+                keys: keys.len(),
+            }
+            .into());
         }
         let message = pae(&self.payload_type, &self.payload);
         let mut outcomes = Vec::with_capacity(self.signatures.len());

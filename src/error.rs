@@ -246,4 +246,15 @@ pub enum DsseError {
     /// A threshold of zero would accept an unsigned envelope.
     #[error("threshold must be at least 1")]
     ZeroThreshold,
+    /// The threshold is higher than the number of trusted keys.
+    #[error("threshold {threshold} can never be met with {keys} trusted key(s)")]
+    UnreachableThreshold {
+        /// Threshold asked for.
+        threshold: usize,
+        /// Distinct trusted keys given.
+        keys: usize,
+    },
+    /// The envelope already has a signature by this key.
+    #[error("the envelope is already signed by key {0}")]
+    AlreadySigned(String),
 }

@@ -60,7 +60,7 @@ fn to_json_error(what: &'static str, path: String, e: &serde_json::Error) -> Jso
     };
     JsonError {
         what,
-        path,
+        path: crate::digest::shorten(&path),
         line: e.line(),
         column: e.column(),
         message,

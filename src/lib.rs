@@ -61,10 +61,29 @@ pub use error::{Error, Result};
 /// Entry points for fuzz targets; not part of the stable API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// Parses a DSSE envelope and, if it parses, verifies it against no keys.
+    fn fuzz_keys() -> &'static crate::keys::KeySet {
+        static KEYS: std::sync::OnceLock<crate::keys::KeySet> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            [
+                include_str!("../tests/data/openssl/ed25519.pub"),
+                include_str!("../tests/data/openssl/p256.pub"),
+            ]
+            .into_iter()
+            .filter_map(|pem| crate::keys::PublicKey::from_pem(pem).ok())
+            .collect()
+        })
+    }
+
+    /// Parses a DSSE envelope and, if it parses, verifies it against two
+    /// fixed keys and as an attestation.
     pub fn envelope(data: &[u8]) {
         if let Ok(env) = crate::dsse::Envelope::from_json(data) {
-            let _ = env.verify(&crate::keys::KeySet::new(), 1);
+            let _ = env.verify(fuzz_keys(), 1);
+            let expect = crate::verify::Expectation::new(
+                "https://slsa.dev/provenance/v1",
+                crate::digest::DigestSet::of_bytes(data),
+            );
+            let _ = crate::verify::verify_attestation(&env, fuzz_keys(), &expect);
             let again = crate::dsse::Envelope::from_json(&env.to_json());
             assert_eq!(again.ok().as_ref(), Some(&env), "envelope round trip");
         }

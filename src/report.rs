@@ -53,6 +53,9 @@ impl Check {
 /// assert_eq!(report.first_failure().unwrap().name, "subject");
 /// let json = serde_json::to_value(&report).unwrap();
 /// assert_eq!(json["verified"], false);
+/// // Text from documents cannot forge report lines.
+/// report.push(Check::fail("payload-type", "x\nPASS  forged: yes"));
+/// assert_eq!(report.to_string().lines().count(), 4);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -106,12 +109,36 @@ impl Serialize for Report {
     }
 }
 
+/// Escapes control characters so that text from a document (a payload
+/// type, a key id hint) can never forge a line of the report.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 impl fmt::Display for Report {
     /// One line per check: `PASS name: reason`, then the verdict.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.checks {
             let mark = if c.passed { "PASS" } else { "FAIL" };
-            writeln!(f, "{mark}  {}: {}", c.name, c.reason)?;
+            writeln!(
+                f,
+                "{mark}  {}: {}",
+                printable(&c.name),
+                printable(&c.reason)
+            )?;
         }
         write!(
             f,

@@ -182,12 +182,17 @@ pub fn verify_attestation(
             ),
         )),
         Err(reasons) => {
-            let detail = reasons
+            const SHOWN: usize = 3;
+            let mut detail = reasons
                 .iter()
+                .take(SHOWN)
                 .enumerate()
                 .map(|(i, r)| format!("subject[{i}]: {r}"))
                 .collect::<Vec<_>>()
                 .join("; ");
+            if reasons.len() > SHOWN {
+                detail.push_str(&format!("; and {} more", reasons.len() - SHOWN));
+            }
             report.push(Check::fail(
                 "subject",
                 format!("no subject identifies the artifact ({detail})"),
