@@ -35,6 +35,9 @@ pub enum Error {
     /// A DSSE envelope was malformed or could not be signed.
     #[error(transparent)]
     Dsse(#[from] DsseError),
+    /// A predicate (SLSA provenance, VSA, ...) broke a rule of its spec.
+    #[error(transparent)]
+    Predicate(#[from] PredicateError),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -257,4 +260,26 @@ pub enum DsseError {
     /// The envelope already has a signature by this key.
     #[error("the envelope is already signed by key {0}")]
     AlreadySigned(String),
+}
+
+/// A predicate broke a rule of its specification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PredicateError {
+    /// A field the spec requires is missing or empty.
+    #[error("{predicate}: `{field}` is required")]
+    MissingField {
+        /// Which predicate (`SLSA provenance v1`, ...).
+        predicate: &'static str,
+        /// Field path, like `runDetails.builder.id`.
+        field: &'static str,
+    },
+    /// A field has a value the spec does not allow.
+    #[error("`{path}`: {reason}")]
+    Invalid {
+        /// Field path.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
 }

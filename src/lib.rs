@@ -51,9 +51,12 @@ mod encoding;
 pub mod error;
 mod json;
 pub mod keys;
+pub mod predicate;
+pub mod provenance;
 pub mod report;
 pub mod resource;
 pub mod statement;
+pub mod time;
 pub mod verify;
 
 pub use error::{Error, Result};

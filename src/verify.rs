@@ -106,22 +106,39 @@ pub fn verify_attestation(
     expected: &Expectation,
 ) -> VerifiedAttestation {
     let mut report = Report::new();
-    let not_reached = |report: Report| VerifiedAttestation {
-        report,
-        statement: None,
+    let Some(statement) = open_envelope(envelope, keys, expected.threshold, &mut report) else {
+        return VerifiedAttestation {
+            report,
+            statement: None,
+        };
     };
+    check_predicate_type(&statement, &[expected.predicate_type.as_str()], &mut report);
+    check_subject(&statement, &expected.artifact, &mut report);
+    let statement = report.verified().then_some(statement);
+    VerifiedAttestation { report, statement }
+}
 
-    match envelope.verify(keys, expected.threshold) {
+/// Signature threshold, payload type and statement parsing: the checks
+/// every attestation verification starts with. Returns the statement only
+/// when all of them passed; the payload of an envelope that no trusted key
+/// signed is never parsed.
+pub(crate) fn open_envelope(
+    envelope: &Envelope,
+    keys: &KeySet,
+    threshold: usize,
+    report: &mut Report,
+) -> Option<Statement> {
+    match envelope.verify(keys, threshold) {
         Ok(sigs) => {
             let verified = sigs.verified();
             report.extend(sigs.report());
             if !verified {
-                return not_reached(report);
+                return None;
             }
         }
         Err(e) => {
             report.push(Check::fail("threshold", e.to_string()));
-            return not_reached(report);
+            return None;
         }
     }
 
@@ -135,10 +152,10 @@ pub fn verify_attestation(
                 crate::digest::shorten(envelope.payload_type())
             ),
         ));
-        return not_reached(report);
+        return None;
     }
 
-    let statement = match Statement::from_json(envelope.payload()) {
+    match Statement::from_json(envelope.payload()) {
         Ok(st) => {
             report.push(Check::pass(
                 "statement",
@@ -148,28 +165,41 @@ pub fn verify_attestation(
                     st.subject().len()
                 ),
             ));
-            st
+            Some(st)
         }
         Err(e) => {
             report.push(Check::fail("statement", e.to_string()));
-            return not_reached(report);
+            None
         }
-    };
+    }
+}
 
-    if statement.predicate_type() == expected.predicate_type {
-        report.push(Check::pass("predicate-type", &expected.predicate_type));
+/// `predicate-type`: the statement's type is one of `accepted`.
+pub(crate) fn check_predicate_type(
+    statement: &Statement,
+    accepted: &[&str],
+    report: &mut Report,
+) -> bool {
+    let found = statement.predicate_type();
+    if accepted.contains(&found) {
+        report.push(Check::pass("predicate-type", found));
+        true
     } else {
         report.push(Check::fail(
             "predicate-type",
             format!(
                 "expected `{}`, found `{}`",
-                expected.predicate_type,
-                crate::digest::shorten(statement.predicate_type())
+                accepted.join("` or `"),
+                crate::digest::shorten(found)
             ),
         ));
+        false
     }
+}
 
-    match statement.subject_matching(&expected.artifact) {
+/// `subject`: some subject identifies the artifact.
+pub(crate) fn check_subject(statement: &Statement, artifact: &DigestSet, report: &mut Report) {
+    match statement.subject_matching(artifact) {
         Ok(subject) => report.push(Check::pass(
             "subject",
             format!(
@@ -199,7 +229,4 @@ pub fn verify_attestation(
             ));
         }
     }
-
-    let statement = report.verified().then_some(statement);
-    VerifiedAttestation { report, statement }
 }

@@ -1,0 +1,3 @@
+//! Typed predicates, one module per predicate type.
+
+pub mod slsa_provenance;

@@ -1,0 +1,345 @@
+//! Verifying provenance the way SLSA v1.0 "Verifying artifacts" tells
+//! consumers to: a trusted signer, the right statement and predicate type,
+//! the artifact among the subjects, then the expectations on builder,
+//! source, ref and build type.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::digest::DigestSet;
+use crate::dsse::Envelope;
+use crate::keys::KeySet;
+use crate::predicate::slsa_provenance::{
+    PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims, normalize_repository,
+};
+use crate::report::{Check, Report};
+use crate::statement::Statement;
+use crate::verify::{check_predicate_type, check_subject, open_envelope};
+
+/// Which ref the build must have come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefExpectation {
+    /// `refs/heads/<branch>`.
+    Branch(String),
+    /// Exactly `refs/tags/<tag>`.
+    Tag(String),
+    /// A semantic-version tag that `vX`, `vX.Y` or `vX.Y.Z` names: `v1.2`
+    /// accepts `v1.2.0` and `v1.2.7`, not `v1.3.0`.
+    VersionedTag(String),
+    /// Exactly this full ref.
+    Exact(String),
+}
+
+/// What provenance must say for an artifact to be accepted.
+///
+/// Trusted builder ids are required: a builder id with `@` must match
+/// exactly; one without matches that builder at any version
+/// (`https://github.com/org/builder.yml` accepts
+/// `https://github.com/org/builder.yml@refs/tags/v2.1.0`).
+///
+/// ```
+/// use custodia::provenance::{BuildContext, SourceRef, ProvenanceExpectation, RefExpectation, verify_provenance};
+/// use custodia::digest::DigestSet;
+/// use custodia::dsse::Envelope;
+/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// use custodia::statement::PAYLOAD_TYPE;
+/// use custodia::time::Timestamp;
+///
+/// let artifact = DigestSet::of_bytes(b"app");
+/// let mut source = SourceRef::new("https://github.com/acme/app");
+/// source.git_ref = Some("refs/tags/v1.4.2".into());
+/// let statement = BuildContext::new("https://ci.acme.dev/builder@v3")
+///     .with_source(source)
+///     .with_subject("app", artifact.clone())
+///     .with_times(Timestamp::from_unix(0), Timestamp::from_unix(60))
+///     .to_statement()?;
+/// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+/// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
+/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+///
+/// let expect = ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/builder"], "github.com/acme/app")
+///     .with_ref(RefExpectation::VersionedTag("v1.4".into()));
+/// let verified = verify_provenance(&envelope, &keys, &expect);
+/// assert!(verified.report().verified(), "{}", verified.report());
+///
+/// let wrong = expect.clone().with_ref(RefExpectation::Branch("main".into()));
+/// let failed = verify_provenance(&envelope, &keys, &wrong);
+/// assert_eq!(failed.report().first_failure().unwrap().name, "source-ref");
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProvenanceExpectation {
+    artifact: DigestSet,
+    trusted_builders: Vec<String>,
+    source_repository: String,
+    git_ref: Option<RefExpectation>,
+    build_type: Option<String>,
+    inputs: BTreeMap<String, String>,
+    threshold: usize,
+}
+
+impl ProvenanceExpectation {
+    /// The artifact's digests, the builder ids trusted to build it, and the
+    /// source repository it must come from (`github.com/org/repo`; a scheme
+    /// and a trailing `.git` are ignored).
+    pub fn new<I, S>(artifact: DigestSet, trusted_builders: I, source_repository: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            artifact,
+            trusted_builders: trusted_builders.into_iter().map(Into::into).collect(),
+            source_repository: source_repository.to_owned(),
+            git_ref: None,
+            build_type: None,
+            inputs: BTreeMap::new(),
+            threshold: 1,
+        }
+    }
+
+    /// Requires the build to come from this ref.
+    pub fn with_ref(mut self, expected: RefExpectation) -> Self {
+        self.git_ref = Some(expected);
+        self
+    }
+
+    /// Requires this build type.
+    pub fn with_build_type(mut self, build_type: impl Into<String>) -> Self {
+        self.build_type = Some(build_type.into());
+        self
+    }
+
+    /// Requires a workflow input to have this value (compared as text).
+    pub fn with_input(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.inputs.insert(name.into(), value.into());
+        self
+    }
+
+    /// Requires `threshold` distinct trusted signers (at least 1).
+    pub fn with_threshold(mut self, threshold: usize) -> Self {
+        self.threshold = threshold.max(1);
+        self
+    }
+}
+
+/// The outcome of provenance verification: the report, and the claims only
+/// when every check passed.
+#[derive(Debug, Clone)]
+pub struct VerifiedProvenance {
+    report: Report,
+    claims: Option<ProvenanceClaims>,
+}
+
+impl VerifiedProvenance {
+    /// All checks, in order.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> Option<&ProvenanceClaims> {
+        self.claims.as_ref()
+    }
+}
+
+/// Verifies a signed provenance envelope. Checks, in order: `signature[i]`
+/// and `threshold`, `payload-type`, `statement`, `predicate-type`,
+/// `predicate`, `subject`, `builder-id`, `source-repository`, then
+/// `source-ref`, `build-type` and `input:<name>` when expected.
+pub fn verify_provenance(
+    envelope: &Envelope,
+    keys: &KeySet,
+    expected: &ProvenanceExpectation,
+) -> VerifiedProvenance {
+    let mut report = Report::new();
+    match open_envelope(envelope, keys, expected.threshold, &mut report) {
+        Some(statement) => {
+            let claims = check_claims(&statement, expected, &mut report);
+            let claims = claims.filter(|_| report.verified());
+            VerifiedProvenance { report, claims }
+        }
+        None => VerifiedProvenance {
+            report,
+            claims: None,
+        },
+    }
+}
+
+/// The statement checks of [`verify_provenance`], for a statement whose
+/// signature was checked elsewhere (a Sigstore bundle, an OCI referrer).
+/// The report has no signature checks, so it says nothing about who signed.
+pub fn verify_provenance_statement(
+    statement: &Statement,
+    expected: &ProvenanceExpectation,
+) -> VerifiedProvenance {
+    let mut report = Report::new();
+    let claims = check_claims(statement, expected, &mut report);
+    let claims = claims.filter(|_| report.verified());
+    VerifiedProvenance { report, claims }
+}
+
+fn check_claims(
+    statement: &Statement,
+    expected: &ProvenanceExpectation,
+    report: &mut Report,
+) -> Option<ProvenanceClaims> {
+    if !check_predicate_type(
+        statement,
+        &[PROVENANCE_V1, PROVENANCE_V0_2, PROVENANCE_V0_1],
+        report,
+    ) {
+        return None;
+    }
+    let claims = match ProvenanceClaims::from_statement(statement) {
+        Ok(c) => {
+            report.push(Check::pass(
+                "predicate",
+                format!("SLSA provenance {:?} parsed", c.version),
+            ));
+            c
+        }
+        Err(e) => {
+            report.push(Check::fail("predicate", e.to_string()));
+            return None;
+        }
+    };
+    check_subject(statement, &expected.artifact, report);
+    check_builder(&claims, &expected.trusted_builders, report);
+    check_source(&claims, &expected.source_repository, report);
+    if let Some(git_ref) = &expected.git_ref {
+        check_ref(&claims, git_ref, report);
+    }
+    if let Some(build_type) = &expected.build_type {
+        report.push(if &claims.build_type == build_type {
+            Check::pass("build-type", build_type)
+        } else {
+            Check::fail(
+                "build-type",
+                format!(
+                    "expected `{build_type}`, provenance has `{}`",
+                    claims.build_type
+                ),
+            )
+        });
+    }
+    for (name, want) in &expected.inputs {
+        let check = format!("input:{name}");
+        let found = claims.inputs.as_ref().and_then(|i| i.get(name));
+        report.push(match found.map(value_text) {
+            Some(v) if &v == want => Check::pass(check, format!("`{v}`")),
+            Some(v) => Check::fail(check, format!("expected `{want}`, provenance has `{v}`")),
+            None => Check::fail(
+                check,
+                format!("expected `{want}`, provenance records no such input"),
+            ),
+        });
+    }
+    Some(claims)
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether `id` is trusted by `pattern` (exact, or any version of a
+/// pattern without `@`).
+pub fn builder_id_matches(pattern: &str, id: &str) -> bool {
+    if pattern.contains('@') {
+        pattern == id
+    } else {
+        id == pattern
+            || id
+                .strip_prefix(pattern)
+                .is_some_and(|rest| rest.starts_with('@'))
+    }
+}
+
+fn check_builder(claims: &ProvenanceClaims, trusted: &[String], report: &mut Report) {
+    let id = &claims.builder_id;
+    report.push(if trusted.is_empty() {
+        Check::fail("builder-id", "no trusted builder ids were given")
+    } else if let Some(pattern) = trusted.iter().find(|p| builder_id_matches(p, id)) {
+        Check::pass("builder-id", format!("`{id}` is trusted (`{pattern}`)"))
+    } else {
+        Check::fail(
+            "builder-id",
+            format!(
+                "`{}` is not a trusted builder (trusted: `{}`)",
+                crate::digest::shorten(id),
+                trusted.join("`, `")
+            ),
+        )
+    });
+}
+
+fn check_source(claims: &ProvenanceClaims, expected: &str, report: &mut Report) {
+    let want = normalize_repository(expected);
+    report.push(match &claims.source {
+        Some(s) if s.repository == want => Check::pass("source-repository", format!("`{}`", s.uri)),
+        Some(s) => Check::fail(
+            "source-repository",
+            format!(
+                "expected `{want}`, provenance has `{}`",
+                crate::digest::shorten(&s.uri)
+            ),
+        ),
+        None => Check::fail(
+            "source-repository",
+            format!("expected `{want}`, provenance names no source"),
+        ),
+    });
+}
+
+fn check_ref(claims: &ProvenanceClaims, expected: &RefExpectation, report: &mut Report) {
+    let found = claims.source.as_ref().and_then(|s| s.git_ref.as_deref());
+    let (ok, wanted) = match expected {
+        RefExpectation::Branch(b) => {
+            let want = format!("refs/heads/{b}");
+            (found == Some(want.as_str()), format!("branch `{b}`"))
+        }
+        RefExpectation::Tag(t) => {
+            let want = format!("refs/tags/{t}");
+            (found == Some(want.as_str()), format!("tag `{t}`"))
+        }
+        RefExpectation::VersionedTag(t) => (
+            found
+                .and_then(|r| r.strip_prefix("refs/tags/"))
+                .is_some_and(|tag| versioned_tag_matches(t, tag)),
+            format!("a tag within `{t}`"),
+        ),
+        RefExpectation::Exact(r) => (found == Some(r.as_str()), format!("ref `{r}`")),
+    };
+    report.push(match (ok, found) {
+        (true, Some(r)) => Check::pass("source-ref", format!("`{r}`")),
+        (_, Some(r)) => Check::fail(
+            "source-ref",
+            format!("expected {wanted}, provenance records `{r}`"),
+        ),
+        (_, None) => Check::fail(
+            "source-ref",
+            format!("expected {wanted}, provenance records no ref"),
+        ),
+    });
+}
+
+/// `v1`/`v1.2`/`v1.2.3` accepts a tag whose leading version components
+/// are equal (`v1.2` accepts `v1.2.0`, `v1.2.9`; not `v1.3.0`, `v1.20.0`).
+pub fn versioned_tag_matches(pattern: &str, tag: &str) -> bool {
+    fn components(s: &str) -> Option<Vec<u64>> {
+        let core = s.strip_prefix('v').unwrap_or(s);
+        let core = core.split(['-', '+']).next()?;
+        core.split('.').map(|c| c.parse().ok()).collect()
+    }
+    match (components(pattern), components(tag)) {
+        (Some(p), Some(t)) if !p.is_empty() && p.len() <= 3 && t.len() == 3 => {
+            p.iter().zip(&t).all(|(a, b)| a == b)
+        }
+        _ => false,
+    }
+}
