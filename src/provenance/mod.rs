@@ -11,3 +11,6 @@ pub use verify::{
     ProvenanceExpectation, RefExpectation, VerifiedProvenance, builder_id_matches,
     verify_provenance, verify_provenance_statement, versioned_tag_matches,
 };
+
+#[cfg(feature = "rayon")]
+pub use verify::verify_provenance_batch;

@@ -168,6 +168,42 @@ pub fn verify_provenance(
     }
 }
 
+/// Verifies many provenance envelopes in parallel (rayon's global pool),
+/// each against its own expectation; results are in input order and equal
+/// to calling [`verify_provenance`] on each.
+///
+/// ```
+/// # use custodia::provenance::*;
+/// # use custodia::{digest::DigestSet, dsse::Envelope, keys::*, statement::PAYLOAD_TYPE, time::Timestamp};
+/// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let mut jobs = Vec::new();
+/// for i in 0..4u8 {
+///     let artifact = DigestSet::of_bytes(&[i]);
+///     let st = BuildContext::new("https://ci.acme.dev/b")
+///         .with_source(SourceRef::new("https://github.com/acme/app"))
+///         .with_subject("a", artifact.clone())
+///         .with_times(Timestamp::from_unix(0), Timestamp::from_unix(1))
+///         .to_statement()?;
+///     let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key)?;
+///     jobs.push((env, ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/b"], "github.com/acme/app")));
+/// }
+/// let refs: Vec<_> = jobs.iter().map(|(e, x)| (e, x)).collect();
+/// let results = verify_provenance_batch(&refs, &keys);
+/// assert!(results.iter().all(|r| r.report().verified()));
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[cfg(feature = "rayon")]
+pub fn verify_provenance_batch(
+    jobs: &[(&Envelope, &ProvenanceExpectation)],
+    keys: &KeySet,
+) -> Vec<VerifiedProvenance> {
+    use rayon::prelude::*;
+    jobs.par_iter()
+        .map(|(envelope, expected)| verify_provenance(envelope, keys, expected))
+        .collect()
+}
+
 /// The statement checks of [`verify_provenance`], for a statement whose
 /// signature was checked elsewhere (a Sigstore bundle, an OCI referrer).
 /// The report has no signature checks, so it says nothing about who signed.
