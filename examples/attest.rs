@@ -5,6 +5,8 @@
 //! attest demo-statement --subject app.tar.gz -o statement.json
 //! attest sign --key builder.key --in statement.json -o envelope.json
 //! attest digest app.tar.gz dist/
+//! attest provenance --subject app.tar.gz --builder-id https://ci.acme.dev/builders/linux@v2 \
+//!     --from-env -o provenance.json
 //! ```
 //!
 //! Exit codes: 0 done, 2 bad usage or unreadable / malformed input (one
@@ -18,10 +20,13 @@ use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestAlgorithm, hash_file, hash_tree};
+use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_tree};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::predicate::slsa_provenance::normalize_repository;
+use custodia::provenance::{BuildContext, SourceRef};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 
@@ -43,7 +48,14 @@ Quick start:
   attest demo-statement --subject app.tar.gz -o statement.json
   attest sign --key builder.key --in statement.json -o envelope.json
   verifier envelope --in envelope.json --key builder.pub \\
-      --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1")]
+      --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1
+
+Provenance in CI:
+  attest provenance --subject app.tar.gz --builder-id https://ci.acme.dev/builders/linux@v2 \\
+      --from-env -o provenance.json
+  attest sign --key builder.key --in provenance.json -o provenance.intoto.json
+  verifier provenance --in provenance.intoto.json --key builder.pub --artifact app.tar.gz \\
+      --builder-id https://ci.acme.dev/builders/linux --source-uri github.com/acme/app")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,6 +97,40 @@ The statement names each subject by its file name with its sha256 digest
 (a directory gets its tree digest), predicate type
 https://custodia.dev/attestation/demo/v1 unless --predicate-type says otherwise.")]
     DemoStatement(DemoArgs),
+    /// Write an unsigned in-toto statement with SLSA Provenance v1 about build outputs.
+    #[command(after_help = "\
+Examples:
+  # on a CI runner (GitHub Actions, GitLab CI, or CUSTODIA_* variables):
+  attest provenance --subject app.tar.gz --from-env \\
+      --builder-id https://ci.acme.dev/builders/linux@v2 -o provenance.json
+  # anywhere, everything given explicitly:
+  SOURCE_DATE_EPOCH=1700000000 attest provenance --subject app.tar.gz --subject dist/ \\
+      --builder-id https://ci.acme.dev/builders/linux@v2 \\
+      --source-uri https://github.com/acme/app --source-ref refs/tags/v1.4.2 \\
+      --source-commit 4d329c75e7ec1725f7c9ce917a8799d408d06be3 -o provenance.json
+  attest sign --key builder.key --in provenance.json -o provenance.intoto.json
+
+Each subject is named by its file name with its sha256 digest (a directory:
+its tree digest). Without --from-env the build starts empty (generic build
+type, no source); with --from-env it is read from the environment:
+  GitHub Actions (GITHUB_ACTIONS=true): GITHUB_SERVER_URL, GITHUB_REPOSITORY,
+    GITHUB_REF, GITHUB_SHA, GITHUB_WORKFLOW_REF, GITHUB_EVENT_NAME,
+    GITHUB_REPOSITORY_ID, GITHUB_REPOSITORY_OWNER_ID, RUNNER_ENVIRONMENT,
+    GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT (GitHub's workflow build type);
+  GitLab CI (GITLAB_CI=true): CI_PROJECT_URL, CI_COMMIT_SHA, CI_COMMIT_TAG or
+    CI_COMMIT_BRANCH, CI_CONFIG_PATH, CI_PIPELINE_SOURCE, CI_PROJECT_ID,
+    CI_JOB_URL;
+  elsewhere: CUSTODIA_SOURCE_URI, CUSTODIA_SOURCE_REF, CUSTODIA_SOURCE_COMMIT,
+    CUSTODIA_INVOCATION_ID.
+The flags given override what the environment says; the builder id is always
+--builder-id.
+
+Times: startedOn and finishedOn are SOURCE_DATE_EPOCH when it is set (it must
+be a non-negative Unix time), else the current time. With SOURCE_DATE_EPOCH
+and the same inputs the output is identical byte for byte: it is the
+statement's compact JSON, written as is (no trailing newline), so the bytes
+signed are the bytes written.")]
+    Provenance(ProvenanceArgs),
 }
 
 #[derive(Args)]
@@ -163,6 +209,38 @@ struct DemoArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct ProvenanceArgs {
+    /// A build output (file or directory) the provenance is about; repeat for several.
+    #[arg(long, required = true, value_name = "PATH")]
+    subject: Vec<PathBuf>,
+    /// The id of the build platform that ran the build (runDetails.builder.id).
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    builder_id: String,
+    /// Build type URI [default: custodia's generic build type, or the CI's with --from-env].
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    build_type: Option<String>,
+    /// Read the build (source, ref, commit, run id, build type) from the CI
+    /// environment: GitHub Actions, GitLab CI or CUSTODIA_* variables.
+    #[arg(long)]
+    from_env: bool,
+    /// Source repository URL, e.g. https://github.com/acme/app.
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    source_uri: Option<String>,
+    /// Git ref of the source, e.g. refs/heads/main or refs/tags/v1.4.2.
+    #[arg(long, value_name = "REF", value_parser = NonEmptyStringValueParser::new())]
+    source_ref: Option<String>,
+    /// Commit id of the source (40 or 64 hex digits).
+    #[arg(long, value_name = "HEX", value_parser = NonEmptyStringValueParser::new())]
+    source_commit: Option<String>,
+    /// The CI run's id or URL (runDetails.metadata.invocationId).
+    #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    invocation_id: Option<String>,
+    /// Write the statement here instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
 /// A one-line reason for exit code 2.
 struct Failure(String);
 
@@ -179,6 +257,7 @@ fn main() -> ExitCode {
         Command::Digest(args) => digest(&args),
         Command::Sign(args) => sign(&args),
         Command::DemoStatement(args) => demo_statement(&args),
+        Command::Provenance(args) => provenance(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,6 +373,68 @@ fn demo_statement(args: &DemoArgs) -> Result<(), Failure> {
     let mut json = statement.to_json();
     json.push(b'\n');
     write_output(args.output.as_deref(), &json)
+}
+
+fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
+    let ctx = if args.from_env {
+        BuildContext::from_env()
+    } else {
+        BuildContext::new(args.builder_id.clone())
+    };
+    let mut ctx = ctx.with_builder_id(args.builder_id.clone());
+    if let Some(build_type) = &args.build_type {
+        ctx = ctx.with_build_type(build_type.clone());
+    }
+    if let Some(uri) = &args.source_uri {
+        // The environment's ref and commit stay only if it names the same
+        // repository; another repository's commit would be a false claim.
+        let same = |s: &SourceRef| normalize_repository(&s.repository) == normalize_repository(uri);
+        let mut source = match ctx.source.take().filter(same) {
+            Some(source) => source,
+            None => SourceRef::new(String::new()),
+        };
+        source.repository = uri.clone();
+        ctx.source = Some(source);
+    }
+    if args.source_ref.is_some() || args.source_commit.is_some() {
+        let Some(source) = ctx.source.as_mut() else {
+            return Err(format!(
+                "{} needs --source-uri{}",
+                if args.source_ref.is_some() {
+                    "--source-ref"
+                } else {
+                    "--source-commit"
+                },
+                if args.from_env {
+                    " (the environment names no source repository)"
+                } else {
+                    ""
+                }
+            )
+            .into());
+        };
+        if let Some(git_ref) = &args.source_ref {
+            source.git_ref = Some(git_ref.clone());
+        }
+        if let Some(commit) = &args.source_commit {
+            // The library's check, here so that the error names the flag.
+            DigestSet::new()
+                .insert_raw("gitCommit", commit)
+                .map_err(|e| format!("--source-commit: {e}"))?;
+            source.commit = Some(commit.clone());
+        }
+    }
+    if let Some(id) = &args.invocation_id {
+        ctx.invocation_id = Some(id.clone());
+    }
+    for path in &args.subject {
+        // The library's errors name the path.
+        ctx = ctx.with_subject_path(path).map_err(|e| e.to_string())?;
+    }
+    let statement = ctx.to_statement().map_err(|e| e.to_string())?;
+    // The library's bytes as they are: reproducible, and exactly what
+    // `attest sign` will sign.
+    write_output(args.output.as_deref(), &statement.to_json())
 }
 
 /// A directory's tree digest or a file's digest.

@@ -4,23 +4,30 @@
 //! verifier envelope --in envelope.json --key builder.pub
 //! verifier envelope --in envelope.json --key builder.pub \
 //!     --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1
+//! verifier provenance --in provenance.intoto.json --key builder.pub \
+//!     --artifact app.tar.gz --builder-id https://ci.acme.dev/builders/linux \
+//!     --source-uri github.com/acme/app --source-versioned-tag v1.4
 //! ```
 //!
 //! Exit codes: 0 verified, 1 verification failed, 2 bad usage or
 //! unreadable / malformed input (one `error: ...` line on stderr). Every
 //! decision is the library's: this file reads files, calls
-//! [`Envelope::verify`] or [`verify_attestation`] and prints the report.
+//! [`Envelope::verify`], [`verify_attestation`] or [`verify_provenance`]
+//! and prints the report.
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, hash_file, hash_tree};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeySet, PublicKey};
+use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
 use custodia::report::Report;
+use custodia::statement::Statement;
 use custodia::verify::{Expectation, verify_attestation};
 
 /// Key files are small; anything much larger is not a key.
@@ -33,9 +40,12 @@ const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
 Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable /
 malformed input.
 
-Example:
+Examples:
   verifier envelope --in envelope.json --key builder.pub \\
-      --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1")]
+      --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1
+  verifier provenance --in provenance.intoto.json --key builder.pub \\
+      --artifact app.tar.gz --builder-id https://ci.acme.dev/builders/linux \\
+      --source-uri github.com/acme/app --source-branch main")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,11 +70,37 @@ Examples:
 Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable /
 malformed input.")]
     Envelope(EnvelopeArgs),
+    /// Verify signed SLSA provenance (v1, v0.2, v0.1) for an artifact: signer,
+    /// subject, builder, source repository, and optionally ref, build type and inputs.
+    #[command(after_help = "\
+Examples:
+  # the artifact, built by a trusted builder (any version) from the repository:
+  verifier provenance --in provenance.intoto.json --key builder.pub \\
+      --artifact app.tar.gz --builder-id https://ci.acme.dev/builders/linux \\
+      --source-uri github.com/acme/app
+  # from a release tag v1.4.x, by one of two builders, with a workflow input, as JSON:
+  verifier provenance --in provenance.intoto.json --key builder.pub --format json \\
+      --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 \\
+      --builder-id https://ci.acme.dev/builders/linux@v2 https://github.com/actions/runner/github-hosted \\
+      --source-uri https://github.com/acme/app --source-versioned-tag v1.4 \\
+      --build-input environment=production
+
+A --builder-id with `@` must match exactly; one without matches that builder
+at any version. --source-uri is compared without scheme, `git+` and a
+trailing `.git`. --source-versioned-tag v1.4 accepts tags v1.4.0, v1.4.7, ...
+but not v1.5.0. Checks run in order: signature[i], threshold, payload-type,
+statement, predicate-type, predicate, subject, builder-id, source-repository,
+then source-ref, build-type and input:NAME when asked for.
+
+Exit codes: 0 verified, 1 verification failed (the first failing check on
+stderr), 2 bad usage or unreadable / malformed input.")]
+    Provenance(ProvenanceArgs),
 }
 
+/// What every subcommand reads: the envelope, the trusted keys, how many
+/// must have signed, and how to print the report.
 #[derive(Args)]
-#[command(group(ArgGroup::new("subject").args(["artifact", "digest"]).multiple(false)))]
-struct EnvelopeArgs {
+struct CommonArgs {
     /// The DSSE envelope (JSON).
     #[arg(long = "in", value_name = "FILE")]
     input: PathBuf,
@@ -77,6 +113,13 @@ struct EnvelopeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("subject").args(["artifact", "digest"]).multiple(false)))]
+struct EnvelopeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
     /// The artifact the statement must be about (a directory: its tree digest).
     #[arg(long, value_name = "PATH", requires = "predicate_type")]
     artifact: Option<PathBuf>,
@@ -86,6 +129,41 @@ struct EnvelopeArgs {
     /// The predicate type the statement must have.
     #[arg(long, value_name = "URI", requires = "subject")]
     predicate_type: Option<String>,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("subject").args(["artifact", "digest"]).required(true).multiple(false)))]
+#[command(group(ArgGroup::new("source_ref").args(["source_branch", "source_tag", "source_versioned_tag"]).multiple(false)))]
+struct ProvenanceArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The artifact the provenance must be about (a directory: its tree digest).
+    #[arg(long, value_name = "PATH")]
+    artifact: Option<PathBuf>,
+    /// The artifact's digest instead of the artifact, as ALG:HEX (sha256, sha384, sha512).
+    #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest)]
+    digest: Option<Digest>,
+    /// Trusted builder id(s); without `@` any version of that builder; repeat or list several.
+    #[arg(long, required = true, num_args = 1.., value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    builder_id: Vec<String>,
+    /// The source repository the build must come from, e.g. github.com/acme/app.
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    source_uri: String,
+    /// The build must come from this branch (refs/heads/B).
+    #[arg(long, value_name = "B", value_parser = NonEmptyStringValueParser::new())]
+    source_branch: Option<String>,
+    /// The build must come from exactly this tag (refs/tags/T).
+    #[arg(long, value_name = "T", value_parser = NonEmptyStringValueParser::new())]
+    source_tag: Option<String>,
+    /// The build must come from a semantic-version tag within T (v1, v1.4 or v1.4.2).
+    #[arg(long, value_name = "T", value_parser = NonEmptyStringValueParser::new())]
+    source_versioned_tag: Option<String>,
+    /// The build type the provenance must have.
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    build_type: Option<String>,
+    /// A workflow input the build must have had (compared as text); repeat or list several.
+    #[arg(long, num_args = 1.., value_name = "NAME=VALUE", value_parser = parse_build_input)]
+    build_input: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +192,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Envelope(args) => envelope(&args),
+        Command::Provenance(args) => provenance(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,
@@ -125,41 +204,31 @@ fn main() -> ExitCode {
 }
 
 fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
-    let keys = args
-        .key
-        .iter()
-        .map(|path| read_public_key(path))
-        .collect::<Result<KeySet, Failure>>()?;
-    let file = args.input.display();
-    let bytes = read_file(&args.input, MAX_ENVELOPE_BYTES as u64)?;
-    let envelope = Envelope::from_json(&bytes).map_err(|e| format!("{file}: {e}"))?;
+    let common = &args.common;
+    let (envelope, keys) = read_inputs(common)?;
+    let file = common.input.display();
 
     let (report, summary) = match &args.predicate_type {
         Some(predicate_type) => {
-            let artifact = match (&args.artifact, &args.digest) {
-                (Some(path), _) => artifact_digest(path)?,
-                (None, Some(digest)) => digest.clone(),
-                // clap's `requires` makes this unreachable; still no panic.
-                (None, None) => {
-                    return Err(Failure::Input(
-                        "--predicate-type needs --artifact or --digest".to_owned(),
-                    ));
-                }
-            };
+            let artifact = subject_digest(
+                args.artifact.as_deref(),
+                args.digest.as_ref(),
+                "--predicate-type",
+            )?;
             let expect = Expectation::new(predicate_type.clone(), artifact.to_set())
-                .with_threshold(args.threshold);
+                .with_threshold(common.threshold);
             let report = verify_attestation(&envelope, &keys, &expect)
                 .report()
                 .clone();
             let summary = format!(
                 "{file}: a `{predicate_type}` statement about {artifact}, signed by at least {} trusted key(s)",
-                args.threshold
+                common.threshold
             );
             (report, summary)
         }
         None => {
             let verification = envelope
-                .verify(&keys, args.threshold)
+                .verify(&keys, common.threshold)
                 .map_err(|e| format!("{file}: {e}"))?;
             let summary = format!(
                 "{file}: signatures only ({} trusted key(s) signed); the payload ({}) was not \
@@ -170,11 +239,108 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
             (verification.report(), summary)
         }
     };
+    conclude(common, &report, &summary)
+}
 
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)
+fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
+    let common = &args.common;
+    let (envelope, keys) = read_inputs(common)?;
+    let file = common.input.display();
+    let artifact = subject_digest(args.artifact.as_deref(), args.digest.as_ref(), "provenance")?;
+
+    let mut expect = ProvenanceExpectation::new(
+        artifact.to_set(),
+        args.builder_id.iter().cloned(),
+        &args.source_uri,
+    )
+    .with_threshold(common.threshold);
+    let git_ref = match (
+        &args.source_branch,
+        &args.source_tag,
+        &args.source_versioned_tag,
+    ) {
+        (Some(branch), _, _) => Some(RefExpectation::Branch(branch.clone())),
+        (None, Some(tag), _) => Some(RefExpectation::Tag(tag.clone())),
+        (None, None, Some(tag)) => Some(RefExpectation::VersionedTag(tag.clone())),
+        (None, None, None) => None,
+    };
+    if let Some(git_ref) = git_ref {
+        expect = expect.with_ref(git_ref);
+    }
+    if let Some(build_type) = &args.build_type {
+        expect = expect.with_build_type(build_type.clone());
+    }
+    for (name, value) in &args.build_input {
+        expect = expect.with_input(name.clone(), value.clone());
+    }
+
+    let verified = verify_provenance(&envelope, &keys, &expect);
+    let summary = match verified.claims() {
+        Some(claims) => {
+            let source = claims.source.as_ref();
+            format!(
+                "{file}: {artifact} was built by `{}` from `{}`{}, says a `{}` statement signed by at least {} trusted key(s)",
+                claims.builder_id,
+                source.map_or(args.source_uri.as_str(), |s| s.uri.as_str()),
+                source
+                    .and_then(|s| s.digest.get("gitCommit"))
+                    .map(|c| format!(" at commit {c}"))
+                    .unwrap_or_default(),
+                claims.version.predicate_type(),
+                common.threshold
+            )
+        }
+        None => String::new(),
+    };
+    conclude(common, verified.report(), &summary)
+}
+
+/// The trusted keys and the envelope of `--in`.
+fn read_inputs(common: &CommonArgs) -> Result<(Envelope, KeySet), Failure> {
+    let keys = common
+        .key
+        .iter()
+        .map(|path| read_public_key(path))
+        .collect::<Result<KeySet, Failure>>()?;
+    let file = common.input.display();
+    let bytes = read_file(&common.input, MAX_ENVELOPE_BYTES as u64)?;
+    let envelope = Envelope::from_json(&bytes).map_err(|e| {
+        if Statement::from_json(&bytes).is_ok() {
+            format!(
+                "{file}: an unsigned in-toto statement, not a DSSE envelope; \
+                 sign it first (`attest sign --key KEY --in {file}`)"
+            )
+        } else {
+            format!("{file}: {e}")
+        }
+    })?;
+    Ok((envelope, keys))
+}
+
+/// The artifact's digest from --artifact or --digest.
+fn subject_digest(
+    artifact: Option<&Path>,
+    digest: Option<&Digest>,
+    needed_by: &str,
+) -> Result<Digest, Failure> {
+    match (artifact, digest) {
+        (Some(path), _) => artifact_digest(path),
+        (None, Some(digest)) => Ok(digest.clone()),
+        // clap's argument groups make this unreachable; still no panic.
+        (None, None) => Err(Failure::Input(format!(
+            "{needed_by} needs --artifact or --digest"
+        ))),
+    }
+}
+
+/// Prints the report in the chosen format; exit 1 with the first failing
+/// check unless it verified.
+fn conclude(common: &CommonArgs, report: &Report, summary: &str) -> Result<(), Failure> {
+    let file = common.input.display();
+    let out = match common.format {
+        Format::Json => serde_json::to_string_pretty(report)
             .map_err(|e| format!("serializing the report: {e}"))?,
-        Format::Text => render(&report, &summary),
+        Format::Text => render(report, summary),
     };
     print_stdout(format!("{out}\n").as_bytes())?;
     if report.verified() {
@@ -195,7 +361,7 @@ fn render(report: &Report, summary: &str) -> String {
         let mark = if check.passed { "PASS" } else { "FAIL" };
         out.push_str(&format!(
             "{mark}  {}: {}\n",
-            check.name,
+            one_line(&check.name),
             one_line(&check.reason)
         ));
     }
@@ -272,4 +438,11 @@ fn parse_threshold(s: &str) -> Result<usize, String> {
 
 fn parse_digest(s: &str) -> Result<Digest, String> {
     s.parse().map_err(|e: custodia::Error| e.to_string())
+}
+
+fn parse_build_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE".to_owned()),
+    }
 }

@@ -972,3 +972,1078 @@ fn every_subcommand_help_shows_an_example() {
         run(bin, f.dir.path(), ["--version"]).ok();
     }
 }
+
+// ---------------------------------------------------------------- provenance
+
+const BUILDER: &str = "https://ci.acme.dev/builders/linux@v2";
+const BUILDER_ANY_VERSION: &str = "https://ci.acme.dev/builders/linux";
+const REPO: &str = "https://github.com/acme/app";
+const COMMIT: &str = "4d329c75e7ec1725f7c9ce917a8799d408d06be3";
+const EPOCH: &str = "1700000000";
+const EPOCH_RFC3339: &str = "2023-11-14T22:13:20Z";
+const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+
+/// Like `run`, but the child gets none of the CI variables the test
+/// process itself may have (GitHub Actions, GitLab CI, CUSTODIA_*,
+/// SOURCE_DATE_EPOCH), then exactly `envs`.
+fn run_env<I, S>(bin: &Path, dir: &Path, args: I, envs: &[(&str, &str)]) -> Out
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(bin);
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if ["GITHUB_", "GITLAB", "CI_", "CUSTODIA_", "RUNNER_"]
+            .iter()
+            .any(|p| n.starts_with(p))
+            || n == "SOURCE_DATE_EPOCH"
+            || n == "CI"
+        {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
+        .current_dir(dir)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run example");
+    let out = Out {
+        code: output
+            .status
+            .code()
+            .expect("exited normally, not by a signal"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
+        "panic: {out:#?}"
+    );
+    assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
+    out
+}
+
+/// A GitHub Actions job building acme/app at tag v1.4.2.
+const GITHUB_ENV: &[(&str, &str)] = &[
+    ("GITHUB_ACTIONS", "true"),
+    ("GITHUB_SERVER_URL", "https://github.com"),
+    ("GITHUB_REPOSITORY", "acme/app"),
+    ("GITHUB_REF", "refs/tags/v1.4.2"),
+    ("GITHUB_SHA", COMMIT),
+    (
+        "GITHUB_WORKFLOW_REF",
+        "acme/app/.github/workflows/release.yml@refs/tags/v1.4.2",
+    ),
+    ("GITHUB_EVENT_NAME", "push"),
+    ("GITHUB_REPOSITORY_ID", "42"),
+    ("GITHUB_REPOSITORY_OWNER_ID", "7"),
+    ("RUNNER_ENVIRONMENT", "github-hosted"),
+    ("GITHUB_RUN_ID", "1001"),
+    ("GITHUB_RUN_ATTEMPT", "2"),
+    ("SOURCE_DATE_EPOCH", EPOCH),
+];
+
+impl Fixture {
+    /// `attest` with exactly `envs` from the CI environment.
+    fn attest_env<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(
+        &self,
+        args: I,
+        envs: &[(&str, &str)],
+    ) -> Out {
+        run_env(&bins().attest, self.dir.path(), args, envs)
+    }
+
+    /// The fixture plus `tag.json` (provenance of app.tar.gz built by
+    /// BUILDER from REPO at tag v1.4.2) and `main.json` (the same from
+    /// branch main), both signed by the builder key.
+    fn with_provenance() -> Self {
+        let f = Self::new();
+        for (name, git_ref) in [("tag", "refs/tags/v1.4.2"), ("main", "refs/heads/main")] {
+            f.attest_env(
+                [
+                    "provenance",
+                    "--subject",
+                    "app.tar.gz",
+                    "--builder-id",
+                    BUILDER,
+                    "--source-uri",
+                    REPO,
+                    "--source-ref",
+                    git_ref,
+                    "--source-commit",
+                    COMMIT,
+                    "-o",
+                    &format!("{name}.statement.json"),
+                ],
+                &[("SOURCE_DATE_EPOCH", EPOCH)],
+            )
+            .ok();
+            f.attest([
+                "sign",
+                "--key",
+                "builder.key",
+                "--in",
+                &format!("{name}.statement.json"),
+                "-o",
+                &format!("{name}.json"),
+            ])
+            .ok();
+        }
+        f
+    }
+
+    /// `verifier provenance --in FILE` with default expectations (the
+    /// builder key, app.tar.gz, any version of the builder, the repository),
+    /// each replaced by a flag of `set` with the same name (an empty value
+    /// drops the flag; `--digest` replaces `--artifact`), then `extra`.
+    fn verify_prov(&self, file: &str, set: &[(&str, &str)], extra: &[&str]) -> Out {
+        let mut flags: Vec<(&str, &str)> = vec![
+            ("--key", "builder.pub"),
+            ("--artifact", "app.tar.gz"),
+            ("--builder-id", BUILDER_ANY_VERSION),
+            ("--source-uri", "github.com/acme/app"),
+        ];
+        for &(flag, value) in set {
+            if flag == "--digest" {
+                flags.retain(|(f, _)| *f != "--artifact");
+            }
+            flags.retain(|(f, _)| *f != flag);
+            if !value.is_empty() {
+                flags.push((flag, value));
+            }
+        }
+        let mut args = vec!["provenance", "--in", file];
+        for (flag, value) in flags {
+            args.push(flag);
+            // Several values in one flag, as `--key a.pub b.pub`.
+            args.extend(value.split(' '));
+        }
+        args.extend_from_slice(extra);
+        self.verifier(args)
+    }
+}
+
+/// Exit 1, one `error:` line naming `check`, and a JSON report (stdout)
+/// whose first failed check is `check`.
+fn fails_check(out: &Out, check: &str) -> serde_json::Value {
+    out.fails_one_line(1, "verification failed");
+    assert!(out.stderr.contains(&format!(": {check}: ")), "{out:#?}");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verified"], false, "{report}");
+    let checks = report["checks"].as_array().unwrap();
+    let first_failed = checks.iter().find(|c| c["passed"] == false).unwrap();
+    assert_eq!(first_failed["name"], check, "{report}");
+    assert!(
+        first_failed["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+    report
+}
+
+fn check_names(report: &serde_json::Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn attest_provenance_is_reproducible_byte_for_byte() {
+    let f = Fixture::new();
+    fs::create_dir_all(f.path("dist/sub")).unwrap();
+    f.write("dist/app", b"binary");
+    f.write("dist/sub/lib.so", b"library");
+    let args = [
+        "provenance",
+        "--subject",
+        "app.tar.gz",
+        "--subject",
+        "dist",
+        "--builder-id",
+        BUILDER,
+        "--source-uri",
+        REPO,
+        "--source-ref",
+        "refs/heads/main",
+        "--source-commit",
+        COMMIT,
+        "--invocation-id",
+        "https://ci.acme.dev/runs/17",
+    ];
+    let epoch = [("SOURCE_DATE_EPOCH", EPOCH)];
+    let first = f.attest_env(args, &epoch);
+    first.ok();
+    assert!(first.stderr.is_empty(), "{first:#?}");
+    let second = f.attest_env(args, &epoch);
+    second.ok();
+    assert_eq!(first.stdout.as_bytes(), second.stdout.as_bytes());
+    // -o writes the same bytes.
+    let mut to_file = args.to_vec();
+    to_file.extend(["-o", "provenance.json"]);
+    f.attest_env(&to_file, &epoch).ok();
+    assert_eq!(f.read("provenance.json"), first.stdout.as_bytes());
+
+    // The library's compact JSON, unchanged (no trailing newline).
+    let st = Statement::from_json(first.stdout.as_bytes()).unwrap();
+    assert_eq!(st.to_json(), first.stdout.as_bytes());
+    assert_eq!(st.predicate_type(), SLSA_V1);
+    let subjects: Vec<(Option<&str>, Option<&str>)> = st
+        .subject()
+        .iter()
+        .map(|s| (s.name.as_deref(), s.digest.get("sha256")))
+        .collect();
+    let file = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz")).unwrap();
+    let tree = hash_tree(f.path("dist")).unwrap();
+    assert_eq!(
+        subjects,
+        [
+            (Some("app.tar.gz"), Some(file.hex().as_str())),
+            (Some("dist"), Some(tree.hex().as_str())),
+        ]
+    );
+    let p = st.predicate();
+    let metadata = &p["runDetails"]["metadata"];
+    assert_eq!(metadata["startedOn"], EPOCH_RFC3339);
+    assert_eq!(metadata["finishedOn"], EPOCH_RFC3339);
+    assert_eq!(metadata["invocationId"], "https://ci.acme.dev/runs/17");
+    assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
+    assert_eq!(
+        p["buildDefinition"]["buildType"],
+        custodia::provenance::GENERIC_BUILD_TYPE
+    );
+    let dep = &p["buildDefinition"]["resolvedDependencies"][0];
+    assert_eq!(dep["uri"], format!("git+{REPO}@refs/heads/main"));
+    assert_eq!(dep["digest"]["gitCommit"], COMMIT);
+
+    // Another time, other bytes; no SOURCE_DATE_EPOCH: the clock.
+    let later = f.attest_env(args, &[("SOURCE_DATE_EPOCH", "1700000060")]);
+    later.ok();
+    assert_ne!(later.stdout, first.stdout);
+    let now = f.attest_env(args, &[]);
+    now.ok();
+    let now = Statement::from_json(now.stdout.as_bytes()).unwrap();
+    assert_ne!(
+        now.predicate()["runDetails"]["metadata"]["startedOn"],
+        EPOCH_RFC3339
+    );
+
+    // The bytes written are the bytes signed, and they verify.
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "provenance.json",
+        "-o",
+        "provenance.intoto.json",
+    ])
+    .ok();
+    let env = Envelope::from_json(&f.read("provenance.intoto.json")).unwrap();
+    assert_eq!(env.payload(), f.read("provenance.json").as_slice());
+    f.verify_prov("provenance.intoto.json", &[], &["--source-branch", "main"])
+        .ok();
+    f.verify_prov(
+        "provenance.intoto.json",
+        &[("--artifact", "dist")],
+        &["--source-branch", "main"],
+    )
+    .ok();
+}
+
+#[test]
+fn attest_provenance_from_env_reads_github_actions() {
+    let f = Fixture::new();
+    let args = [
+        "provenance",
+        "--subject",
+        "app.tar.gz",
+        "--builder-id",
+        BUILDER,
+        "--from-env",
+    ];
+    let out = f.attest_env(args, GITHUB_ENV);
+    out.ok();
+    // Reproducible from the environment too.
+    assert_eq!(f.attest_env(args, GITHUB_ENV).stdout, out.stdout);
+    let st = Statement::from_json(out.stdout.as_bytes()).unwrap();
+    let p = st.predicate();
+    // The builder id is --builder-id's, not the runner's.
+    assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
+    let def = &p["buildDefinition"];
+    assert_eq!(
+        def["buildType"],
+        custodia::provenance::GITHUB_ACTIONS_BUILD_TYPE
+    );
+    let workflow = &def["externalParameters"]["workflow"];
+    assert_eq!(workflow["repository"], REPO);
+    assert_eq!(workflow["ref"], "refs/tags/v1.4.2");
+    assert_eq!(workflow["path"], ".github/workflows/release.yml");
+    let dep = &def["resolvedDependencies"][0];
+    assert_eq!(dep["uri"], format!("git+{REPO}@refs/tags/v1.4.2"));
+    assert_eq!(dep["digest"]["gitCommit"], COMMIT);
+    let github = &def["internalParameters"]["github"];
+    assert_eq!(github["event_name"], "push");
+    assert_eq!(github["repository_id"], "42");
+    assert_eq!(github["runner_environment"], "github-hosted");
+    let metadata = &p["runDetails"]["metadata"];
+    assert_eq!(
+        metadata["invocationId"],
+        format!("{REPO}/actions/runs/1001/attempts/2")
+    );
+    assert_eq!(metadata["startedOn"], EPOCH_RFC3339);
+
+    // Signed, it verifies against what the job was.
+    f.write("gh.statement.json", out.stdout.as_bytes());
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "gh.statement.json",
+        "-o",
+        "gh.json",
+    ])
+    .ok();
+    f.verify_prov(
+        "gh.json",
+        &[("--builder-id", BUILDER)],
+        &[
+            "--source-versioned-tag",
+            "v1.4",
+            "--build-type",
+            custodia::provenance::GITHUB_ACTIONS_BUILD_TYPE,
+        ],
+    )
+    .ok();
+
+    // Without --from-env the same variables are ignored.
+    let out = f.attest_env(
+        [
+            "provenance",
+            "--subject",
+            "app.tar.gz",
+            "--builder-id",
+            BUILDER,
+        ],
+        GITHUB_ENV,
+    );
+    out.ok();
+    let p = Statement::from_json(out.stdout.as_bytes())
+        .unwrap()
+        .predicate()
+        .clone();
+    assert_eq!(
+        p["buildDefinition"]["buildType"],
+        custodia::provenance::GENERIC_BUILD_TYPE
+    );
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"],
+        serde_json::json!({})
+    );
+    assert!(p["runDetails"]["metadata"]["invocationId"].is_null());
+}
+
+#[test]
+fn attest_provenance_flags_override_the_environment() {
+    let f = Fixture::new();
+    let base = [
+        "provenance",
+        "--subject",
+        "app.tar.gz",
+        "--builder-id",
+        BUILDER,
+        "--from-env",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = f.attest_env(args, GITHUB_ENV);
+        out.ok();
+        Statement::from_json(out.stdout.as_bytes())
+            .unwrap()
+            .predicate()
+            .clone()
+    };
+    let other_commit = "0123456789abcdef0123456789abcdef01234567";
+    let p = with(&[
+        "--source-ref",
+        "refs/heads/hotfix",
+        "--source-commit",
+        other_commit,
+        "--build-type",
+        "https://ci.acme.dev/buildtypes/release/v1",
+        "--invocation-id",
+        "run-9",
+    ]);
+    let def = &p["buildDefinition"];
+    assert_eq!(
+        def["buildType"],
+        "https://ci.acme.dev/buildtypes/release/v1"
+    );
+    let dep = &def["resolvedDependencies"][0];
+    assert_eq!(dep["uri"], format!("git+{REPO}@refs/heads/hotfix"));
+    assert_eq!(dep["digest"]["gitCommit"], other_commit);
+    assert_eq!(p["runDetails"]["metadata"]["invocationId"], "run-9");
+
+    // The same repository (spelled differently) keeps the job's ref and commit ...
+    let p = with(&["--source-uri", "https://github.com/acme/app.git"]);
+    let dep = &p["buildDefinition"]["resolvedDependencies"][0];
+    assert_eq!(
+        dep["uri"],
+        "git+https://github.com/acme/app.git@refs/tags/v1.4.2"
+    );
+    assert_eq!(dep["digest"]["gitCommit"], COMMIT);
+    // ... another repository does not get them.
+    let p = with(&["--source-uri", "https://github.com/acme/other"]);
+    let dep = &p["buildDefinition"]["resolvedDependencies"][0];
+    assert_eq!(dep["uri"], "git+https://github.com/acme/other");
+    assert!(dep["digest"]["gitCommit"].is_null(), "{dep}");
+}
+
+#[test]
+fn attest_provenance_from_env_reads_gitlab_and_custodia_variables() {
+    let f = Fixture::new();
+    let args = [
+        "provenance",
+        "--subject",
+        "app.tar.gz",
+        "--builder-id",
+        BUILDER,
+        "--from-env",
+    ];
+    let out = f.attest_env(
+        args,
+        &[
+            ("GITLAB_CI", "true"),
+            ("CI_PROJECT_URL", "https://gitlab.com/acme/app"),
+            ("CI_COMMIT_SHA", COMMIT),
+            ("CI_COMMIT_BRANCH", "main"),
+            ("CI_JOB_URL", "https://gitlab.com/acme/app/-/jobs/5"),
+            ("SOURCE_DATE_EPOCH", EPOCH),
+        ],
+    );
+    out.ok();
+    let p = Statement::from_json(out.stdout.as_bytes())
+        .unwrap()
+        .predicate()
+        .clone();
+    assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
+    assert_eq!(
+        p["buildDefinition"]["buildType"],
+        custodia::provenance::GITLAB_CI_BUILD_TYPE
+    );
+    assert_eq!(
+        p["buildDefinition"]["resolvedDependencies"][0]["uri"],
+        "git+https://gitlab.com/acme/app@refs/heads/main"
+    );
+    assert_eq!(
+        p["runDetails"]["metadata"]["invocationId"],
+        "https://gitlab.com/acme/app/-/jobs/5"
+    );
+
+    let out = f.attest_env(
+        args,
+        &[
+            ("CUSTODIA_SOURCE_URI", REPO),
+            ("CUSTODIA_SOURCE_REF", "refs/tags/v2.0.0"),
+            ("CUSTODIA_SOURCE_COMMIT", COMMIT),
+            ("CUSTODIA_INVOCATION_ID", "local-1"),
+            ("CUSTODIA_BUILDER_ID", "https://ignored.example/builder"),
+        ],
+    );
+    out.ok();
+    let p = Statement::from_json(out.stdout.as_bytes())
+        .unwrap()
+        .predicate()
+        .clone();
+    assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
+    let dep = &p["buildDefinition"]["resolvedDependencies"][0];
+    assert_eq!(dep["uri"], format!("git+{REPO}@refs/tags/v2.0.0"));
+    assert_eq!(dep["digest"]["gitCommit"], COMMIT);
+    assert_eq!(p["runDetails"]["metadata"]["invocationId"], "local-1");
+}
+
+#[test]
+fn attest_provenance_errors_exit_2() {
+    let f = Fixture::new();
+    let prov = |extra: &[&str], envs: &[(&str, &str)]| {
+        let mut args = vec!["provenance", "--builder-id", BUILDER];
+        args.extend_from_slice(extra);
+        f.attest_env(args, envs)
+    };
+    prov(&["--subject", "missing.bin"], &[]).fails_one_line(2, "missing.bin");
+    prov(
+        &["--subject", "app.tar.gz", "--subject", "missing.bin"],
+        &[],
+    )
+    .fails_one_line(2, "missing.bin");
+    prov(
+        &["--subject", "app.tar.gz"],
+        &[("SOURCE_DATE_EPOCH", "yesterday")],
+    )
+    .fails_one_line(2, "SOURCE_DATE_EPOCH");
+    prov(&["--subject", "app.tar.gz"], &[("SOURCE_DATE_EPOCH", "-5")])
+        .fails_one_line(2, "SOURCE_DATE_EPOCH");
+    prov(
+        &["--subject", "app.tar.gz", "--source-ref", "refs/heads/main"],
+        &[],
+    )
+    .fails_one_line(2, "--source-ref needs --source-uri");
+    prov(
+        &[
+            "--subject",
+            "app.tar.gz",
+            "--source-commit",
+            COMMIT,
+            "--from-env",
+        ],
+        &[],
+    )
+    .fails_one_line(2, "--source-commit needs --source-uri");
+    for bad in ["xyz", &COMMIT.to_uppercase(), &COMMIT[..39]] {
+        prov(
+            &[
+                "--subject",
+                "app.tar.gz",
+                "--source-uri",
+                REPO,
+                "--source-commit",
+                bad,
+            ],
+            &[],
+        )
+        .fails_one_line(2, "--source-commit");
+    }
+    let out = prov(
+        &["--subject", "app.tar.gz", "-o", "missing-dir/p.json"],
+        &[],
+    );
+    out.fails_one_line(2, "missing-dir/p.json");
+    #[cfg(unix)]
+    {
+        fs::create_dir(f.path("tree")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", f.path("tree/link")).unwrap();
+        prov(&["--subject", "tree"], &[]).fails_one_line(2, "symbolic link");
+    }
+    // Usage errors.
+    prov(&[], &[]).fails(2, "--subject");
+    f.attest(["provenance", "--subject", "app.tar.gz"])
+        .fails(2, "--builder-id");
+    for flag in [
+        "--builder-id",
+        "--source-uri",
+        "--source-ref",
+        "--build-type",
+        "--invocation-id",
+    ] {
+        prov(&["--subject", "app.tar.gz", flag, ""], &[]).fails(2, flag);
+    }
+    assert!(!f.path("p.json").exists());
+}
+
+#[test]
+fn verifier_provenance_verifies_builder_source_and_ref() {
+    let f = Fixture::with_provenance();
+    let out = f.verify_prov("tag.json", &[], &[]);
+    out.ok();
+    for check in [
+        "signature[0]",
+        "threshold",
+        "payload-type",
+        "statement",
+        "predicate-type",
+        "predicate",
+        "subject",
+        "builder-id",
+        "source-repository",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("PASS  {check}: ")),
+            "{check}: {out:#?}"
+        );
+    }
+    assert!(out.stdout.contains("\nVERIFIED\n"), "{out:#?}");
+    assert!(out.stdout.contains(BUILDER), "{out:#?}");
+    assert!(out.stdout.contains(COMMIT), "{out:#?}");
+    assert!(out.stderr.is_empty(), "{out:#?}");
+
+    let out = f.verify_prov(
+        "tag.json",
+        &[],
+        &[
+            "--source-versioned-tag",
+            "v1.4",
+            "--build-type",
+            custodia::provenance::GENERIC_BUILD_TYPE,
+            "--format",
+            "json",
+        ],
+    );
+    out.ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(
+        check_names(&report),
+        [
+            "signature[0]",
+            "threshold",
+            "payload-type",
+            "statement",
+            "predicate-type",
+            "predicate",
+            "subject",
+            "builder-id",
+            "source-repository",
+            "source-ref",
+            "build-type",
+        ]
+    );
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true && c["reason"].is_string())
+    );
+
+    // Other spellings of the same expectations.
+    let digest = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz"))
+        .unwrap()
+        .to_string();
+    let sha512 = hash_file(DigestAlgorithm::Sha512, f.path("app.tar.gz"))
+        .unwrap()
+        .to_string();
+    for (set, extra) in [
+        (vec![("--digest", digest.as_str())], vec![]),
+        (vec![("--builder-id", BUILDER)], vec![]),
+        (
+            vec![(
+                "--builder-id",
+                "https://other.example/builder https://ci.acme.dev/builders/linux@v2",
+            )],
+            vec![],
+        ),
+        (
+            vec![("--source-uri", "https://github.com/acme/app.git")],
+            vec![],
+        ),
+        (
+            vec![("--source-uri", "git+https://github.com/acme/app")],
+            vec![],
+        ),
+        (vec![], vec!["--source-tag", "v1.4.2"]),
+        (vec![], vec!["--source-versioned-tag", "v1"]),
+        (vec![], vec!["--source-versioned-tag", "v1.4.2"]),
+        (vec![("--key", "other.pub builder.pub")], vec![]),
+    ] {
+        f.verify_prov("tag.json", &set, &extra).ok();
+    }
+    f.verify_prov("main.json", &[], &["--source-branch", "main"])
+        .ok();
+    // A digest the subject does not record is not a match.
+    fails_check(
+        &f.verify_prov(
+            "tag.json",
+            &[("--digest", sha512.as_str())],
+            &["--format", "json"],
+        ),
+        "subject",
+    );
+
+    // Two signers, threshold 2.
+    f.attest([
+        "sign",
+        "--key",
+        "other.key",
+        "--in",
+        "tag.json",
+        "--append",
+        "-o",
+        "tag2.json",
+    ])
+    .ok();
+    f.verify_prov(
+        "tag2.json",
+        &[("--key", "builder.pub other.pub")],
+        &["--threshold", "2"],
+    )
+    .ok();
+    fails_check(
+        &f.verify_prov(
+            "tag.json",
+            &[("--key", "builder.pub other.pub")],
+            &["--threshold", "2", "--format", "json"],
+        ),
+        "threshold",
+    );
+}
+
+#[test]
+fn verifier_provenance_each_failure_kind_exits_1() {
+    let f = Fixture::with_provenance();
+    f.write("rebuilt.tar.gz", b"the rebuilt tarball\n");
+    let other = DigestAlgorithm::Sha256.hash(b"something else").to_string();
+    // (envelope, flags replacing the defaults, extra flags, the failing check)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "tag.json",
+            vec![("--builder-id", "https://evil.example/builders/linux")],
+            vec![],
+            "builder-id",
+        ),
+        // Another version of the trusted builder, when a version is pinned.
+        (
+            "tag.json",
+            vec![("--builder-id", "https://ci.acme.dev/builders/linux@v3")],
+            vec![],
+            "builder-id",
+        ),
+        // A prefix is not the builder.
+        (
+            "tag.json",
+            vec![("--builder-id", "https://ci.acme.dev/builders/lin")],
+            vec![],
+            "builder-id",
+        ),
+        (
+            "tag.json",
+            vec![("--source-uri", "github.com/evil/app")],
+            vec![],
+            "source-repository",
+        ),
+        (
+            "tag.json",
+            vec![("--source-uri", "github.com/acme/app-fork")],
+            vec![],
+            "source-repository",
+        ),
+        (
+            "tag.json",
+            vec![],
+            vec!["--source-branch", "main"],
+            "source-ref",
+        ),
+        (
+            "main.json",
+            vec![],
+            vec!["--source-branch", "dev"],
+            "source-ref",
+        ),
+        (
+            "main.json",
+            vec![],
+            vec!["--source-tag", "main"],
+            "source-ref",
+        ),
+        (
+            "tag.json",
+            vec![],
+            vec!["--source-tag", "v1.4.3"],
+            "source-ref",
+        ),
+        (
+            "tag.json",
+            vec![],
+            vec!["--source-versioned-tag", "v1.5"],
+            "source-ref",
+        ),
+        (
+            "main.json",
+            vec![],
+            vec!["--source-versioned-tag", "v1"],
+            "source-ref",
+        ),
+        (
+            "tag.json",
+            vec![("--artifact", "rebuilt.tar.gz")],
+            vec![],
+            "subject",
+        ),
+        (
+            "tag.json",
+            vec![("--digest", other.as_str())],
+            vec![],
+            "subject",
+        ),
+        (
+            "tag.json",
+            vec![("--key", "other.pub")],
+            vec![],
+            "signature[0]",
+        ),
+        (
+            "tag.json",
+            vec![],
+            vec![
+                "--build-type",
+                custodia::provenance::GITHUB_ACTIONS_BUILD_TYPE,
+            ],
+            "build-type",
+        ),
+        (
+            "tag.json",
+            vec![],
+            vec!["--build-input", "environment=production"],
+            "input:environment",
+        ),
+    ];
+    for (file, set, mut extra, check) in cases {
+        extra.extend(["--format", "json"]);
+        let out = f.verify_prov(file, &set, &extra);
+        let report = fails_check(&out, check);
+        if check == "signature[0]" {
+            // Nothing the statement says is looked at before a trusted signature.
+            assert!(
+                !check_names(&report).iter().any(|n| n == "builder-id"),
+                "{report}"
+            );
+        }
+        // The text report says the same.
+        let extra: Vec<&str> = extra
+            .into_iter()
+            .filter(|a| *a != "--format" && *a != "json")
+            .collect();
+        let text = f.verify_prov(file, &set, &extra);
+        text.fails_one_line(1, check);
+        assert!(
+            text.stdout.contains(&format!("FAIL  {check}: ")),
+            "{text:#?}"
+        );
+        assert!(text.stdout.ends_with("NOT VERIFIED\n"), "{text:#?}");
+    }
+}
+
+#[test]
+fn verifier_provenance_malformed_input() {
+    let f = Fixture::with_provenance();
+    // Not a DSSE envelope at all: exit 2, nothing on stdout.
+    let mut inputs = malformed_inputs();
+    inputs.push(("truncated-envelope.json", {
+        let whole = f.read("tag.json");
+        whole[..whole.len() / 2].to_vec()
+    }));
+    for (name, bytes) in inputs {
+        f.write(name, &bytes);
+        for format in ["text", "json"] {
+            let out = f.verify_prov(name, &[], &["--format", format]);
+            out.fails_one_line(2, name);
+            assert!(out.stdout.is_empty(), "{out:#?}");
+        }
+    }
+    f.verify_prov("missing.json", &[], &[])
+        .fails_one_line(2, "missing.json");
+    fs::create_dir(f.path("a-dir")).unwrap();
+    f.verify_prov("a-dir", &[], &[]).fails_one_line(2, "a-dir");
+    f.verify_prov("tag.json", &[("--artifact", "missing.tar.gz")], &[])
+        .fails_one_line(2, "missing.tar.gz");
+    f.verify_prov("tag.json", &[("--key", "builder.key")], &[])
+        .fails_one_line(2, "builder.key");
+    // The unsigned statement: exit 2, with a hint.
+    f.verify_prov("tag.statement.json", &[], &[])
+        .fails_one_line(2, "unsigned in-toto statement");
+
+    // Signed by a trusted key, but not provenance: exit 1, named checks.
+    let json = ["--format", "json"];
+    fails_check(
+        &f.verify_prov("envelope.json", &[], &json),
+        "predicate-type",
+    );
+    f.attest([
+        "demo-statement",
+        "--subject",
+        "app.tar.gz",
+        "--predicate-type",
+        SLSA_V1,
+        "-o",
+        "fake-slsa.statement.json",
+    ])
+    .ok();
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "fake-slsa.statement.json",
+        "-o",
+        "fake-slsa.json",
+    ])
+    .ok();
+    fails_check(&f.verify_prov("fake-slsa.json", &[], &json), "predicate");
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "tag.statement.json",
+        "--payload-type",
+        "application/json",
+        "-o",
+        "retyped.json",
+    ])
+    .ok();
+    fails_check(&f.verify_prov("retyped.json", &[], &json), "payload-type");
+    let key =
+        custodia::keys::PrivateKey::from_pem(&String::from_utf8(f.read("builder.key")).unwrap())
+            .unwrap();
+    for (name, payload) in [
+        ("not-a-statement.json", b"{}".to_vec()),
+        ("garbage-payload.json", b"\xff\xfe{{{".to_vec()),
+        ("truncated-payload.json", {
+            let whole = f.read("tag.statement.json");
+            whole[..whole.len() - 1].to_vec()
+        }),
+    ] {
+        let env = Envelope::sign(PAYLOAD_TYPE, payload, &key).unwrap();
+        f.write(name, &env.to_json());
+        fails_check(&f.verify_prov(name, &[], &json), "statement");
+    }
+    // A tampered statement fails its signature.
+    let mut wire: serde_json::Value = serde_json::from_slice(&f.read("tag.json")).unwrap();
+    let tampered = String::from_utf8(f.read("tag.statement.json"))
+        .unwrap()
+        .replace("acme/app", "evil/app");
+    wire["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(tampered)
+        .into();
+    f.write("tampered.json", wire.to_string().as_bytes());
+    fails_check(&f.verify_prov("tampered.json", &[], &json), "signature[0]");
+}
+
+#[test]
+fn verifier_provenance_usage_errors_exit_2() {
+    let f = Fixture::with_provenance();
+    f.verify_prov("tag.json", &[("--source-uri", "")], &[])
+        .fails(2, "--source-uri");
+    f.verify_prov("tag.json", &[("--builder-id", "")], &[])
+        .fails(2, "--builder-id");
+    f.verify_prov("tag.json", &[("--key", "")], &[])
+        .fails(2, "--key");
+    f.verify_prov("tag.json", &[("--artifact", "")], &[])
+        .fails(2, "--artifact");
+    let digest = hash_file(DigestAlgorithm::Sha256, f.path("app.tar.gz"))
+        .unwrap()
+        .to_string();
+    f.verify_prov("tag.json", &[], &["--digest", &digest])
+        .fails(2, "cannot be used with");
+    f.verify_prov(
+        "tag.json",
+        &[],
+        &["--source-branch", "main", "--source-tag", "v1.4.2"],
+    )
+    .fails(2, "cannot be used with");
+    f.verify_prov(
+        "tag.json",
+        &[],
+        &["--source-tag", "v1.4.2", "--source-versioned-tag", "v1"],
+    )
+    .fails(2, "cannot be used with");
+    for bad in ["noequals", "=value"] {
+        f.verify_prov("tag.json", &[], &["--build-input", bad])
+            .fails(2, "NAME=VALUE");
+    }
+    f.verify_prov("tag.json", &[("--digest", "sha256:abc")], &[])
+        .fails(2, "--digest");
+    f.verify_prov("tag.json", &[], &["--threshold", "0"])
+        .fails(2, "at least 1");
+    f.verify_prov("tag.json", &[], &["--format", "xml"])
+        .fails(2, "--format");
+    f.verify_prov("tag.json", &[], &["--source-uri", "again"])
+        .fails(2, "--source-uri");
+    f.verify_prov("tag.json", &[], &["--source-branch", ""])
+        .fails(2, "--source-branch");
+    f.verifier(["provenance", "--key", "builder.pub"])
+        .fails(2, "--in");
+}
+
+#[test]
+fn verifier_provenance_escapes_control_characters() {
+    let f = Fixture::new();
+    // A trusted signer whose provenance carries a newline and a terminal
+    // escape in the builder id and the source.
+    let evil = "https://ci.acme.dev/b\nPASS  builder-id: forged\u{1b}[2J";
+    f.attest_env(
+        [
+            "provenance",
+            "--subject",
+            "app.tar.gz",
+            "--builder-id",
+            evil,
+            "--source-uri",
+            "https://github.com/acme/app\u{1b}[31m",
+            "-o",
+            "evil.statement.json",
+        ],
+        &[("SOURCE_DATE_EPOCH", EPOCH)],
+    )
+    .ok();
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "evil.statement.json",
+        "-o",
+        "evil.json",
+    ])
+    .ok();
+    let out = f.verify_prov("evil.json", &[], &[]);
+    out.fails_one_line(1, "builder-id");
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stderr.contains('\u{1b}'),
+        "{out:#?}"
+    );
+    assert!(
+        !out.stdout.contains("\nPASS  builder-id: forged"),
+        "{out:#?}"
+    );
+    // Trusted exactly, it verifies, and the summary line is escaped too.
+    let out = f.verify_prov(
+        "evil.json",
+        &[
+            ("--builder-id", ""),
+            ("--source-uri", "https://github.com/acme/app\u{1b}[31m"),
+        ],
+        &["--builder-id", evil],
+    );
+    out.ok();
+    assert!(!out.stdout.contains('\u{1b}'), "{out:#?}");
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("PASS")).count(),
+        9
+    );
+}
+
+#[test]
+fn provenance_help_shows_examples() {
+    let f = Fixture::new();
+    let out = f.attest(["provenance", "--help"]);
+    out.ok();
+    for needle in [
+        "Example",
+        "attest provenance --subject",
+        "SOURCE_DATE_EPOCH",
+        "--from-env",
+        "GITHUB_REPOSITORY",
+        "CI_PROJECT_URL",
+        "CUSTODIA_SOURCE_URI",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {out:#?}");
+    }
+    let out = f.verifier(["provenance", "--help"]);
+    out.ok();
+    for needle in [
+        "Example",
+        "verifier provenance --in",
+        "--source-versioned-tag",
+        "Exit codes",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {out:#?}");
+    }
+}
