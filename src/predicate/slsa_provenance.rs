@@ -379,6 +379,16 @@ pub enum ProvenanceVersion {
     V0_1,
 }
 
+impl std::fmt::Display for ProvenanceVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V1 => "v1",
+            Self::V0_2 => "v0.2",
+            Self::V0_1 => "v0.1",
+        })
+    }
+}
+
 impl ProvenanceVersion {
     /// The predicate type URI.
     pub const fn predicate_type(self) -> &'static str {

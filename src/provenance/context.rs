@@ -41,6 +41,18 @@ impl SourceRef {
         }
     }
 
+    /// Sets the git ref (`refs/heads/main`, `refs/tags/v1.2.0`).
+    pub fn with_git_ref(mut self, git_ref: impl Into<String>) -> Self {
+        self.git_ref = Some(git_ref.into());
+        self
+    }
+
+    /// Sets the commit id.
+    pub fn with_commit(mut self, commit: impl Into<String>) -> Self {
+        self.commit = Some(commit.into());
+        self
+    }
+
     /// `git+<repository>@<ref>`, the URI form SLSA dependencies use.
     pub fn uri(&self) -> String {
         match &self.git_ref {

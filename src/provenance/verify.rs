@@ -233,7 +233,7 @@ fn check_claims(
         Ok(c) => {
             report.push(Check::pass(
                 "predicate",
-                format!("SLSA provenance {:?} parsed", c.version),
+                format!("SLSA provenance {} parsed", c.version),
             ));
             c
         }
