@@ -698,6 +698,27 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> R
     Ok(())
 }
 
+/// Bounds untrusted text for a report while keeping both ends visible
+/// (identifiers differ at their tails: workflow file names, `@ref`s).
+pub(crate) fn elide_middle(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut head = max / 2;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - max / 2;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}...{}",
+        s.get(..head).unwrap_or_default(),
+        s.get(tail..).unwrap_or_default()
+    )
+}
+
 /// Shortens untrusted input for error messages.
 pub(crate) fn shorten(s: &str) -> String {
     const MAX: usize = 80;

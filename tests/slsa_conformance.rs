@@ -1953,7 +1953,7 @@ fn every_file_and_case_is_covered() {
 /// Failure reasons should name the whole found builder id: the workflow
 /// file and its `@ref` are what a person needs to see.
 #[test]
-#[ignore = "custodia shortens the found builder id to 80 bytes (digest::shorten), cutting the workflow file name and its @ref out of the builder-id reason"]
+
 fn builder_id_failures_show_the_whole_found_id() {
     for rel in [
         "gha/binary-linux-amd64-untrusted-builder.intoto.jsonl",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::digest::DigestSet;
+use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
 use crate::keys::KeySet;
 use crate::predicate::slsa_provenance::{
@@ -74,7 +74,8 @@ pub struct ProvenanceExpectation {
     artifact: DigestSet,
     trusted_builders: Vec<String>,
     source_repository: String,
-    git_ref: Option<RefExpectation>,
+    refs: Vec<RefExpectation>,
+    subject_name: Option<String>,
     build_type: Option<String>,
     inputs: BTreeMap<String, String>,
     threshold: usize,
@@ -93,16 +94,26 @@ impl ProvenanceExpectation {
             artifact,
             trusted_builders: trusted_builders.into_iter().map(Into::into).collect(),
             source_repository: source_repository.to_owned(),
-            git_ref: None,
+            refs: Vec::new(),
+            subject_name: None,
             build_type: None,
             inputs: BTreeMap::new(),
             threshold: 1,
         }
     }
 
-    /// Requires the build to come from this ref.
+    /// Requires the build to come from this ref. Calling it again adds
+    /// another requirement (all must hold, each is its own `source-ref`
+    /// check).
     pub fn with_ref(mut self, expected: RefExpectation) -> Self {
-        self.git_ref = Some(expected);
+        self.refs.push(expected);
+        self
+    }
+
+    /// Requires the subject that matches the artifact to have this name
+    /// (e.g. the purl `pkg:npm/sigstore@2.3.1` npm provenance uses).
+    pub fn with_subject_name(mut self, name: impl Into<String>) -> Self {
+        self.subject_name = Some(name.into());
         self
     }
 
@@ -245,7 +256,10 @@ fn check_claims(
     check_subject(statement, &expected.artifact, report);
     check_builder(&claims, &expected.trusted_builders, report);
     check_source(&claims, &expected.source_repository, report);
-    if let Some(git_ref) = &expected.git_ref {
+    if let Some(name) = &expected.subject_name {
+        check_subject_name(statement, &expected.artifact, name, report);
+    }
+    for git_ref in &expected.refs {
         check_ref(&claims, git_ref, report);
     }
     if let Some(build_type) = &expected.build_type {
@@ -274,6 +288,32 @@ fn check_claims(
         });
     }
     Some(claims)
+}
+
+fn check_subject_name(
+    statement: &Statement,
+    artifact: &DigestSet,
+    name: &str,
+    report: &mut Report,
+) {
+    let found = statement
+        .subject_matching(artifact)
+        .ok()
+        .and_then(|s| s.name.as_deref());
+    report.push(match found {
+        Some(n) if n == name => Check::pass("subject-name", format!("`{n}`")),
+        Some(n) => Check::fail(
+            "subject-name",
+            format!(
+                "expected `{name}`, the artifact's subject is named `{}`",
+                elide_middle(n, 400)
+            ),
+        ),
+        None => Check::fail(
+            "subject-name",
+            format!("expected `{name}`, no named subject identifies the artifact"),
+        ),
+    });
 }
 
 fn value_text(v: &Value) -> String {
@@ -307,7 +347,7 @@ fn check_builder(claims: &ProvenanceClaims, trusted: &[String], report: &mut Rep
             "builder-id",
             format!(
                 "`{}` is not a trusted builder (trusted: `{}`)",
-                crate::digest::shorten(id),
+                elide_middle(id, 400),
                 trusted.join("`, `")
             ),
         )
