@@ -8,7 +8,9 @@
 //! * `sha2_digest`: `sha2::Sha256::digest(&buf)`, the primitive.
 //! * `custodia_hash`: `DigestAlgorithm::Sha256.hash(&buf)`, the one-shot API.
 //! * `hash_reader`: `hash_reader(Sha256, &buf[..])`, the streaming API over
-//!   an in-memory reader.
+//!   an in-memory reader (copies into its read buffer).
+//! * `hash_buf_reader`: `hash_buf_reader(Sha256, &buf[..])`, hashing a
+//!   `BufRead`'s buffer in place.
 //! * `hash_file`: `hash_file(Sha256, path)` on a 256 MiB temporary file
 //!   (page cache warm after the first pass).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -18,7 +20,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use custodia::digest::{DigestAlgorithm, hash_file, hash_reader};
+use custodia::digest::{DigestAlgorithm, hash_buf_reader, hash_file, hash_reader};
 use sha2::Digest as _;
 
 const SIZE: usize = 256 * 1024 * 1024;
@@ -73,6 +75,9 @@ fn hashing(c: &mut Criterion) {
     });
     group.bench_function("hash_reader", |b| {
         b.iter(|| hash_reader(DigestAlgorithm::Sha256, black_box(&buf[..])).unwrap())
+    });
+    group.bench_function("hash_buf_reader", |b| {
+        b.iter(|| hash_buf_reader(DigestAlgorithm::Sha256, black_box(&buf[..])).unwrap())
     });
     group.bench_function("hash_file", |b| {
         b.iter(|| hash_file(DigestAlgorithm::Sha256, black_box(&path)).unwrap())

@@ -64,16 +64,17 @@ pub use error::{Error, Result};
 /// Entry points for fuzz targets; not part of the stable API.
 #[doc(hidden)]
 pub mod fuzzing {
+    // Test keys (tests/data/openssl), inlined so packaging never depends on tests/.
+    const FUZZ_ED25519_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA41RK9KyUCbjgYcdV56sfwXKfYl3jJnZQLhOmOqPo32U=\n-----END PUBLIC KEY-----\n";
+    const FUZZ_P256_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEbiydJhAPwZMzKvJ1J5Sx0arI9al1\ncNnyt/ExzJ/Gd3g2+kB1dW5PxQxltdWpaJG+E8l09cEXWbnwTre4ldiXwQ==\n-----END PUBLIC KEY-----\n";
+
     fn fuzz_keys() -> &'static crate::keys::KeySet {
         static KEYS: std::sync::OnceLock<crate::keys::KeySet> = std::sync::OnceLock::new();
         KEYS.get_or_init(|| {
-            [
-                include_str!("../tests/data/openssl/ed25519.pub"),
-                include_str!("../tests/data/openssl/p256.pub"),
-            ]
-            .into_iter()
-            .filter_map(|pem| crate::keys::PublicKey::from_pem(pem).ok())
-            .collect()
+            [FUZZ_ED25519_PUB, FUZZ_P256_PUB]
+                .into_iter()
+                .filter_map(|pem| crate::keys::PublicKey::from_pem(pem).ok())
+                .collect()
         })
     }
 
@@ -112,6 +113,31 @@ pub mod fuzzing {
             let again = crate::json::from_slice::<crate::digest::DigestSet>(&json, "digest set");
             assert_eq!(again.ok().as_ref(), Some(&set), "digest set round trip");
         }
+    }
+
+    /// Parses a statement as SLSA provenance and as a VSA, and checks the
+    /// claims against fixed expectations.
+    pub fn provenance(data: &[u8]) {
+        if let Ok(st) = crate::statement::Statement::from_json(data) {
+            let _ = crate::predicate::slsa_provenance::ProvenanceClaims::from_statement(&st);
+            let expect = crate::provenance::ProvenanceExpectation::new(
+                crate::digest::DigestSet::of_bytes(data),
+                ["https://github.com/actions/runner"],
+                "github.com/acme/app",
+            )
+            .with_ref(crate::provenance::RefExpectation::VersionedTag(
+                "v1.2".into(),
+            ));
+            let _ = crate::provenance::verify_provenance_statement(&st, &expect);
+            let vsa = crate::predicate::vsa::VsaExpectation::new(
+                crate::digest::DigestSet::of_bytes(data),
+                ["https://verifier.example"],
+                "https://example.com/app",
+            );
+            let _ = crate::predicate::vsa::check_vsa(&st, &vsa);
+        }
+        let _ = serde_json::from_slice::<crate::predicate::slsa_provenance::Provenance>(data);
+        let _ = serde_json::from_slice::<crate::predicate::vsa::VerificationSummary>(data);
     }
 
     /// Parses PEM public and private keys.

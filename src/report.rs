@@ -112,10 +112,16 @@ impl Serialize for Report {
 /// Escapes control characters so that text from a document (a payload
 /// type, a key id hint) can never forge a line of the report.
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    // Control characters, line/paragraph separators and bidi overrides
+    // could fake or reorder report lines in a terminal.
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if text.chars().any(unsafe_char) {
         text.chars()
             .map(|c| {
-                if c.is_control() {
+                if unsafe_char(c) {
                     c.escape_default().to_string()
                 } else {
                     c.to_string()

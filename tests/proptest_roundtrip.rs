@@ -380,7 +380,6 @@ proptest! {
     /// so a statement does not equal its own round trip. The fuzz target
     /// `statement` trips the same assertion.
     #[test]
-    #[ignore = "custodia's serde_json lacks the `float_roundtrip` feature"]
     fn statement_round_trip_keeps_any_finite_float(
         st in statement_with_floats(
             any::<f64>().prop_filter("finite", |f| f.is_finite()).boxed()
