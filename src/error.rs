@@ -38,6 +38,12 @@ pub enum Error {
     /// A predicate (SLSA provenance, VSA, ...) broke a rule of its spec.
     #[error(transparent)]
     Predicate(#[from] PredicateError),
+    /// A promotion policy is inconsistent.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// An envelope store is corrupt, incomplete, or refused a write.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -282,4 +288,44 @@ pub enum PredicateError {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// A promotion policy is inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// What is wrong, and where in the policy.
+    #[error("policy: {0}")]
+    Invalid(String),
+}
+
+/// An envelope store problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A stored file's bytes do not hash to its name.
+    #[error("store: `{name}` is corrupt: its bytes hash to {actual}")]
+    Corrupt {
+        /// The file's name (the digest it should have).
+        name: String,
+        /// The digest of its bytes.
+        actual: String,
+    },
+    /// No envelope with this digest is stored.
+    #[error("store: no envelope {0}")]
+    Missing(String),
+    /// Another record already follows `previous` in this environment: two
+    /// promotions raced, and this one lost (the history never forks).
+    #[error("store: conflict in `{environment}`: {previous} is already followed by {existing}")]
+    Conflict {
+        /// The environment.
+        environment: String,
+        /// The record both promotions linked to (`genesis` for the first).
+        previous: String,
+        /// The record that won.
+        existing: String,
+    },
+    /// A link or name in the store is malformed.
+    #[error("store: {0}")]
+    Invalid(String),
 }

@@ -1,0 +1,589 @@
+//! Evaluating one environment's gate against a set of evidence envelopes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::digest::{Digest, DigestSet, elide_middle};
+use crate::dsse::Envelope;
+use crate::error::Error;
+use crate::keys::{KeyId, KeySet, PublicKey};
+use crate::predicate::approval::{APPROVAL_V1, Approval};
+use crate::predicate::promotion::{Evidence, PromotionKind};
+use crate::predicate::slsa_provenance::{ProvenanceClaims, normalize_repository};
+use crate::predicate::test_result::TestResult;
+use crate::predicate::vulns::VulnerabilityReport;
+use crate::provenance::builder_id_matches;
+use crate::report::{Check, Report};
+use crate::statement::Statement;
+use crate::time::Timestamp;
+use crate::verify::open_envelope;
+
+use super::{Conditions, Environment, Policy, Requirement};
+
+/// A policy whose keys are parsed and indexed by role, ready to gate
+/// promotions. Made by [`Policy::activate`].
+#[derive(Debug, Clone)]
+pub struct ActivePolicy {
+    policy: Policy,
+    digest: Digest,
+    by_role: BTreeMap<String, KeySet>,
+    identities: BTreeMap<KeyId, String>,
+    empty: KeySet,
+}
+
+impl Policy {
+    /// Validates the policy and parses its keys once.
+    pub fn activate(self) -> Result<ActivePolicy, Error> {
+        self.validate()?;
+        let mut by_role: BTreeMap<String, KeySet> = BTreeMap::new();
+        let mut identities = BTreeMap::new();
+        for key in &self.keys {
+            let public = PublicKey::from_pem(&key.public_key)?;
+            identities.insert(public.key_id().clone(), key.identity.clone());
+            for role in &key.roles {
+                by_role
+                    .entry(role.clone())
+                    .or_default()
+                    .insert(public.clone());
+            }
+        }
+        Ok(ActivePolicy {
+            digest: self.digest(),
+            policy: self,
+            by_role,
+            identities,
+            empty: KeySet::new(),
+        })
+    }
+}
+
+impl ActivePolicy {
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// SHA-256 of its canonical JSON.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// Keys with `role` (empty if none).
+    pub fn keys_with_role(&self, role: &str) -> &KeySet {
+        self.by_role.get(role).unwrap_or(&self.empty)
+    }
+
+    /// The identity holding a key.
+    pub fn identity_of(&self, id: &KeyId) -> Option<&str> {
+        self.identities.get(id).map(String::as_str)
+    }
+}
+
+/// An envelope offered as evidence, with the digest it is stored under.
+#[derive(Debug, Clone)]
+pub struct EvidenceEnvelope {
+    /// SHA-256 of the envelope's stored bytes.
+    pub digest: Digest,
+    /// The envelope.
+    pub envelope: Envelope,
+}
+
+impl EvidenceEnvelope {
+    /// Parses stored envelope bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            digest: crate::digest::DigestAlgorithm::Sha256.hash(bytes),
+            envelope: Envelope::from_json(bytes)?,
+        })
+    }
+
+    /// The predicate type the payload claims, unauthenticated: used only to
+    /// pick which envelopes to verify for a requirement.
+    fn claimed_predicate_type(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Peek {
+            #[serde(rename = "predicateType")]
+            predicate_type: String,
+        }
+        serde_json::from_slice::<Peek>(self.envelope.payload())
+            .ok()
+            .map(|p| p.predicate_type)
+    }
+}
+
+/// What is being promoted, where, when and by whose change.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GateRequest {
+    /// The artifact's digests.
+    pub artifact: DigestSet,
+    /// Source environment (`None` when entering the first environment).
+    pub from: Option<String>,
+    /// Target environment.
+    pub to: String,
+    /// Promotion, rollback or emergency.
+    pub kind: PromotionKind,
+    /// When.
+    pub time: Timestamp,
+    /// The change's author (for separation of duties).
+    pub author: Option<String>,
+    /// Why (required for emergencies).
+    pub reason: Option<String>,
+}
+
+impl GateRequest {
+    /// A normal promotion request.
+    pub fn new(artifact: DigestSet, from: Option<&str>, to: &str, time: Timestamp) -> Self {
+        Self {
+            artifact,
+            from: from.map(str::to_owned),
+            to: to.to_owned(),
+            kind: PromotionKind::Promotion,
+            time,
+            author: None,
+            reason: None,
+        }
+    }
+}
+
+/// The result of a gate: the report, and the evidence that satisfied it.
+#[derive(Debug, Clone)]
+pub struct GateOutcome {
+    /// Every check, in order.
+    pub report: Report,
+    /// The envelopes that satisfied requirements and approvals.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Evaluates `to`'s gate. Checks, in order: `environment`, `edge`,
+/// `requires[i]` per required attestation, `approvals`, `freeze`, and
+/// `emergency` for emergency promotions (always shown, so an emergency is
+/// flagged in every report).
+///
+/// ```
+/// use custodia::policy::{Policy, GateRequest, evaluate_gate};
+/// use custodia::digest::DigestSet;
+/// use custodia::time::Timestamp;
+/// let policy = Policy::from_json(br#"{"version":1,"keys":[],
+///   "environments":[{"name":"dev"},{"name":"prod"}],"promotions":[{"from":"dev","to":"prod"}]}"#)?
+///   .activate()?;
+/// let skip = GateRequest::new(DigestSet::of_bytes(b"a"), None, "prod", Timestamp::from_unix(0));
+/// let outcome = evaluate_gate(&policy, &skip, &[]);
+/// assert_eq!(outcome.report.first_failure().unwrap().name, "edge");
+/// # Ok::<(), custodia::Error>(())
+/// ```
+pub fn evaluate_gate(
+    policy: &ActivePolicy,
+    request: &GateRequest,
+    evidence: &[EvidenceEnvelope],
+) -> GateOutcome {
+    let mut report = Report::new();
+    let mut used = Vec::new();
+    let Some(env) = policy.policy.environment(&request.to) else {
+        report.push(Check::fail(
+            "environment",
+            format!(
+                "the policy has no environment `{}`",
+                elide_middle(&request.to, 80)
+            ),
+        ));
+        return GateOutcome {
+            report,
+            evidence: used,
+        };
+    };
+    report.push(Check::pass("environment", &env.name));
+    check_edge(&policy.policy, request, &mut report);
+
+    let mut builders = BTreeSet::new();
+    for (i, requirement) in env.requires.iter().enumerate() {
+        let name = format!("requires[{i}]");
+        match satisfy(policy, requirement, request, evidence) {
+            Ok(satisfied) => {
+                if requirement
+                    .predicate_type
+                    .starts_with("https://slsa.dev/provenance/")
+                {
+                    builders.extend(satisfied.identities.iter().cloned());
+                }
+                report.push(Check::pass(
+                    name,
+                    format!(
+                        "{} signed by {} ({}), envelope {}",
+                        requirement.predicate_type,
+                        satisfied
+                            .identities
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        requirement.signer_role,
+                        satisfied.evidence.digest
+                    ),
+                ));
+                used.push(satisfied.evidence);
+            }
+            Err(reason) => report.push(Check::fail(name, reason)),
+        }
+    }
+    check_approvals(
+        policy,
+        env,
+        request,
+        evidence,
+        &builders,
+        &mut report,
+        &mut used,
+    );
+    check_freeze(env, request, &mut report);
+    if request.kind == PromotionKind::Emergency {
+        report.push(match (&env.emergency, request.reason.as_deref()) {
+            (None, _) => Check::fail(
+                "emergency",
+                format!("environment `{}` has no emergency path", env.name),
+            ),
+            (Some(_), None | Some("")) => {
+                Check::fail("emergency", "an emergency promotion needs a reason")
+            }
+            (Some(_), Some(reason)) => Check::pass(
+                "emergency",
+                format!(
+                    "EMERGENCY promotion (reduced gate): {}",
+                    elide_middle(reason, 400)
+                ),
+            ),
+        });
+    }
+    GateOutcome {
+        report,
+        evidence: used,
+    }
+}
+
+fn check_edge(policy: &Policy, request: &GateRequest, report: &mut Report) {
+    let to = &request.to;
+    report.push(match (request.kind, request.from.as_deref()) {
+        (PromotionKind::Rollback, Some(from)) if from == to => {
+            Check::pass("edge", format!("rollback within `{to}`"))
+        }
+        (PromotionKind::Rollback, _) => {
+            Check::fail("edge", format!("a rollback stays in `{to}`: from must be `{to}`"))
+        }
+        (_, None) if policy.entry_environments().contains(&to.as_str()) => {
+            Check::pass("edge", format!("`{to}` is where built artifacts enter"))
+        }
+        (_, None) => Check::fail(
+            "edge",
+            format!(
+                "`{to}` is not an entry environment (entries: {}): an artifact must be promoted into it",
+                policy.entry_environments().join(", ")
+            ),
+        ),
+        (_, Some(from)) if policy.edge_allowed(from, to) => {
+            Check::pass("edge", format!("{from} -> {to} is allowed"))
+        }
+        (_, Some(from)) => {
+            let allowed: Vec<String> = policy
+                .promotions
+                .iter()
+                .filter(|e| e.to == *to)
+                .map(|e| format!("{} -> {}", e.from, e.to))
+                .collect();
+            Check::fail(
+                "edge",
+                format!(
+                    "{from} -> {to} is not an allowed promotion (into `{to}`: {})",
+                    if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
+                ),
+            )
+        }
+    });
+}
+
+struct Satisfied {
+    evidence: Evidence,
+    identities: BTreeSet<String>,
+}
+
+/// Finds an evidence envelope that satisfies `requirement`, or says why none does.
+fn satisfy(
+    policy: &ActivePolicy,
+    requirement: &Requirement,
+    request: &GateRequest,
+    evidence: &[EvidenceEnvelope],
+) -> Result<Satisfied, String> {
+    let keys = policy.keys_with_role(&requirement.signer_role);
+    if keys.len() < requirement.threshold {
+        return Err(format!(
+            "the policy has {} key(s) with role `{}`, {} required",
+            keys.len(),
+            requirement.signer_role,
+            requirement.threshold
+        ));
+    }
+    let mut reasons = Vec::new();
+    for ev in evidence {
+        if ev.claimed_predicate_type().as_deref() != Some(requirement.predicate_type.as_str()) {
+            continue;
+        }
+        let mut r = Report::new();
+        let Some(statement) = open_envelope(&ev.envelope, keys, requirement.threshold, &mut r)
+        else {
+            let why = r
+                .first_failure()
+                .map(|c| format!("{}: {}", c.name, c.reason))
+                .unwrap_or_default();
+            reasons.push(format!(
+                "{}: not signed by {} key(s) with role `{}` ({why})",
+                ev.digest, requirement.threshold, requirement.signer_role
+            ));
+            continue;
+        };
+        if let Err(e) = statement.subject_matching(&request.artifact) {
+            let first = e.first().map(ToString::to_string).unwrap_or_default();
+            reasons.push(format!("{}: about another artifact ({first})", ev.digest));
+            continue;
+        }
+        if let Err(why) = check_conditions(&statement, &requirement.conditions) {
+            reasons.push(format!("{}: {why}", ev.digest));
+            continue;
+        }
+        let identities = signer_identities(policy, &ev.envelope, keys);
+        return Ok(Satisfied {
+            evidence: Evidence {
+                digest: ev.digest.clone(),
+                predicate_type: requirement.predicate_type.clone(),
+            },
+            identities,
+        });
+    }
+    if reasons.is_empty() {
+        Err(format!(
+            "no {} attestation about this artifact was given (signed by role `{}`)",
+            requirement.predicate_type, requirement.signer_role
+        ))
+    } else {
+        Err(reasons.join("; "))
+    }
+}
+
+fn signer_identities(
+    policy: &ActivePolicy,
+    envelope: &Envelope,
+    keys: &KeySet,
+) -> BTreeSet<String> {
+    envelope
+        .verify(keys, 1)
+        .map(|v| {
+            v.accepted_keys()
+                .into_iter()
+                .map(|id| policy.identity_of(id).unwrap_or(id.as_str()).to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String> {
+    if !c.builder_ids.is_empty() || c.source_repository.is_some() {
+        let claims = ProvenanceClaims::from_statement(statement).map_err(|e| e.to_string())?;
+        if !c.builder_ids.is_empty()
+            && !c
+                .builder_ids
+                .iter()
+                .any(|p| builder_id_matches(p, &claims.builder_id))
+        {
+            return Err(format!(
+                "builder `{}` is not one of {}",
+                elide_middle(&claims.builder_id, 400),
+                c.builder_ids.join(", ")
+            ));
+        }
+        if let Some(want) = &c.source_repository {
+            let want = normalize_repository(want);
+            let found = claims.source.as_ref().map(|s| s.repository.as_str());
+            if found != Some(want.as_str()) {
+                return Err(format!(
+                    "source is `{}`, expected `{want}`",
+                    elide_middle(found.unwrap_or("(none)"), 400)
+                ));
+            }
+        }
+    }
+    if let Some(want) = c.test_result {
+        let result: TestResult = statement.predicate_as().map_err(|e| e.to_string())?;
+        if result.result != want {
+            return Err(format!(
+                "test result is {:?} ({} failed: {}), {want:?} required",
+                result.result,
+                result.failed_tests.len(),
+                result
+                    .failed_tests
+                    .iter()
+                    .take(5)
+                    .map(|t| elide_middle(t, 80))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if let Some(max) = c.max_severity {
+        let report: VulnerabilityReport = statement.predicate_as().map_err(|e| e.to_string())?;
+        let over: Vec<String> = report
+            .findings()
+            .into_iter()
+            .filter(|(_, s)| s.is_none_or(|s| s > max))
+            .map(|(id, s)| match s {
+                Some(s) => format!("{} ({s:?})", elide_middle(&id, 80)),
+                None => format!("{} (unknown severity)", elide_middle(&id, 80)),
+            })
+            .collect();
+        if !over.is_empty() {
+            return Err(format!(
+                "{} finding(s) above {max:?}: {}",
+                over.len(),
+                over.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_approvals(
+    policy: &ActivePolicy,
+    env: &Environment,
+    request: &GateRequest,
+    evidence: &[EvidenceEnvelope],
+    builders: &BTreeSet<String>,
+    report: &mut Report,
+    used: &mut Vec<Evidence>,
+) {
+    let Some(rule) = &env.approvals else {
+        return;
+    };
+    let required = match (request.kind, &env.emergency) {
+        (PromotionKind::Emergency, Some(e)) => e.approvals,
+        _ => rule.count,
+    };
+    let keys = policy.keys_with_role(&rule.role);
+    let mut approvers = BTreeSet::new();
+    let mut refused = Vec::new();
+    for ev in evidence {
+        if ev.claimed_predicate_type().as_deref() != Some(APPROVAL_V1) || keys.is_empty() {
+            continue;
+        }
+        let mut r = Report::new();
+        let Some(statement) = open_envelope(&ev.envelope, keys, 1, &mut r) else {
+            refused.push(format!(
+                "{}: not signed by a key with role `{}`",
+                ev.digest, rule.role
+            ));
+            continue;
+        };
+        let approval: Approval = match statement.predicate_as() {
+            Ok(a) => a,
+            Err(e) => {
+                refused.push(format!("{}: {e}", ev.digest));
+                continue;
+            }
+        };
+        if approval.environment != request.to {
+            refused.push(format!(
+                "{}: approves `{}`, not `{}`",
+                ev.digest, approval.environment, request.to
+            ));
+            continue;
+        }
+        if statement.subject_matching(&request.artifact).is_err() {
+            refused.push(format!("{}: approves another artifact", ev.digest));
+            continue;
+        }
+        let mut counted = false;
+        for identity in signer_identities(policy, &ev.envelope, keys) {
+            if rule.distinct_from_author && request.author.as_deref() == Some(identity.as_str()) {
+                refused.push(format!("{identity} is the change's author"));
+            } else if rule.distinct_from_builder && builders.contains(&identity) {
+                refused.push(format!("{identity} signed the build"));
+            } else if approvers.insert(identity) {
+                counted = true;
+            }
+        }
+        if counted {
+            used.push(Evidence {
+                digest: ev.digest.clone(),
+                predicate_type: APPROVAL_V1.to_owned(),
+            });
+        }
+    }
+    let names = approvers.iter().cloned().collect::<Vec<_>>().join(", ");
+    let detail = if refused.is_empty() {
+        String::new()
+    } else {
+        format!("; not counted: {}", refused.join("; "))
+    };
+    report.push(if approvers.len() >= required {
+        Check::pass(
+            "approvals",
+            format!(
+                "{} of {required} distinct approver(s): {names}{detail}",
+                approvers.len()
+            ),
+        )
+    } else {
+        Check::fail(
+            "approvals",
+            format!(
+                "{} of {required} distinct approver(s) with role `{}`{}{detail}",
+                approvers.len(),
+                rule.role,
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({names})")
+                }
+            ),
+        )
+    });
+}
+
+fn check_freeze(env: &Environment, request: &GateRequest, report: &mut Report) {
+    let t = request.time;
+    let Some(window) = env
+        .freeze_windows
+        .iter()
+        .find(|w| w.start <= t && t < w.end)
+    else {
+        if !env.freeze_windows.is_empty() {
+            report.push(Check::pass(
+                "freeze",
+                format!("{t} is outside every freeze window"),
+            ));
+        }
+        return;
+    };
+    let emergency_ok = request.kind == PromotionKind::Emergency
+        && env
+            .emergency
+            .as_ref()
+            .is_some_and(|e| e.allow_during_freeze);
+    let rollback = request.kind == PromotionKind::Rollback;
+    let what = format!(
+        "{t} is inside the freeze `{}` ({} to {})",
+        window.reason, window.start, window.end
+    );
+    report.push(if emergency_ok {
+        Check::pass(
+            "freeze",
+            format!("{what}: overridden by the emergency path"),
+        )
+    } else if rollback {
+        Check::pass(
+            "freeze",
+            format!("{what}: rollbacks restore service and may enter"),
+        )
+    } else {
+        Check::fail(
+            "freeze",
+            format!("{what}: only emergency promotions may enter"),
+        )
+    });
+}

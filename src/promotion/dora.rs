@@ -1,0 +1,202 @@
+//! DORA metrics computed from the promotion records and incidents.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::policy::ActivePolicy;
+use crate::predicate::promotion::PromotionKind;
+use crate::report::{Check, Report};
+use crate::time::Timestamp;
+
+use super::Store;
+use super::chain::{history, incidents};
+
+/// Targets to compare the metrics with (each optional).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DoraTargets {
+    /// At least this many deployments per day.
+    pub min_deployments_per_day: Option<f64>,
+    /// Median lead time (commit to deployment) at most this many seconds.
+    pub max_lead_time_seconds: Option<i64>,
+    /// Change failure rate at most this fraction (0.10 = 10 %).
+    pub max_change_failure_rate: Option<f64>,
+    /// Median time to restore at most this many seconds.
+    pub max_time_to_restore_seconds: Option<i64>,
+}
+
+/// The four DORA metrics for one environment over a window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DoraMetrics {
+    /// Deployments (promotions and emergencies; rollbacks excluded) in the window.
+    pub deployments: usize,
+    /// Window length in days.
+    pub days: f64,
+    /// Deployments per day.
+    pub deployments_per_day: f64,
+    /// Median seconds from commit to deployment (deployments that record a commit time).
+    pub lead_time_median_seconds: Option<i64>,
+    /// Fraction of deployments whose artifact then had an incident in the environment.
+    pub change_failure_rate: Option<f64>,
+    /// Median seconds from an incident's opening to its resolution
+    /// (incidents opened in the window and resolved).
+    pub time_to_restore_median_seconds: Option<i64>,
+    /// The metrics against the targets, one named check each.
+    #[serde(skip)]
+    pub report: Report,
+}
+
+fn median(mut values: Vec<i64>) -> Option<i64> {
+    values.sort_unstable();
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    if n % 2 == 1 {
+        values.get(mid).copied()
+    } else {
+        Some((values.get(mid - 1)? + values.get(mid)?) / 2)
+    }
+}
+
+/// Computes the metrics for `environment` over `[start, end)`.
+///
+/// * deployment frequency: records of kind promotion or emergency in the
+///   window, per day;
+/// * lead time: each such deployment's time minus its artifact's commit
+///   time (carried from the entry promotion), median;
+/// * change failure rate: the share of those deployments whose artifact
+///   later had an incident in the environment (opened at or after the
+///   deployment and before the next one);
+/// * time to restore: incidents opened in the window and resolved,
+///   resolution minus opening, median.
+pub fn dora(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    environment: &str,
+    start: Timestamp,
+    end: Timestamp,
+    targets: &DoraTargets,
+) -> Result<DoraMetrics, Error> {
+    let entries = history(store, environment)?;
+    let found = incidents(store, policy, environment)?;
+    let in_window = |t: &Timestamp| *t >= start && *t < end;
+
+    let mut deployments = 0usize;
+    let mut failed = 0usize;
+    let mut lead_times = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.record.kind == PromotionKind::Rollback || !in_window(&entry.record.time) {
+            continue;
+        }
+        deployments += 1;
+        if let Some(commit) = entry.record.commit_time {
+            lead_times.push(commit.seconds_until(&entry.record.time));
+        }
+        let until = entries.get(i + 1).map(|n| n.record.time);
+        let caused_incident = found.iter().any(|inc| {
+            inc.artifact.matches(&entry.artifact).is_ok()
+                && inc.incident.opened >= entry.record.time
+                && until.is_none_or(|u| inc.incident.opened < u)
+        });
+        if caused_incident {
+            failed += 1;
+        }
+    }
+    let restores: Vec<i64> = found
+        .iter()
+        .filter(|i| in_window(&i.incident.opened))
+        .filter_map(|i| {
+            i.incident
+                .resolved
+                .map(|r| i.incident.opened.seconds_until(&r))
+        })
+        .collect();
+
+    let days = (start.seconds_until(&end) as f64 / 86_400.0).max(f64::MIN_POSITIVE);
+    let mut metrics = DoraMetrics {
+        deployments,
+        days,
+        deployments_per_day: deployments as f64 / days,
+        lead_time_median_seconds: median(lead_times),
+        change_failure_rate: (deployments > 0).then(|| failed as f64 / deployments as f64),
+        time_to_restore_median_seconds: median(restores),
+        report: Report::new(),
+    };
+    metrics.report = compare(&metrics, targets);
+    Ok(metrics)
+}
+
+fn compare(m: &DoraMetrics, t: &DoraTargets) -> Report {
+    let mut report = Report::new();
+    let hours = |s: i64| format!("{:.1} h", s as f64 / 3600.0);
+    if let Some(min) = t.min_deployments_per_day {
+        let text = format!(
+            "{:.2} per day ({} in {:.1} days), target at least {min}",
+            m.deployments_per_day, m.deployments, m.days
+        );
+        report.push(if m.deployments_per_day >= min {
+            Check::pass("deployment-frequency", text)
+        } else {
+            Check::fail("deployment-frequency", text)
+        });
+    }
+    if let Some(max) = t.max_lead_time_seconds {
+        report.push(match m.lead_time_median_seconds {
+            Some(v) if v <= max => Check::pass(
+                "lead-time",
+                format!("median {}, target at most {}", hours(v), hours(max)),
+            ),
+            Some(v) => Check::fail(
+                "lead-time",
+                format!("median {}, target at most {}", hours(v), hours(max)),
+            ),
+            None => Check::fail(
+                "lead-time",
+                "no deployment in the window records a commit time",
+            ),
+        });
+    }
+    if let Some(max) = t.max_change_failure_rate {
+        report.push(match m.change_failure_rate {
+            Some(v) if v <= max => Check::pass(
+                "change-failure-rate",
+                format!("{:.1} %, target at most {:.1} %", v * 100.0, max * 100.0),
+            ),
+            Some(v) => Check::fail(
+                "change-failure-rate",
+                format!("{:.1} %, target at most {:.1} %", v * 100.0, max * 100.0),
+            ),
+            None => Check::fail("change-failure-rate", "no deployments in the window"),
+        });
+    }
+    if let Some(max) = t.max_time_to_restore_seconds {
+        let minutes = |s: i64| format!("{:.1} min", s as f64 / 60.0);
+        report.push(match m.time_to_restore_median_seconds {
+            Some(v) if v <= max => Check::pass(
+                "time-to-restore",
+                format!("median {}, target at most {}", minutes(v), minutes(max)),
+            ),
+            Some(v) => Check::fail(
+                "time-to-restore",
+                format!("median {}, target at most {}", minutes(v), minutes(max)),
+            ),
+            None => Check::pass("time-to-restore", "no resolved incidents in the window"),
+        });
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(vec![3, 1, 2]), Some(2));
+        assert_eq!(median(vec![4, 1, 2, 3]), Some(2));
+        assert_eq!(median(vec![]), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Promotion chains: one immutable digest promoted from environment to
+//! environment through policy gates, every promotion a signed record
+//! hash-linked to the one before it.
+//!
+//! * [`Store`]: content-addressed envelopes and fork-proof links
+//!   ([`DirStore`] on disk, [`MemoryStore`] in memory);
+//! * [`promote`], [`rollback`], [`rollback_target`], [`record_incident`];
+//! * [`validate_chain`]: an environment's whole history, every link and
+//!   gate re-checked;
+//! * [`dora`]: deployment frequency, lead time, change failure rate and
+//!   time to restore, from the records.
+
+mod chain;
+mod dora;
+mod store;
+
+pub use chain::{
+    HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
+    PromotionRequest, RollbackTarget, history, incidents, promote, record_incident, rollback,
+    rollback_target, validate_chain,
+};
+pub use dora::{DoraMetrics, DoraTargets, dora};
+pub use store::{DirStore, MemoryStore, Store};

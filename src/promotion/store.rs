@@ -1,0 +1,344 @@
+//! Content-addressed envelope stores with fork-proof environment links.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::digest::{Digest, DigestAlgorithm};
+use crate::error::{Error, StoreError};
+
+/// Where envelopes and promotion links live.
+///
+/// Envelopes are content-addressed: stored under the SHA-256 of their
+/// bytes, and a read whose bytes do not hash to the name is corruption.
+/// Each environment's history is a chain of links `previous -> next`; a
+/// link, once written, is never replaced, so two promotions that raced for
+/// the same `previous` cannot both win: the second gets
+/// [`StoreError::Conflict`].
+pub trait Store: Send + Sync {
+    /// Stores envelope bytes; returns their SHA-256. Idempotent.
+    fn put(&self, bytes: &[u8]) -> Result<Digest, Error>;
+    /// The bytes stored under `digest`, checked against it.
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error>;
+    /// Every stored digest.
+    fn list(&self) -> Result<Vec<Digest>, Error>;
+    /// Records that `next` follows `previous` (`None`: the environment's
+    /// first record). Fails with a conflict if another record already
+    /// follows `previous`; succeeds if `next` itself already does.
+    fn link(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+        next: &Digest,
+    ) -> Result<(), Error>;
+    /// The record that follows `previous` in `environment`.
+    fn successor(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+    ) -> Result<Option<Digest>, Error>;
+}
+
+const GENESIS: &str = "genesis";
+
+fn link_name(previous: Option<&Digest>) -> String {
+    previous.map_or_else(|| GENESIS.to_owned(), Digest::hex)
+}
+
+fn sha256(hex: &str) -> Result<Digest, Error> {
+    Digest::from_hex(DigestAlgorithm::Sha256, hex.trim()).map_err(|_| {
+        StoreError::Invalid(format!(
+            "`{}` is not a SHA-256 digest",
+            crate::digest::shorten(hex)
+        ))
+        .into()
+    })
+}
+
+fn check_environment(environment: &str) -> Result<(), Error> {
+    let ok = !environment.is_empty()
+        && environment.len() <= 64
+        && environment
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "environment name `{}` must be 1-64 of [a-z0-9_-]",
+            crate::digest::shorten(environment)
+        ))
+        .into())
+    }
+}
+
+/// A store in a directory:
+///
+/// * `envelopes/<sha256 hex>`: one file per envelope, named by the SHA-256
+///   of its bytes, written to a temporary file and renamed into place;
+/// * `links/<environment>/<previous hex | genesis>`: the hex digest of the
+///   record that follows. A link is created with `link(2)` from a complete
+///   temporary file, which fails if the name exists: atomic, never partial,
+///   and a race between two processes has exactly one winner.
+///
+/// ```
+/// use custodia::promotion::{DirStore, Store};
+/// let dir = tempfile::tempdir()?;
+/// let store = DirStore::open(dir.path())?;
+/// let a = store.put(b"{\"envelope\":1}")?;
+/// assert_eq!(store.get(&a)?, b"{\"envelope\":1}");
+/// let b = store.put(b"{\"envelope\":2}")?;
+/// store.link("prod", None, &a)?;
+/// store.link("prod", Some(&a), &b)?;
+/// assert!(store.link("prod", Some(&a), &a).is_err()); // no fork
+/// assert_eq!(store.successor("prod", Some(&a))?, Some(b));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DirStore {
+    root: PathBuf,
+    counter: AtomicU64,
+}
+
+impl DirStore {
+    /// Opens (creating if needed) a store in `root`.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self, Error> {
+        let root = root.as_ref().to_owned();
+        for sub in ["envelopes", "links", "tmp"] {
+            let dir = root.join(sub);
+            fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
+        }
+        Ok(Self {
+            root,
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of an envelope's file.
+    pub fn envelope_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("envelopes").join(digest.hex())
+    }
+
+    fn io(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
+        move |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Writes `bytes` to a new, synced temporary file.
+    fn temp_file(&self, bytes: &[u8]) -> Result<PathBuf, Error> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}-{nanos}", std::process::id()));
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(Self::io(&path))?;
+        file.write_all(bytes).map_err(Self::io(&path))?;
+        file.sync_all().map_err(Self::io(&path))?;
+        Ok(path)
+    }
+}
+
+impl Store for DirStore {
+    fn put(&self, bytes: &[u8]) -> Result<Digest, Error> {
+        let digest = DigestAlgorithm::Sha256.hash(bytes);
+        let path = self.envelope_path(&digest);
+        if fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            return Ok(digest);
+        }
+        let temp = self.temp_file(bytes)?;
+        let renamed = fs::rename(&temp, &path).map_err(Self::io(&path));
+        if renamed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        renamed?;
+        Ok(digest)
+    }
+
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
+        let path = self.envelope_path(digest);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing(digest.to_string()).into());
+            }
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let actual = DigestAlgorithm::Sha256.hash(&bytes);
+        if actual != *digest {
+            return Err(StoreError::Corrupt {
+                name: format!("envelopes/{}", digest.hex()),
+                actual: actual.to_string(),
+            }
+            .into());
+        }
+        Ok(bytes)
+    }
+
+    fn list(&self) -> Result<Vec<Digest>, Error> {
+        let dir = self.root.join("envelopes");
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(Self::io(&dir))? {
+            let entry = entry.map_err(Self::io(&dir))?;
+            let name = entry.file_name();
+            let name = name.to_str().ok_or_else(|| {
+                StoreError::Invalid(format!("non-UTF-8 file name in {}", dir.display()))
+            })?;
+            out.push(sha256(name)?);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn link(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+        next: &Digest,
+    ) -> Result<(), Error> {
+        check_environment(environment)?;
+        let dir = self.root.join("links").join(environment);
+        fs::create_dir_all(&dir).map_err(Self::io(&dir))?;
+        let path = dir.join(link_name(previous));
+        let temp = self.temp_file(next.hex().as_bytes())?;
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let existing = self.successor(environment, previous)?;
+                match existing {
+                    Some(d) if d == *next => Ok(()),
+                    Some(d) => Err(StoreError::Conflict {
+                        environment: environment.to_owned(),
+                        previous: link_name(previous),
+                        existing: d.to_string(),
+                    }
+                    .into()),
+                    None => {
+                        Err(StoreError::Invalid(format!("link {} vanished", path.display())).into())
+                    }
+                }
+            }
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    fn successor(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+    ) -> Result<Option<Digest>, Error> {
+        check_environment(environment)?;
+        let path = self
+            .root
+            .join("links")
+            .join(environment)
+            .join(link_name(previous));
+        match fs::read_to_string(&path) {
+            Ok(text) => sha256(&text).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+}
+
+/// An in-memory store, for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    envelopes: Mutex<BTreeMap<Digest, Vec<u8>>>,
+    links: Mutex<BTreeMap<(String, String), Digest>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn poisoned<T>(_: T) -> Error {
+    StoreError::Invalid("store lock poisoned by a panic".to_owned()).into()
+}
+
+impl Store for MemoryStore {
+    fn put(&self, bytes: &[u8]) -> Result<Digest, Error> {
+        let digest = DigestAlgorithm::Sha256.hash(bytes);
+        self.envelopes
+            .lock()
+            .map_err(poisoned)?
+            .insert(digest.clone(), bytes.to_vec());
+        Ok(digest)
+    }
+
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
+        self.envelopes
+            .lock()
+            .map_err(poisoned)?
+            .get(digest)
+            .cloned()
+            .ok_or_else(|| StoreError::Missing(digest.to_string()).into())
+    }
+
+    fn list(&self) -> Result<Vec<Digest>, Error> {
+        Ok(self
+            .envelopes
+            .lock()
+            .map_err(poisoned)?
+            .keys()
+            .cloned()
+            .collect())
+    }
+
+    fn link(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+        next: &Digest,
+    ) -> Result<(), Error> {
+        check_environment(environment)?;
+        let mut links = self.links.lock().map_err(poisoned)?;
+        let key = (environment.to_owned(), link_name(previous));
+        match links.get(&key) {
+            Some(existing) if existing == next => Ok(()),
+            Some(existing) => Err(StoreError::Conflict {
+                environment: environment.to_owned(),
+                previous: key.1,
+                existing: existing.to_string(),
+            }
+            .into()),
+            None => {
+                links.insert(key, next.clone());
+                Ok(())
+            }
+        }
+    }
+
+    fn successor(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+    ) -> Result<Option<Digest>, Error> {
+        let links = self.links.lock().map_err(poisoned)?;
+        Ok(links
+            .get(&(environment.to_owned(), link_name(previous)))
+            .cloned())
+    }
+}
