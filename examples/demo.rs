@@ -1,35 +1,58 @@
-//! The main job: an end-to-end walk through custodia's foundation on
-//! embedded defaults. It builds an artifact once, identifies it by digest,
-//! states facts about it, signs them with two distinct keys, verifies
-//! everything in one call, then shows what the rules catch.
+//! The main job: build once, promote everywhere, on embedded defaults.
 //!
 //! ```text
 //! cargo run --example demo -- [--out DIR] [--keep-private-keys]
 //! ```
 //!
-//! Exit code 0 when every step behaved as custodia promises (good evidence
-//! verified, every bad case rejected), 1 otherwise, 2 on an I/O error.
+//! It builds an artifact once, attests it (provenance, tests, vulnerability
+//! scan, approvals) with one key per role, promotes that exact digest
+//! dev -> staging -> prod through the policy's gates, validates every
+//! environment's hash-linked history, shows what the rules catch (a rebuilt
+//! artifact, unsigned evidence, an author approving their own change, a
+//! tampered record), then ships a second release, records an incident,
+//! rolls back to the last known-good digest and prints DORA metrics.
+//!
+//! Everything goes under `--out DIR` (default: a new temp dir):
+//! `policy.json`, `store/` (the envelope store with the chain), `artifact`
+//! (what runs in prod at the end), `keys/` (public keys; private keys only
+//! with `--keep-private-keys`). Check it afterwards with
+//! `cargo run --example verifier -- chain --policy DIR/policy.json --dir DIR/store`.
+//!
+//! Exit code 0 when every rule held, 1 if one did not, 2 on an I/O error.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::Parser;
-use custodia::digest::{DigestAlgorithm, DigestSet, hash_file};
+use custodia::digest::{Digest, DigestSet, hash_file};
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
+use custodia::policy::{ActivePolicy, GateRequest, Policy};
+use custodia::predicate::approval::Approval;
+use custodia::predicate::promotion::Incident;
+use custodia::predicate::test_result::{TestOutcome, TestResult};
+use custodia::predicate::vulns::VulnerabilityReport;
+use custodia::promotion::{
+    DirStore, DoraTargets, PromotionError, PromotionRequest, Store, dora, history, promote,
+    record_incident, rollback, validate_chain,
+};
+use custodia::provenance::{BuildContext, SourceRef};
 use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
-use custodia::statement::{PAYLOAD_TYPE, Statement};
-use custodia::verify::{Expectation, verify_attestation};
+use custodia::statement::{PAYLOAD_TYPE, Predicate, Statement};
+use custodia::time::Timestamp;
 
-/// The demo's predicate type (a build record, signed by builder and tester).
-const PREDICATE_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const BUILDER_ID: &str = "https://ci.acme.example/builders/release@v3";
+const SOURCE: &str = "https://github.com/acme/shop";
+/// 2024-03-04 09:00 UTC, a Monday: the demo's clock starts here.
+const T0: i64 = 1_709_542_800;
+const HOUR: i64 = 3600;
 
 #[derive(Parser)]
 #[command(
-    about = "End-to-end demo: build once, identify by digest, sign, verify, reject tampering"
+    about = "End-to-end demo: build once, promote everywhere, catch what must not pass, roll back, DORA"
 )]
 struct Args {
     /// Directory for everything the demo writes (default: a new temp dir).
@@ -55,7 +78,244 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
+/// The people and systems of the demo, one key each.
+struct Team {
+    ci: PrivateKey,
+    tests: PrivateKey,
+    scanner: PrivateKey,
+    alice: PrivateKey,
+    bob: PrivateKey,
+    carol: PrivateKey,
+    deployer: PrivateKey,
+}
+
+impl Team {
+    fn new() -> Result<Self> {
+        let k = |a| PrivateKey::generate(a);
+        Ok(Self {
+            ci: k(KeyAlgorithm::Ed25519)?,
+            tests: k(KeyAlgorithm::Ed25519)?,
+            scanner: k(KeyAlgorithm::EcdsaP256)?,
+            alice: k(KeyAlgorithm::Ed25519)?,
+            bob: k(KeyAlgorithm::EcdsaP256)?,
+            carol: k(KeyAlgorithm::Ed25519)?,
+            deployer: k(KeyAlgorithm::Ed25519)?,
+        })
+    }
+
+    fn members(&self) -> [(&'static str, &'static [&'static str], &PrivateKey); 7] {
+        [
+            ("ci", &["builder"], &self.ci),
+            ("test-runner", &["tester"], &self.tests),
+            ("scanner", &["scanner"], &self.scanner),
+            ("alice", &["approver"], &self.alice),
+            ("bob", &["approver"], &self.bob),
+            ("carol", &["approver"], &self.carol),
+            ("deployer", &["promoter", "operator"], &self.deployer),
+        ]
+    }
+}
+
+/// The policy the demo ships: dev -> staging -> prod, stricter at each step.
+fn policy_json(team: &Team) -> serde_json::Value {
+    let keys: Vec<_> = team
+        .members()
+        .iter()
+        .map(|(identity, roles, key)| {
+            serde_json::json!({"identity": identity, "roles": roles, "publicKey": key.public_key().to_pem()})
+        })
+        .collect();
+    let provenance = serde_json::json!({"predicateType": "https://slsa.dev/provenance/v1", "signerRole": "builder",
+        "conditions": {"builderIds": ["https://ci.acme.example/builders/release"], "sourceRepository": "github.com/acme/shop"}});
+    let tests = serde_json::json!({"predicateType": "https://in-toto.io/attestation/test-result/v0.1",
+        "signerRole": "tester", "conditions": {"testResult": "PASSED"}});
+    let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.1",
+        "signerRole": "scanner", "conditions": {"maxSeverity": "medium"}});
+    serde_json::json!({
+        "version": 1,
+        "keys": keys,
+        "environments": [
+            {"name": "dev", "requires": [provenance]},
+            {"name": "staging", "requires": [provenance, tests]},
+            {"name": "prod", "requires": [provenance, tests, scan],
+             "approvals": {"count": 2, "role": "approver"},
+             "freezeWindows": [{"start": "2024-12-20T00:00:00Z", "end": "2025-01-06T00:00:00Z", "reason": "year-end freeze"}],
+             "emergency": {"approvals": 1}}
+        ],
+        "promotions": [{"from": "dev", "to": "staging"}, {"from": "staging", "to": "prod"}]
+    })
+}
+
+struct Demo<'a> {
+    team: &'a Team,
+    policy: &'a ActivePolicy,
+    store: &'a dyn Store,
+    ok: bool,
+}
+
+impl Demo<'_> {
+    fn attest<P: Predicate>(
+        &self,
+        artifact: &DigestSet,
+        predicate: &P,
+        key: &PrivateKey,
+    ) -> Result<Digest> {
+        let st = Statement::new(
+            vec![ResourceDescriptor::new("shop.tar.gz", artifact.clone())],
+            predicate,
+        )?;
+        Ok(self
+            .store
+            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)?.to_json())?)
+    }
+
+    fn provenance(&self, artifact: &DigestSet, at: i64) -> Result<Digest> {
+        let st = BuildContext::new(BUILDER_ID)
+            .with_source(SourceRef::new(SOURCE).with_git_ref("refs/heads/main"))
+            .with_subject("shop.tar.gz", artifact.clone())
+            .with_times(Timestamp::from_unix(at), Timestamp::from_unix(at + 300))
+            .to_statement()?;
+        Ok(self
+            .store
+            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?)
+    }
+
+    fn request(
+        &self,
+        artifact: &DigestSet,
+        from: Option<&str>,
+        to: &str,
+        at: i64,
+        evidence: Vec<Digest>,
+    ) -> PromotionRequest {
+        let mut gate = GateRequest::new(artifact.clone(), from, to, Timestamp::from_unix(at));
+        gate.author = Some("carol".into());
+        let mut req = PromotionRequest::new(gate, evidence);
+        req.commit_time = Some(Timestamp::from_unix(at - 2 * HOUR));
+        req
+    }
+
+    /// Must succeed: prints the record, or the report and marks failure.
+    fn promote(&mut self, what: &str, req: &PromotionRequest) -> Option<Digest> {
+        match promote(self.store, self.policy, req, &self.team.deployer) {
+            Ok(p) => {
+                println!("   {what:<28} record {}", short(&p.record));
+                Some(p.record)
+            }
+            Err(e) => {
+                println!("   {what:<28} UNEXPECTEDLY REFUSED: {e}");
+                self.ok = false;
+                None
+            }
+        }
+    }
+
+    /// Must be refused: prints the failing check.
+    fn refuse(&mut self, what: &str, req: &PromotionRequest) {
+        match promote(self.store, self.policy, req, &self.team.deployer) {
+            Err(PromotionError::Refused(report)) => {
+                if let Some(c) = report.first_failure() {
+                    println!("   refused   {what}\n             {}: {}", c.name, c.reason);
+                }
+            }
+            Err(e) => {
+                println!("   ERROR     {what}: {e}");
+                self.ok = false;
+            }
+            Ok(p) => {
+                println!(
+                    "   ACCEPTED  {what} as {}  <-- this must not happen",
+                    p.record
+                );
+                self.ok = false;
+            }
+        }
+    }
+
+    /// Ships one release dev -> staging -> prod starting at `at`.
+    fn ship(&mut self, artifact: &DigestSet, at: i64, show: bool) -> Result<Option<Digest>> {
+        let prov = self.provenance(artifact, at - HOUR)?;
+        let dev = self.promote(
+            "build -> dev",
+            &self.request(artifact, None, "dev", at, vec![prov.clone()]),
+        );
+        let tests = self.attest(
+            artifact,
+            &TestResult::new(TestOutcome::Passed),
+            &self.team.tests,
+        )?;
+        let staging = self.promote(
+            "dev -> staging",
+            &self.request(
+                artifact,
+                Some("dev"),
+                "staging",
+                at + HOUR,
+                vec![prov.clone(), tests.clone()],
+            ),
+        );
+        let scan = self.attest(
+            artifact,
+            &VulnerabilityReport::new(
+                "pkg:github/aquasecurity/trivy",
+                &[("CVE-2024-24786", "medium")],
+            ),
+            &self.team.scanner,
+        )?;
+        let approvals = [&self.team.alice, &self.team.bob]
+            .into_iter()
+            .map(|k| {
+                self.attest(
+                    artifact,
+                    &Approval::new("prod", Timestamp::from_unix(at + 2 * HOUR)),
+                    k,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let req = self.request(
+            artifact,
+            Some("staging"),
+            "prod",
+            at + 3 * HOUR,
+            [vec![prov, tests, scan], approvals].concat(),
+        );
+        if show {
+            if let Ok(p) = promote(self.store, self.policy, &req, &self.team.deployer) {
+                println!(
+                    "   staging -> prod               record {}",
+                    short(&p.record)
+                );
+                show_report(&p.report);
+                return Ok(Some(p.record));
+            }
+        }
+        let prod = self.promote("staging -> prod", &req);
+        let _ = (dev, staging);
+        Ok(prod)
+    }
+}
+
+fn short(d: &Digest) -> String {
+    format!("sha256:{}", d.hex().get(..12).unwrap_or_default())
+}
+
+fn step(title: &str, text: &str) {
+    println!("\n{title}\n   {text}\n");
+}
+
+fn show_report(report: &Report) {
+    for c in report.checks() {
+        let mark = if c.passed { "PASS" } else { "FAIL" };
+        let reason = if c.reason.len() > 110 {
+            format!("{}...", c.reason.get(..107).unwrap_or_default())
+        } else {
+            c.reason.clone()
+        };
+        println!("     {mark}  {}: {reason}", c.name);
+    }
+}
+
+fn run(args: &Args) -> Result<bool> {
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => tempfile::Builder::new()
@@ -64,186 +324,337 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
             .keep(),
     };
     std::fs::create_dir_all(out.join("keys"))?;
-    println!("custodia demo: writing to {}\n", out.display());
+    println!("custodia demo: writing to {}", out.display());
 
     step(
-        "1. Build once",
-        "CI builds the artifact exactly once. From here on, the artifact *is* its digest: \
-         every later step names these bytes by SHA-256, never by file name or tag.",
+        "1. One team, one key per role",
+        "Builder (ci), tester, scanner, three approvers (alice, bob, carol, who also writes the code) \
+         and the deployer that signs promotion records. The policy names each key's identity and roles.",
     );
-    let artifact = out.join("artifact");
-    std::fs::write(&artifact, demo_artifact())?;
-    let digest = hash_file(DigestAlgorithm::Sha256, &artifact)?;
-    println!(
-        "   artifact  {}\n   digest    {digest}\n",
-        artifact.display()
-    );
-
-    step(
-        "2. Two identities",
-        "The builder signs what it built and the tester co-signs after testing. \
-         Keys are standard PEM (PKCS#8 / SubjectPublicKeyInfo); a key's id is the SHA-256 \
-         of its public key.",
-    );
-    let builder = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
-    let tester = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
-    for (name, key) in [("builder", &builder), ("tester", &tester)] {
-        write(
-            &out.join(format!("keys/{name}.pub")),
+    let team = Team::new()?;
+    for (identity, roles, key) in team.members() {
+        std::fs::write(
+            out.join(format!("keys/{identity}.pub")),
             key.public_key().to_pem(),
         )?;
         if args.keep_private_keys {
-            write(&out.join(format!("keys/{name}.key")), key.to_pem().as_str())?;
+            std::fs::write(
+                out.join(format!("keys/{identity}.key")),
+                key.to_pem().as_str(),
+            )?;
         }
-        println!("   {name:<8} {} {}", key.algorithm(), key.key_id().short());
+        println!(
+            "   {identity:<12} {:<11} {} {}",
+            roles.join(","),
+            key.algorithm(),
+            key.key_id().short()
+        );
     }
-    println!();
+    let policy_bytes = serde_json::to_vec_pretty(&policy_json(&team))?;
+    std::fs::write(out.join("policy.json"), &policy_bytes)?;
+    let policy = Policy::from_json(&policy_bytes)?.activate()?;
+    println!(
+        "   policy       {} ({})",
+        out.join("policy.json").display(),
+        short(policy.digest())
+    );
 
     step(
-        "3. State a fact about those bytes, and sign it",
-        "An in-toto Statement v1 names the artifact by digest and carries a predicate. \
-         It is wrapped in a DSSE envelope; both keys sign the same pre-authenticated bytes.",
+        "2. Build once",
+        "CI builds release 1.0 exactly once. From here on the artifact *is* its SHA-256 digest; \
+         every attestation and every promotion names those bytes, never a file name or a tag.",
     );
-    let statement = Statement::new_untyped(
-        vec![ResourceDescriptor::new("artifact", digest.to_set())],
-        PREDICATE_TYPE,
-        serde_json::json!({
-            "builder": "https://custodia.dev/demo-builder",
-            "tests": {"passed": 42, "failed": 0}
-        }),
-    )?;
-    let mut envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &builder)?;
-    envelope.add_signature(&tester)?;
-    let envelope_path = out.join("build.dsse.json");
-    std::fs::write(&envelope_path, envelope.to_json())?;
-    println!("   envelope  {}\n", envelope_path.display());
+    let v1_bytes = release(1);
+    std::fs::write(out.join("artifact"), &v1_bytes)?;
+    let v1 = hash_file(
+        custodia::digest::DigestAlgorithm::Sha256,
+        out.join("artifact"),
+    )?
+    .to_set();
+    println!(
+        "   shop 1.0     {}",
+        v1.strongest().map(|d| d.to_string()).unwrap_or_default()
+    );
 
-    let trusted: KeySet = [builder.public_key().clone(), tester.public_key().clone()]
-        .into_iter()
-        .collect();
-    let expect = Expectation::new(PREDICATE_TYPE, digest.to_set()).with_threshold(2);
+    let store = DirStore::open(out.join("store"))?;
+    let mut demo = Demo {
+        team: &team,
+        policy: &policy,
+        store: &store,
+        ok: true,
+    };
 
     step(
-        "4. Verify: one call binds signatures, payload type, predicate type and subject",
-        "A consumer gets a report of named checks, never a bare yes/no.",
+        "3. Promote the same digest dev -> staging -> prod",
+        "Each gate checks the policy: signed SLSA provenance from the trusted builder for dev; plus passed \
+         tests for staging; plus a vulnerability scan (nothing above medium) and two approvers who are \
+         neither the author nor the builder for prod. Each promotion is a signed record linked to the \
+         previous one in its environment and to the record that brought the digest into the source.",
     );
-    let wire = std::fs::read(&envelope_path)?;
-    let good = verify_attestation(&Envelope::from_json(&wire)?, &trusted, &expect);
-    show(good.report());
-    let mut all_ok = good.report().verified();
+    demo.ship(&v1, T0, true)?;
+
+    step(
+        "4. Validate every environment's history",
+        "Every record is re-read from the content-addressed store, its signature and links checked, \
+         and its gate re-evaluated with the evidence it names.",
+    );
+    for env in ["dev", "staging", "prod"] {
+        let report = validate_chain(&store, &policy, env);
+        println!(
+            "   {env:<8} {} ({} record(s))",
+            if report.verified() {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED"
+            },
+            history(&store, env)?.len()
+        );
+        demo.ok &= report.verified();
+    }
 
     step(
         "5. What the rules catch",
-        "Each case below must be rejected, with a reason a person can act on.",
+        "Each of these must be refused or detected, with a reason a person can act on.",
     );
-    let rebuilt = DigestSet::of_bytes(&[demo_artifact(), b"rebuilt".to_vec()].concat());
-    let stranger = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
-    // Edit the signed payload but keep the original signatures.
-    let original: serde_json::Value = serde_json::from_slice(&wire)?;
-    let tampered = serde_json::json!({
-        "payloadType": envelope.payload_type(),
-        "payload": BASE64.encode(
-            String::from_utf8_lossy(envelope.payload()).replace("\"passed\":42", "\"passed\":43")
+    let rebuilt = DigestSet::of_bytes(&[v1_bytes.clone(), b"rebuilt".to_vec()].concat());
+    let prov = demo.provenance(&rebuilt, T0)?;
+    let tests = demo.attest(&rebuilt, &TestResult::new(TestOutcome::Passed), &team.tests)?;
+    demo.refuse(
+        "a rebuild of 1.0 promoted to staging",
+        &demo.request(
+            &rebuilt,
+            Some("dev"),
+            "staging",
+            T0 + 5 * HOUR,
+            vec![prov, tests],
         ),
-        "signatures": original.get("signatures").cloned().unwrap_or_default(),
-    });
-    // custodia refuses to sign twice with one key, so forge the envelope:
-    // the builder's signature copied under the tester's key id.
-    let mut twice: serde_json::Value = serde_json::from_slice(&wire)?;
-    if let Some(signatures) = twice.get_mut("signatures").and_then(|s| s.as_array_mut()) {
-        if let Some(first) = signatures.first().cloned() {
-            signatures.truncate(1);
-            let mut copy = first;
-            if let Some(fields) = copy.as_object_mut() {
-                fields.insert("keyid".into(), tester.key_id().to_string().into());
-            }
-            signatures.push(copy);
-        }
-    }
-    let twice = Envelope::from_json(&serde_json::to_vec(&twice)?)?;
-    let cases: Vec<(&str, Envelope, Expectation)> = vec![
-        (
-            "a rebuilt artifact (different bytes, same name)",
-            envelope.clone(),
-            Expectation::new(PREDICATE_TYPE, rebuilt).with_threshold(2),
+    );
+    let unsigned = {
+        let st = BuildContext::new(BUILDER_ID)
+            .with_source(SourceRef::new(SOURCE))
+            .with_subject("shop.tar.gz", rebuilt.clone())
+            .with_times(Timestamp::from_unix(T0), Timestamp::from_unix(T0))
+            .to_statement()?;
+        store.put(&Envelope::unsigned(PAYLOAD_TYPE, st.to_json()).to_json())?
+    };
+    demo.refuse(
+        "an artifact with unsigned provenance",
+        &demo.request(&rebuilt, None, "dev", T0 + 5 * HOUR, vec![unsigned]),
+    );
+    let v2 = DigestSet::of_bytes(&release(2));
+    let prov2 = demo.provenance(&v2, T0 + 23 * HOUR)?;
+    demo.promote(
+        "1.1 build -> dev",
+        &demo.request(&v2, None, "dev", T0 + 24 * HOUR, vec![prov2.clone()]),
+    );
+    let tests2 = demo.attest(&v2, &TestResult::new(TestOutcome::Passed), &team.tests)?;
+    demo.promote(
+        "1.1 dev -> staging",
+        &demo.request(
+            &v2,
+            Some("dev"),
+            "staging",
+            T0 + 25 * HOUR,
+            vec![prov2.clone(), tests2.clone()],
         ),
-        (
-            "an unsigned envelope",
-            Envelope::unsigned(PAYLOAD_TYPE, statement.to_json()),
-            expect.clone(),
+    );
+    let scan2 = demo.attest(
+        &v2,
+        &VulnerabilityReport::new("pkg:github/aquasecurity/trivy", &[]),
+        &team.scanner,
+    )?;
+    let by_carol = demo.attest(
+        &v2,
+        &Approval::new("prod", Timestamp::from_unix(T0 + 26 * HOUR)),
+        &team.carol,
+    )?;
+    let by_alice = demo.attest(
+        &v2,
+        &Approval::new("prod", Timestamp::from_unix(T0 + 26 * HOUR)),
+        &team.alice,
+    )?;
+    let base = vec![prov2, tests2, scan2];
+    demo.refuse(
+        "1.1 to prod approved by its own author",
+        &demo.request(
+            &v2,
+            Some("staging"),
+            "prod",
+            T0 + 27 * HOUR,
+            [base.clone(), vec![by_carol, by_alice.clone()]].concat(),
         ),
-        (
-            "a payload edited after signing",
-            Envelope::from_json(&serde_json::to_vec(&tampered)?)?,
-            expect.clone(),
+    );
+    tamper_check(&mut demo, &out)?;
+
+    step(
+        "6. Ship 1.1, an incident, and a rollback",
+        "With a second approver 1.1 reaches prod. It fails there; the incident is recorded, the rollback \
+         target is the last known-good digest (1.0), and the rollback is a promotion of that digest: \
+         no rebuild.",
+    );
+    let by_bob = demo.attest(
+        &v2,
+        &Approval::new("prod", Timestamp::from_unix(T0 + 26 * HOUR)),
+        &team.bob,
+    )?;
+    let prod2 = demo.promote(
+        "1.1 staging -> prod",
+        &demo.request(
+            &v2,
+            Some("staging"),
+            "prod",
+            T0 + 27 * HOUR,
+            [base, vec![by_alice, by_bob]].concat(),
         ),
-        (
-            "a signature by a key nobody trusts",
-            Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &stranger)?,
-            expect.clone(),
-        ),
-        (
-            "the builder signing twice to fake a second approval",
-            twice,
-            expect.clone(),
-        ),
-        (
-            "the right envelope checked for another predicate type",
-            envelope.clone(),
-            Expectation::new("https://slsa.dev/provenance/v1", digest.to_set()).with_threshold(2),
-        ),
-    ];
-    for (what, env, expectation) in cases {
-        let result = verify_attestation(&env, &trusted, &expectation);
-        let report = result.report();
-        match report.first_failure() {
-            Some(check) if !report.verified() => {
-                println!(
-                    "   rejected  {what}\n             {}: {}",
-                    check.name, check.reason
-                );
-            }
-            _ => {
-                println!("   ACCEPTED  {what}  <-- this must not happen");
-                all_ok = false;
-            }
-        }
-    }
+    );
+    let mut incident = Incident::new(
+        "prod",
+        Timestamp::from_unix(T0 + 28 * HOUR),
+        "checkout 5xx rate above 2 %",
+    );
+    incident.promotion = prod2;
+    incident.resolved = Some(Timestamp::from_unix(T0 + 28 * HOUR + 25 * 60));
+    let incident_digest = record_incident(&store, &v2, &incident, &team.deployer)?;
     println!(
-        "\nThe files are in {}: check them with\n   cargo run --example verifier -- envelope --in {} --key {} --key {} --threshold 2",
-        out.display(),
-        envelope_path.display(),
-        out.join("keys/builder.pub").display(),
-        out.join("keys/tester.pub").display()
+        "   incident                     record {}",
+        short(&incident_digest)
+    );
+    match rollback(
+        &store,
+        &policy,
+        "prod",
+        Timestamp::from_unix(T0 + 28 * HOUR + 20 * 60),
+        "checkout 5xx",
+        &team.deployer,
+    ) {
+        Ok(p) => {
+            let back_to = history(&store, "prod")?
+                .last()
+                .map(|e| e.artifact.clone())
+                .unwrap_or_default();
+            let is_v1 = back_to == v1;
+            println!(
+                "   rollback to 1.0              record {} ({})",
+                short(&p.record),
+                if is_v1 {
+                    "prod runs 1.0 again"
+                } else {
+                    "WRONG TARGET"
+                }
+            );
+            demo.ok &= is_v1;
+        }
+        Err(e) => {
+            println!("   rollback FAILED: {e}");
+            demo.ok = false;
+        }
+    }
+    let report = validate_chain(&store, &policy, "prod");
+    println!(
+        "   prod history {}",
+        if report.verified() {
+            "VERIFIED"
+        } else {
+            "NOT VERIFIED"
+        }
+    );
+    demo.ok &= report.verified();
+
+    step(
+        "7. DORA metrics, from the records",
+        "Computed from the signed promotion and incident records over the demo's two days.",
+    );
+    let mut targets = DoraTargets::default();
+    targets.max_lead_time_seconds = Some(24 * HOUR);
+    targets.max_change_failure_rate = Some(0.10);
+    targets.max_time_to_restore_seconds = Some(30 * 60);
+    let m = dora(
+        &store,
+        &policy,
+        "prod",
+        Timestamp::from_unix(T0),
+        Timestamp::from_unix(T0 + 48 * HOUR),
+        &targets,
+    )?;
+    println!(
+        "   deployments to prod   {} ({:.1} per day)",
+        m.deployments, m.deployments_per_day
+    );
+    for c in m.report.checks() {
+        println!(
+            "   {:<21} {} {}",
+            c.name,
+            c.reason,
+            if c.passed { "" } else { "  <- misses target" }
+        );
+    }
+
+    println!(
+        "\nCheck the files yourself:\n   cargo run --example verifier -- chain --policy {} --dir {}",
+        out.join("policy.json").display(),
+        out.join("store").display()
     );
     println!(
         "\n{}",
-        if all_ok {
+        if demo.ok {
             "demo: all rules held"
         } else {
             "demo: FAILED"
         }
     );
-    Ok(all_ok)
+    Ok(demo.ok)
 }
 
-fn step(title: &str, text: &str) {
-    println!("{title}\n   {text}\n");
-}
-
-fn show(report: &Report) {
-    for line in report.to_string().lines() {
-        println!("   {line}");
+/// Alters one byte of the latest prod record in a copy of the store and
+/// shows that validation names it; the real store stays intact.
+fn tamper_check(demo: &mut Demo<'_>, out: &Path) -> Result<()> {
+    let copy = tempfile::tempdir()?;
+    copy_dir(&out.join("store"), copy.path())?;
+    let scratch = DirStore::open(copy.path())?;
+    let head = history(&scratch, "prod")?
+        .last()
+        .map(|e| e.digest.clone())
+        .ok_or("prod has no record")?;
+    let path = scratch.envelope_path(&head);
+    let mut bytes = std::fs::read(&path)?;
+    let middle = bytes.len() / 2;
+    if let Some(b) = bytes.get_mut(middle) {
+        *b ^= 0x01;
     }
-    println!();
+    std::fs::write(&path, bytes)?;
+    let report = validate_chain(&scratch, demo.policy, "prod");
+    match report.first_failure() {
+        Some(c) => println!(
+            "   detected  a prod record altered on disk (in a copy)\n             {}: {}",
+            c.name, c.reason
+        ),
+        None => {
+            println!("   MISSED    a prod record altered on disk  <-- this must not happen");
+            demo.ok = false;
+        }
+    }
+    Ok(())
 }
 
-fn write(path: &Path, text: impl AsRef<str>) -> std::io::Result<()> {
-    std::fs::write(path, text.as_ref())
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
-fn demo_artifact() -> Vec<u8> {
-    let mut bytes = b"custodia demo artifact 1.0\n".to_vec();
-    bytes.extend((0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+fn release(n: u8) -> Vec<u8> {
+    let mut bytes = format!("acme shop release 1.{}\n", n - 1).into_bytes();
+    bytes.extend(
+        (0u32..8192)
+            .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(u32::from(n)) >> 24) as u8),
+    );
     bytes
 }
