@@ -282,7 +282,7 @@ impl Demo<'_> {
         if show {
             if let Ok(p) = promote(self.store, self.policy, &req, &self.team.deployer) {
                 println!(
-                    "   staging -> prod               record {}",
+                    "   staging -> prod              record {}",
                     short(&p.record)
                 );
                 show_report(&p.report);
