@@ -651,3 +651,36 @@ fn policy_changes_are_visible_in_validation() {
     assert_check(&report, "record[0]", &["gated by policy"]);
     let _ = DigestSet::new();
 }
+
+#[test]
+fn stale_or_bogus_head_hints_never_misplace_a_record() {
+    let p = Pipeline::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::open(dir.path()).unwrap();
+    let [_, _, first] = p.ship(&store, &artifact(1), T0);
+    let [_, _, second] = p.ship(&store, &artifact(2), T0 + 24 * HOUR);
+    let hint = dir.path().join("heads/prod");
+    // Stale: the hint names the first record; the real head is the second.
+    std::fs::write(&hint, first.hex()).unwrap();
+    assert_eq!(
+        custodia::promotion::head(&store, "prod").unwrap(),
+        Some(second.clone())
+    );
+    // Bogus: the hint names an evidence envelope, or garbage.
+    let evidence = history(&store, "prod").unwrap()[0].record.evidence[0]
+        .digest
+        .clone();
+    std::fs::write(&hint, evidence.hex()).unwrap();
+    assert_eq!(
+        custodia::promotion::head(&store, "prod").unwrap(),
+        Some(second.clone())
+    );
+    std::fs::write(&hint, "not a digest").unwrap();
+    let [_, _, third] = p.ship(&store, &artifact(3), T0 + 48 * HOUR);
+    let h = history(&store, "prod").unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.digest.clone()).collect::<Vec<_>>(),
+        vec![first, second, third]
+    );
+    assert!(validate_chain(&store, &p.policy, "prod").verified());
+}

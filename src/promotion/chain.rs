@@ -122,6 +122,62 @@ pub fn history(store: &dyn Store, environment: &str) -> Result<Vec<HistoryEntry>
     Ok(out)
 }
 
+/// The latest record of `environment`: from the store's head hint when it
+/// is linked, else from genesis, following links to the end.
+pub fn head(store: &dyn Store, environment: &str) -> Result<Option<Digest>, Error> {
+    let mut current = None;
+    if let Some(hint) = store.head_hint(environment)? {
+        if let Ok((_, _, record)) = read_record(store, &hint) {
+            let linked = record.environment == environment
+                && store
+                    .successor(environment, record.previous.as_ref())?
+                    .as_ref()
+                    == Some(&hint);
+            if linked {
+                current = Some(hint);
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    while let Some(next) = store.successor(environment, current.as_ref())? {
+        if !seen.insert(next.clone()) {
+            return Err(StoreError::Invalid(format!(
+                "the links of `{environment}` loop at {next}"
+            ))
+            .into());
+        }
+        current = Some(next);
+    }
+    Ok(current)
+}
+
+/// Walks back from `start` through the records' `previous` links, newest
+/// first, until `found` accepts an entry.
+fn find_back(
+    store: &dyn Store,
+    start: Option<Digest>,
+    mut found: impl FnMut(&HistoryEntry) -> bool,
+) -> Result<Option<HistoryEntry>, Error> {
+    let mut seen = BTreeSet::new();
+    let mut current = start;
+    while let Some(digest) = current {
+        if !seen.insert(digest.clone()) {
+            return Err(StoreError::Invalid(format!("records loop back to {digest}")).into());
+        }
+        let (_, statement, record) = read_record(store, &digest)?;
+        let entry = HistoryEntry {
+            digest,
+            artifact: artifact_of(&statement),
+            record,
+        };
+        if found(&entry) {
+            return Ok(Some(entry));
+        }
+        current = entry.record.previous.clone();
+    }
+    Ok(None)
+}
+
 /// What to promote: the gate request, the stored evidence envelopes
 /// (by digest) and, for an artifact entering its first environment, when
 /// its change was committed.
@@ -195,8 +251,8 @@ pub fn promote(
         Check::fail("evidence", missing.join("; "))
     });
 
-    let target = history(store, &gate.to)?;
-    let source = find_source(store, gate, &target, &mut report)?;
+    let target_head = head(store, &gate.to)?;
+    let source = find_source(store, gate, target_head.as_ref(), &mut report)?;
 
     let outcome = evaluate_gate(policy, gate, &evidence);
     report.extend(outcome.report);
@@ -212,7 +268,7 @@ pub fn promote(
         policy.digest().clone(),
     );
     record.evidence = outcome.evidence;
-    record.previous = target.last().map(|e| e.digest.clone());
+    record.previous = target_head;
     record.author = gate.author.clone();
     record.reason = gate.reason.clone();
     record.commit_time = match &source {
@@ -227,6 +283,7 @@ pub fn promote(
     let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), promoter)?;
     let digest = store.put(&envelope.to_json())?;
     store.link(&gate.to, record.previous.as_ref(), &digest)?;
+    let _ = store.set_head_hint(&gate.to, &digest);
     Ok(Promoted {
         record: digest,
         predicate: record,
@@ -240,26 +297,23 @@ pub fn promote(
 fn find_source(
     store: &dyn Store,
     gate: &GateRequest,
-    target: &[HistoryEntry],
+    target_head: Option<&Digest>,
     report: &mut Report,
 ) -> Result<Option<HistoryEntry>, Error> {
     let artifact = &gate.artifact;
-    let (env, entries) = match (gate.kind, gate.from.as_deref()) {
+    let matches = |e: &HistoryEntry| e.artifact.matches(artifact).is_ok();
+    let (env, found) = match (gate.kind, gate.from.as_deref()) {
         (_, None) => return Ok(None),
-        (PromotionKind::Rollback, Some(_)) => (
-            gate.to.as_str(),
-            target
-                .get(..target.len().saturating_sub(1))
-                .unwrap_or_default()
-                .to_vec(),
-        ),
-        (_, Some(from)) => (from, history(store, from)?),
+        (PromotionKind::Rollback, Some(_)) => {
+            // Earlier records of the target itself, not its current head.
+            let before_head = match target_head {
+                Some(h) => read_record(store, h)?.2.previous,
+                None => None,
+            };
+            (gate.to.as_str(), find_back(store, before_head, matches)?)
+        }
+        (_, Some(from)) => (from, find_back(store, head(store, from)?, matches)?),
     };
-    let found = entries
-        .iter()
-        .rev()
-        .find(|e| e.artifact.matches(artifact).is_ok())
-        .cloned();
     report.push(match &found {
         Some(e) => Check::pass(
             "artifact-in-source",

@@ -16,7 +16,7 @@ mod store;
 
 pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
-    PromotionRequest, RollbackTarget, history, incidents, promote, record_incident, rollback,
+    PromotionRequest, RollbackTarget, head, history, incidents, promote, record_incident, rollback,
     rollback_target, validate_chain,
 };
 pub use dora::{DoraMetrics, DoraTargets, dora};

@@ -40,6 +40,17 @@ pub trait Store: Send + Sync {
         environment: &str,
         previous: Option<&Digest>,
     ) -> Result<Option<Digest>, Error>;
+    /// A recent head of `environment`, to start from instead of genesis.
+    /// Only a hint: callers check it is linked and follow links past it.
+    fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
+        let _ = environment;
+        Ok(None)
+    }
+    /// Records a head hint (best effort).
+    fn set_head_hint(&self, environment: &str, head: &Digest) -> Result<(), Error> {
+        let _ = (environment, head);
+        Ok(())
+    }
 }
 
 const GENESIS: &str = "genesis";
@@ -107,7 +118,7 @@ impl DirStore {
     /// Opens (creating if needed) a store in `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, Error> {
         let root = root.as_ref().to_owned();
-        for sub in ["envelopes", "links", "tmp"] {
+        for sub in ["envelopes", "links", "heads", "tmp"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir, source })?;
         }
@@ -258,6 +269,28 @@ impl Store for DirStore {
             Err(source) => Err(Error::Io { path, source }),
         }
     }
+
+    fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
+        let path = self.head_path(environment)?;
+        Ok(fs::read_to_string(&path).ok().and_then(|t| sha256(&t).ok()))
+    }
+
+    fn set_head_hint(&self, environment: &str, head: &Digest) -> Result<(), Error> {
+        let path = self.head_path(environment)?;
+        let temp = self.temp_file(head.hex().as_bytes())?;
+        let renamed = fs::rename(&temp, &path).map_err(Self::io(&path));
+        if renamed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        renamed
+    }
+}
+
+impl DirStore {
+    fn head_path(&self, environment: &str) -> Result<PathBuf, Error> {
+        check_environment(environment)?;
+        Ok(self.root.join("heads").join(environment))
+    }
 }
 
 /// An in-memory store, for tests and benchmarks.
@@ -265,6 +298,7 @@ impl Store for DirStore {
 pub struct MemoryStore {
     envelopes: Mutex<BTreeMap<Digest, Vec<u8>>>,
     links: Mutex<BTreeMap<(String, String), Digest>>,
+    heads: Mutex<BTreeMap<String, Digest>>,
 }
 
 impl MemoryStore {
@@ -340,5 +374,22 @@ impl Store for MemoryStore {
         Ok(links
             .get(&(environment.to_owned(), link_name(previous)))
             .cloned())
+    }
+
+    fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
+        Ok(self
+            .heads
+            .lock()
+            .map_err(poisoned)?
+            .get(environment)
+            .cloned())
+    }
+
+    fn set_head_hint(&self, environment: &str, head: &Digest) -> Result<(), Error> {
+        self.heads
+            .lock()
+            .map_err(poisoned)?
+            .insert(environment.to_owned(), head.clone());
+        Ok(())
     }
 }
