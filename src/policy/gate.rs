@@ -15,7 +15,6 @@ use crate::provenance::builder_id_matches;
 use crate::report::{Check, Report};
 use crate::statement::Statement;
 use crate::time::Timestamp;
-use crate::verify::open_envelope;
 
 use super::{Conditions, Environment, Policy, Requirement};
 
@@ -81,32 +80,86 @@ impl ActivePolicy {
 /// An envelope offered as evidence, with the digest it is stored under.
 #[derive(Debug, Clone)]
 pub struct EvidenceEnvelope {
-    /// SHA-256 of the envelope's stored bytes.
-    pub digest: Digest,
-    /// The envelope.
-    pub envelope: Envelope,
+    digest: Digest,
+    envelope: Envelope,
+    /// The predicate type the payload claims, unauthenticated: used only to
+    /// pick which envelopes to verify for a requirement.
+    claimed_type: Option<String>,
 }
 
 impl EvidenceEnvelope {
-    /// Parses stored envelope bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        Ok(Self {
-            digest: crate::digest::DigestAlgorithm::Sha256.hash(bytes),
-            envelope: Envelope::from_json(bytes)?,
-        })
-    }
-
-    /// The predicate type the payload claims, unauthenticated: used only to
-    /// pick which envelopes to verify for a requirement.
-    fn claimed_predicate_type(&self) -> Option<String> {
+    /// Evidence stored under `digest`.
+    pub fn new(digest: Digest, envelope: Envelope) -> Self {
         #[derive(serde::Deserialize)]
         struct Peek {
             #[serde(rename = "predicateType")]
             predicate_type: String,
         }
-        serde_json::from_slice::<Peek>(self.envelope.payload())
+        let claimed_type = serde_json::from_slice::<Peek>(envelope.payload())
             .ok()
-            .map(|p| p.predicate_type)
+            .map(|p| p.predicate_type);
+        Self {
+            digest,
+            envelope,
+            claimed_type,
+        }
+    }
+
+    /// Parses stored envelope bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Self::new(
+            crate::digest::DigestAlgorithm::Sha256.hash(bytes),
+            Envelope::from_json(bytes)?,
+        ))
+    }
+
+    /// The digest it is stored under.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    fn claims(&self, predicate_type: &str) -> bool {
+        self.claimed_type.as_deref() == Some(predicate_type)
+    }
+
+    /// Verifies the signatures once and parses the statement: the statement
+    /// and the identities whose keys signed, or why not.
+    fn open(
+        &self,
+        policy: &ActivePolicy,
+        keys: &KeySet,
+        threshold: usize,
+    ) -> Result<(Statement, BTreeSet<String>), String> {
+        let verification = self
+            .envelope
+            .verify(keys, threshold)
+            .map_err(|e| e.to_string())?;
+        if !verification.verified() {
+            let report = verification.report();
+            let why = report
+                .first_failure()
+                .map(|c| format!("{}: {}", c.name, c.reason))
+                .unwrap_or_default();
+            return Err(why);
+        }
+        if self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+            return Err(format!(
+                "payload type `{}` is not an in-toto statement",
+                elide_middle(self.envelope.payload_type(), 80)
+            ));
+        }
+        let statement = Statement::from_json(self.envelope.payload()).map_err(|e| e.to_string())?;
+        let identities = verification
+            .accepted_keys()
+            .into_iter()
+            .map(|id| policy.identity_of(id).unwrap_or(id.as_str()).to_owned())
+            .collect();
+        Ok((statement, identities))
     }
 }
 
@@ -322,21 +375,18 @@ fn satisfy(
     }
     let mut reasons = Vec::new();
     for ev in evidence {
-        if ev.claimed_predicate_type().as_deref() != Some(requirement.predicate_type.as_str()) {
+        if !ev.claims(&requirement.predicate_type) {
             continue;
         }
-        let mut r = Report::new();
-        let Some(statement) = open_envelope(&ev.envelope, keys, requirement.threshold, &mut r)
-        else {
-            let why = r
-                .first_failure()
-                .map(|c| format!("{}: {}", c.name, c.reason))
-                .unwrap_or_default();
-            reasons.push(format!(
-                "{}: not signed by {} key(s) with role `{}` ({why})",
-                ev.digest, requirement.threshold, requirement.signer_role
-            ));
-            continue;
+        let (statement, identities) = match ev.open(policy, keys, requirement.threshold) {
+            Ok(opened) => opened,
+            Err(why) => {
+                reasons.push(format!(
+                    "{}: not signed by {} key(s) with role `{}` ({why})",
+                    ev.digest, requirement.threshold, requirement.signer_role
+                ));
+                continue;
+            }
         };
         if let Err(e) = statement.subject_matching(&request.artifact) {
             let first = e.first().map(ToString::to_string).unwrap_or_default();
@@ -347,7 +397,6 @@ fn satisfy(
             reasons.push(format!("{}: {why}", ev.digest));
             continue;
         }
-        let identities = signer_identities(policy, &ev.envelope, keys);
         return Ok(Satisfied {
             evidence: Evidence {
                 digest: ev.digest.clone(),
@@ -364,22 +413,6 @@ fn satisfy(
     } else {
         Err(reasons.join("; "))
     }
-}
-
-fn signer_identities(
-    policy: &ActivePolicy,
-    envelope: &Envelope,
-    keys: &KeySet,
-) -> BTreeSet<String> {
-    envelope
-        .verify(keys, 1)
-        .map(|v| {
-            v.accepted_keys()
-                .into_iter()
-                .map(|id| policy.identity_of(id).unwrap_or(id.as_str()).to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String> {
@@ -468,11 +501,10 @@ fn check_approvals(
     let mut approvers = BTreeSet::new();
     let mut refused = Vec::new();
     for ev in evidence {
-        if ev.claimed_predicate_type().as_deref() != Some(APPROVAL_V1) || keys.is_empty() {
+        if !ev.claims(APPROVAL_V1) || keys.is_empty() {
             continue;
         }
-        let mut r = Report::new();
-        let Some(statement) = open_envelope(&ev.envelope, keys, 1, &mut r) else {
+        let Ok((statement, identities)) = ev.open(policy, keys, 1) else {
             refused.push(format!(
                 "{}: not signed by a key with role `{}`",
                 ev.digest, rule.role
@@ -498,7 +530,7 @@ fn check_approvals(
             continue;
         }
         let mut counted = false;
-        for identity in signer_identities(policy, &ev.envelope, keys) {
+        for identity in identities {
             if rule.distinct_from_author && request.author.as_deref() == Some(identity.as_str()) {
                 refused.push(format!("{identity} is the change's author"));
             } else if rule.distinct_from_builder && builders.contains(&identity) {
