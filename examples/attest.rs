@@ -7,12 +7,19 @@
 //! attest digest app.tar.gz dist/
 //! attest provenance --subject app.tar.gz --builder-id https://ci.acme.dev/builders/linux@v2 \
 //!     --from-env -o provenance.json
+//! attest store-put --dir store provenance.intoto.json tests.intoto.json
+//! attest approve --key alice.key --environment prod --artifact app.tar.gz --dir store
+//! attest promote --policy policy.json --dir store --key promoter.key \
+//!     --artifact app.tar.gz --from staging --to prod
+//! attest rollback --policy policy.json --dir store --key promoter.key \
+//!     --environment prod --reason "INC-42: error rate"
 //! ```
 //!
-//! Exit codes: 0 done, 2 bad usage or unreadable / malformed input (one
-//! `error: ...` line on stderr). Every decision (formats, validation,
-//! limits) is the library's; this file only reads files, calls custodia and
-//! writes the result.
+//! Exit codes: 0 done, 1 refused (a promotion gate said no, or another
+//! promotion won the race), 2 bad usage or unreadable / malformed input
+//! (one `error: ...` line on stderr). Every decision (formats, validation,
+//! gates, limits) is the library's; this file only reads files, calls
+//! custodia and writes the result.
 
 use std::ffi::OsString;
 use std::fs;
@@ -24,15 +31,27 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_tree};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
+use custodia::error::StoreError;
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::policy::{ActivePolicy, GateRequest, Policy};
+use custodia::predicate::approval::Approval;
+use custodia::predicate::promotion::{INCIDENT_V1, Incident, PROMOTION_V1, PromotionKind};
 use custodia::predicate::slsa_provenance::normalize_repository;
+use custodia::promotion::{
+    DirStore, Promoted, PromotionError, PromotionRequest, Store, promote, record_incident, rollback,
+};
 use custodia::provenance::{BuildContext, SourceRef};
+use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::time::Timestamp;
 
 /// Key files are small (an RSA-8192 PKCS#8 PEM is under 7 KiB); anything
 /// much larger is not a key and is refused before it is read whole.
 const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Policies are small; a larger file is refused before it is read whole.
+const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The predicate type of `demo-statement`.
 const DEMO_PREDICATE_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
@@ -41,7 +60,8 @@ const DEMO_PREDICATE_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
 #[derive(Parser)]
 #[command(name = "attest", version, about, long_about = None)]
 #[command(after_help = "\
-Exit codes: 0 done, 2 bad usage or unreadable / malformed input.
+Exit codes: 0 done, 1 refused (promote, rollback: the gate said no, or another
+promotion won the race), 2 bad usage or unreadable / malformed input.
 
 Quick start:
   attest keygen --algorithm ed25519 --out builder
@@ -55,7 +75,14 @@ Provenance in CI:
       --from-env -o provenance.json
   attest sign --key builder.key --in provenance.json -o provenance.intoto.json
   verifier provenance --in provenance.intoto.json --key builder.pub --artifact app.tar.gz \\
-      --builder-id https://ci.acme.dev/builders/linux --source-uri github.com/acme/app")]
+      --builder-id https://ci.acme.dev/builders/linux --source-uri github.com/acme/app
+
+Promotion (the store is a directory of content-addressed envelopes):
+  attest store-put --dir store provenance.intoto.json tests.intoto.json
+  attest approve --key alice.key --environment prod --artifact app.tar.gz --dir store
+  attest promote --policy policy.json --dir store --key promoter.key \\
+      --artifact app.tar.gz --from staging --to prod
+  verifier chain --policy policy.json --dir store --artifact app.tar.gz")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,6 +158,74 @@ and the same inputs the output is identical byte for byte: it is the
 statement's compact JSON, written as is (no trailing newline), so the bytes
 signed are the bytes written.")]
     Provenance(ProvenanceArgs),
+    /// Put envelope files into a promotion store (prints `sha256:<hex>  FILE` each).
+    #[command(after_help = "\
+Example:
+  attest store-put --dir store provenance.intoto.json tests.intoto.json scan.intoto.json
+  # sha256:5891b5b5...  provenance.intoto.json   (one line per file)
+
+The store (created if missing) keeps each envelope under the SHA-256 of its
+bytes; the printed digests are what `attest promote --evidence` takes. Every
+file is tried; any that is not a DSSE envelope is refused (exit 2).")]
+    StorePut(StorePutArgs),
+    /// Sign an approval of one artifact digest for one environment.
+    #[command(after_help = "\
+Examples:
+  attest approve --key alice.key --environment prod --artifact app.tar.gz -o alice.intoto.json
+  attest approve --key bob.key --environment prod --comment CAB-1234 --dir store \\
+      --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+
+Who approved is the signing key's identity in the policy, never a field.
+With --dir the envelope goes into the store and its digest is printed;
+with -o it is written to FILE; with neither, to stdout.")]
+    Approve(ApproveArgs),
+    /// Promote an artifact into an environment through its policy gate; the
+    /// signed promotion record goes into the store.
+    #[command(after_help = "\
+Examples:
+  # the build enters the first environment:
+  attest promote --policy policy.json --dir store --key promoter.key \\
+      --artifact app.tar.gz --to dev --author carol --commit-time 2024-05-01T09:00:00Z
+  # the same digest moves on; evidence: every envelope in the store about it:
+  attest promote --policy policy.json --dir store --key promoter.key \\
+      --artifact app.tar.gz --from staging --to prod --format json
+  # the emergency path (flagged in every report):
+  attest promote --policy policy.json --dir store --key promoter.key \\
+      --artifact app.tar.gz --from staging --to prod --emergency --reason \"INC-42 hotfix\"
+
+Checks, in order: promoter, evidence, artifact-in-source (the digest is the one
+in --from: a rebuild is refused), then the gate of --to: environment, edge,
+requires[i], approvals, freeze, emergency. Without --evidence, every envelope in
+the store whose statement is about the artifact is offered (promotion and
+incident records excepted). --commit-time counts for the entry promotion; later
+promotions inherit it. --time defaults to now.
+
+Exit codes: 0 promoted, 1 refused (the report shows which check) or another
+promotion into --to won the race, 2 bad usage or unreadable / malformed input.")]
+    Promote(PromoteArgs),
+    /// Roll an environment back to its last known-good artifact (a signed
+    /// rollback record; never a rebuild).
+    #[command(after_help = "\
+Example:
+  attest rollback --policy policy.json --dir store --key promoter.key \\
+      --environment prod --reason \"INC-42: error rate above 5 %\"
+
+The target is the newest earlier artifact of the environment with no incident
+there whose recorded evidence still passes the gate.
+
+Exit codes: 0 rolled back, 1 no known-good target or refused, 2 bad usage or
+unreadable / malformed input.")]
+    Rollback(RollbackArgs),
+    /// Record a signed incident about an artifact in an environment (for
+    /// rollback targets and DORA change failure rate / time to restore).
+    #[command(after_help = "\
+Example:
+  attest incident --dir store --key promoter.key --environment prod --artifact app.tar.gz \\
+      --summary \"INC-42: error rate\" --opened 2024-05-01T10:30:00Z --resolved 2024-05-01T11:05:00Z
+
+Prints the incident envelope's digest. Only incidents signed by a key with the
+`operator` or `promoter` role in the policy count.")]
+    Incident(IncidentArgs),
 }
 
 #[derive(Args)]
@@ -241,12 +336,162 @@ struct ProvenanceArgs {
     output: Option<PathBuf>,
 }
 
-/// A one-line reason for exit code 2.
-struct Failure(String);
+/// The artifact a subcommand is about.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct SubjectArgs {
+    /// The artifact (a directory: its tree digest).
+    #[arg(long, value_name = "PATH")]
+    artifact: Option<PathBuf>,
+    /// The artifact's digest instead of the artifact, as ALG:HEX (sha256, sha384, sha512).
+    #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest)]
+    digest: Option<Digest>,
+}
+
+#[derive(Args)]
+struct StorePutArgs {
+    /// The store directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// DSSE envelope files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ApproveArgs {
+    /// The approver's private key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The environment the artifact is approved for.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    environment: String,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    /// A comment (a change ticket, a review link).
+    #[arg(long, value_name = "TEXT")]
+    comment: Option<String>,
+    /// When it was approved, RFC 3339 [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    time: Option<Timestamp>,
+    /// Write the envelope here.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Put the envelope into this store and print its digest.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PromoteArgs {
+    /// The promotion policy (JSON).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The store directory (must exist).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The promoter's private key (its public key needs the `promoter` role in the policy).
+    #[arg(long, value_name = "PROMOTER_KEY")]
+    key: PathBuf,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    /// The environment the artifact comes from (omit when it enters the first one).
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    from: Option<String>,
+    /// The environment to promote into.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    to: String,
+    /// Stored evidence envelopes, as sha256:HEX [default: every envelope in the store about the artifact].
+    #[arg(long, num_args = 1.., value_name = "sha256:HEX", value_parser = parse_store_digest)]
+    evidence: Vec<Digest>,
+    /// The change's author (separation of duties: may not approve it).
+    #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    author: Option<String>,
+    /// When the change was committed, RFC 3339 (entry promotions; for lead time).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    commit_time: Option<Timestamp>,
+    /// When the promotion happens, RFC 3339 [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    time: Option<Timestamp>,
+    /// Take the environment's emergency path (needs --reason; flagged in every report).
+    #[arg(long, requires = "reason")]
+    emergency: bool,
+    /// Why (required with --emergency).
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    reason: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct RollbackArgs {
+    /// The promotion policy (JSON).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The store directory (must exist).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The promoter's private key.
+    #[arg(long, value_name = "PROMOTER_KEY")]
+    key: PathBuf,
+    /// The environment to roll back.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    environment: String,
+    /// Why (recorded).
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    reason: String,
+    /// When, RFC 3339 [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    time: Option<Timestamp>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Args)]
+struct IncidentArgs {
+    /// The store directory (must exist).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The signer's private key (an `operator` or `promoter` key in the policy).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The environment the incident happened in.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    environment: String,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    /// What happened.
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    summary: String,
+    /// When it was opened, RFC 3339 [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    opened: Option<Timestamp>,
+    /// When service was restored, RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    resolved: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Human-readable lines.
+    Text,
+    /// JSON: {"verified": bool, "checks": [{name, passed, reason}], "record": ...}.
+    Json,
+}
+
+/// Why the run did not end with "done".
+enum Failure {
+    /// Exit 2: bad usage or unreadable / malformed input.
+    Input(String),
+    /// Exit 1: read fine, and refused (a gate, a lost race).
+    Refused(String),
+}
 
 impl From<String> for Failure {
     fn from(reason: String) -> Self {
-        Self(reason)
+        Self::Input(reason)
     }
 }
 
@@ -258,14 +503,19 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign(&args),
         Command::DemoStatement(args) => demo_statement(&args),
         Command::Provenance(args) => provenance(&args),
+        Command::StorePut(args) => store_put(&args),
+        Command::Approve(args) => approve(&args),
+        Command::Promote(args) => promote_cmd(&args),
+        Command::Rollback(args) => rollback_cmd(&args),
+        Command::Incident(args) => incident(&args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(reason)) => {
-            let _ = writeln!(io::stderr(), "error: {}", one_line(&reason));
-            ExitCode::from(2)
-        }
-    }
+    let (code, reason) = match result {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::Refused(reason)) => (1, reason),
+        Err(Failure::Input(reason)) => (2, reason),
+    };
+    let _ = writeln!(io::stderr(), "error: {}", one_line(&reason));
+    ExitCode::from(code)
 }
 
 fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
@@ -292,7 +542,7 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
     for path in &args.paths {
         match digest_path(path, args.algorithm) {
             Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
-            Err(Failure(reason)) => failures.push(reason),
+            Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
         }
     }
     // Every path is tried; each failure gets its own line, the last one
@@ -437,6 +687,291 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     write_output(args.output.as_deref(), &statement.to_json())
 }
 
+fn store_put(args: &StorePutArgs) -> Result<(), Failure> {
+    let store = DirStore::open(&args.dir).map_err(|e| e.to_string())?;
+    let mut failures = Vec::new();
+    for path in &args.files {
+        match put_envelope(&store, path) {
+            Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
+            Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
+        }
+    }
+    let last = failures.pop();
+    for reason in &failures {
+        let _ = writeln!(io::stderr(), "error: {}", one_line(reason));
+    }
+    last.map_or(Ok(()), |reason| Err(reason.into()))
+}
+
+/// Stores one envelope file's bytes as they are (so its digest is the
+/// file's sha256).
+fn put_envelope(store: &DirStore, path: &Path) -> Result<Digest, Failure> {
+    let bytes = read_file(path, MAX_ENVELOPE_BYTES as u64)?;
+    Envelope::from_json(&bytes)
+        .map_err(|e| format!("{}: not a DSSE envelope: {e}", path.display()))?;
+    store.put(&bytes).map_err(|e| e.to_string().into())
+}
+
+fn approve(args: &ApproveArgs) -> Result<(), Failure> {
+    let key = read_private_key(&args.key)?;
+    let (name, artifact) = subject_of(&args.subject)?;
+    let mut approval = Approval::new(
+        args.environment.clone(),
+        args.time.unwrap_or_else(Timestamp::now),
+    );
+    approval.comment = args.comment.clone();
+    let statement = Statement::new(vec![ResourceDescriptor::new(name, artifact)], &approval)
+        .map_err(|e| e.to_string())?;
+    let mut json = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)
+        .map_err(|e| e.to_string())?
+        .to_json();
+    json.push(b'\n');
+    if let Some(path) = &args.output {
+        write_output(Some(path), &json)?;
+    }
+    match (&args.dir, &args.output) {
+        (Some(dir), output) => {
+            let digest = DirStore::open(dir)
+                .and_then(|store| store.put(&json))
+                .map_err(|e| e.to_string())?;
+            let line = match output {
+                Some(path) => format!("{digest}  {}\n", path.display()),
+                None => format!("{digest}\n"),
+            };
+            print_stdout(line.as_bytes())
+        }
+        (None, Some(_)) => Ok(()),
+        (None, None) => print_stdout(&json),
+    }
+}
+
+fn promote_cmd(args: &PromoteArgs) -> Result<(), Failure> {
+    let policy = load_policy(&args.policy)?;
+    let store = open_store(&args.dir)?;
+    let key = read_private_key(&args.key)?;
+    let (_, artifact) = subject_of(&args.subject)?;
+    let time = args.time.unwrap_or_else(Timestamp::now);
+    let mut gate = GateRequest::new(artifact.clone(), args.from.as_deref(), &args.to, time);
+    gate.author = args.author.clone();
+    gate.reason = args.reason.clone();
+    if args.emergency {
+        gate.kind = PromotionKind::Emergency;
+    }
+    let mut lines = vec![format!(
+        "promote {} {} -> {} at {time}{}",
+        show_artifact(&artifact),
+        args.from.as_deref().unwrap_or("(build)"),
+        args.to,
+        if args.emergency { " (EMERGENCY)" } else { "" }
+    )];
+    let evidence = if args.evidence.is_empty() {
+        let (found, skipped) = evidence_about(&store, &artifact)?;
+        lines.push(format!(
+            "evidence: the {} envelope(s) in the store about this artifact{}",
+            found.len(),
+            if skipped > 0 {
+                format!(" ({skipped} unreadable or not in-toto, skipped)")
+            } else {
+                String::new()
+            }
+        ));
+        found
+    } else {
+        args.evidence.clone()
+    };
+    let mut request = PromotionRequest::new(gate, evidence.clone());
+    request.commit_time = args.commit_time;
+    let result = promote(&store, &policy, &request, &key);
+    let mut fields = serde_json::Map::new();
+    fields.insert("environment".into(), args.to.clone().into());
+    fields.insert("artifact".into(), show_artifact(&artifact).into());
+    fields.insert(
+        "evidence".into(),
+        evidence.iter().map(ToString::to_string).collect(),
+    );
+    conclude_promotion(result, args.format, &lines, fields, |p| {
+        format!("PROMOTED: record {}", p.record)
+    })
+}
+
+fn rollback_cmd(args: &RollbackArgs) -> Result<(), Failure> {
+    let policy = load_policy(&args.policy)?;
+    let store = open_store(&args.dir)?;
+    let key = read_private_key(&args.key)?;
+    let time = args.time.unwrap_or_else(Timestamp::now);
+    let result = rollback(&store, &policy, &args.environment, time, &args.reason, &key);
+    // The library's `Promoted` does not carry the artifact: read it back.
+    let artifact = result
+        .as_ref()
+        .ok()
+        .and_then(|p| record_artifact(&store, &p.record));
+    let mut fields = serde_json::Map::new();
+    fields.insert("environment".into(), args.environment.clone().into());
+    fields.insert(
+        "artifact".into(),
+        artifact.as_ref().map(show_artifact).into(),
+    );
+    let lines = [format!("rollback `{}` at {time}", args.environment)];
+    conclude_promotion(result, args.format, &lines, fields, |p| {
+        format!(
+            "ROLLED BACK `{}` to {}: record {}",
+            args.environment,
+            artifact.as_ref().map_or_else(String::new, show_artifact),
+            p.record
+        )
+    })
+}
+
+fn incident(args: &IncidentArgs) -> Result<(), Failure> {
+    let store = open_store(&args.dir)?;
+    let key = read_private_key(&args.key)?;
+    let (_, artifact) = subject_of(&args.subject)?;
+    let opened = args.opened.unwrap_or_else(Timestamp::now);
+    if let Some(resolved) = args.resolved {
+        if resolved < opened {
+            return Err(format!("--resolved {resolved} is before --opened {opened}").into());
+        }
+    }
+    let mut incident = Incident::new(args.environment.clone(), opened, args.summary.clone());
+    incident.resolved = args.resolved;
+    let digest = record_incident(&store, &artifact, &incident, &key).map_err(|e| e.to_string())?;
+    print_stdout(format!("{digest}\n").as_bytes())
+}
+
+/// Prints a promotion's (or rollback's) report; exit 1 when the gate
+/// refused or another promotion won the race, 2 for unreadable input.
+fn conclude_promotion(
+    result: Result<Promoted, PromotionError>,
+    format: Format,
+    lines: &[String],
+    mut fields: serde_json::Map<String, serde_json::Value>,
+    done: impl Fn(&Promoted) -> String,
+) -> Result<(), Failure> {
+    let (report, record, verdict) = match &result {
+        Ok(p) => (&p.report, Some(p.record.to_string()), done(p)),
+        Err(PromotionError::Refused(report)) => (report, None, "REFUSED".to_owned()),
+        Err(e @ PromotionError::Store(custodia::Error::Store(StoreError::Conflict { .. }))) => {
+            return Err(Failure::Refused(e.to_string()));
+        }
+        Err(e) => return Err(Failure::Input(e.to_string())),
+    };
+    let out = match format {
+        Format::Json => {
+            let mut json = match serde_json::to_value(report) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            json.insert("record".into(), record.into());
+            json.append(&mut fields);
+            serde_json::to_string_pretty(&json)
+                .map_err(|e| format!("serializing the report: {e}"))?
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for line in lines {
+                out.push_str(&one_line(line));
+                out.push('\n');
+            }
+            out.push_str(&render_checks(report));
+            out.push_str(&one_line(&verdict));
+            out
+        }
+    };
+    print_stdout(format!("{out}\n").as_bytes())?;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::Refused(e.to_string())),
+    }
+}
+
+/// `PASS  name: reason` per check, escaped.
+fn render_checks(report: &Report) -> String {
+    let mut out = String::new();
+    for check in report.checks() {
+        let mark = if check.passed { "PASS" } else { "FAIL" };
+        out.push_str(&format!(
+            "{mark}  {}: {}\n",
+            one_line(&check.name),
+            one_line(&check.reason)
+        ));
+    }
+    out
+}
+
+/// Every stored envelope whose in-toto statement is about `artifact`,
+/// promotion and incident records excepted, and how many stored envelopes
+/// could not be read as statements. (The library has no such query yet.)
+fn evidence_about(store: &DirStore, artifact: &DigestSet) -> Result<(Vec<Digest>, usize), Failure> {
+    let mut found = Vec::new();
+    let mut skipped = 0;
+    for digest in store.list().map_err(|e| e.to_string())? {
+        let statement = store
+            .get(&digest)
+            .and_then(|bytes| Envelope::from_json(&bytes))
+            .and_then(|envelope| Statement::from_json(envelope.payload()));
+        match statement {
+            Ok(st) => {
+                let record = [PROMOTION_V1, INCIDENT_V1].contains(&st.predicate_type());
+                if !record && st.subject_matching(artifact).is_ok() {
+                    found.push(digest);
+                }
+            }
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((found, skipped))
+}
+
+/// The artifact a stored record is about.
+fn record_artifact(store: &DirStore, record: &Digest) -> Option<DigestSet> {
+    let bytes = store.get(record).ok()?;
+    let envelope = Envelope::from_json(&bytes).ok()?;
+    let statement = Statement::from_json(envelope.payload()).ok()?;
+    statement.subject().first().map(|s| s.digest.clone())
+}
+
+fn show_artifact(artifact: &DigestSet) -> String {
+    artifact
+        .strongest()
+        .map_or_else(|| "(no digest)".to_owned(), |d| d.to_string())
+}
+
+/// The subject's name and digests from --artifact or --digest.
+fn subject_of(args: &SubjectArgs) -> Result<(String, DigestSet), Failure> {
+    match (&args.artifact, &args.digest) {
+        (Some(path), _) => {
+            let digest = digest_path(path, DigestAlgorithm::Sha256)?;
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            Ok((name, digest.to_set()))
+        }
+        (None, Some(digest)) => Ok(("artifact".to_owned(), digest.to_set())),
+        // clap's argument group makes this unreachable; still no panic.
+        (None, None) => Err("needs --artifact or --digest".to_owned().into()),
+    }
+}
+
+fn load_policy(path: &Path) -> Result<ActivePolicy, Failure> {
+    let bytes = read_file(path, MAX_POLICY_BYTES)?;
+    Policy::from_json(&bytes)
+        .and_then(Policy::activate)
+        .map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+/// An existing store directory (promotions need the evidence already in it).
+fn open_store(dir: &Path) -> Result<DirStore, Failure> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: no store there (not a directory; `attest store-put` creates one)",
+            dir.display()
+        )
+        .into());
+    }
+    DirStore::open(dir).map_err(|e| e.to_string().into())
+}
+
 /// A directory's tree digest or a file's digest.
 fn digest_path(path: &Path, algorithm: DigestAlgorithm) -> Result<Digest, Failure> {
     let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -515,13 +1050,15 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| format!("writing to stdout: {e}").into())
 }
 
-/// Escapes control characters so a reason stays on one line and cannot
-/// drive the terminal.
+/// Escapes control characters, line separators and bidi overrides so a
+/// reason stays on one line and can neither drive the terminal nor
+/// reorder what it shows.
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
+            let bidi = matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                c.escape_default().to_string()
             } else {
                 c.to_string()
             }
@@ -530,5 +1067,22 @@ fn one_line(s: &str) -> String {
 }
 
 fn parse_digest_algorithm(s: &str) -> Result<DigestAlgorithm, String> {
+    s.parse().map_err(|e: custodia::Error| e.to_string())
+}
+
+fn parse_digest(s: &str) -> Result<Digest, String> {
+    s.parse().map_err(|e: custodia::Error| e.to_string())
+}
+
+/// A store key: envelopes are stored under their SHA-256.
+fn parse_store_digest(s: &str) -> Result<Digest, String> {
+    let digest = parse_digest(s)?;
+    if digest.algorithm() != DigestAlgorithm::Sha256 {
+        return Err("stored envelopes are named by sha256:HEX".to_owned());
+    }
+    Ok(digest)
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, String> {
     s.parse().map_err(|e: custodia::Error| e.to_string())
 }

@@ -7,14 +7,18 @@
 //! verifier provenance --in provenance.intoto.json --key builder.pub \
 //!     --artifact app.tar.gz --builder-id https://ci.acme.dev/builders/linux \
 //!     --source-uri github.com/acme/app --source-versioned-tag v1.4
+//! verifier chain --policy policy.json --dir store --artifact app.tar.gz --format markdown
+//! verifier dora --policy policy.json --dir store --environment prod \
+//!     --since 2024-04-01T00:00:00Z --until 2024-05-01T00:00:00Z --max-change-failure-rate 0.15
 //! ```
 //!
 //! Exit codes: 0 verified, 1 verification failed, 2 bad usage or
 //! unreadable / malformed input (one `error: ...` line on stderr). Every
 //! decision is the library's: this file reads files, calls
-//! [`Envelope::verify`], [`verify_attestation`] or [`verify_provenance`]
-//! and prints the report.
+//! [`Envelope::verify`], [`verify_attestation`], [`verify_provenance`],
+//! [`validate_chain`] or [`dora`] and prints the report.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -22,16 +26,25 @@ use std::process::ExitCode;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestAlgorithm, hash_file, hash_tree};
+use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_tree};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeySet, PublicKey};
+use custodia::policy::{ActivePolicy, Policy};
+use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
+use custodia::promotion::{
+    DirStore, DoraMetrics, DoraTargets, Store, dora, history, validate_chain,
+};
 use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
-use custodia::report::Report;
+use custodia::report::{Check, Report};
 use custodia::statement::Statement;
+use custodia::time::Timestamp;
 use custodia::verify::{Expectation, verify_attestation};
 
 /// Key files are small; anything much larger is not a key.
 const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Policies are small; a larger file is refused before it is read whole.
+const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Verify signed attestations (DSSE envelopes) against trusted public keys.
 #[derive(Parser)]
@@ -45,7 +58,10 @@ Examples:
       --artifact app.tar.gz --predicate-type https://custodia.dev/attestation/demo/v1
   verifier provenance --in provenance.intoto.json --key builder.pub \\
       --artifact app.tar.gz --builder-id https://ci.acme.dev/builders/linux \\
-      --source-uri github.com/acme/app --source-branch main")]
+      --source-uri github.com/acme/app --source-branch main
+  verifier chain --policy policy.json --dir store --artifact app.tar.gz
+  verifier dora --policy policy.json --dir store --environment prod \\
+      --since 2024-04-01T00:00:00Z --until 2024-05-01T00:00:00Z")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,6 +111,52 @@ then source-ref, build-type and input:NAME when asked for.
 Exit codes: 0 verified, 1 verification failed (the first failing check on
 stderr), 2 bad usage or unreadable / malformed input.")]
     Provenance(ProvenanceArgs),
+    /// Validate promotion histories in a store: every record's signature,
+    /// links, source (no rebuild), policy and gate, per environment.
+    #[command(after_help = "\
+Examples:
+  verifier chain --policy policy.json --dir store
+  # one environment, and where this artifact is, as JSON:
+  verifier chain --policy policy.json --dir store --environment prod \\
+      --artifact app.tar.gz --format json
+  # a GitHub step summary: check tables and the chain as a Mermaid diagram:
+  verifier chain --policy policy.json --dir store --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+
+Every environment of the policy is validated (or only --environment): one
+record[i] check per record (content hash, promoter signature, previous link,
+time order, source record with the same digest, policy digest, the gate
+re-evaluated with the recorded evidence), then unlinked-records (forks,
+reordered or orphaned records) and emergencies (flagged). With --artifact or
+--digest the output also says where that digest is: the current head of an
+environment, earlier in its history, or never there (informational; the exit
+code is the chains').
+
+JSON: {\"verified\": bool, \"environments\": {\"dev\": {\"verified\", \"checks\"}, ...},
+\"artifact\": {\"digest\", \"environments\": {\"dev\": \"current\" | \"earlier\" | \"never\" | \"unverified\"}}}.
+
+Exit codes: 0 every chain verified, 1 a chain failed (the first failing check
+on stderr), 2 bad usage or unreadable / malformed input.")]
+    Chain(ChainArgs),
+    /// DORA metrics of an environment from its promotion records and
+    /// incidents: deployment frequency, lead time, change failure rate,
+    /// time to restore; optionally checked against targets.
+    #[command(after_help = "\
+Example:
+  verifier dora --policy policy.json --dir store --environment prod \\
+      --since 2024-04-01T00:00:00Z --until 2024-05-01T00:00:00Z \\
+      --max-lead-time-hours 24 --max-change-failure-rate 0.15 \\
+      --max-time-to-restore-minutes 60 --min-deployments-per-day 1
+
+The environment's chain is validated first (check `chain`): metrics from a
+history that does not verify are not evidence. Deployments are promotions and
+emergencies in [--since, --until) (rollbacks excluded); lead time is commit to
+deployment (median); change failure rate is the share of deployments whose
+artifact then had an incident there; time to restore is the median of
+incidents opened in the window and resolved.
+
+Exit codes: 0 chain verified and every target met, 1 otherwise, 2 bad usage
+or unreadable / malformed input.")]
+    Dora(DoraArgs),
 }
 
 /// What every subcommand reads: the envelope, the trusted keys, how many
@@ -166,6 +228,73 @@ struct ProvenanceArgs {
     build_input: Vec<(String, String)>,
 }
 
+#[derive(Args)]
+#[command(group(ArgGroup::new("subject").args(["artifact", "digest"]).multiple(false)))]
+struct ChainArgs {
+    /// The promotion policy (JSON).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The store directory.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Only this environment [default: every environment of the policy].
+    #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    environment: Option<String>,
+    /// Also say where this artifact is (a directory: its tree digest).
+    #[arg(long, value_name = "PATH")]
+    artifact: Option<PathBuf>,
+    /// Also say where this digest is, as ALG:HEX.
+    #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest)]
+    digest: Option<Digest>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ChainFormat::Text)]
+    format: ChainFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ChainFormat {
+    /// Human-readable lines, one section per environment.
+    Text,
+    /// {"verified": bool, "environments": {"dev": {"verified", "checks"}, ...}}.
+    Json,
+    /// A GitHub step summary: check tables and a Mermaid chain diagram.
+    Markdown,
+}
+
+#[derive(Args)]
+struct DoraArgs {
+    /// The promotion policy (JSON).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The store directory.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The environment.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    environment: String,
+    /// Window start (inclusive), RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    since: Timestamp,
+    /// Window end (exclusive), RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    until: Timestamp,
+    /// Target: median lead time at most N hours.
+    #[arg(long, value_name = "N", value_parser = parse_non_negative)]
+    max_lead_time_hours: Option<f64>,
+    /// Target: change failure rate at most F (a fraction: 0.15 = 15 %).
+    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    max_change_failure_rate: Option<f64>,
+    /// Target: median time to restore at most N minutes.
+    #[arg(long, value_name = "N", value_parser = parse_non_negative)]
+    max_time_to_restore_minutes: Option<f64>,
+    /// Target: at least F deployments per day.
+    #[arg(long, value_name = "F", value_parser = parse_non_negative)]
+    min_deployments_per_day: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Human-readable lines.
@@ -193,6 +322,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Envelope(args) => envelope(&args),
         Command::Provenance(args) => provenance(&args),
+        Command::Chain(args) => chain(&args),
+        Command::Dora(args) => dora_cmd(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,
@@ -295,6 +426,593 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     conclude(common, verified.report(), &summary)
 }
 
+/// Where a digest is in one environment's history.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Location {
+    /// The environment's current head.
+    Current,
+    /// In its history, not the head.
+    Earlier,
+    /// Never promoted there.
+    Never,
+    /// The history does not validate, so it says nothing.
+    Unverified,
+}
+
+impl Location {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Earlier => "earlier",
+            Self::Never => "never",
+            Self::Unverified => "unverified",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Current => "the current head",
+            Self::Earlier => "in its history, not the current head",
+            Self::Never => "never promoted there",
+            Self::Unverified => "unknown: the history does not validate",
+        }
+    }
+}
+
+/// What `verifier chain` found.
+struct ChainOutcome {
+    /// One validated history per environment, in policy order.
+    reports: Vec<(String, Report)>,
+    /// With --artifact/--digest: the digest and where it is.
+    artifact: Option<(Digest, Vec<(String, Location)>)>,
+}
+
+impl ChainOutcome {
+    fn verified(&self) -> bool {
+        !self.reports.is_empty() && self.reports.iter().all(|(_, r)| r.verified())
+    }
+}
+
+fn chain(args: &ChainArgs) -> Result<(), Failure> {
+    let policy = load_policy(&args.policy)?;
+    let store = open_store(&args.dir)?;
+    let environments = match &args.environment {
+        Some(name) => vec![known_environment(&policy, &args.policy, name)?],
+        None => policy
+            .policy()
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect(),
+    };
+    let artifact = match (&args.artifact, &args.digest) {
+        (Some(path), _) => Some(artifact_digest(path)?),
+        (None, Some(digest)) => Some(digest.clone()),
+        (None, None) => None,
+    };
+    let reports: Vec<(String, Report)> = environments
+        .iter()
+        .map(|env| (env.clone(), validate_chain(&store, &policy, env)))
+        .collect();
+    let artifact = artifact.map(|digest| {
+        let found = locate(&store, &reports, &digest.to_set());
+        (digest, found)
+    });
+    let outcome = ChainOutcome { reports, artifact };
+    let out = match args.format {
+        ChainFormat::Text => render_chain_text(&outcome),
+        ChainFormat::Json => chain_json(&outcome)?,
+        ChainFormat::Markdown => render_chain_markdown(&outcome, &store, &policy, &args.dir),
+    };
+    print_stdout(format!("{out}\n").as_bytes())?;
+    if outcome.verified() {
+        return Ok(());
+    }
+    let first = outcome
+        .reports
+        .iter()
+        .find_map(|(env, r)| r.first_failure().map(|c| (env, c)));
+    Err(Failure::NotVerified(match first {
+        Some((env, check)) => format!("`{env}`: {}: {}", check.name, check.reason),
+        None => "the policy has no environments".to_owned(),
+    }))
+}
+
+/// `name` if the policy has that environment.
+fn known_environment(
+    policy: &ActivePolicy,
+    policy_path: &Path,
+    name: &str,
+) -> Result<String, Failure> {
+    if policy.policy().environment(name).is_some() {
+        return Ok(name.to_owned());
+    }
+    let names: Vec<&str> = policy
+        .policy()
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    Err(Failure::Input(format!(
+        "{}: the policy has no environment `{name}` (it has: {})",
+        policy_path.display(),
+        names.join(", ")
+    )))
+}
+
+/// Where `artifact` is, per environment whose history validated.
+fn locate(
+    store: &DirStore,
+    reports: &[(String, Report)],
+    artifact: &DigestSet,
+) -> Vec<(String, Location)> {
+    reports
+        .iter()
+        .map(|(env, report)| {
+            let location = match history(store, env) {
+                Ok(entries) if report.verified() => {
+                    let is = |e: &custodia::promotion::HistoryEntry| {
+                        e.artifact.matches(artifact).is_ok()
+                    };
+                    if entries.last().is_some_and(is) {
+                        Location::Current
+                    } else if entries.iter().any(is) {
+                        Location::Earlier
+                    } else {
+                        Location::Never
+                    }
+                }
+                _ => Location::Unverified,
+            };
+            (env.clone(), location)
+        })
+        .collect()
+}
+
+fn render_chain_text(outcome: &ChainOutcome) -> String {
+    let mut out = String::new();
+    for (env, report) in &outcome.reports {
+        out.push_str(&format!(
+            "== {}: {} ==\n",
+            one_line(env),
+            if report.verified() {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED"
+            }
+        ));
+        out.push_str(&render_checks(report));
+    }
+    if let Some((digest, found)) = &outcome.artifact {
+        out.push_str(&format!("== where {digest} is ==\n"));
+        for (env, location) in found {
+            out.push_str(&format!("{}: {}\n", one_line(env), location.describe()));
+        }
+    }
+    let failed: Vec<&str> = outcome
+        .reports
+        .iter()
+        .filter(|(_, r)| !r.verified())
+        .map(|(env, _)| env.as_str())
+        .collect();
+    if outcome.verified() {
+        out.push_str(&format!(
+            "VERIFIED\nthe promotion histories of {} validate",
+            one_line(&environment_list(outcome))
+        ));
+    } else if failed.is_empty() {
+        out.push_str("NOT VERIFIED: the policy has no environments");
+    } else {
+        out.push_str(&format!("NOT VERIFIED: {}", one_line(&failed.join(", "))));
+    }
+    out
+}
+
+fn environment_list(outcome: &ChainOutcome) -> String {
+    outcome
+        .reports
+        .iter()
+        .map(|(env, _)| env.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn chain_json(outcome: &ChainOutcome) -> Result<String, Failure> {
+    let serialize = |e: serde_json::Error| format!("serializing the report: {e}");
+    let mut environments = serde_json::Map::new();
+    for (env, report) in &outcome.reports {
+        environments.insert(
+            env.clone(),
+            serde_json::to_value(report).map_err(serialize)?,
+        );
+    }
+    let mut json = serde_json::Map::new();
+    json.insert("verified".into(), outcome.verified().into());
+    json.insert("environments".into(), environments.into());
+    if let Some((digest, found)) = &outcome.artifact {
+        let places: serde_json::Map<String, serde_json::Value> = found
+            .iter()
+            .map(|(env, location)| (env.clone(), location.as_str().into()))
+            .collect();
+        let mut artifact = serde_json::Map::new();
+        artifact.insert("digest".into(), digest.to_string().into());
+        artifact.insert("environments".into(), places.into());
+        json.insert("artifact".into(), artifact.into());
+    }
+    Ok(serde_json::to_string_pretty(&json).map_err(serialize)?)
+}
+
+fn mark(passed: bool) -> &'static str {
+    if passed { "✅" } else { "❌" }
+}
+
+/// A GitHub-step-summary report: a heading, a table of checks per
+/// environment, where the artifact is, and the chain as a Mermaid diagram.
+/// Every text from the store is escaped for Markdown table cells.
+fn render_chain_markdown(
+    outcome: &ChainOutcome,
+    store: &DirStore,
+    policy: &ActivePolicy,
+    dir: &Path,
+) -> String {
+    let verified = outcome.verified();
+    let mut out = format!(
+        "## {} Promotion chain {}\n\nStore {}, policy {}: {} environment(s).\n\n",
+        mark(verified),
+        if verified { "verified" } else { "NOT verified" },
+        md(&dir.display().to_string()),
+        md(&policy.digest().to_string()),
+        outcome.reports.len()
+    );
+    for (env, report) in &outcome.reports {
+        out.push_str(&format!(
+            "### {} {}\n\n| | Check | Reason |\n| --- | --- | --- |\n",
+            mark(report.verified()),
+            md(env)
+        ));
+        for check in report.checks() {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                mark(check.passed),
+                md(&check.name),
+                md(&check.reason)
+            ));
+        }
+        out.push('\n');
+    }
+    if let Some((digest, found)) = &outcome.artifact {
+        out.push_str(&format!(
+            "### Where {} is\n\n| Environment | Where |\n| --- | --- |\n",
+            md(&digest.to_string())
+        ));
+        for (env, location) in found {
+            out.push_str(&format!("| {} | {} |\n", md(env), md(location.describe())));
+        }
+        out.push('\n');
+    }
+    let target = outcome.artifact.as_ref().map(|(d, _)| d.to_set());
+    out.push_str("### Chain\n\n```mermaid\n");
+    out.push_str(&mermaid(store, &outcome.reports, target.as_ref()));
+    out.push_str("```");
+    out
+}
+
+/// The histories as a Mermaid `flowchart LR`: one subgraph per
+/// environment, one node per record (short digest, environment, kind),
+/// `-->` from each record to the next in its environment, `==>` from the
+/// record that brought the artifact into the source environment. Records
+/// whose check failed are red; records of the --artifact digest are bold.
+/// Labels hold only hex, environment names (the policy allows
+/// `[a-z0-9_-]`) and kinds, so nothing needs escaping.
+fn mermaid(store: &DirStore, reports: &[(String, Report)], target: Option<&DigestSet>) -> String {
+    let mut out = String::from("flowchart LR\n");
+    let mut drawn = BTreeSet::new();
+    let mut edges = Vec::new();
+    let mut sources = Vec::new();
+    let mut failed_nodes = Vec::new();
+    let mut target_nodes = Vec::new();
+    for (i, (env, report)) in reports.iter().enumerate() {
+        let failed: BTreeSet<usize> = report
+            .checks()
+            .iter()
+            .filter(|c| !c.passed)
+            .filter_map(|c| record_index(&c.name))
+            .collect();
+        let env_label = mermaid_text(env);
+        out.push_str(&format!("  subgraph env{i}[\"{env_label}\"]\n"));
+        let mut previous: Option<Digest> = None;
+        let mut seen = BTreeSet::new();
+        let mut index = 0usize;
+        loop {
+            let next = match store.successor(env, previous.as_ref()) {
+                Ok(Some(next)) if seen.insert(next.clone()) => next,
+                Ok(_) => break,
+                Err(_) => {
+                    out.push_str(&format!("    env{i}_links[\"links unreadable\"]\n"));
+                    failed_nodes.push(format!("env{i}_links"));
+                    break;
+                }
+            };
+            let id = node_id(&next);
+            let kind = match read_record(store, &next) {
+                Some((record, artifact)) => {
+                    if let Some(source) = &record.source {
+                        sources.push((source.clone(), id.clone(), record.kind));
+                    }
+                    if target.is_some_and(|t| artifact.matches(t).is_ok()) {
+                        target_nodes.push(id.clone());
+                    }
+                    kind_name(record.kind)
+                }
+                None => {
+                    failed_nodes.push(id.clone());
+                    "unreadable"
+                }
+            };
+            out.push_str(&format!(
+                "    {id}[\"{}<br/>{env_label}<br/>{kind}\"]\n",
+                short(&next)
+            ));
+            drawn.insert(id.clone());
+            if failed.contains(&index) {
+                failed_nodes.push(id.clone());
+            }
+            if let Some(previous) = &previous {
+                edges.push(format!("  {} --> {id}", node_id(previous)));
+            }
+            previous = Some(next);
+            index += 1;
+        }
+        if index == 0 {
+            out.push_str(&format!("    env{i}_empty[\"no promotions yet\"]\n"));
+        }
+        out.push_str("  end\n");
+    }
+    for (source, id, kind) in sources {
+        let from = node_id(&source);
+        if drawn.insert(from.clone()) {
+            out.push_str(&format!("  {from}[\"{}<br/>not shown\"]\n", short(&source)));
+        }
+        let label = match kind {
+            PromotionKind::Rollback => "rollback",
+            PromotionKind::Emergency => "EMERGENCY",
+            _ => "promoted",
+        };
+        edges.push(format!("  {from} ==>|{label}| {id}"));
+    }
+    for edge in edges {
+        out.push_str(&edge);
+        out.push('\n');
+    }
+    out.push_str("  classDef failed fill:#fdd,stroke:#c00,color:#600\n");
+    out.push_str("  classDef target stroke:#06c,stroke-width:3px\n");
+    if !failed_nodes.is_empty() {
+        out.push_str(&format!("  class {} failed\n", failed_nodes.join(",")));
+    }
+    if !target_nodes.is_empty() {
+        out.push_str(&format!("  class {} target\n", target_nodes.join(",")));
+    }
+    out
+}
+
+/// A stored promotion record and its artifact, unverified (for drawing only).
+fn read_record(store: &DirStore, digest: &Digest) -> Option<(PromotionRecord, DigestSet)> {
+    let bytes = store.get(digest).ok()?;
+    let envelope = Envelope::from_json(&bytes).ok()?;
+    let statement = Statement::from_json(envelope.payload()).ok()?;
+    let record = statement.predicate_as::<PromotionRecord>().ok()?;
+    let artifact = statement.subject().first()?.digest.clone();
+    Some((record, artifact))
+}
+
+fn kind_name(kind: PromotionKind) -> &'static str {
+    match kind {
+        PromotionKind::Rollback => "rollback",
+        PromotionKind::Emergency => "emergency",
+        _ => "promotion",
+    }
+}
+
+/// `record[3]` -> 3.
+fn record_index(check: &str) -> Option<usize> {
+    check
+        .strip_prefix("record[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+fn node_id(digest: &Digest) -> String {
+    format!("r{}", digest.hex())
+}
+
+fn short(digest: &Digest) -> String {
+    let hex = digest.hex();
+    format!("{}:{}", digest.algorithm(), hex.get(..12).unwrap_or(&hex))
+}
+
+/// Text for a quoted Mermaid label: only `[A-Za-z0-9_-]` pass; anything
+/// else becomes `_` (environment names are already in that set).
+fn mermaid_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Escapes text for a Markdown table cell: HTML specials as entities,
+/// Markdown punctuation (including `|` and `$`) with a backslash, control
+/// characters and bidi overrides as visible escapes.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '$' | '{'
+            | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || is_bidi_or_separator(c) => {
+                // `\u{1b}` -> `\\u\{1b\}`: shown as typed, never interpreted.
+                for e in c.escape_default() {
+                    if matches!(e, '\\' | '{' | '}') {
+                        out.push('\\');
+                    }
+                    out.push(e);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {
+    let policy = load_policy(&args.policy)?;
+    let store = open_store(&args.dir)?;
+    let env = known_environment(&policy, &args.policy, &args.environment)?;
+    if args.until <= args.since {
+        return Err(Failure::Input(format!(
+            "--until {} is not after --since {}",
+            args.until, args.since
+        )));
+    }
+    let mut targets = DoraTargets::default();
+    targets.max_lead_time_seconds = args
+        .max_lead_time_hours
+        .map(|h| (h * 3600.0).round() as i64);
+    targets.max_change_failure_rate = args.max_change_failure_rate;
+    targets.max_time_to_restore_seconds = args
+        .max_time_to_restore_minutes
+        .map(|m| (m * 60.0).round() as i64);
+    targets.min_deployments_per_day = args.min_deployments_per_day;
+
+    let chain = validate_chain(&store, &policy, &env);
+    let records = chain
+        .checks()
+        .iter()
+        .filter(|c| record_index(&c.name).is_some())
+        .count();
+    let mut report = Report::new();
+    report.push(match chain.first_failure() {
+        None => Check::pass(
+            "chain",
+            format!("the history of `{env}` validates ({records} record(s))"),
+        ),
+        Some(c) => Check::fail(
+            "chain",
+            format!(
+                "the history of `{env}` does not validate, so its metrics prove nothing: {}: {}",
+                c.name, c.reason
+            ),
+        ),
+    });
+    let metrics = match dora(&store, &policy, &env, args.since, args.until, &targets) {
+        Ok(metrics) => {
+            report.extend(metrics.report.clone());
+            Some(metrics)
+        }
+        Err(_) if !chain.verified() => None,
+        Err(e) => return Err(Failure::Input(e.to_string())),
+    };
+    let out = match args.format {
+        Format::Json => {
+            let serialize = |e: serde_json::Error| format!("serializing the report: {e}");
+            let mut json = match serde_json::to_value(&report).map_err(serialize)? {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            json.insert("environment".into(), env.clone().into());
+            json.insert("since".into(), args.since.to_string().into());
+            json.insert("until".into(), args.until.to_string().into());
+            json.insert(
+                "metrics".into(),
+                serde_json::to_value(&metrics).map_err(serialize)?,
+            );
+            serde_json::to_string_pretty(&json).map_err(serialize)?
+        }
+        Format::Text => {
+            let mut out = format!(
+                "DORA metrics for `{}`, {} to {}\n",
+                one_line(&env),
+                args.since,
+                args.until
+            );
+            if let Some(m) = &metrics {
+                out.push_str(&render_metrics(m));
+            }
+            out.push_str(&render(&report, ""));
+            out
+        }
+    };
+    print_stdout(format!("{out}\n").as_bytes())?;
+    if report.verified() {
+        return Ok(());
+    }
+    Err(Failure::NotVerified(match report.first_failure() {
+        Some(c) => format!("`{env}`: {}: {}", c.name, c.reason),
+        None => format!("`{env}`: no checks ran"),
+    }))
+}
+
+fn render_metrics(m: &DoraMetrics) -> String {
+    let hours = |s: i64| format!("{:.1} h", s as f64 / 3600.0);
+    let minutes = |s: i64| format!("{:.1} min", s as f64 / 60.0);
+    format!(
+        "deployment frequency: {} deployment(s) in {:.1} day(s), {:.2} per day\n\
+         lead time: {}\n\
+         change failure rate: {}\n\
+         time to restore: {}\n",
+        m.deployments,
+        m.days,
+        m.deployments_per_day,
+        m.lead_time_median_seconds.map_or_else(
+            || "n/a (no deployment in the window records a commit time)".to_owned(),
+            |s| format!("median {}", hours(s))
+        ),
+        m.change_failure_rate.map_or_else(
+            || "n/a (no deployments in the window)".to_owned(),
+            |r| format!("{:.1} %", r * 100.0)
+        ),
+        m.time_to_restore_median_seconds.map_or_else(
+            || "n/a (no resolved incidents opened in the window)".to_owned(),
+            |s| format!("median {}", minutes(s))
+        ),
+    )
+}
+
+fn load_policy(path: &Path) -> Result<ActivePolicy, Failure> {
+    let bytes = read_file(path, MAX_POLICY_BYTES)?;
+    Policy::from_json(&bytes)
+        .and_then(Policy::activate)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}
+
+/// An existing store: a verifier never creates one.
+fn open_store(dir: &Path) -> Result<DirStore, Failure> {
+    for sub in ["", "envelopes", "links"] {
+        if !dir.join(sub).is_dir() {
+            return Err(Failure::Input(if sub.is_empty() {
+                format!("{}: no store there (not a directory)", dir.display())
+            } else {
+                format!(
+                    "{}: not a custodia store (no `{sub}` directory)",
+                    dir.display()
+                )
+            }));
+        }
+    }
+    DirStore::open(dir).map_err(|e| Failure::Input(e.to_string()))
+}
+
 /// The trusted keys and the envelope of `--in`.
 fn read_inputs(common: &CommonArgs) -> Result<(Envelope, KeySet), Failure> {
     let keys = common
@@ -356,6 +1074,18 @@ fn conclude(common: &CommonArgs, report: &Report, summary: &str) -> Result<(), F
 /// `Report`'s `Display`, with control characters escaped because reasons
 /// can quote the envelope), then a summary line when verified.
 fn render(report: &Report, summary: &str) -> String {
+    let mut out = render_checks(report);
+    if report.verified() {
+        out.push_str("VERIFIED\n");
+        out.push_str(&one_line(summary));
+    } else {
+        out.push_str("NOT VERIFIED");
+    }
+    out
+}
+
+/// `PASS  name: reason` per check, escaped.
+fn render_checks(report: &Report) -> String {
     let mut out = String::new();
     for check in report.checks() {
         let mark = if check.passed { "PASS" } else { "FAIL" };
@@ -364,12 +1094,6 @@ fn render(report: &Report, summary: &str) -> String {
             one_line(&check.name),
             one_line(&check.reason)
         ));
-    }
-    if report.verified() {
-        out.push_str("VERIFIED\n");
-        out.push_str(&one_line(summary));
-    } else {
-        out.push_str("NOT VERIFIED");
     }
     out
 }
@@ -414,18 +1138,23 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(format!("writing to stdout: {e}")))
 }
 
-/// Escapes control characters so text from an envelope stays on its line
-/// and cannot drive the terminal.
+/// Escapes control characters, line separators and bidi overrides so text
+/// from an envelope stays on its line and can neither drive the terminal
+/// nor reorder what it shows.
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
+            if c.is_control() || is_bidi_or_separator(c) {
+                c.escape_default().to_string()
             } else {
                 c.to_string()
             }
         })
         .collect()
+}
+
+fn is_bidi_or_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn parse_threshold(s: &str) -> Result<usize, String> {
@@ -438,6 +1167,25 @@ fn parse_threshold(s: &str) -> Result<usize, String> {
 
 fn parse_digest(s: &str) -> Result<Digest, String> {
     s.parse().map_err(|e: custodia::Error| e.to_string())
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, String> {
+    s.parse().map_err(|e: custodia::Error| e.to_string())
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err("must be a finite number of at least 0".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match parse_non_negative(s)? {
+        v if v <= 1.0 => Ok(v),
+        _ => Err("a fraction between 0 and 1 (0.15 = 15 %)".to_owned()),
+    }
 }
 
 fn parse_build_input(s: &str) -> Result<(String, String), String> {
