@@ -684,3 +684,104 @@ fn stale_or_bogus_head_hints_never_misplace_a_record() {
     );
     assert!(validate_chain(&store, &p.policy, "prod").verified());
 }
+
+#[test]
+fn a_promotion_back_in_time_is_refused() {
+    let p = Pipeline::new();
+    let store = MemoryStore::new();
+    p.ship(&store, &artifact(1), T0 + 10 * HOUR);
+    let a = artifact(2);
+    let prov = p.provenance(&store, &a);
+    let report = refused(p.promote(&store, &p.request(&a, None, "dev", T0, vec![prov])));
+    assert_check(
+        &report,
+        "time-order",
+        &["before the latest record in `dev`"],
+    );
+}
+
+#[test]
+fn evidence_about_an_artifact_is_found_in_the_store() {
+    let p = Pipeline::new();
+    let store = MemoryStore::new();
+    let a = artifact(1);
+    let prov = p.provenance(&store, &a);
+    let tests = p.tests_passed(&store, &a);
+    let _other = p.provenance(&store, &artifact(2));
+    let record = p
+        .promote(&store, &p.request(&a, None, "dev", T0, vec![prov.clone()]))
+        .unwrap();
+    let mut found = custodia::promotion::evidence_about(&store, &a).unwrap();
+    found.sort();
+    let mut want = vec![prov, tests];
+    want.sort();
+    assert_eq!(found, want, "promotion records are not evidence");
+    assert_eq!(record.artifact, a);
+}
+
+#[test]
+fn a_lost_race_leaves_no_unlinked_record() {
+    let p = Pipeline::new();
+    let store = MemoryStore::new();
+    let (a, b) = (artifact(1), artifact(2));
+    let pa = p.provenance(&store, &a);
+    let pb = p.provenance(&store, &b);
+    p.promote(&store, &p.request(&a, None, "dev", T0, vec![pa]))
+        .unwrap();
+    // Simulate the loser: it read the head before the winner linked.
+    let winner_head = custodia::promotion::head(&store, "dev").unwrap();
+    let stale = StaleHead {
+        inner: &store,
+        head: None,
+    };
+    let err = custodia::promotion::promote(
+        &stale,
+        &p.policy,
+        &p.request(&b, None, "dev", T0 + 60, vec![pb]),
+        &p.promoter,
+    );
+    assert!(matches!(err, Err(PromotionError::Store(_))), "{err:?}");
+    assert!(err.unwrap_err().to_string().contains("conflict"));
+    assert_eq!(
+        custodia::promotion::head(&store, "dev").unwrap(),
+        winner_head
+    );
+    assert!(validate_chain(&store, &p.policy, "dev").verified());
+}
+
+/// A store view whose links pretend nothing was promoted yet (as a racing
+/// promoter saw it), while writes go to the real store.
+struct StaleHead<'a> {
+    inner: &'a MemoryStore,
+    head: Option<custodia::digest::Digest>,
+}
+
+impl Store for StaleHead<'_> {
+    fn put(&self, bytes: &[u8]) -> Result<custodia::digest::Digest, custodia::Error> {
+        self.inner.put(bytes)
+    }
+    fn get(&self, d: &custodia::digest::Digest) -> Result<Vec<u8>, custodia::Error> {
+        self.inner.get(d)
+    }
+    fn list(&self) -> Result<Vec<custodia::digest::Digest>, custodia::Error> {
+        self.inner.list()
+    }
+    fn link(
+        &self,
+        env: &str,
+        prev: Option<&custodia::digest::Digest>,
+        next: &custodia::digest::Digest,
+    ) -> Result<(), custodia::Error> {
+        self.inner.link(env, prev, next)
+    }
+    fn successor(
+        &self,
+        _: &str,
+        _: Option<&custodia::digest::Digest>,
+    ) -> Result<Option<custodia::digest::Digest>, custodia::Error> {
+        Ok(self.head.clone())
+    }
+    fn remove(&self, d: &custodia::digest::Digest) -> Result<(), custodia::Error> {
+        self.inner.remove(d)
+    }
+}

@@ -58,6 +58,8 @@ impl From<Error> for PromotionError {
 /// A recorded promotion.
 #[derive(Debug, Clone)]
 pub struct Promoted {
+    /// The artifact promoted.
+    pub artifact: DigestSet,
     /// SHA-256 of the signed record's envelope, as stored.
     pub record: Digest,
     /// The record.
@@ -118,6 +120,31 @@ pub fn history(store: &dyn Store, environment: &str) -> Result<Vec<HistoryEntry>
             record,
         });
         previous = Some(digest);
+    }
+    Ok(out)
+}
+
+/// Digests of stored envelopes whose statement is about `artifact`, other
+/// than promotion and incident records: the evidence a promotion can offer
+/// when the caller does not list it. Unverified (the gate verifies).
+pub fn evidence_about(store: &dyn Store, artifact: &DigestSet) -> Result<Vec<Digest>, Error> {
+    let mut out = Vec::new();
+    for digest in store.list()? {
+        let Ok(bytes) = store.get(&digest) else {
+            continue;
+        };
+        let Ok(envelope) = Envelope::from_json(&bytes) else {
+            continue;
+        };
+        let Ok(statement) = Statement::from_json(envelope.payload()) else {
+            continue;
+        };
+        if matches!(statement.predicate_type(), PROMOTION_V1 | INCIDENT_V1) {
+            continue;
+        }
+        if statement.subject_matching(artifact).is_ok() {
+            out.push(digest);
+        }
     }
     Ok(out)
 }
@@ -252,6 +279,20 @@ pub fn promote(
     });
 
     let target_head = head(store, &gate.to)?;
+    if let Some(h) = &target_head {
+        let latest = read_record(store, h)?.2.time;
+        report.push(if gate.time >= latest {
+            Check::pass("time-order", format!("{} is not before the latest record ({latest})", gate.time))
+        } else {
+            Check::fail(
+                "time-order",
+                format!(
+                    "{} is before the latest record in `{}` ({latest}): histories never go back in time",
+                    gate.time, gate.to
+                ),
+            )
+        });
+    }
     let source = find_source(store, gate, target_head.as_ref(), &mut report)?;
 
     let outcome = evaluate_gate(policy, gate, &evidence);
@@ -282,9 +323,15 @@ pub fn promote(
     )?;
     let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), promoter)?;
     let digest = store.put(&envelope.to_json())?;
-    store.link(&gate.to, record.previous.as_ref(), &digest)?;
+    if let Err(lost) = store.link(&gate.to, record.previous.as_ref(), &digest) {
+        // Nothing links to the record: remove it, so a lost race leaves no
+        // unlinked record behind (the winner's history stays the only one).
+        let _ = store.remove(&digest);
+        return Err(PromotionError::Store(lost));
+    }
     let _ = store.set_head_hint(&gate.to, &digest);
     Ok(Promoted {
+        artifact: gate.artifact.clone(),
         record: digest,
         predicate: record,
         report,

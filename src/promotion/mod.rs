@@ -16,8 +16,8 @@ mod store;
 
 pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
-    PromotionRequest, RollbackTarget, head, history, incidents, promote, record_incident, rollback,
-    rollback_target, validate_chain,
+    PromotionRequest, RollbackTarget, evidence_about, head, history, incidents, promote,
+    record_incident, rollback, rollback_target, validate_chain,
 };
 pub use dora::{DoraMetrics, DoraTargets, dora};
 pub use store::{DirStore, MemoryStore, Store};

@@ -40,6 +40,12 @@ pub trait Store: Send + Sync {
         environment: &str,
         previous: Option<&Digest>,
     ) -> Result<Option<Digest>, Error>;
+    /// Deletes a stored envelope that nothing links to: a promotion that
+    /// lost a race removes its record, so no unlinked record is left behind.
+    /// Stores that cannot delete return an error.
+    fn remove(&self, digest: &Digest) -> Result<(), Error> {
+        Err(StoreError::Invalid(format!("this store cannot remove {digest}")).into())
+    }
     /// A recent head of `environment`, to start from instead of genesis.
     /// Only a hint: callers check it is linked and follow links past it.
     fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
@@ -57,6 +63,10 @@ const GENESIS: &str = "genesis";
 
 fn link_name(previous: Option<&Digest>) -> String {
     previous.map_or_else(|| GENESIS.to_owned(), Digest::hex)
+}
+
+fn link_label(previous: Option<&Digest>) -> String {
+    previous.map_or_else(|| GENESIS.to_owned(), ToString::to_string)
 }
 
 fn sha256(hex: &str) -> Result<Digest, Error> {
@@ -128,6 +138,24 @@ impl DirStore {
         })
     }
 
+    /// Opens an existing store without creating anything (for verifiers):
+    /// fails if `root` has no `envelopes/` directory.
+    pub fn open_existing(root: impl AsRef<Path>) -> Result<Self, Error> {
+        let root = root.as_ref().to_owned();
+        let envelopes = root.join("envelopes");
+        if !envelopes.is_dir() {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a custodia store (no envelopes/ directory)",
+                root.display()
+            ))
+            .into());
+        }
+        Ok(Self {
+            root,
+            counter: AtomicU64::new(0),
+        })
+    }
+
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -152,10 +180,9 @@ impl DirStore {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        let path = self
-            .root
-            .join("tmp")
-            .join(format!("{}-{n}-{nanos}", std::process::id()));
+        let dir = self.root.join("tmp");
+        fs::create_dir_all(&dir).map_err(Self::io(&dir))?;
+        let path = dir.join(format!("{}-{n}-{nanos}", std::process::id()));
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -239,7 +266,7 @@ impl Store for DirStore {
                     Some(d) if d == *next => Ok(()),
                     Some(d) => Err(StoreError::Conflict {
                         environment: environment.to_owned(),
-                        previous: link_name(previous),
+                        previous: link_label(previous),
                         existing: d.to_string(),
                     }
                     .into()),
@@ -266,6 +293,15 @@ impl Store for DirStore {
         match fs::read_to_string(&path) {
             Ok(text) => sha256(&text).map(Some),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    fn remove(&self, digest: &Digest) -> Result<(), Error> {
+        let path = self.envelope_path(digest);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(Error::Io { path, source }),
         }
     }
@@ -354,7 +390,7 @@ impl Store for MemoryStore {
             Some(existing) if existing == next => Ok(()),
             Some(existing) => Err(StoreError::Conflict {
                 environment: environment.to_owned(),
-                previous: key.1,
+                previous: link_label(previous),
                 existing: existing.to_string(),
             }
             .into()),
@@ -374,6 +410,11 @@ impl Store for MemoryStore {
         Ok(links
             .get(&(environment.to_owned(), link_name(previous)))
             .cloned())
+    }
+
+    fn remove(&self, digest: &Digest) -> Result<(), Error> {
+        self.envelopes.lock().map_err(poisoned)?.remove(digest);
+        Ok(())
     }
 
     fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
