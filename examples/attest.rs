@@ -35,10 +35,11 @@ use custodia::error::StoreError;
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
-use custodia::predicate::promotion::{INCIDENT_V1, Incident, PROMOTION_V1, PromotionKind};
+use custodia::predicate::promotion::{Incident, PromotionKind};
 use custodia::predicate::slsa_provenance::normalize_repository;
 use custodia::promotion::{
-    DirStore, Promoted, PromotionError, PromotionRequest, Store, promote, record_incident, rollback,
+    DirStore, Promoted, PromotionError, PromotionRequest, Store, evidence_about, promote,
+    record_incident, rollback,
 };
 use custodia::provenance::{BuildContext, SourceRef};
 use custodia::report::Report;
@@ -765,15 +766,10 @@ fn promote_cmd(args: &PromoteArgs) -> Result<(), Failure> {
         if args.emergency { " (EMERGENCY)" } else { "" }
     )];
     let evidence = if args.evidence.is_empty() {
-        let (found, skipped) = evidence_about(&store, &artifact)?;
+        let found = evidence_about(&store, &artifact).map_err(|e| e.to_string())?;
         lines.push(format!(
-            "evidence: the {} envelope(s) in the store about this artifact{}",
-            found.len(),
-            if skipped > 0 {
-                format!(" ({skipped} unreadable or not in-toto, skipped)")
-            } else {
-                String::new()
-            }
+            "evidence: the {} envelope(s) in the store about this artifact",
+            found.len()
         ));
         found
     } else {
@@ -896,30 +892,6 @@ fn render_checks(report: &Report) -> String {
         ));
     }
     out
-}
-
-/// Every stored envelope whose in-toto statement is about `artifact`,
-/// promotion and incident records excepted, and how many stored envelopes
-/// could not be read as statements. (The library has no such query yet.)
-fn evidence_about(store: &DirStore, artifact: &DigestSet) -> Result<(Vec<Digest>, usize), Failure> {
-    let mut found = Vec::new();
-    let mut skipped = 0;
-    for digest in store.list().map_err(|e| e.to_string())? {
-        let statement = store
-            .get(&digest)
-            .and_then(|bytes| Envelope::from_json(&bytes))
-            .and_then(|envelope| Statement::from_json(envelope.payload()));
-        match statement {
-            Ok(st) => {
-                let record = [PROMOTION_V1, INCIDENT_V1].contains(&st.predicate_type());
-                if !record && st.subject_matching(artifact).is_ok() {
-                    found.push(digest);
-                }
-            }
-            Err(_) => skipped += 1,
-        }
-    }
-    Ok((found, skipped))
 }
 
 /// The artifact a stored record is about.

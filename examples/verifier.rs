@@ -998,19 +998,13 @@ fn load_policy(path: &Path) -> Result<ActivePolicy, Failure> {
 
 /// An existing store: a verifier never creates one.
 fn open_store(dir: &Path) -> Result<DirStore, Failure> {
-    for sub in ["", "envelopes", "links"] {
-        if !dir.join(sub).is_dir() {
-            return Err(Failure::Input(if sub.is_empty() {
-                format!("{}: no store there (not a directory)", dir.display())
-            } else {
-                format!(
-                    "{}: not a custodia store (no `{sub}` directory)",
-                    dir.display()
-                )
-            }));
-        }
+    if !dir.is_dir() {
+        return Err(Failure::Input(format!(
+            "{}: no store there (not a directory)",
+            dir.display()
+        )));
     }
-    DirStore::open(dir).map_err(|e| Failure::Input(e.to_string()))
+    DirStore::open_existing(dir).map_err(|e| Failure::Input(e.to_string()))
 }
 
 /// The trusted keys and the envelope of `--in`.
