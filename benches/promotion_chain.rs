@@ -1,0 +1,387 @@
+//! Validating one environment's promotion history ([`validate_chain`]) of
+//! 10,000 and 100,000 promotions, each with its evidence (a provenance
+//! attestation and an approval; Ed25519 keys), to show linear scaling,
+//! against ring's raw Ed25519 verification of exactly the signatures the
+//! validation checks (each record's and its evidence's), in the same run.
+//!
+//! `cargo bench --bench promotion_chain`
+//!
+//! * 10k: criterion (`sample_size(10)`), validation and the raw baseline;
+//! * 100k: one timed run each (criterion would take too long), printed as
+//!   `RESULT` lines with the ratios and peak memory (`VmHWM`).
+//!
+//! Every record is made by the library's [`promote`] into a `MemoryStore`
+//! (the gate evaluated, the record signed, stored and linked); the setup
+//! prints what one `promote` costs at the start and at the end of the
+//! history (`promote-cost`), which stays flat: building is O(N).
+//!
+//! Set `CUSTODIA_BENCH_SKIP_100K=1` to run only the criterion part. Under
+//! `cargo bench -- --test` the sizes shrink to 100 and 1,000.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use custodia::digest::{Digest, DigestSet};
+use custodia::dsse::{Envelope, pae};
+use custodia::keys::PrivateKey;
+use custodia::policy::{ActivePolicy, GateRequest, Policy};
+use custodia::predicate::approval::Approval;
+use custodia::promotion::{MemoryStore, PromotionRequest, Store, history, promote, validate_chain};
+use custodia::provenance::{BuildContext, SourceRef};
+use custodia::resource::ResourceDescriptor;
+use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::time::Timestamp;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+const ENV: &str = "prod";
+const BUILDER_ID: &str = "https://ci.acme.example/builders/release";
+const T0: i64 = 1_700_000_000;
+
+fn test_mode() -> bool {
+    std::env::args().any(|a| a == "--test")
+}
+
+fn sizes() -> (usize, usize) {
+    if test_mode() {
+        (100, 1_000)
+    } else {
+        (10_000, 100_000)
+    }
+}
+
+/// Keys (with their raw Ed25519 public keys for the baseline) and a policy
+/// with a single entry environment `prod` whose gate needs a provenance
+/// attestation (role `builder`) and one approval (role `approver`).
+struct Fixture {
+    builder: PrivateKey,
+    approver: PrivateKey,
+    promoter: PrivateKey,
+    /// Key id -> raw Ed25519 public key.
+    raw_keys: BTreeMap<String, Vec<u8>>,
+    policy: ActivePolicy,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let mut raw_keys = BTreeMap::new();
+        let mut key = || {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+            let raw = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                .unwrap()
+                .public_key()
+                .as_ref()
+                .to_vec();
+            let key = PrivateKey::from_pkcs8_der(pkcs8.as_ref()).unwrap();
+            raw_keys.insert(key.key_id().to_string(), raw);
+            key
+        };
+        let (builder, approver, promoter) = (key(), key(), key());
+        let policy = serde_json::json!({
+            "version": 1,
+            "keys": [
+                {"identity": "ci", "roles": ["builder"], "publicKey": builder.public_key().to_pem()},
+                {"identity": "alice", "roles": ["approver"], "publicKey": approver.public_key().to_pem()},
+                {"identity": "deployer", "roles": ["promoter"], "publicKey": promoter.public_key().to_pem()},
+            ],
+            "environments": [{
+                "name": ENV,
+                "requires": [{"predicateType": "https://slsa.dev/provenance/v1", "signerRole": "builder",
+                              "conditions": {"builderIds": [BUILDER_ID]}}],
+                "approvals": {"count": 1, "role": "approver"},
+            }],
+            "promotions": [],
+        });
+        let policy = Policy::from_json(policy.to_string().as_bytes())
+            .unwrap()
+            .activate()
+            .unwrap();
+        Self {
+            builder,
+            approver,
+            promoter,
+            raw_keys,
+            policy,
+        }
+    }
+
+    /// Stores record `i`'s evidence (provenance by `ci`, approval by
+    /// `alice`) and returns the promotion request.
+    fn request(&self, store: &dyn Store, i: usize) -> PromotionRequest {
+        let artifact = DigestSet::of_bytes(format!("app build {i}").as_bytes());
+        let provenance = BuildContext::new(format!("{BUILDER_ID}@v1"))
+            .with_source(
+                SourceRef::new("https://github.com/acme/app").with_git_ref("refs/heads/main"),
+            )
+            .with_subject("app.tar.gz", artifact.clone())
+            .with_times(Timestamp::from_unix(T0), Timestamp::from_unix(T0 + 60))
+            .to_statement()
+            .unwrap();
+        let approval = Statement::new(
+            vec![ResourceDescriptor::new("app.tar.gz", artifact.clone())],
+            &Approval::new(ENV, Timestamp::from_unix(T0)),
+        )
+        .unwrap();
+        let put = |st: &Statement, key: &PrivateKey| {
+            store
+                .put(
+                    &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
+                        .unwrap()
+                        .to_json(),
+                )
+                .unwrap()
+        };
+        let evidence = vec![
+            put(&provenance, &self.builder),
+            put(&approval, &self.approver),
+        ];
+        let time = Timestamp::from_unix(T0 + 120 + i64::try_from(i).unwrap());
+        let mut gate = GateRequest::new(artifact, None, ENV, time);
+        gate.author = Some("carol".into());
+        let mut request = PromotionRequest::new(gate, evidence);
+        request.commit_time = Some(Timestamp::from_unix(T0 - 3600));
+        request
+    }
+}
+
+/// Builds `n` promotions into `prod`; returns the store and the seconds
+/// taken, and prints what one `promote` call (without making its
+/// evidence) costs over the first and the last 1% of the history.
+fn build(fx: &Fixture, n: usize) -> (MemoryStore, f64) {
+    let store = MemoryStore::new();
+    let window = (n / 100).max(1);
+    let (mut first, mut last) = (Duration::ZERO, Duration::ZERO);
+    let start = Instant::now();
+    for i in 0..n {
+        let request = fx.request(&store, i);
+        let before = Instant::now();
+        if let Err(e) = promote(&store, &fx.policy, &request, &fx.promoter) {
+            panic!("promotion {i}: {e}");
+        }
+        let took = before.elapsed();
+        if i < window {
+            first += took;
+        } else if i >= n - window {
+            last += took;
+        }
+    }
+    let setup = start.elapsed().as_secs_f64();
+    let per = |d: Duration| d.as_secs_f64() / window as f64 * 1e6;
+    println!(
+        "RESULT promote-cost {n}: {:.0} us per promote at depth 0-{window}, {:.0} us at depth {}-{n}",
+        per(first),
+        per(last),
+        n - window,
+    );
+    (store, setup)
+}
+
+/// `(raw public key, PAE, signature)` of every signature validation checks:
+/// each record's and each of its evidence envelopes'.
+fn raw_signatures<'a>(fx: &'a Fixture, store: &MemoryStore) -> Vec<(&'a [u8], Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut push = |digest: &Digest| {
+        let envelope = Envelope::from_json(&store.get(digest).unwrap()).unwrap();
+        assert_eq!(envelope.signatures().len(), 1);
+        let sig = &envelope.signatures()[0];
+        let key = fx.raw_keys[sig.keyid.as_deref().unwrap()].as_slice();
+        out.push((
+            key,
+            pae(envelope.payload_type(), envelope.payload()),
+            sig.sig.clone(),
+        ));
+    };
+    for entry in history(store, ENV).unwrap() {
+        push(&entry.digest);
+        for ev in &entry.record.evidence {
+            push(&ev.digest);
+        }
+    }
+    out
+}
+
+fn raw_verify(triples: &[(&[u8], Vec<u8>, Vec<u8>)]) {
+    for (key, message, sig) in triples {
+        UnparsedPublicKey::new(&ED25519, key)
+            .verify(message, sig)
+            .unwrap();
+    }
+}
+
+fn validate(fx: &Fixture, store: &MemoryStore, n: usize) {
+    let report = validate_chain(store, &fx.policy, ENV);
+    assert!(report.verified(), "{:?}", report.first_failure());
+    assert_eq!(
+        report.checks().len(),
+        n + 1,
+        "one check per record, then unlinked-records"
+    );
+}
+
+/// `VmHWM` / `VmRSS` of this process, in MiB.
+fn memory(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Resets `VmHWM` to the current RSS (Linux >= 4.0); false if it cannot.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Seconds this thread has run on a CPU (`/proc/thread-self/schedstat`):
+/// unlike wall time, it does not count waiting for a CPU while other
+/// processes use them, so it is the steadier measure on a busy machine.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
+/// Runs `f`; returns its (wall, CPU) seconds.
+fn timed(f: impl FnOnce()) -> (f64, f64) {
+    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    f();
+    (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu)
+}
+
+/// (name, wall, CPU) seconds per iteration of the criterion runs, to print
+/// the ratios at the end.
+static SMALL_RUNS: Mutex<Vec<(&str, f64, f64)>> = Mutex::new(Vec::new());
+
+fn small(c: &mut Criterion) {
+    let (n, _) = sizes();
+    let fx = Fixture::new();
+    let (store, setup) = build(&fx, n);
+    println!(
+        "RESULT setup {n}: {setup:.1} s ({:.0} us per promotion incl. signing its evidence); {} envelopes",
+        setup / n as f64 * 1e6,
+        store.list().unwrap().len()
+    );
+    let triples = raw_signatures(&fx, &store);
+    assert_eq!(triples.len(), 3 * n);
+
+    let mut group = c.benchmark_group(format!("promotion_chain_{n}"));
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(n as u64));
+    // Criterion measures wall time; the CPU time of each run is kept too.
+    let run = |name: &'static str, iters: u64, f: &dyn Fn()| {
+        let (wall, cpu) = timed(|| (0..iters).for_each(|_| f()));
+        let per = iters as f64;
+        SMALL_RUNS
+            .lock()
+            .unwrap()
+            .push((name, wall / per, cpu / per));
+        Duration::from_secs_f64(wall)
+    };
+    group.bench_function("validate_chain", |b| {
+        b.iter_custom(|iters| run("validate", iters, &|| validate(&fx, &store, n)))
+    });
+    group.bench_function("ring_raw_verify_3_per_record", |b| {
+        b.iter_custom(|iters| run("raw", iters, &|| raw_verify(&triples)))
+    });
+    group.finish();
+}
+
+fn large(_: &mut Criterion) {
+    let (small_n, n) = sizes();
+    if std::env::var_os("CUSTODIA_BENCH_SKIP_100K").is_some() {
+        println!("RESULT {n}: skipped (CUSTODIA_BENCH_SKIP_100K)");
+        return;
+    }
+    // The medians of criterion's samples (the last 10 runs of each: the
+    // first ones are its warm-up), wall and CPU.
+    let runs = SMALL_RUNS.lock().unwrap().clone();
+    let small_median = |name: &str| {
+        let v: Vec<_> = runs.iter().filter(|r| r.0 == name).collect();
+        let v = v.get(v.len().saturating_sub(10)..).unwrap_or_default();
+        (
+            median(v.iter().map(|r| r.1).collect()),
+            median(v.iter().map(|r| r.2).collect()),
+        )
+    };
+    let (small_validate, small_raw) = (small_median("validate"), small_median("raw"));
+
+    let fx = Fixture::new();
+    let before = memory("VmRSS");
+    let (store, setup) = build(&fx, n);
+    let built = memory("VmRSS");
+    println!(
+        "RESULT setup {n}: {setup:.1} s ({:.0} us per promotion); store RSS {:.0} MiB ({:.1} KiB per promotion with its evidence)",
+        setup / n as f64 * 1e6,
+        built - before,
+        (built - before) * 1024.0 / n as f64
+    );
+    let process_peak = memory("VmHWM");
+    let reset = reset_peak();
+    let validated = timed(|| validate(&fx, &store, n));
+    let peak = memory("VmHWM");
+    println!(
+        "RESULT validate_chain {n}: {:.2} s wall, {:.2} s CPU ({:.0} us CPU per record); peak RSS during it {peak:.0} MiB, \
+         {:.0} MiB above the store{}",
+        validated.0,
+        validated.1,
+        validated.1 / n as f64 * 1e6,
+        peak - built,
+        if reset {
+            ""
+        } else {
+            " (VmHWM not resettable: peak since start)"
+        }
+    );
+
+    let triples = raw_signatures(&fx, &store);
+    assert_eq!(triples.len(), 3 * n);
+    let raw = timed(|| raw_verify(&triples));
+    println!(
+        "RESULT ring raw Ed25519 verify {n}x3: {:.2} s wall, {:.2} s CPU ({:.1} us CPU per signature)",
+        raw.0,
+        raw.1,
+        raw.1 / (3 * n) as f64 * 1e6
+    );
+    for (what, pick) in [("CPU", 1), ("wall", 0)] {
+        let at = |t: (f64, f64)| if pick == 1 { t.1 } else { t.0 };
+        let (sv, sr, lv, lr) = (at(small_validate), at(small_raw), at(validated), at(raw));
+        println!(
+            "RESULT {what}: {small_n} (criterion medians) validate_chain {sv:.3} s, raw {sr:.3} s, \
+             validation/raw {:.2} | {n} (single run) validate_chain {lv:.3} s, raw {lr:.3} s, \
+             validation/raw {:.2} | scaling {n}/{small_n}: validate_chain x{:.2}, raw x{:.2} (linear x{:.0})",
+            sv / sr,
+            lv / lr,
+            lv / sv,
+            lr / sr,
+            n as f64 / small_n as f64
+        );
+    }
+    println!(
+        "RESULT peak RSS (VmHWM): {process_peak:.0} MiB for the whole run up to the {n} store built, \
+         {:.0} MiB since (validation, then the baseline's {} signatures)",
+        memory("VmHWM"),
+        3 * n
+    );
+}
+
+criterion_group!(benches, small, large);
+criterion_main!(benches);
