@@ -154,6 +154,64 @@ pub mod fuzzing {
         let _ = crate::keys::PublicKey::from_spki_der(data);
         let _ = crate::keys::PrivateKey::from_pkcs8_der(data);
     }
+
+    /// Parses a promotion policy and, if it parses, activates it, evaluates
+    /// an empty gate into each environment and round-trips its canonical
+    /// JSON; parses `data` as a statement and reads its predicate as a
+    /// promotion record, an approval and an incident, round-tripping each
+    /// that parses through a new statement.
+    pub fn policy(data: &[u8]) {
+        use crate::policy::{GateRequest, Policy, evaluate_gate};
+        use crate::predicate::approval::Approval;
+        use crate::predicate::promotion::{Incident, PromotionKind, PromotionRecord};
+        use crate::statement::Statement;
+
+        if let Ok(policy) = Policy::from_json(data) {
+            let json = policy.to_json();
+            let again = Policy::from_json(&json);
+            assert_eq!(again.ok().as_ref(), Some(&policy), "policy round trip");
+            let digest = policy.digest();
+            let active = policy.clone().activate();
+            assert!(active.is_ok(), "a parsed policy activates");
+            if let Ok(active) = active {
+                assert_eq!(active.digest(), &digest, "policy digest");
+                let artifact = crate::digest::DigestSet::of_bytes(data);
+                let time = crate::time::Timestamp::from_unix(1_700_000_000);
+                for env in &policy.environments {
+                    let from = policy
+                        .promotions
+                        .iter()
+                        .find(|e| e.to == env.name)
+                        .map(|e| e.from.as_str());
+                    for kind in [PromotionKind::Promotion, PromotionKind::Emergency] {
+                        let mut request = GateRequest::new(artifact.clone(), from, &env.name, time);
+                        request.kind = kind;
+                        request.reason = Some("fuzz".into());
+                        let _ = evaluate_gate(&active, &request, &[]);
+                    }
+                }
+            }
+        }
+        if let Ok(st) = Statement::from_json(data) {
+            fn round_trip<P>(st: &Statement, what: &str)
+            where
+                P: crate::statement::Predicate + PartialEq + std::fmt::Debug,
+            {
+                if let Ok(p) = st.predicate_as::<P>() {
+                    let rebuilt = Statement::new(st.subject().to_vec(), &p);
+                    assert!(rebuilt.is_ok(), "{what}: statement rebuilt");
+                    if let Ok(rebuilt) = rebuilt {
+                        let again = Statement::from_json(&rebuilt.to_json())
+                            .and_then(|s| s.predicate_as::<P>());
+                        assert_eq!(again.ok().as_ref(), Some(&p), "{what} round trip");
+                    }
+                }
+            }
+            round_trip::<PromotionRecord>(&st, "promotion record");
+            round_trip::<Approval>(&st, "approval");
+            round_trip::<Incident>(&st, "incident");
+        }
+    }
 }
 
 /// The README's Rust snippets are compiled and run as doc tests.
