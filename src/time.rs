@@ -7,6 +7,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::{Error, PredicateError};
 
+/// 0000-01-01T00:00:00Z.
+const MIN_UNIX: i64 = -62_167_219_200;
+/// 9999-12-31T23:59:59Z.
+const MAX_UNIX: i64 = 253_402_300_799;
+
 /// A UTC instant, written as RFC 3339 with a `Z` suffix and only as many
 /// fractional digits as it has (`2024-05-01T12:00:00Z`).
 ///
@@ -16,6 +21,9 @@ use crate::error::{Error, PredicateError};
 /// assert_eq!(t.to_string(), "2023-08-08T18:40:21.016140505Z");
 /// assert_eq!(Timestamp::from_unix(0).to_string(), "1970-01-01T00:00:00Z");
 /// assert!("yesterday".parse::<Timestamp>().is_err());
+/// // RFC 3339 has four-digit years: later instants are refused or clamped.
+/// assert!("9999-12-31T23:59:59-01:00".parse::<Timestamp>().is_err());
+/// assert_eq!(Timestamp::from_unix(i64::MAX).to_string(), "9999-12-31T23:59:59Z");
 /// # Ok::<(), custodia::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,9 +35,11 @@ impl Timestamp {
         Self(Utc::now())
     }
 
-    /// Seconds since the Unix epoch (out-of-range values clamp to the epoch).
+    /// Seconds since the Unix epoch, clamped to the years RFC 3339 can
+    /// write (0000 to 9999).
     pub fn from_unix(seconds: i64) -> Self {
-        Self(DateTime::from_timestamp(seconds, 0).unwrap_or_default())
+        let clamped = seconds.clamp(MIN_UNIX, MAX_UNIX);
+        Self(DateTime::from_timestamp(clamped, 0).unwrap_or_default())
     }
 
     /// Seconds since the Unix epoch.
@@ -73,15 +83,22 @@ impl fmt::Display for Timestamp {
 impl FromStr for Timestamp {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| Self(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                PredicateError::Invalid {
-                    path: "timestamp".to_owned(),
-                    reason: format!("`{}` is not RFC 3339: {e}", crate::digest::shorten(s)),
-                }
-                .into()
-            })
+        let invalid = |reason: String| -> Error {
+            PredicateError::Invalid {
+                path: "timestamp".to_owned(),
+                reason: format!("`{}` {reason}", crate::digest::shorten(s)),
+            }
+            .into()
+        };
+        let t = DateTime::parse_from_rfc3339(s)
+            .map_err(|e| invalid(format!("is not RFC 3339: {e}")))?
+            .with_timezone(&Utc);
+        // Only instants whose UTC form has a four-digit year can be written
+        // back as RFC 3339, so only those are accepted.
+        if !(MIN_UNIX..=MAX_UNIX).contains(&t.timestamp()) {
+            return Err(invalid("is outside the years 0000-9999 in UTC".to_owned()));
+        }
+        Ok(Self(t))
     }
 }
 

@@ -80,12 +80,20 @@ pub struct HistoryEntry {
     pub record: PromotionRecord,
 }
 
+/// Reads stored bytes and checks they hash to `digest`, whatever the
+/// store implementation does.
+fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>, Error> {
+    let bytes = store.get(digest)?;
+    super::store::check_content(digest, &bytes)?;
+    Ok(bytes)
+}
+
 /// Reads a stored promotion record without verifying its signature.
 fn read_record(
     store: &dyn Store,
     digest: &Digest,
 ) -> Result<(Envelope, Statement, PromotionRecord), Error> {
-    let bytes = store.get(digest)?;
+    let bytes = get_checked(store, digest)?;
     let envelope = Envelope::from_json(&bytes)?;
     let statement = Statement::from_json(envelope.payload())?;
     let record: PromotionRecord = statement.predicate_as()?;
@@ -130,7 +138,7 @@ pub fn history(store: &dyn Store, environment: &str) -> Result<Vec<HistoryEntry>
 pub fn evidence_about(store: &dyn Store, artifact: &DigestSet) -> Result<Vec<Digest>, Error> {
     let mut out = Vec::new();
     for digest in store.list()? {
-        let Ok(bytes) = store.get(&digest) else {
+        let Ok(bytes) = get_checked(store, &digest) else {
             continue;
         };
         let Ok(envelope) = Envelope::from_json(&bytes) else {
@@ -261,10 +269,7 @@ pub fn promote(
     let mut evidence = Vec::new();
     let mut missing = Vec::new();
     for digest in &request.evidence {
-        match store
-            .get(digest)
-            .and_then(|b| EvidenceEnvelope::from_bytes(&b))
-        {
+        match get_checked(store, digest).and_then(|b| EvidenceEnvelope::from_bytes(&b)) {
             Ok(ev) => evidence.push(ev),
             Err(e) => missing.push(e.to_string()),
         }
@@ -324,9 +329,12 @@ pub fn promote(
     let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), promoter)?;
     let digest = store.put(&envelope.to_json())?;
     if let Err(lost) = store.link(&gate.to, record.previous.as_ref(), &digest) {
-        // Nothing links to the record: remove it, so a lost race leaves no
-        // unlinked record behind (the winner's history stays the only one).
-        let _ = store.remove(&digest);
+        // On a conflict nothing links to the record: remove it, so a lost
+        // race leaves no unlinked record behind. On any other error the
+        // link's state is unknown, so the record stays.
+        if matches!(lost, Error::Store(StoreError::Conflict { .. })) {
+            let _ = store.remove(&digest);
+        }
         return Err(PromotionError::Store(lost));
     }
     let _ = store.set_head_hint(&gate.to, &digest);
@@ -393,6 +401,9 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
     let mut report = Report::new();
     let mut previous: Option<(Digest, Timestamp)> = None;
     let mut linked = BTreeSet::new();
+    // Envelopes the chain uses as evidence: no need to re-read them when
+    // looking for unlinked promotion records.
+    let mut evidence = BTreeSet::new();
     let mut emergencies = Vec::new();
     let mut index = 0usize;
     loop {
@@ -414,6 +425,7 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
         let name = format!("record[{index}]");
         match check_record(store, policy, environment, &next, previous.as_ref()) {
             Ok((summary, record)) => {
+                evidence.extend(record.evidence.iter().map(|e| e.digest.clone()));
                 if record.kind == PromotionKind::Emergency {
                     emergencies.push(format!(
                         "{name} {next}: {}",
@@ -439,7 +451,7 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
         ));
     }
     let _ = previous;
-    report.push(match unlinked_records(store, environment, &linked) {
+    report.push(match unlinked_records(store, environment, &linked, &evidence) {
         Ok(extra) if extra.is_empty() => Check::pass(
             "unlinked-records",
             format!("every record into `{environment}` is in its linked history"),
@@ -474,7 +486,7 @@ fn check_record(
     digest: &Digest,
     previous: Option<&(Digest, Timestamp)>,
 ) -> Result<(String, PromotionRecord), String> {
-    let bytes = store.get(digest).map_err(|e| e.to_string())?;
+    let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
     let mut r = Report::new();
     let promoters = policy.keys_with_role(PROMOTER_ROLE);
@@ -534,9 +546,7 @@ fn check_record(
     check_source_link(store, &record, &artifact, environment)?;
     let mut evidence = Vec::new();
     for ev in &record.evidence {
-        let bytes = store
-            .get(&ev.digest)
-            .map_err(|e| format!("evidence: {e}"))?;
+        let bytes = get_checked(store, &ev.digest).map_err(|e| format!("evidence: {e}"))?;
         evidence.push(
             EvidenceEnvelope::from_bytes(&bytes)
                 .map_err(|e| format!("evidence {}: {e}", ev.digest))?,
@@ -616,10 +626,11 @@ fn unlinked_records(
     store: &dyn Store,
     environment: &str,
     linked: &BTreeSet<Digest>,
+    evidence: &BTreeSet<Digest>,
 ) -> Result<Vec<Digest>, Error> {
     let mut extra = Vec::new();
     for digest in store.list()? {
-        if linked.contains(&digest) {
+        if linked.contains(&digest) || evidence.contains(&digest) {
             continue;
         }
         // Only promotion records into this environment matter here.
@@ -676,7 +687,7 @@ pub fn incidents(
         return Ok(out);
     }
     for digest in store.list()? {
-        let Ok(bytes) = store.get(&digest) else {
+        let Ok(bytes) = get_checked(store, &digest) else {
             continue;
         };
         let Ok(envelope) = Envelope::from_json(&bytes) else {
@@ -749,9 +760,8 @@ pub fn rollback_target(
         }
         let mut evidence = Vec::new();
         for ev in &entry.record.evidence {
-            if let Ok(e) = store
-                .get(&ev.digest)
-                .and_then(|b| EvidenceEnvelope::from_bytes(&b))
+            if let Ok(e) =
+                get_checked(store, &ev.digest).and_then(|b| EvidenceEnvelope::from_bytes(&b))
             {
                 evidence.push(e);
             }

@@ -65,6 +65,20 @@ fn link_name(previous: Option<&Digest>) -> String {
     previous.map_or_else(|| GENESIS.to_owned(), Digest::hex)
 }
 
+/// Fails unless `bytes` hash to `digest`: every read goes through this.
+pub(crate) fn check_content(digest: &Digest, bytes: &[u8]) -> Result<(), Error> {
+    let actual = DigestAlgorithm::Sha256.hash(bytes);
+    if actual == *digest {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            name: format!("envelopes/{}", digest.hex()),
+            actual: actual.to_string(),
+        }
+        .into())
+    }
+}
+
 fn link_label(previous: Option<&Digest>) -> String {
     previous.map_or_else(|| GENESIS.to_owned(), ToString::to_string)
 }
@@ -219,14 +233,7 @@ impl Store for DirStore {
             }
             Err(source) => return Err(Error::Io { path, source }),
         };
-        let actual = DigestAlgorithm::Sha256.hash(&bytes);
-        if actual != *digest {
-            return Err(StoreError::Corrupt {
-                name: format!("envelopes/{}", digest.hex()),
-                actual: actual.to_string(),
-            }
-            .into());
-        }
+        check_content(digest, &bytes)?;
         Ok(bytes)
     }
 
@@ -239,7 +246,11 @@ impl Store for DirStore {
             let name = name.to_str().ok_or_else(|| {
                 StoreError::Invalid(format!("non-UTF-8 file name in {}", dir.display()))
             })?;
-            out.push(sha256(name)?);
+            // Only digest-named files can be envelopes; anything else
+            // (an editor's backup, a stray file) is never read.
+            if let Ok(digest) = sha256(name) {
+                out.push(digest);
+            }
         }
         out.sort();
         Ok(out)
@@ -359,12 +370,15 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
-        self.envelopes
+        let bytes = self
+            .envelopes
             .lock()
             .map_err(poisoned)?
             .get(digest)
             .cloned()
-            .ok_or_else(|| StoreError::Missing(digest.to_string()).into())
+            .ok_or_else(|| StoreError::Missing(digest.to_string()))?;
+        check_content(digest, &bytes)?;
+        Ok(bytes)
     }
 
     fn list(&self) -> Result<Vec<Digest>, Error> {
