@@ -79,7 +79,7 @@ fn published_schema_is_generated_from_the_types() {
 #[test]
 fn schema_describes_the_policy_format() {
     let s = schema();
-    assert_eq!(s["title"], "Policy");
+    assert_eq!(s["title"], "custodia promotion policy");
     assert_eq!(
         s["additionalProperties"], false,
         "unknown fields are errors"

@@ -49,10 +49,18 @@ pub const POLICY_VERSION: u32 = 1;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(
+        title = "custodia promotion policy",
+        description = "Trusted keys and their roles, environments and allowed promotion edges, and per environment the attestations, approvals, freeze windows and emergency path that gate a promotion. Unknown fields are errors."
+    )
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Policy {
     /// Format version; must be 1.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1)))]
     pub version: u32,
     /// Trusted keys and their roles.
     pub keys: Vec<TrustedKey>,
@@ -85,6 +93,7 @@ pub struct TrustedKey {
 #[non_exhaustive]
 pub struct Environment {
     /// Name: lowercase letters, digits, `-` and `_`.
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$")))]
     pub name: String,
     /// Attestations that must be present, signed and satisfied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -123,6 +132,7 @@ pub struct Requirement {
     pub signer_role: String,
     /// Distinct keys of that role that must have signed (default 1).
     #[serde(default = "one")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub threshold: usize,
     /// Typed conditions on the predicate.
     #[serde(default)]
@@ -185,10 +195,10 @@ fn yes() -> bool {
 #[non_exhaustive]
 pub struct FreezeWindow {
     /// Start (inclusive), RFC 3339.
-    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String", extend("format" = "date-time")))]
     pub start: Timestamp,
     /// End (exclusive), RFC 3339.
-    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String", extend("format" = "date-time")))]
     pub end: Timestamp,
     /// Why.
     pub reason: String,
