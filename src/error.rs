@@ -44,6 +44,9 @@ pub enum Error {
     /// An envelope store is corrupt, incomplete, or refused a write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An SBOM or its inputs (Cargo.lock, CycloneDX, SPDX) are invalid.
+    #[error(transparent)]
+    Sbom(#[from] SbomError),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -328,4 +331,20 @@ pub enum StoreError {
     /// A link or name in the store is malformed.
     #[error("store: {0}")]
     Invalid(String),
+}
+
+/// An SBOM document or a producer's input is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SbomError {
+    /// What is wrong, in which document, and where.
+    #[error("{document}: {}{reason}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
+    Invalid {
+        /// `Cargo.lock`, `CycloneDX`, `SPDX`, ...
+        document: &'static str,
+        /// Where in the document.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -57,6 +57,7 @@ pub mod promotion;
 pub mod provenance;
 pub mod report;
 pub mod resource;
+pub mod sbom;
 pub mod statement;
 pub mod time;
 pub mod verify;

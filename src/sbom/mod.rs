@@ -1,0 +1,253 @@
+//! Software bills of materials: a neutral model, a Cargo producer, and
+//! CycloneDX / SPDX writers and readers.
+//!
+//! The [`Sbom`] model is format-free: components (name, version, purl,
+//! supplier, licenses as an SPDX expression, hashes, where they came from,
+//! scope), the root component, and the dependency graph. Producers fill it
+//! (`cargo`: from `Cargo.lock` and `Cargo.toml`, no network, no cargo
+//! process); writers serialize it deterministically (the same model and
+//! clock give the same bytes); readers bring other tools' SBOMs into it.
+
+pub mod cargo;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::digest::Digest;
+use crate::time::Timestamp;
+
+/// Where a component's source came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SourceKind {
+    /// A package registry, by index URL (crates.io is
+    /// `registry+https://github.com/rust-lang/crates.io-index` or
+    /// `sparse+https://index.crates.io/`).
+    Registry(String),
+    /// A git repository at a revision.
+    Git {
+        /// Repository URL (without the `git+` prefix and query).
+        url: String,
+        /// The commit the lock file pins, if any.
+        revision: Option<String>,
+    },
+    /// A local path (workspace members, path dependencies).
+    Path,
+    /// Not known (e.g. read from another tool's SBOM).
+    Unknown,
+}
+
+/// How a component is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[non_exhaustive]
+pub enum Scope {
+    /// Needed at run time (the default).
+    #[default]
+    Required,
+    /// Optional (e.g. behind a feature).
+    Optional,
+    /// Not part of the delivered artifact (build or dev only).
+    Excluded,
+}
+
+/// One component.
+///
+/// ```
+/// use custodia::sbom::Component;
+/// let c = Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200");
+/// assert_eq!(c.bom_ref, "pkg:cargo/serde@1.0.200");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Component {
+    /// Identifier unique within the SBOM (the purl when there is one).
+    pub bom_ref: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Package URL (`pkg:cargo/NAME@VERSION`, with qualifiers for git and
+    /// non-default registries).
+    pub purl: Option<String>,
+    /// Supplier or author.
+    pub supplier: Option<String>,
+    /// Licenses as an SPDX license expression (`MIT OR Apache-2.0`).
+    pub license: Option<String>,
+    /// Hashes of the component's distribution (crates.io: the `.crate` file).
+    pub hashes: Vec<Digest>,
+    /// Where it came from.
+    pub source: SourceKind,
+    /// How it is used.
+    pub scope: Scope,
+    /// A one-line description.
+    pub description: Option<String>,
+}
+
+impl Component {
+    /// A component with a name and version; its bom-ref is `name@version`
+    /// until a purl is set.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        let (name, version) = (name.into(), version.into());
+        Self {
+            bom_ref: format!("{name}@{version}"),
+            name,
+            version,
+            purl: None,
+            supplier: None,
+            license: None,
+            hashes: Vec::new(),
+            source: SourceKind::Unknown,
+            scope: Scope::Required,
+            description: None,
+        }
+    }
+
+    /// Sets the purl, which also becomes the bom-ref.
+    pub fn with_purl(mut self, purl: impl Into<String>) -> Self {
+        let purl = purl.into();
+        self.bom_ref = purl.clone();
+        self.purl = Some(purl);
+        self
+    }
+}
+
+/// A format-free SBOM: the root component, every other component, and who
+/// depends on whom (by bom-ref).
+///
+/// ```
+/// use custodia::sbom::{Component, Sbom};
+/// use custodia::time::Timestamp;
+/// let mut sbom = Sbom::new(Component::new("app", "1.0.0"), Timestamp::from_unix(0));
+/// sbom.add(Component::new("log", "0.4.21"));
+/// sbom.depends("app@1.0.0", "log@0.4.21");
+/// assert_eq!(sbom.components.len(), 1);
+/// assert!(sbom.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sbom {
+    /// What the SBOM describes.
+    pub root: Component,
+    /// Every other component, sorted by bom-ref when written.
+    pub components: Vec<Component>,
+    /// bom-ref -> the bom-refs it depends on directly.
+    pub dependencies: BTreeMap<String, BTreeSet<String>>,
+    /// When the SBOM was made (fixed by the caller for reproducible output).
+    pub timestamp: Timestamp,
+}
+
+impl Sbom {
+    /// An SBOM of `root` with no components yet.
+    pub fn new(root: Component, timestamp: Timestamp) -> Self {
+        Self {
+            root,
+            components: Vec::new(),
+            dependencies: BTreeMap::new(),
+            timestamp,
+        }
+    }
+
+    /// Adds a component.
+    pub fn add(&mut self, component: Component) {
+        self.components.push(component);
+    }
+
+    /// Records that `from` depends on `to`.
+    pub fn depends(&mut self, from: &str, to: &str) {
+        self.dependencies
+            .entry(from.to_owned())
+            .or_default()
+            .insert(to.to_owned());
+    }
+
+    /// The component (or root) with this bom-ref.
+    pub fn component(&self, bom_ref: &str) -> Option<&Component> {
+        std::iter::once(&self.root)
+            .chain(&self.components)
+            .find(|c| c.bom_ref == bom_ref)
+    }
+
+    /// Components sorted by bom-ref (the order writers use).
+    pub fn sorted_components(&self) -> Vec<&Component> {
+        let mut all: Vec<&Component> = self.components.iter().collect();
+        all.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
+        all
+    }
+
+    /// Checks that bom-refs are unique and every dependency names a known
+    /// component.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let invalid = |reason: String| crate::error::PredicateError::Invalid {
+            path: "sbom".to_owned(),
+            reason,
+        };
+        let mut refs = BTreeSet::new();
+        for c in std::iter::once(&self.root).chain(&self.components) {
+            if c.bom_ref.is_empty() || c.name.is_empty() {
+                return Err(
+                    invalid(format!("component `{}` has no name or bom-ref", c.name)).into(),
+                );
+            }
+            if !refs.insert(c.bom_ref.as_str()) {
+                return Err(invalid(format!("bom-ref `{}` is used twice", c.bom_ref)).into());
+            }
+        }
+        for (from, tos) in &self.dependencies {
+            for r in std::iter::once(from).chain(tos) {
+                if !refs.contains(r.as_str()) {
+                    return Err(invalid(format!("dependency names unknown bom-ref `{r}`")).into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A digest of the model's content (names, versions, purls, hashes,
+    /// licenses, edges; not the timestamp), for deterministic serial numbers
+    /// and document namespaces.
+    pub fn content_digest(&self) -> Digest {
+        let mut h = crate::digest::Hasher::new(crate::digest::DigestAlgorithm::Sha256);
+        let mut feed = |s: &str| {
+            h.update(s.as_bytes());
+            h.update(&[0]);
+        };
+        for c in std::iter::once(&self.root).chain(self.sorted_components()) {
+            feed(&c.bom_ref);
+            feed(&c.name);
+            feed(&c.version);
+            feed(c.purl.as_deref().unwrap_or(""));
+            feed(c.license.as_deref().unwrap_or(""));
+            for d in &c.hashes {
+                feed(&d.to_string());
+            }
+        }
+        for (from, tos) in &self.dependencies {
+            feed(from);
+            for t in tos {
+                feed(t);
+            }
+        }
+        h.finish()
+    }
+
+    /// A version-4-shaped UUID derived from [`Sbom::content_digest`]
+    /// (deterministic, so the same inputs give the same serial number).
+    pub fn content_uuid(&self) -> String {
+        let d = self.content_digest();
+        let b = d.as_bytes();
+        let mut u = [0u8; 16];
+        for (dst, src) in u.iter_mut().zip(b) {
+            *dst = *src;
+        }
+        u[6] = (u[6] & 0x0f) | 0x40;
+        u[8] = (u[8] & 0x3f) | 0x80;
+        let hex = crate::encoding::hex_lower(&u);
+        format!(
+            "{}-{}-{}-{}-{}",
+            hex.get(0..8).unwrap_or_default(),
+            hex.get(8..12).unwrap_or_default(),
+            hex.get(12..16).unwrap_or_default(),
+            hex.get(16..20).unwrap_or_default(),
+            hex.get(20..32).unwrap_or_default()
+        )
+    }
+}
