@@ -2,6 +2,7 @@
 
 pub mod approval;
 pub mod promotion;
+pub mod sbom;
 pub mod slsa_provenance;
 pub mod test_result;
 pub mod vsa;
