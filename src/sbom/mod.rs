@@ -9,6 +9,7 @@
 //! clock give the same bytes); readers bring other tools' SBOMs into it.
 
 pub mod cargo;
+pub mod cyclonedx;
 pub mod spdx;
 
 use std::collections::{BTreeMap, BTreeSet};
