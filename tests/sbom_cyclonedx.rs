@@ -758,3 +758,126 @@ fn supplier_falls_back_to_author_and_authors() {
         .collect();
     assert_eq!(suppliers, [Some("Ann"), Some("Bo, Cy"), Some("Acme")]);
 }
+
+// ---------------------------------------------------------------------------
+// Property test: any valid model survives model -> CycloneDX -> model
+// ---------------------------------------------------------------------------
+
+mod roundtrip {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 ._+()<>@/:-]{0,16}"
+    }
+
+    fn source() -> impl Strategy<Value = SourceKind> {
+        prop_oneof![
+            Just(SourceKind::Unknown),
+            Just(SourceKind::Path),
+            "(registry|sparse)\\+https://[a-z.]{1,10}/[a-z-]{0,8}".prop_map(SourceKind::Registry),
+            (
+                "https://[a-z.]{1,10}/[a-z/-]{0,12}",
+                proptest::option::of("[0-9a-f]{40}")
+            )
+                .prop_map(|(url, revision)| SourceKind::Git { url, revision }),
+        ]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        prop_oneof![
+            Just(Scope::Required),
+            Just(Scope::Optional),
+            Just(Scope::Excluded)
+        ]
+    }
+
+    fn hashes() -> impl Strategy<Value = Vec<Digest>> {
+        proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just(DigestAlgorithm::Sha256),
+                    Just(DigestAlgorithm::Sha384),
+                    Just(DigestAlgorithm::Sha512)
+                ],
+                any::<Vec<u8>>(),
+            )
+                .prop_map(|(alg, bytes)| alg.hash(&bytes)),
+            0..3,
+        )
+    }
+
+    prop_compose! {
+        fn component()(
+            name in "[a-z][a-z0-9_-]{0,10}",
+            version in "([0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{1,2}(-[a-z0-9.]{1,5})?)?",
+            purl in any::<bool>(),
+            supplier in proptest::option::of(text()),
+            license in proptest::option::of(text()),
+            hashes in hashes(),
+            source in source(),
+            scope in scope(),
+            description in proptest::option::of(text()),
+        ) -> Component {
+            let mut c = Component::new(name.clone(), version.clone());
+            if purl {
+                c = c.with_purl(format!("pkg:cargo/{name}@{version}"));
+            }
+            c.supplier = supplier;
+            c.license = license;
+            c.hashes = hashes;
+            c.source = source;
+            c.scope = scope;
+            c.description = description;
+            c
+        }
+    }
+
+    prop_compose! {
+        fn sbom()(
+            root in component(),
+            components in proptest::collection::vec(component(), 0..8),
+            edges in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..16),
+            seconds in 0i64..4_000_000_000,
+            nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        ) -> Sbom {
+            let timestamp: Timestamp = Timestamp::from_unix(seconds)
+                .to_string()
+                .replace('Z', &format!(".{nanos:09}Z"))
+                .parse()
+                .unwrap();
+            let mut sbom = Sbom::new(root, timestamp);
+            let mut seen = std::collections::BTreeSet::from([sbom.root.bom_ref.clone()]);
+            for c in components {
+                if seen.insert(c.bom_ref.clone()) {
+                    sbom.add(c);
+                }
+            }
+            let refs: Vec<String> = std::iter::once(&sbom.root)
+                .chain(&sbom.components)
+                .map(|c| c.bom_ref.clone())
+                .collect();
+            for (a, b) in edges {
+                let (from, to) = (a.get(&refs).clone(), b.get(&refs).clone());
+                sbom.depends(&from, &to);
+            }
+            sbom
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn model_to_cyclonedx_to_model(sbom in sbom()) {
+            sbom.validate().unwrap();
+            for version in [CycloneDxVersion::V1_6, CycloneDxVersion::V1_5] {
+                let bytes = to_json(&sbom, version);
+                let back = from_json(&bytes).unwrap();
+                prop_assert_eq!(sorted(back.clone()), sorted(sbom.clone()));
+                prop_assert_eq!(to_json(&back, version), bytes);
+            }
+        }
+    }
+}

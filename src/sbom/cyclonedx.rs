@@ -869,12 +869,6 @@ impl Reader {
                             "an SPDX license expression must be the only entry of `licenses`",
                         ));
                     }
-                    if expression.trim().is_empty() {
-                        return Err(invalid(
-                            format!("{at}.expression"),
-                            "the license expression is empty",
-                        ));
-                    }
                     if licenses.len() > 1 && expression.contains(' ') {
                         format!("({expression})")
                     } else {
