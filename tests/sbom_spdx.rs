@@ -21,7 +21,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use custodia::Error;
 use custodia::digest::{Digest, DigestAlgorithm};
+use custodia::error::SbomError;
 use custodia::sbom::cargo::{CargoInput, from_cargo};
 use custodia::sbom::spdx::{from_json, to_json};
 use custodia::sbom::{Component, Sbom, Scope, SourceKind};
@@ -286,4 +288,733 @@ fn output_is_deterministic() {
     changed.components[0].version = "9.9.9".to_owned();
     assert_ne!(ns(&to_json(&changed)), ns(&a));
     assert!(ns(&a).starts_with("https://spdx.custodia.dev/my%20app-1.0.0%2Bbuild.5-"));
+}
+
+// ----------------------------------------------------------- conformance
+
+/// What our reader does with each conformance document, against what
+/// upstream expects (`tests/conformance/spdx/expected.json`). `Ok(n)`: it
+/// reads, with `n` components besides the root; `Err(s)`: it is rejected
+/// and the error mentions `s`.
+///
+/// | file | upstream | ours | why they differ |
+/// |---|---|---|---|
+/// | circleConversionTestInitialDocument | 2.3 schema: invalid (`PACKAGE_MANAGER`); spdx-tools: valid | reads | like spdx-tools, the reader takes the 2.2 spelling in 2.3 documents (the writer always uses `PACKAGE-MANAGER`) |
+/// | syft/identify_2.3 | schema: valid; spdx-tools: invalid (absolute file name `/go.mod`) | reads | files' names are not part of the model and are not checked |
+///
+/// Every other file has the outcome upstream expects.
+const CONFORMANCE: &[(&str, Result<usize, &str>)] = &[
+    ("tools-python/SPDXJSONExample-v2.3.spdx.json", Ok(3)),
+    ("tools-python/SPDXJSONExample-v2.2.spdx.json", Ok(3)),
+    ("tools-python/SPDXJSONExample-UTF-16.spdx.json", Ok(3)),
+    ("tools-python/ControlCharacters.spdx.json", Ok(1)),
+    (
+        "tools-python/circleConversionTestInitialDocument.json",
+        Ok(3),
+    ),
+    (
+        "tools-python/invalid/spdx-trivy-vmware_log-intelligence-fluentd.json",
+        Err("packages[0]` (line 385, column 3)"),
+    ),
+    ("syft/identify_2.3.json", Ok(1)),
+    (
+        "syft/identify_2.2.json",
+        Err("packages[0].packageVerificationCode"),
+    ),
+    (
+        "syft/spdx_alpine-3.10.syft.spdx.json",
+        Err("creationInfo.created"),
+    ),
+    (
+        "syft/spdx_alpine-3.10.vendor.spdx.json",
+        Err("packages[2].SPDXID"),
+    ),
+];
+
+fn conformance_files() -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().unwrap() != "schema" {
+                    walk(&path, base, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "json")
+                && path.file_name().unwrap() != "expected.json"
+            {
+                let rel = path.strip_prefix(base).unwrap().to_string_lossy();
+                out.push(rel.replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&conformance_dir(), &conformance_dir(), &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn conformance_documents_read_as_upstream_expects() {
+    let files = conformance_files();
+    let mut listed: Vec<String> = CONFORMANCE.iter().map(|(f, _)| (*f).to_owned()).collect();
+    listed.sort();
+    assert_eq!(files, listed, "every conformance document is in the table");
+
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(conformance_dir().join("expected.json")).unwrap())
+            .unwrap();
+    let mut upstream: Vec<String> = expected["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    upstream.sort();
+    assert_eq!(upstream, listed, "the table covers expected.json");
+
+    for (file, want) in CONFORMANCE {
+        let bytes = std::fs::read(conformance_dir().join(file)).unwrap();
+        let got = from_json(&bytes);
+        eprintln!(
+            "{file}: {}",
+            match &got {
+                Ok(s) => format!(
+                    "read, root `{}`, {} components",
+                    s.root.name,
+                    s.components.len()
+                ),
+                Err(e) => format!("rejected: {e}"),
+            }
+        );
+        match (want, got) {
+            (Ok(n), Ok(sbom)) => assert_eq!(sbom.components.len(), *n, "{file}"),
+            (Err(s), Err(e)) => {
+                assert!(
+                    matches!(e, Error::Sbom(SbomError::Invalid { .. }) | Error::Json(_)),
+                    "{file}: {e:?}"
+                );
+                assert!(
+                    e.to_string().contains(s),
+                    "{file}: `{e}` should mention `{s}`"
+                );
+            }
+            (want, got) => panic!("{file}: expected {want:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn spdx_example_fields_are_read() {
+    let bytes =
+        std::fs::read(conformance_dir().join("tools-python/SPDXJSONExample-v2.3.spdx.json"))
+            .unwrap();
+    let sbom = from_json(&bytes).unwrap();
+    assert_eq!(sbom.timestamp.to_string(), "2010-01-29T18:30:22Z");
+    let root = &sbom.root;
+    assert_eq!(
+        (root.name.as_str(), root.version.as_str()),
+        ("glibc", "2.11.1")
+    );
+    assert_eq!(root.bom_ref, "glibc@2.11.1");
+    assert_eq!(
+        root.supplier.as_deref(),
+        Some("Jane Doe <jane.doe@example.com>")
+    );
+    assert_eq!(
+        root.license.as_deref(),
+        Some("(LGPL-2.0-only AND LicenseRef-3)")
+    );
+    // MD5, SHA1 and BLAKE2b are checked but not kept: the model holds SHA-2.
+    assert_eq!(
+        root.hashes,
+        vec![
+            Digest::from_hex(
+                DigestAlgorithm::Sha256,
+                "11b6d3ee554eedf79299905a98f9b9a04e498210b59f15094c916c91d150efcd"
+            )
+            .unwrap()
+        ]
+    );
+    assert!(
+        root.description
+            .as_deref()
+            .unwrap()
+            .starts_with("The GNU C Library")
+    );
+    assert_eq!(root.source, SourceKind::Unknown);
+    let jena = sbom
+        .component("pkg:maven/org.apache.jena/apache-jena@3.12.0")
+        .unwrap();
+    assert_eq!(jena.name, "Jena");
+    assert_eq!(jena.license, None);
+    let saxon = sbom.component("Saxon@8.8").unwrap();
+    assert_eq!(saxon.license.as_deref(), Some("MPL-1.0"));
+    assert!(sbom.component("Apache Commons Lang@").is_some());
+    // `SPDXRef-Package DYNAMIC_LINK SPDXRef-Saxon`.
+    assert_eq!(
+        sbom.dependencies.get("glibc@2.11.1").map(|d| d.len()),
+        Some(1)
+    );
+    assert!(sbom.dependencies["glibc@2.11.1"].contains("Saxon@8.8"));
+
+    // The UTF-16 copy of the 2.2 example reads to the same model.
+    let v22 = std::fs::read(conformance_dir().join("tools-python/SPDXJSONExample-v2.2.spdx.json"))
+        .unwrap();
+    let utf16 =
+        std::fs::read(conformance_dir().join("tools-python/SPDXJSONExample-UTF-16.spdx.json"))
+            .unwrap();
+    assert_eq!(&utf16[..2], b"\xff\xfe");
+    assert_eq!(from_json(&utf16).unwrap(), from_json(&v22).unwrap());
+}
+
+// ------------------------------------------------------- strict reading
+
+fn minimal() -> serde_json::Value {
+    serde_json::json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "app",
+        "documentNamespace": "https://example.com/app-1",
+        "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: x"]},
+        "packages": [
+            {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0",
+             "downloadLocation": "NOASSERTION"},
+            {"SPDXID": "SPDXRef-dep", "name": "dep", "versionInfo": "2.0",
+             "downloadLocation": "NOASSERTION",
+             "checksums": [{"algorithm": "SHA256", "checksumValue":
+                 "11b6d3ee554eedf79299905a98f9b9a04e498210b59f15094c916c91d150efcd"}],
+             "licenseDeclared": "MIT"}
+        ],
+        "relationships": [
+            {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+             "relatedSpdxElement": "SPDXRef-app"},
+            {"spdxElementId": "SPDXRef-app", "relationshipType": "DEPENDS_ON",
+             "relatedSpdxElement": "SPDXRef-dep"}
+        ]
+    })
+}
+
+fn read(doc: &serde_json::Value) -> Result<Sbom, Error> {
+    from_json(&serde_json::to_vec(doc).unwrap())
+}
+
+/// Applies `change` to the minimal document and expects an SPDX error at
+/// `path` whose message mentions `words`.
+fn rejects(change: impl FnOnce(&mut serde_json::Value), path: &str, words: &str) {
+    let mut doc = minimal();
+    change(&mut doc);
+    match read(&doc) {
+        Err(Error::Sbom(SbomError::Invalid {
+            document,
+            path: p,
+            reason,
+        })) => {
+            assert_eq!(document, "SPDX");
+            assert_eq!(p, path, "{reason}");
+            assert!(
+                reason.contains(words),
+                "`{reason}` should mention `{words}`"
+            );
+        }
+        other => panic!("expected an SPDX error at {path}, got {other:?}"),
+    }
+}
+
+#[test]
+fn minimal_document_reads() {
+    let sbom = read(&minimal()).unwrap();
+    assert_eq!(sbom.root.bom_ref, "app@1.0");
+    assert_eq!(sbom.components.len(), 1);
+    assert_eq!(sbom.components[0].license.as_deref(), Some("MIT"));
+    assert!(sbom.dependencies["app@1.0"].contains("dep@2.0"));
+}
+
+#[test]
+fn invalid_documents_are_rejected_with_a_path() {
+    rejects(
+        |d| d["spdxVersion"] = "SPDX-2.1".into(),
+        "spdxVersion",
+        "SPDX-2.1",
+    );
+    rejects(
+        |d| d["dataLicense"] = "MIT".into(),
+        "dataLicense",
+        "CC0-1.0",
+    );
+    rejects(
+        |d| d["SPDXID"] = "SPDXRef-DOC".into(),
+        "SPDXID",
+        "SPDXRef-DOCUMENT",
+    );
+    rejects(
+        |d| d["documentNamespace"] = "https://example.com/a#b".into(),
+        "documentNamespace",
+        "fragment",
+    );
+    rejects(
+        |d| d["creationInfo"]["created"] = "2024-01-01T00:00:00.5Z".into(),
+        "creationInfo.created",
+        "fractional",
+    );
+    rejects(
+        |d| d["creationInfo"]["created"] = "2024-01-01T00:00:00+01:00".into(),
+        "creationInfo.created",
+        "YYYY-MM-DDThh:mm:ssZ",
+    );
+    rejects(
+        |d| d["creationInfo"]["created"] = "2024-02-30T00:00:00Z".into(),
+        "creationInfo.created",
+        "RFC 3339",
+    );
+    rejects(
+        |d| d["creationInfo"]["creators"] = serde_json::json!([]),
+        "creationInfo.creators",
+        "creator",
+    );
+    rejects(
+        |d| d["packages"][1]["SPDXID"] = "SPDXRef-dep_1".into(),
+        "packages[1].SPDXID",
+        "not an SPDX id",
+    );
+    rejects(
+        |d| d["packages"][1]["SPDXID"] = "SPDXRef-app".into(),
+        "packages[1].SPDXID",
+        "used twice",
+    );
+    rejects(
+        |d| d["packages"][1]["SPDXID"] = "SPDXRef-DOCUMENT".into(),
+        "packages[1].SPDXID",
+        "used twice",
+    );
+    rejects(
+        |d| d["relationships"][1]["relatedSpdxElement"] = "SPDXRef-nope".into(),
+        "relationships[1].relatedSpdxElement",
+        "SPDXRef-nope",
+    );
+    rejects(
+        |d| d["relationships"][1]["spdxElementId"] = "DocumentRef-x:SPDXRef-a".into(),
+        "relationships[1].spdxElementId",
+        "names no element",
+    );
+    rejects(
+        |d| d["relationships"][1]["relationshipType"] = "DESCRIBE".into(),
+        "relationships[1].relationshipType",
+        "DESCRIBE",
+    );
+    rejects(
+        |d| {
+            d["spdxVersion"] = "SPDX-2.2".into();
+            d["relationships"][1]["relationshipType"] = "SPECIFICATION_FOR".into();
+        },
+        "relationships[1].relationshipType",
+        "2.2",
+    );
+    rejects(
+        |d| d["packages"][1]["checksums"][0]["checksumValue"] = "abcd".into(),
+        "packages[1].checksums[0].checksumValue",
+        "64 lowercase hex",
+    );
+    rejects(
+        |d| {
+            d["packages"][1]["checksums"][0]["checksumValue"] =
+                "11B6D3EE554EEDF79299905A98F9B9A04E498210B59F15094C916C91D150EFCD".into()
+        },
+        "packages[1].checksums[0].checksumValue",
+        "lowercase",
+    );
+    rejects(
+        |d| d["packages"][1]["checksums"][0]["algorithm"] = "SHA-256".into(),
+        "packages[1].checksums[0].algorithm",
+        "SHA-256",
+    );
+    rejects(
+        |d| {
+            d["packages"][1]["checksums"] = serde_json::json!([
+                {"algorithm": "SHA1", "checksumValue": "85ed0817af83a24ad8da68c2b5094de69833983"}
+            ])
+        },
+        "packages[1].checksums[0].checksumValue",
+        "SHA1 needs 40",
+    );
+    rejects(
+        |d| d["packages"][1]["licenseDeclared"] = "MIT OR".into(),
+        "packages[1].licenseDeclared",
+        "not an SPDX license expression",
+    );
+    rejects(
+        |d| d["packages"][1]["licenseConcluded"] = "MIT/Apache-2.0".into(),
+        "packages[1].licenseConcluded",
+        "not an SPDX license expression",
+    );
+    rejects(
+        |d| d["packages"][1]["licenseDeclared"] = "".into(),
+        "packages[1].licenseDeclared",
+        "empty",
+    );
+    rejects(
+        |d| {
+            d["packages"][1]["externalRefs"] = serde_json::json!([
+                {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                 "referenceLocator": "cargo/dep@2.0"}
+            ])
+        },
+        "packages[1].externalRefs[0].referenceLocator",
+        "not a purl",
+    );
+    rejects(
+        |d| {
+            d["packages"][1]["externalRefs"] = serde_json::json!([
+                {"referenceCategory": "PACKAGE_MANAGERS", "referenceType": "purl",
+                 "referenceLocator": "pkg:cargo/dep@2.0"}
+            ])
+        },
+        "packages[1].externalRefs[0].referenceCategory",
+        "PACKAGE_MANAGERS",
+    );
+    rejects(
+        |d| {
+            d["packages"][1]["filesAnalyzed"] = false.into();
+            d["packages"][1]["packageVerificationCode"] =
+                serde_json::json!({"packageVerificationCodeValue": ""});
+        },
+        "packages[1].packageVerificationCode",
+        "filesAnalyzed",
+    );
+    rejects(
+        |d| d["documentDescribes"] = serde_json::json!(["SPDXRef-gone"]),
+        "documentDescribes[0]",
+        "SPDXRef-gone",
+    );
+}
+
+#[test]
+fn malformed_json_is_a_json_error() {
+    for (bytes, path) in [
+        (&b"{"[..], ""),
+        (br#"{"spdxVersion": 3}"#, "spdxVersion"),
+        (
+            br#"{"spdxVersion": "SPDX-2.3", "spdxVersion": "SPDX-2.3"}"#,
+            "",
+        ),
+    ] {
+        match from_json(bytes) {
+            Err(Error::Json(e)) => assert!(path.is_empty() || e.path == path, "{e}"),
+            other => panic!("expected a JSON error, got {other:?}"),
+        }
+    }
+    let mut doc = minimal();
+    doc["packages"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("downloadLocation");
+    let err = read(&doc).unwrap_err().to_string();
+    assert!(
+        err.contains("packages[1]") && err.contains("downloadLocation"),
+        "{err}"
+    );
+}
+
+#[test]
+fn encodings() {
+    let text = serde_json::to_string(&minimal()).unwrap();
+    let want = read(&minimal()).unwrap();
+    // UTF-8 with a byte order mark.
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    assert_eq!(from_json(&bom).unwrap(), want);
+    // UTF-16 LE and BE with a byte order mark.
+    let mut le = b"\xff\xfe".to_vec();
+    let mut be = b"\xfe\xff".to_vec();
+    for u in text.encode_utf16() {
+        le.extend_from_slice(&u.to_le_bytes());
+        be.extend_from_slice(&u.to_be_bytes());
+    }
+    assert_eq!(from_json(&le).unwrap(), want);
+    assert_eq!(from_json(&be).unwrap(), want);
+    // Broken UTF-16: odd length, lone surrogate.
+    let mut odd = le.clone();
+    odd.push(b'x');
+    assert!(
+        from_json(&odd)
+            .unwrap_err()
+            .to_string()
+            .contains("odd number")
+    );
+    let lone = [0xff, 0xfe, 0x00, 0xd8, b'{', 0];
+    assert!(from_json(&lone).unwrap_err().to_string().contains("UTF-16"));
+}
+
+#[test]
+fn root_selection() {
+    // No DESCRIBES, several packages: a root named after the document
+    // depends on nothing (nothing is described).
+    let mut doc = minimal();
+    doc["relationships"].as_array_mut().unwrap().remove(0);
+    let sbom = read(&doc).unwrap();
+    assert_eq!(sbom.root.bom_ref, "SPDXRef-DOCUMENT");
+    assert_eq!(sbom.root.name, "app");
+    assert_eq!(sbom.components.len(), 2);
+    // Two described packages: the synthetic root depends on both.
+    let mut doc = minimal();
+    doc["documentDescribes"] = serde_json::json!(["SPDXRef-app", "SPDXRef-dep"]);
+    let sbom = read(&doc).unwrap();
+    assert_eq!(sbom.root.bom_ref, "SPDXRef-DOCUMENT");
+    assert_eq!(sbom.dependencies["SPDXRef-DOCUMENT"].len(), 2);
+    // DESCRIBED_BY works like DESCRIBES.
+    let mut doc = minimal();
+    doc["relationships"][0] = serde_json::json!({"spdxElementId": "SPDXRef-dep",
+        "relationshipType": "DESCRIBED_BY", "relatedSpdxElement": "SPDXRef-DOCUMENT"});
+    assert_eq!(read(&doc).unwrap().root.bom_ref, "dep@2.0");
+    // Packages that would share a bom-ref keep their SPDX ids.
+    let mut doc = minimal();
+    doc["packages"][1]["name"] = "app".into();
+    doc["packages"][1]["versionInfo"] = "1.0".into();
+    let sbom = read(&doc).unwrap();
+    assert_eq!(sbom.root.bom_ref, "SPDXRef-app");
+    assert_eq!(sbom.components[0].bom_ref, "SPDXRef-dep");
+}
+
+#[test]
+fn scope_and_edge_directions() {
+    let mut doc = minimal();
+    doc["packages"].as_array_mut().unwrap().extend([
+        serde_json::json!({"SPDXID": "SPDXRef-opt", "name": "opt", "versionInfo": "1",
+            "downloadLocation": "NOASSERTION"}),
+        serde_json::json!({"SPDXID": "SPDXRef-build", "name": "build", "versionInfo": "1",
+            "downloadLocation": "NOASSERTION"}),
+        serde_json::json!({"SPDXID": "SPDXRef-inner", "name": "inner", "versionInfo": "1",
+            "downloadLocation": "NOASSERTION"}),
+    ]);
+    doc["relationships"].as_array_mut().unwrap().extend([
+        serde_json::json!({"spdxElementId": "SPDXRef-opt",
+            "relationshipType": "OPTIONAL_DEPENDENCY_OF", "relatedSpdxElement": "SPDXRef-app"}),
+        serde_json::json!({"spdxElementId": "SPDXRef-build",
+            "relationshipType": "BUILD_DEPENDENCY_OF", "relatedSpdxElement": "SPDXRef-app"}),
+        serde_json::json!({"spdxElementId": "SPDXRef-inner",
+            "relationshipType": "CONTAINED_BY", "relatedSpdxElement": "SPDXRef-dep"}),
+        serde_json::json!({"spdxElementId": "SPDXRef-dep",
+            "relationshipType": "OTHER", "relatedSpdxElement": "NOASSERTION"}),
+    ]);
+    let sbom = read(&doc).unwrap();
+    let scope = |r: &str| sbom.component(r).unwrap().scope;
+    assert_eq!(scope("opt@1"), Scope::Optional);
+    assert_eq!(scope("build@1"), Scope::Excluded);
+    assert_eq!(scope("dep@2.0"), Scope::Required);
+    assert_eq!(scope("inner@1"), Scope::Required);
+    let app = &sbom.dependencies["app@1.0"];
+    assert!(app.contains("opt@1") && app.contains("build@1") && app.contains("dep@2.0"));
+    assert!(sbom.dependencies["dep@2.0"].contains("inner@1"));
+}
+
+#[test]
+fn writer_license_and_supplier_mapping() {
+    let mut sbom = Sbom::new(Component::new("app", "1"), Timestamp::from_unix(0));
+    let cases = [
+        ("MIT/Apache-2.0", "MIT OR Apache-2.0"),
+        ("mit or apache-2.0", "MIT OR Apache-2.0"),
+        (
+            "Apache-2.0 WITH llvm-exception",
+            "Apache-2.0 WITH LLVM-exception",
+        ),
+        ("GPL-2.0+", "GPL-2.0+"),
+        ("MIT AND Foo-1.0", "MIT AND LicenseRef-Foo-1.0"),
+        ("Apache-2.0 WITH Not-An-Exception", "NOASSERTION"),
+        ("MIT OR", "NOASSERTION"),
+        ("see LICENSE file", "NOASSERTION"),
+        ("DocumentRef-x:LicenseRef-y", "NOASSERTION"),
+    ];
+    for (i, (license, _)) in cases.iter().enumerate() {
+        let mut c = Component::new(format!("c{i}"), "1");
+        c.license = Some((*license).to_owned());
+        c.supplier = Some(["Jane <j@x.org>", "Acme Corp"][i % 2].to_owned());
+        sbom.add(c);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&to_json(&sbom)).unwrap();
+    for (i, (license, want)) in cases.iter().enumerate() {
+        let p = doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == format!("c{i}"))
+            .unwrap();
+        assert_eq!(p["licenseDeclared"], *want, "{license}");
+        let supplier = ["Person: Jane (j@x.org)", "Person: Acme Corp"][i % 2];
+        assert_eq!(p["supplier"], supplier);
+    }
+    assert_eq!(
+        doc["hasExtractedLicensingInfos"][0]["licenseId"],
+        "LicenseRef-Foo-1.0"
+    );
+    assert_eq!(doc["packages"][0]["supplier"], "NOASSERTION");
+    assert!(from_json(&to_json(&sbom)).is_ok());
+}
+
+#[test]
+fn clashing_spdx_ids_are_made_unique() {
+    let mut sbom = Sbom::new(Component::new("a_b", "1"), Timestamp::from_unix(0));
+    sbom.add(Component::new("a-b", "1"));
+    sbom.add(Component::new("a.b", "1"));
+    let mut other = Component::new("a-b", "1").with_purl("pkg:cargo/a-b@1?repository_url=x");
+    other.source = SourceKind::Registry("sparse+https://x.example/".to_owned());
+    sbom.add(other);
+    let doc: serde_json::Value = serde_json::from_slice(&to_json(&sbom)).unwrap();
+    let ids: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["SPDXID"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), 4, "{ids:?}");
+    for id in &ids {
+        let rest = id.strip_prefix("SPDXRef-").unwrap();
+        assert!(
+            rest.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        );
+    }
+    assert_eq!(ids[0], "SPDXRef-Package-a-b-1");
+    assert_eq!(from_json(&to_json(&sbom)).unwrap(), sorted(sbom));
+}
+
+// -------------------------------------------------------------- proptest
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_.+ -]{1,12}"
+            .prop_map(|s| s.trim().to_owned())
+            .prop_filter("non-empty", |s| !s.is_empty())
+    }
+
+    fn license() -> impl Strategy<Value = Option<String>> {
+        let id = prop::sample::select(vec![
+            "MIT",
+            "Apache-2.0",
+            "BSD-3-Clause",
+            "GPL-3.0-only",
+            "LicenseRef-Custom",
+            "Unlicense",
+        ]);
+        prop_oneof![
+            Just(None),
+            id.clone().prop_map(|s| Some(s.to_owned())),
+            (id.clone(), id.clone()).prop_map(|(a, b)| Some(format!("{a} OR {b}"))),
+            (id.clone(), id.clone(), id)
+                .prop_map(|(a, b, c)| Some(format!("({a} OR {b}) AND {c}"))),
+            Just(Some("Apache-2.0 WITH LLVM-exception".to_owned())),
+        ]
+    }
+
+    fn source() -> impl Strategy<Value = SourceKind> {
+        prop_oneof![
+            Just(SourceKind::Registry(
+                "registry+https://github.com/rust-lang/crates.io-index".to_owned()
+            )),
+            Just(SourceKind::Registry(
+                "sparse+https://index.crates.io/".to_owned()
+            )),
+            "[a-z]{1,8}"
+                .prop_map(|h| SourceKind::Registry(format!("sparse+https://{h}.example/index/"))),
+            ("[a-z]{1,8}", prop::option::of("[0-9a-f]{40}")).prop_map(|(r, revision)| {
+                SourceKind::Git {
+                    url: format!("https://github.com/o/{r}"),
+                    revision,
+                }
+            }),
+            Just(SourceKind::Path),
+            Just(SourceKind::Unknown),
+        ]
+    }
+
+    fn component() -> impl Strategy<Value = Component> {
+        (
+            text(),
+            "[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{1,2}",
+            any::<bool>(),
+            prop::option::of(prop_oneof![
+                "[A-Za-z]{1,8}( [A-Za-z]{1,8})?",
+                "[A-Za-z]{1,8} <[a-z]{1,5}@[a-z]{1,5}\\.org>",
+            ]),
+            license(),
+            prop::collection::vec((0..3usize, "[a-z]{1,4}"), 0..3),
+            source(),
+            prop::option::of("[ -~]{0,30}"),
+        )
+            .prop_map(
+                |(name, version, purl, supplier, license, hashes, source, description)| {
+                    let mut c = Component::new(name.clone(), version.clone());
+                    if purl {
+                        c = c
+                            .with_purl(format!("pkg:cargo/{}@{version}", name.replace(' ', "%20")));
+                    }
+                    c.supplier = supplier;
+                    c.license = license;
+                    c.hashes = hashes
+                        .into_iter()
+                        .map(|(a, seed)| DigestAlgorithm::ALL[a].hash(seed.as_bytes()))
+                        .collect();
+                    c.source = source;
+                    c.description = description;
+                    c
+                },
+            )
+    }
+
+    fn sbom() -> impl Strategy<Value = Sbom> {
+        (
+            component(),
+            prop::collection::vec((component(), 0..3u8), 0..8),
+            prop::collection::vec((0..9usize, 0..9usize), 0..16),
+            0..253_402_300_799i64,
+        )
+            .prop_map(|(root, comps, edges, t)| {
+                let mut sbom = Sbom::new(root, Timestamp::from_unix(t));
+                for (mut c, scope) in comps {
+                    if sbom.component(&c.bom_ref).is_some() {
+                        continue;
+                    }
+                    c.scope =
+                        [Scope::Required, Scope::Optional, Scope::Excluded][usize::from(scope)];
+                    sbom.add(c);
+                }
+                let refs: Vec<String> = std::iter::once(&sbom.root)
+                    .chain(&sbom.components)
+                    .map(|c| c.bom_ref.clone())
+                    .collect();
+                for (a, b) in edges {
+                    if let (Some(a), Some(b)) = (refs.get(a % refs.len()), refs.get(b % refs.len()))
+                    {
+                        // Edges into the root would make it a dependency of itself's children.
+                        if *b != refs[0] {
+                            sbom.depends(a, b);
+                        }
+                    }
+                }
+                // SPDX carries scope on edges: a component nothing points to is required.
+                let targets: std::collections::BTreeSet<String> =
+                    sbom.dependencies.values().flatten().cloned().collect();
+                for c in &mut sbom.components {
+                    if !targets.contains(&c.bom_ref) {
+                        c.scope = Scope::Required;
+                    }
+                }
+                sbom
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn model_spdx_model(sbom in sbom()) {
+            let json = to_json(&sbom);
+            let back = from_json(&json).unwrap();
+            prop_assert_eq!(&back, &sorted(sbom.clone()));
+            prop_assert_eq!(to_json(&back), json);
+        }
+    }
 }

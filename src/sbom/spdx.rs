@@ -64,8 +64,9 @@
 //! after the document (bom-ref `SPDXRef-DOCUMENT`) depends on each
 //! described package. A component's bom-ref is its purl (first `purl`
 //! external reference), else `NAME@VERSION`; when two packages would share
-//! one, their SPDX ids are used. Edges come from `DEPENDS_ON`, `CONTAINS`
-//! and the `*_DEPENDENCY_OF` / `CONTAINED_BY` types between packages; a
+//! one, their SPDX ids are used. Edges come from `DEPENDS_ON`, `CONTAINS`,
+//! `DYNAMIC_LINK`, `STATIC_LINK` and the `*_DEPENDENCY_OF` /
+//! `CONTAINED_BY` types between packages (others are ignored); a
 //! component whose incoming edges are all `OPTIONAL_DEPENDENCY_OF` is
 //! optional, all `DEV_` / `BUILD_` / `TEST_DEPENDENCY_OF` excluded. The
 //! license is `licenseDeclared`, else `licenseConcluded` (`NOASSERTION`
@@ -666,7 +667,7 @@ impl<'a> LicenseParser<'a, '_> {
         if let Some((doc, lic)) = w.split_once(':') {
             let ok = doc
                 .strip_prefix("DocumentRef-")
-                .is_some_and(|d| is_idstring_plus(d))
+                .is_some_and(is_idstring_plus)
                 && lic.strip_prefix("LicenseRef-").is_some_and(is_idstring);
             return match (ok, self.mode) {
                 (true, Mode::Syntax) => Ok(w.to_owned()),
@@ -1080,7 +1081,7 @@ enum EdgeKind {
 /// kind), or `None` when it is not a dependency.
 fn edge_kind(relationship_type: &str) -> Option<(bool, EdgeKind)> {
     Some(match relationship_type {
-        "DEPENDS_ON" | "CONTAINS" => (true, EdgeKind::Required),
+        "DEPENDS_ON" | "CONTAINS" | "DYNAMIC_LINK" | "STATIC_LINK" => (true, EdgeKind::Required),
         "DEPENDENCY_OF" | "CONTAINED_BY" | "RUNTIME_DEPENDENCY_OF" | "PROVIDED_DEPENDENCY_OF" => {
             (false, EdgeKind::Required)
         }
