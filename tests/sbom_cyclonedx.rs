@@ -628,6 +628,28 @@ fn spec_version_and_component_types_are_checked_per_version() {
 }
 
 #[test]
+fn timestamps_are_json_schema_date_times() {
+    let at = |t: &str| {
+        doc(
+            "1.6",
+            "[]",
+            &format!(r#", "metadata": {{"timestamp": "{t}"}}"#),
+        )
+    };
+    let ok = from_json(&at("2024-05-01T14:00:00+02:00")).unwrap();
+    assert_eq!(ok.timestamp.to_string(), "2024-05-01T12:00:00Z");
+    assert!(from_json(&at("2024-05-01t12:00:00.5z")).is_ok());
+    for bad in [
+        "2024-05-01 12:00:00Z",
+        "2024-05-01",
+        "2024-05-01T12:00:00",
+        "yesterday",
+    ] {
+        assert_eq!(reject(&at(bad)).0, "metadata.timestamp", "{bad}");
+    }
+}
+
+#[test]
 fn licenses_follow_the_version_rules() {
     // 1.4: several expressions are allowed and joined.
     let two = r#"[{"type": "library", "name": "x", "licenses": [

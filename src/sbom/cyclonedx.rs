@@ -38,7 +38,8 @@
 //!
 //! * `bomFormat` must be `CycloneDX`, `specVersion` 1.4, 1.5 or 1.6,
 //!   `serialNumber` `urn:uuid:` + a lowercase UUID, `version` at least 1,
-//!   `metadata.timestamp` RFC 3339;
+//!   `metadata.timestamp` an RFC 3339 date-time (with `T`, as JSON Schema
+//!   asks);
 //! * components need `type` (from the version's enumeration) and `name`;
 //!   `bom-ref`s must be non-empty and unique across components and
 //!   services; `scope` must be `required`, `optional` or `excluded`;
@@ -1045,7 +1046,15 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     let mut root: Option<Read> = None;
     if let Some(metadata) = &bom.metadata {
         if let Some(t) = &metadata.timestamp {
-            timestamp = t.parse().map_err(|_| {
+            // chrono also takes a space for the `T`; JSON Schema's
+            // date-time does not.
+            let separator = t.as_bytes().get(10).copied();
+            let parsed = if matches!(separator, Some(b'T' | b't')) {
+                t.parse().ok()
+            } else {
+                None
+            };
+            timestamp = parsed.ok_or_else(|| {
                 invalid(
                     "metadata.timestamp",
                     format!(
