@@ -1018,3 +1018,30 @@ mod roundtrip {
         }
     }
 }
+
+#[test]
+fn mutated_documents_never_panic() {
+    // Truncations and byte flips of real documents: errors, never panics.
+    for file in [
+        "tools-python/SPDXJSONExample-v2.3.spdx.json",
+        "tools-python/SPDXJSONExample-UTF-16.spdx.json",
+        "syft/identify_2.3.json",
+    ] {
+        let bytes = std::fs::read(conformance_dir().join(file)).unwrap();
+        let step = (bytes.len() / 150).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            let _ = from_json(&bytes[..cut]);
+            let mut flipped = bytes.clone();
+            for b in [b'"', b'}', b'\\', b'-', 0xff, b'_'] {
+                flipped[cut] = b;
+                let _ = from_json(&flipped);
+            }
+        }
+    }
+    let ours = to_json(&rich_sbom());
+    for cut in (0..ours.len()).step_by(7) {
+        let mut flipped = ours.clone();
+        flipped[cut] = b'_';
+        let _ = from_json(&flipped);
+    }
+}
