@@ -2047,3 +2047,112 @@ fn provenance_help_shows_examples() {
         assert!(out.stdout.contains(needle), "{needle}: {out:#?}");
     }
 }
+
+#[test]
+fn sbom_writes_reproducible_documents_and_statements() {
+    let b = bins();
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lock = root.join("Cargo.lock");
+    let manifest = root.join("Cargo.toml");
+    let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
+    for format in ["cyclonedx-json", "cyclonedx-1.5-json", "spdx-json"] {
+        let args = |out: &str| {
+            vec![
+                "sbom".to_owned(),
+                "--lockfile".into(),
+                lock.display().to_string(),
+                "--manifest".into(),
+                manifest.display().to_string(),
+                "--format".into(),
+                format.into(),
+                "-o".into(),
+                out.into(),
+            ]
+        };
+        run_env(&b.attest, dir.path(), args("a.json"), &epoch).ok();
+        run_env(&b.attest, dir.path(), args("b.json"), &epoch).ok();
+        let a = std::fs::read(dir.path().join("a.json")).unwrap();
+        assert_eq!(
+            a,
+            std::fs::read(dir.path().join("b.json")).unwrap(),
+            "{format}: same inputs, same bytes"
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&a).unwrap();
+        let packages = if format.starts_with("cyclonedx") {
+            &doc["components"]
+        } else {
+            &doc["packages"]
+        };
+        assert!(
+            packages.as_array().unwrap().len() > 50,
+            "{format}: every locked package"
+        );
+    }
+    // As a statement about an artifact, then signed and verified as an SBOM attestation.
+    std::fs::write(dir.path().join("app"), b"the app").unwrap();
+    run(
+        &b.attest,
+        dir.path(),
+        ["keygen", "--algorithm", "ed25519", "--out", "k"],
+    )
+    .ok();
+    let lock_s = lock.display().to_string();
+    run_env(
+        &b.attest,
+        dir.path(),
+        [
+            "sbom",
+            "--lockfile",
+            &lock_s,
+            "--format",
+            "cyclonedx-json",
+            "--subject",
+            "app",
+            "-o",
+            "st.json",
+        ],
+        &epoch,
+    )
+    .ok();
+    run(
+        &b.attest,
+        dir.path(),
+        [
+            "sign", "--key", "k.key", "--in", "st.json", "-o", "env.json",
+        ],
+    )
+    .ok();
+    let out = run(
+        &b.verifier,
+        dir.path(),
+        [
+            "envelope",
+            "--in",
+            "env.json",
+            "--key",
+            "k.pub",
+            "--artifact",
+            "app",
+            "--predicate-type",
+            "https://cyclonedx.org/bom",
+        ],
+    );
+    out.ok();
+    // Bad inputs: exit 2 with a reason, never a panic.
+    std::fs::write(dir.path().join("bad.lock"), "not = [toml").unwrap();
+    for args in [
+        vec!["sbom", "--lockfile", "bad.lock", "--format", "spdx-json"],
+        vec![
+            "sbom",
+            "--lockfile",
+            "missing.lock",
+            "--format",
+            "spdx-json",
+        ],
+        vec!["sbom", "--lockfile", "bad.lock", "--format", "xml"],
+    ] {
+        let out = run(&b.attest, dir.path(), args.clone());
+        assert_eq!(out.code, 2, "{args:?}: {out:#?}");
+    }
+}

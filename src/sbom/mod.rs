@@ -203,8 +203,8 @@ impl Sbom {
         Ok(())
     }
 
-    /// A digest of the model's content (names, versions, purls, hashes,
-    /// licenses, edges; not the timestamp), for deterministic serial numbers
+    /// A digest of the model's content (every component field and the
+    /// edges; not the timestamp), for deterministic serial numbers
     /// and document namespaces.
     pub fn content_digest(&self) -> Digest {
         let mut h = crate::digest::Hasher::new(crate::digest::DigestAlgorithm::Sha256);
@@ -218,6 +218,9 @@ impl Sbom {
             feed(&c.version);
             feed(c.purl.as_deref().unwrap_or(""));
             feed(c.license.as_deref().unwrap_or(""));
+            feed(c.supplier.as_deref().unwrap_or(""));
+            feed(c.description.as_deref().unwrap_or(""));
+            feed(&format!("{:?} {:?}", c.scope, c.source));
             for d in &c.hashes {
                 feed(&d.to_string());
             }
