@@ -30,6 +30,7 @@ use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::Incident;
+use custodia::predicate::sbom::{SbomFormat, sbom_statement};
 use custodia::predicate::test_result::{TestOutcome, TestResult};
 use custodia::predicate::vulns::VulnerabilityReport;
 use custodia::promotion::{
@@ -39,6 +40,10 @@ use custodia::promotion::{
 use custodia::provenance::{BuildContext, SourceRef};
 use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
+use custodia::sbom::Sbom;
+use custodia::sbom::cargo::{CargoInput, from_cargo};
+use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
+use custodia::sbom::spdx;
 use custodia::statement::{PAYLOAD_TYPE, Predicate, Statement};
 use custodia::time::Timestamp;
 
@@ -49,6 +54,36 @@ const SOURCE: &str = "https://github.com/acme/shop";
 /// 2024-03-04 09:00 UTC, a Monday: the demo's clock starts here.
 const T0: i64 = 1_709_542_800;
 const HOUR: i64 = 3600;
+
+/// The shop's (small) lock file and manifest: the SBOM's input.
+const DEMO_LOCK: &str = r#"version = 4
+
+[[package]]
+name = "shop"
+version = "@VERSION@"
+dependencies = ["itoa", "serde", "serde_json"]
+
+[[package]]
+name = "itoa"
+version = "1.0.11"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "49f1f14873335454500d59611f1cf4a4b0f786f9ac11f4312a78e4cf2566695b"
+
+[[package]]
+name = "serde"
+version = "1.0.203"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "7253ab4de971e72fb7be983802300c30b5a7f0c2e56fab8abfc6a214307c0094"
+
+[[package]]
+name = "serde_json"
+version = "1.0.117"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "455182ea6142b14f93f4bc5320a2b31c1f266b66a4a5c858b013302a5d8cbfc3"
+dependencies = ["itoa", "serde"]
+"#;
+const DEMO_MANIFEST: &str =
+    "[package]\nname = \"shop\"\nversion = \"@VERSION@\"\nlicense = \"MIT OR Apache-2.0\"\n";
 
 #[derive(Parser)]
 #[command(
@@ -131,13 +166,15 @@ fn policy_json(team: &Team) -> serde_json::Value {
         "signerRole": "tester", "conditions": {"testResult": "PASSED"}});
     let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.1",
         "signerRole": "scanner", "conditions": {"maxSeverity": "medium"}});
+    let sbom =
+        serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "signerRole": "builder"});
     serde_json::json!({
         "version": 1,
         "keys": keys,
         "environments": [
             {"name": "dev", "requires": [provenance]},
-            {"name": "staging", "requires": [provenance, tests]},
-            {"name": "prod", "requires": [provenance, tests, scan],
+            {"name": "staging", "requires": [provenance, tests, sbom]},
+            {"name": "prod", "requires": [provenance, tests, sbom, scan],
              "approvals": {"count": 2, "role": "approver"},
              "freezeWindows": [{"start": "2024-12-20T00:00:00Z", "end": "2025-01-06T00:00:00Z", "reason": "year-end freeze"}],
              "emergency": {"approvals": 1}}
@@ -178,6 +215,35 @@ impl Demo<'_> {
         Ok(self
             .store
             .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?)
+    }
+
+    /// The build's SBOM (from the embedded Cargo.lock) as signed CycloneDX
+    /// and SPDX attestations about the artifact.
+    fn sboms(&self, artifact: &DigestSet, version: &str, at: i64) -> Result<(Digest, Sbom)> {
+        let lock = DEMO_LOCK.replace("@VERSION@", version);
+        let manifest = DEMO_MANIFEST.replace("@VERSION@", version);
+        let model = from_cargo(
+            &CargoInput::new(&lock).with_manifest(&manifest),
+            Timestamp::from_unix(at),
+        )?;
+        let subject = vec![ResourceDescriptor::new("shop.tar.gz", artifact.clone())];
+        let mut cdx = None;
+        for (format, document) in [
+            (
+                SbomFormat::CycloneDx,
+                cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
+            ),
+            (SbomFormat::Spdx, spdx::to_json(&model)),
+        ] {
+            let st = sbom_statement(subject.clone(), format, &document)?;
+            let digest = self
+                .store
+                .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?;
+            if format == SbomFormat::CycloneDx {
+                cdx = Some(digest);
+            }
+        }
+        Ok((cdx.ok_or("no CycloneDX SBOM")?, model))
     }
 
     fn request(
@@ -233,8 +299,15 @@ impl Demo<'_> {
     }
 
     /// Ships one release dev -> staging -> prod starting at `at`.
-    fn ship(&mut self, artifact: &DigestSet, at: i64, show: bool) -> Result<Option<Digest>> {
+    fn ship(
+        &mut self,
+        artifact: &DigestSet,
+        version: &str,
+        at: i64,
+        show: bool,
+    ) -> Result<Option<Digest>> {
         let prov = self.provenance(artifact, at - HOUR)?;
+        let (sbom, _) = self.sboms(artifact, version, at - HOUR)?;
         let dev = self.promote(
             "build -> dev",
             &self.request(artifact, None, "dev", at, vec![prov.clone()]),
@@ -251,7 +324,7 @@ impl Demo<'_> {
                 Some("dev"),
                 "staging",
                 at + HOUR,
-                vec![prov.clone(), tests.clone()],
+                vec![prov.clone(), tests.clone(), sbom.clone()],
             ),
         );
         let scan = self.attest(
@@ -277,7 +350,7 @@ impl Demo<'_> {
             Some("staging"),
             "prod",
             at + 3 * HOUR,
-            [vec![prov, tests, scan], approvals].concat(),
+            [vec![prov, tests, sbom, scan], approvals].concat(),
         );
         if show {
             if let Ok(p) = promote(self.store, self.policy, &req, &self.team.deployer) {
@@ -361,8 +434,9 @@ fn run(args: &Args) -> Result<bool> {
 
     step(
         "2. Build once",
-        "CI builds release 1.0 exactly once. From here on the artifact *is* its SHA-256 digest; \
-         every attestation and every promotion names those bytes, never a file name or a tag.",
+        "CI builds release 1.0 exactly once, with its SBOM (CycloneDX 1.6 and SPDX 2.3, from Cargo.lock). \
+         From here on the artifact *is* its SHA-256 digest; every attestation and every promotion \
+         names those bytes, never a file name or a tag.",
     );
     let v1_bytes = release(1);
     std::fs::write(out.join("artifact"), &v1_bytes)?;
@@ -383,15 +457,31 @@ fn run(args: &Args) -> Result<bool> {
         store: &store,
         ok: true,
     };
+    // The SBOM, as a person would read it, next to the artifact.
+    let lock = DEMO_LOCK.replace("@VERSION@", "1.0.0");
+    let manifest = DEMO_MANIFEST.replace("@VERSION@", "1.0.0");
+    let model = from_cargo(
+        &CargoInput::new(&lock).with_manifest(&manifest),
+        Timestamp::from_unix(T0 - HOUR),
+    )?;
+    std::fs::write(
+        out.join("sbom.cdx.json"),
+        cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
+    )?;
+    std::fs::write(out.join("sbom.spdx.json"), spdx::to_json(&model))?;
+    println!(
+        "   SBOM         {} components (sbom.cdx.json, sbom.spdx.json; signed copies go into the store)",
+        model.components.len() + 1
+    );
 
     step(
         "3. Promote the same digest dev -> staging -> prod",
         "Each gate checks the policy: signed SLSA provenance from the trusted builder for dev; plus passed \
-         tests for staging; plus a vulnerability scan (nothing above medium) and two approvers who are \
+         tests and a signed SBOM for staging; plus a vulnerability scan (nothing above medium) and two approvers who are \
          neither the author nor the builder for prod. Each promotion is a signed record linked to the \
          previous one in its environment and to the record that brought the digest into the source.",
     );
-    demo.ship(&v1, T0, true)?;
+    demo.ship(&v1, "1.0.0", T0, true)?;
 
     step(
         "4. Validate every environment's history",
@@ -448,6 +538,7 @@ fn run(args: &Args) -> Result<bool> {
         &demo.request(&v2, None, "dev", T0 + 24 * HOUR, vec![prov2.clone()]),
     );
     let tests2 = demo.attest(&v2, &TestResult::new(TestOutcome::Passed), &team.tests)?;
+    let (sbom2, _) = demo.sboms(&v2, "1.1.0", T0 + 23 * HOUR)?;
     demo.promote(
         "1.1 dev -> staging",
         &demo.request(
@@ -455,7 +546,7 @@ fn run(args: &Args) -> Result<bool> {
             Some("dev"),
             "staging",
             T0 + 25 * HOUR,
-            vec![prov2.clone(), tests2.clone()],
+            vec![prov2.clone(), tests2.clone(), sbom2.clone()],
         ),
     );
     let scan2 = demo.attest(
@@ -473,7 +564,7 @@ fn run(args: &Args) -> Result<bool> {
         &Approval::new("prod", Timestamp::from_unix(T0 + 26 * HOUR)),
         &team.alice,
     )?;
-    let base = vec![prov2, tests2, scan2];
+    let base = vec![prov2, tests2, sbom2, scan2];
     demo.refuse(
         "1.1 to prod approved by its own author",
         &demo.request(
