@@ -880,7 +880,19 @@ impl Reader {
                     let at = format!("{at}.license");
                     self.check_properties(&license.properties, &at)?;
                     match (&license.id, &license.name) {
-                        (Some(id), None) => id.clone(),
+                        (Some(id), None) => {
+                            let ids = super::license_ids::CYCLONEDX_LICENSE_IDS;
+                            if ids.binary_search(&id.as_str()).is_err() {
+                                return Err(invalid(
+                                    format!("{at}.id"),
+                                    format!(
+                                        "`{}` is not an SPDX license id (use `name` or an expression for others)",
+                                        crate::digest::shorten(id)
+                                    ),
+                                ));
+                            }
+                            id.clone()
+                        }
                         (None, Some(name)) => license_ref(name),
                         _ => {
                             return Err(invalid(

@@ -10,6 +10,7 @@
 
 pub mod cargo;
 pub mod cyclonedx;
+mod license_ids;
 pub mod spdx;
 
 use std::collections::{BTreeMap, BTreeSet};
