@@ -898,7 +898,7 @@ fn stale_torn_or_forked_head_hints_are_not_followed() {
     assert_eq!(linear_chain(&store).len(), 3);
     assert_check_names(
         &validate_chain(&store, &p.policy, "prod"),
-        &["record[0]", "record[1]", "record[2]"],
+        &["record[0]", "record[1]", "record[2]", "head"],
         "unlinked-records",
         &fork,
     );

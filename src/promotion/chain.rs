@@ -161,7 +161,9 @@ pub fn evidence_about(store: &dyn Store, artifact: &DigestSet) -> Result<Vec<Dig
 /// is linked, else from genesis, following links to the end.
 pub fn head(store: &dyn Store, environment: &str) -> Result<Option<Digest>, Error> {
     let mut current = None;
-    if let Some(hint) = store.head_hint(environment)? {
+    // An unreadable hint is only a missed shortcut here; validate_chain
+    // reports it.
+    if let Ok(Some(hint)) = store.head_hint(environment) {
         if let Ok((_, _, record)) = read_record(store, &hint) {
             let linked = record.environment == environment
                 && store
@@ -401,6 +403,7 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
     let mut report = Report::new();
     let mut previous: Option<(Digest, Timestamp)> = None;
     let mut linked = BTreeSet::new();
+    let mut linked_order: Vec<Digest> = Vec::new();
     // Envelopes the chain uses as evidence: no need to re-read them when
     // looking for unlinked promotion records.
     let mut evidence = BTreeSet::new();
@@ -415,6 +418,7 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
                 break;
             }
         };
+        linked_order.push(next.clone());
         if !linked.insert(next.clone()) {
             report.push(Check::fail(
                 format!("record[{index}]"),
@@ -436,7 +440,13 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
                 previous = Some((next, record.time));
             }
             Err(reason) => {
-                report.push(Check::fail(name, format!("{next}: {reason}")));
+                let link = previous
+                    .as_ref()
+                    .map_or("genesis".to_owned(), |p| p.0.hex());
+                report.push(Check::fail(
+                    name,
+                    format!("{next}: {reason} (the record linked after {link} in `{environment}`)"),
+                ));
                 // Later links cannot be trusted to mean anything; stop.
                 previous = None;
                 break;
@@ -451,6 +461,21 @@ pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &st
         ));
     }
     let _ = previous;
+    let last = linked_order.last().cloned();
+    match store.head_hint(environment) {
+        Ok(None) => {}
+        Ok(Some(hint)) if Some(&hint) == last.as_ref() => {
+            report.push(Check::pass("head", format!("the store's head of `{environment}` is {hint}")));
+        }
+        Ok(Some(hint)) => report.push(Check::fail(
+            "head",
+            format!(
+                "the store says the head of `{environment}` is {hint}, but its linked history ends at {}",
+                last.map_or("(nothing)".to_owned(), |d| d.to_string())
+            ),
+        )),
+        Err(e) => report.push(Check::fail("head", e.to_string())),
+    }
     report.push(match unlinked_records(store, environment, &linked, &evidence) {
         Ok(extra) if extra.is_empty() => Check::pass(
             "unlinked-records",

@@ -302,7 +302,9 @@ impl Store for DirStore {
             .join(environment)
             .join(link_name(previous));
         match fs::read_to_string(&path) {
-            Ok(text) => sha256(&text).map(Some),
+            Ok(text) => sha256(&text).map(Some).map_err(|e| {
+                StoreError::Invalid(format!("link file {}: {e}", path.display())).into()
+            }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Io { path, source }),
         }
@@ -319,7 +321,13 @@ impl Store for DirStore {
 
     fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
         let path = self.head_path(environment)?;
-        Ok(fs::read_to_string(&path).ok().and_then(|t| sha256(&t).ok()))
+        match fs::read_to_string(&path) {
+            Ok(text) => sha256(&text).map(Some).map_err(|e| {
+                StoreError::Invalid(format!("head file {}: {e}", path.display())).into()
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
     }
 
     fn set_head_hint(&self, environment: &str, head: &Digest) -> Result<(), Error> {
