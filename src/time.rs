@@ -93,7 +93,9 @@ impl FromStr for Timestamp {
         // RFC 3339 allows a space between date and time; JSON Schema's
         // date-time (and so SBOM and attestation formats) does not.
         if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
-            return Err(invalid("is not RFC 3339 date-time (`YYYY-MM-DDThh:mm:ssZ`)".to_owned()));
+            return Err(invalid(
+                "is not RFC 3339 date-time (`YYYY-MM-DDThh:mm:ssZ`)".to_owned(),
+            ));
         }
         let t = DateTime::parse_from_rfc3339(s)
             .map_err(|e| invalid(format!("is not RFC 3339: {e}")))?
