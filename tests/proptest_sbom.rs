@@ -1,0 +1,335 @@
+//! Random SBOM models (1 to 20 components, random names, versions, purls,
+//! SPDX license expressions, SHA-256 hashes, scopes, suppliers,
+//! descriptions, sources, bom-refs and dependency edges) written as
+//! CycloneDX (1.6 and 1.5) and SPDX 2.3 and read back: every field a
+//! format carries comes back, asserted field by field.
+//!
+//! What each format cannot carry (asserted as such, not skipped):
+//!
+//! | field | CycloneDX 1.6 / 1.5 | SPDX 2.3 |
+//! |---|---|---|
+//! | bom-ref | kept | not kept: the reader makes it the purl, else `NAME@VERSION` |
+//! | name, version, purl, hashes, description, source | kept | kept |
+//! | license | kept as written | kept for expressions of SPDX-list ids in list spelling (`mit` would read back `MIT`, unknown ids as `LicenseRef-ID`) |
+//! | supplier | kept | kept for `NAME` and `NAME <EMAIL>` (the generator's shapes; `(...)` reads back as `<...>`) |
+//! | scope | kept, root included | kept for a component some edge points to (the edge's relationship type says it); Required otherwise and for the root |
+//! | dependency edges | kept | kept (between the bom-refs SPDX gives) |
+//! | timestamp | kept to the nanosecond | whole seconds |
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use custodia::digest::{Digest, DigestAlgorithm};
+use custodia::sbom::cargo::purl;
+use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
+use custodia::sbom::{Component, Sbom, Scope, SourceKind, spdx};
+use custodia::time::Timestamp;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+const LICENSE_IDS: &[&str] = &[
+    "MIT",
+    "Apache-2.0",
+    "BSD-3-Clause",
+    "BSD-2-Clause",
+    "ISC",
+    "Unlicense",
+    "MPL-2.0",
+    "Zlib",
+    "0BSD",
+    "GPL-2.0-or-later",
+    "LGPL-2.1-only",
+    "CC0-1.0",
+];
+
+/// SPDX license expressions: one id, `A OR B`, `A AND B`, `(A OR B) AND
+/// C`, `A WITH LLVM-exception`.
+fn license() -> impl Strategy<Value = String> {
+    let id = || proptest::sample::select(LICENSE_IDS);
+    prop_oneof![
+        id().prop_map(str::to_owned),
+        (id(), id()).prop_map(|(a, b)| format!("{a} OR {b}")),
+        (id(), id()).prop_map(|(a, b)| format!("{a} AND {b}")),
+        (id(), id(), id()).prop_map(|(a, b, c)| format!("({a} OR {b}) AND {c}")),
+        Just("Apache-2.0 WITH LLVM-exception".to_owned()),
+    ]
+}
+
+fn supplier() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Z][a-z]{1,8}( [A-Z][a-z]{1,8})?",
+        "[A-Z][a-z]{1,8} <[a-z]{1,6}@[a-z]{1,6}\\.example>",
+    ]
+}
+
+fn source() -> impl Strategy<Value = SourceKind> {
+    prop_oneof![
+        3 => Just(SourceKind::Registry(
+            "registry+https://github.com/rust-lang/crates.io-index".to_owned()
+        )),
+        1 => Just(SourceKind::Registry("sparse+https://index.crates.io/".to_owned())),
+        1 => "sparse\\+https://[a-z]{1,8}\\.example/index/"
+            .prop_map(SourceKind::Registry),
+        1 => ("https://github\\.com/[a-z]{1,8}/[a-z]{1,8}", proptest::option::of("[0-9a-f]{40}"))
+            .prop_map(|(url, revision)| SourceKind::Git { url, revision }),
+        1 => Just(SourceKind::Path),
+        1 => Just(SourceKind::Unknown),
+    ]
+}
+
+fn scope() -> impl Strategy<Value = Scope> {
+    prop_oneof![
+        Just(Scope::Required),
+        Just(Scope::Optional),
+        Just(Scope::Excluded)
+    ]
+}
+
+/// How a component's bom-ref is chosen.
+#[derive(Debug, Clone, Copy)]
+enum RefKind {
+    /// Its purl (none: `NAME@VERSION`), as the producer does.
+    Purl,
+    /// Something else entirely (another tool's SBOM).
+    Custom,
+}
+
+prop_compose! {
+    fn component()(
+        name in "[a-z][a-z0-9_-]{0,12}",
+        version in "[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{1,2}(-[a-z0-9.]{1,5})?(\\+[a-z0-9]{1,4})?",
+        with_purl in proptest::bool::weighted(0.8),
+        ref_kind in prop_oneof![4 => Just(RefKind::Purl), 1 => Just(RefKind::Custom)],
+        custom_ref in "urn:ref:[a-z0-9]{8}",
+        supplier in proptest::option::of(supplier()),
+        license in proptest::option::of(license()),
+        hashes in proptest::collection::vec(any::<[u8; 8]>(), 0..3),
+        source in source(),
+        scope in scope(),
+        description in proptest::option::of("[A-Za-z0-9][A-Za-z0-9 .,;:()'-]{0,60}"),
+    ) -> Component {
+        let mut c = Component::new(name.clone(), version.clone());
+        if with_purl {
+            c = c.with_purl(purl(&name, &version, &source));
+        }
+        if let RefKind::Custom = ref_kind {
+            c.bom_ref = custom_ref;
+        }
+        c.supplier = supplier;
+        c.license = license;
+        c.hashes = hashes.iter().map(|b| DigestAlgorithm::Sha256.hash(b)).collect();
+        c.source = source;
+        c.scope = scope;
+        c.description = description;
+        c
+    }
+}
+
+/// The bom-ref the SPDX reader gives a component: its purl, else
+/// `NAME@VERSION`.
+fn spdx_ref(c: &Component) -> String {
+    c.purl
+        .clone()
+        .unwrap_or_else(|| format!("{}@{}", c.name, c.version))
+}
+
+prop_compose! {
+    fn model()(
+        root in component(),
+        components in proptest::collection::vec(component(), 1..20),
+        edges in proptest::collection::vec((any::<Index>(), any::<Index>()), 0..40),
+        seconds in 0i64..4_000_000_000,
+        nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+    ) -> Sbom {
+        let timestamp: Timestamp = Timestamp::from_unix(seconds)
+            .to_string()
+            .replace('Z', &format!(".{nanos:09}Z"))
+            .parse()
+            .unwrap();
+        let mut sbom = Sbom::new(root, timestamp);
+        // bom-refs unique, and so are the ones SPDX will give.
+        let mut refs = BTreeSet::from([sbom.root.bom_ref.clone()]);
+        let mut spdx_refs = BTreeSet::from([spdx_ref(&sbom.root)]);
+        for c in components {
+            if !refs.contains(&c.bom_ref) && !spdx_refs.contains(&spdx_ref(&c)) {
+                refs.insert(c.bom_ref.clone());
+                spdx_refs.insert(spdx_ref(&c));
+                sbom.add(c);
+            }
+        }
+        let all: Vec<String> = std::iter::once(&sbom.root)
+            .chain(&sbom.components)
+            .map(|c| c.bom_ref.clone())
+            .collect();
+        for (a, b) in edges {
+            let (from, to) = (a.get(&all).clone(), b.get(&all).clone());
+            sbom.depends(&from, &to);
+        }
+        sbom
+    }
+}
+
+fn hashes(c: &Component) -> Vec<Digest> {
+    c.hashes.clone()
+}
+
+/// Field by field: `back` has `want`'s fields, under `bom_ref`.
+fn assert_component(
+    format: &str,
+    want: &Component,
+    back: &Sbom,
+    bom_ref: &str,
+    scope: Scope,
+) -> Result<(), TestCaseError> {
+    let got = back.component(bom_ref);
+    prop_assert!(got.is_some(), "{format}: {bom_ref} is missing");
+    let got = got.unwrap();
+    let what = |field: &str| format!("{format}: {bom_ref}: {field}");
+    prop_assert_eq!(&got.bom_ref, bom_ref, "{}", what("bom-ref"));
+    prop_assert_eq!(&got.name, &want.name, "{}", what("name"));
+    prop_assert_eq!(&got.version, &want.version, "{}", what("version"));
+    prop_assert_eq!(&got.purl, &want.purl, "{}", what("purl"));
+    prop_assert_eq!(&got.supplier, &want.supplier, "{}", what("supplier"));
+    prop_assert_eq!(&got.license, &want.license, "{}", what("license"));
+    prop_assert_eq!(hashes(got), hashes(want), "{}", what("hashes"));
+    prop_assert_eq!(&got.source, &want.source, "{}", what("source"));
+    prop_assert_eq!(got.scope, scope, "{}", what("scope"));
+    prop_assert_eq!(
+        &got.description,
+        &want.description,
+        "{}",
+        what("description")
+    );
+    Ok(())
+}
+
+fn check_cyclonedx(sbom: &Sbom, version: CycloneDxVersion) -> Result<(), TestCaseError> {
+    let format = format!("CycloneDX {}", version.as_str());
+    let json = cyclonedx::to_json(sbom, version);
+    let back = cyclonedx::from_json(&json);
+    prop_assert!(back.is_ok(), "{format}: {:?}", back.err());
+    let back = back.unwrap();
+    prop_assert_eq!(back.timestamp, sbom.timestamp, "{}: timestamp", format);
+    prop_assert_eq!(
+        back.components.len(),
+        sbom.components.len(),
+        "{}: components",
+        format
+    );
+    for c in std::iter::once(&sbom.root).chain(&sbom.components) {
+        assert_component(&format, c, &back, &c.bom_ref, c.scope)?;
+    }
+    prop_assert_eq!(&back.root.bom_ref, &sbom.root.bom_ref, "{}: root", format);
+    prop_assert_eq!(
+        &back.dependencies,
+        &sbom.dependencies,
+        "{}: dependencies",
+        format
+    );
+    prop_assert_eq!(
+        cyclonedx::to_json(&back, version),
+        json,
+        "{}: bytes",
+        format
+    );
+    Ok(())
+}
+
+fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
+    let format = "SPDX 2.3";
+    let json = spdx::to_json(sbom);
+    let back = spdx::from_json(&json);
+    prop_assert!(back.is_ok(), "{format}: {:?}", back.err());
+    let back = back.unwrap();
+    prop_assert_eq!(
+        back.timestamp,
+        Timestamp::from_unix(sbom.timestamp.unix()),
+        "{}: timestamp, whole seconds",
+        format
+    );
+    prop_assert_eq!(
+        back.components.len(),
+        sbom.components.len(),
+        "{}: components",
+        format
+    );
+    // bom-refs become purls / NAME@VERSION; edges follow.
+    let renamed: BTreeMap<&str, String> = std::iter::once(&sbom.root)
+        .chain(&sbom.components)
+        .map(|c| (c.bom_ref.as_str(), spdx_ref(c)))
+        .collect();
+    let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, tos) in &sbom.dependencies {
+        for to in tos {
+            dependencies
+                .entry(renamed[from.as_str()].clone())
+                .or_default()
+                .insert(renamed[to.as_str()].clone());
+        }
+    }
+    let pointed_to: BTreeSet<&str> = sbom
+        .dependencies
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    // The root's scope is not carried; a component's only through an
+    // edge that points to it.
+    assert_component(
+        format,
+        &sbom.root,
+        &back,
+        &spdx_ref(&sbom.root),
+        Scope::Required,
+    )?;
+    prop_assert_eq!(
+        &back.root.bom_ref,
+        &spdx_ref(&sbom.root),
+        "{}: root",
+        format
+    );
+    for c in &sbom.components {
+        let scope = if pointed_to.contains(c.bom_ref.as_str()) {
+            c.scope
+        } else {
+            Scope::Required
+        };
+        assert_component(format, c, &back, &spdx_ref(c), scope)?;
+    }
+    prop_assert_eq!(
+        &back.dependencies,
+        &dependencies,
+        "{}: dependencies",
+        format
+    );
+    // What came back is a fixed point.
+    prop_assert_eq!(
+        spdx::to_json(&back),
+        spdx::to_json(&spdx::from_json(&spdx::to_json(&back)).unwrap()),
+        "{}: bytes",
+        format
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn model_to_cyclonedx_to_model(sbom in model()) {
+        sbom.validate().unwrap();
+        check_cyclonedx(&sbom, CycloneDxVersion::V1_6)?;
+        check_cyclonedx(&sbom, CycloneDxVersion::V1_5)?;
+    }
+
+    #[test]
+    fn model_to_spdx_to_model(sbom in model()) {
+        sbom.validate().unwrap();
+        check_spdx(&sbom)?;
+    }
+}
