@@ -213,6 +213,214 @@ pub mod fuzzing {
             round_trip::<Incident>(&st, "incident");
         }
     }
+
+    /// The first difference between two models, briefly.
+    fn sbom_difference(a: &crate::sbom::Sbom, b: &crate::sbom::Sbom) -> String {
+        if a.root != b.root {
+            return format!("root {:?} != {:?}", a.root, b.root);
+        }
+        if a.timestamp != b.timestamp {
+            return format!("timestamp {} != {}", a.timestamp, b.timestamp);
+        }
+        if a.components.len() != b.components.len() {
+            return format!(
+                "{} != {} components",
+                a.components.len(),
+                b.components.len()
+            );
+        }
+        if let Some((x, y)) = a.components.iter().zip(&b.components).find(|(x, y)| x != y) {
+            return format!("component {x:?} != {y:?}");
+        }
+        format!("dependencies {:?} != {:?}", a.dependencies, b.dependencies)
+    }
+
+    /// A small lock file for `cargo metadata` input (`sbom`).
+    const FUZZ_LOCK: &str = "version = 4\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\
+        dependencies = [\"dep\"]\n[[package]]\nname = \"dep\"\nversion = \"1.0.0\"\n\
+        source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+
+    /// Parses `data` as a `Cargo.lock` (alone, with `data` also as the
+    /// root manifest, and as `cargo metadata` output for a fixed lock
+    /// file), as CycloneDX JSON and as SPDX JSON. Every model that comes
+    /// out is written as CycloneDX 1.6, CycloneDX 1.5 and SPDX 2.3 and read
+    /// back (`sbom_round_trip`).
+    pub fn sbom(data: &[u8]) {
+        use crate::sbom::cargo::{CargoInput, from_cargo};
+        use crate::sbom::{cyclonedx, spdx};
+        let time = crate::time::Timestamp::from_unix(1_700_000_000);
+        if let Ok(text) = std::str::from_utf8(data) {
+            let inputs = [
+                CargoInput::new(text),
+                CargoInput::new(text).with_manifest(text),
+                CargoInput::new(FUZZ_LOCK).with_metadata(text),
+            ];
+            for input in inputs {
+                if let Ok(sbom) = from_cargo(&input, time) {
+                    assert!(sbom.validate().is_ok(), "Cargo: a valid model");
+                    sbom_round_trip(&sbom, "Cargo");
+                }
+            }
+        }
+        if let Ok(sbom) = cyclonedx::from_json(data) {
+            assert!(sbom.validate().is_ok(), "CycloneDX: a valid model");
+            sbom_round_trip(&sbom, "CycloneDX");
+        }
+        if let Ok(sbom) = spdx::from_json(data) {
+            assert!(sbom.validate().is_ok(), "SPDX: a valid model");
+            sbom_round_trip(&sbom, "SPDX");
+        }
+    }
+
+    /// Writes `sbom` in each format and reads it back: our output must
+    /// read; CycloneDX keeps the model as it is; SPDX keeps every
+    /// component's name, version, purl, hashes, description and source and
+    /// the number of edges (what it can lose is listed in
+    /// [`crate::sbom::spdx`]); and a second write and read changes nothing
+    /// (bytes and model).
+    fn sbom_round_trip(sbom: &crate::sbom::Sbom, from: &str) {
+        use crate::sbom::cyclonedx::{self, CycloneDxVersion};
+        use crate::sbom::{Component, Sbom, spdx};
+        type Writer = fn(&Sbom) -> Vec<u8>;
+        type Reader = fn(&[u8]) -> Result<Sbom, crate::Error>;
+        let formats: [(&str, Writer, Reader); 3] = [
+            (
+                "CycloneDX 1.6",
+                |s| cyclonedx::to_json(s, CycloneDxVersion::V1_6),
+                cyclonedx::from_json,
+            ),
+            (
+                "CycloneDX 1.5",
+                |s| cyclonedx::to_json(s, CycloneDxVersion::V1_5),
+                cyclonedx::from_json,
+            ),
+            ("SPDX 2.3", spdx::to_json, spdx::from_json),
+        ];
+        // What SPDX always keeps, per component, whatever the bom-refs:
+        // name, version, purl, hashes, description, source.
+        type Kept = (
+            String,
+            String,
+            Option<String>,
+            Vec<String>,
+            Option<String>,
+            crate::sbom::SourceKind,
+        );
+        fn kept(c: &Component) -> Kept {
+            let mut hashes: Vec<String> = c.hashes.iter().map(|d| d.to_string()).collect();
+            hashes.sort();
+            (
+                c.name.clone(),
+                c.version.clone(),
+                c.purl.clone(),
+                hashes,
+                c.description.clone(),
+                c.source.clone(),
+            )
+        }
+        fn all_kept(s: &Sbom) -> Vec<Kept> {
+            let mut all: Vec<Kept> = std::iter::once(&s.root)
+                .chain(&s.components)
+                .map(kept)
+                .collect();
+            all.sort();
+            all
+        }
+        // Writers sort components by bom-ref: compare in that order.
+        fn sorted(s: &Sbom) -> Sbom {
+            let mut s = s.clone();
+            s.components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
+            s
+        }
+        let edges = |s: &Sbom| s.dependencies.values().map(|d| d.len()).sum::<usize>();
+        // Known gap, reported: spdx::to_json writes any purl as a `purl`
+        // external reference, and spdx::from_json refuses one that does not
+        // start with `pkg:` or holds whitespace (the CycloneDX reader takes
+        // any string). Such models skip SPDX until the writer handles them.
+        let spdx_purls_ok = std::iter::once(&sbom.root)
+            .chain(&sbom.components)
+            .filter_map(|c| c.purl.as_deref())
+            .all(|p| p.starts_with("pkg:") && !p.contains(char::is_whitespace));
+        // Known gap, reported: when two components would get the same
+        // bom-ref from SPDX (their purl, else NAME@VERSION), the reader uses
+        // their SPDX ids, and the writer derives a new SPDX id from that
+        // bom-ref's hash on every write, so the ids never settle. Such
+        // models skip the second SPDX round trip.
+        let spdx_refs_unique = {
+            let mut seen = std::collections::BTreeSet::new();
+            std::iter::once(&sbom.root)
+                .chain(&sbom.components)
+                .all(|c| {
+                    seen.insert(
+                        c.purl
+                            .clone()
+                            .unwrap_or_else(|| format!("{}@{}", c.name, c.version)),
+                    )
+                })
+        };
+        // Known gap, reported: the Cargo producer splits a git source at
+        // its first `#` (the revision may hold another), the CycloneDX and
+        // SPDX readers split the source they wrote at the last one. Such
+        // models are not round-tripped.
+        let hash_in_revision = |c: &Component| match &c.source {
+            crate::sbom::SourceKind::Git {
+                revision: Some(r), ..
+            } => r.contains('#'),
+            _ => false,
+        };
+        if std::iter::once(&sbom.root)
+            .chain(&sbom.components)
+            .any(hash_in_revision)
+        {
+            return;
+        }
+        for (format, write, read) in formats {
+            if format.starts_with("SPDX") && !spdx_purls_ok {
+                continue;
+            }
+            let json = write(sbom);
+            let first = read(&json);
+            if let Err(e) = &first {
+                let json = String::from_utf8_lossy(&json);
+                assert!(
+                    first.is_ok(),
+                    "{from} -> {format}: our output does not read back: {e}\n{json}"
+                );
+            }
+            let Ok(first) = first else { return };
+            if format.starts_with("CycloneDX") {
+                let (a, b) = (sorted(&first), sorted(sbom));
+                assert!(
+                    a == b,
+                    "{from} -> {format} -> model: {}",
+                    sbom_difference(&a, &b)
+                );
+            } else {
+                assert_eq!(
+                    all_kept(&first),
+                    all_kept(sbom),
+                    "{from} -> {format} -> model: components"
+                );
+                assert_eq!(edges(&first), edges(sbom), "{from} -> {format}: edges");
+            }
+            if format.starts_with("SPDX") && !spdx_refs_unique {
+                continue;
+            }
+            let again = write(&first);
+            let second = read(&again);
+            assert!(
+                second.as_ref().ok().map(sorted) == Some(sorted(&first)),
+                "{from} -> {format}: a second round trip changes the model: {}",
+                match &second {
+                    Ok(second) => sbom_difference(&sorted(second), &sorted(&first)),
+                    Err(e) => e.to_string(),
+                }
+            );
+            if let Ok(second) = second {
+                assert!(write(&second) == again, "{from} -> {format}: bytes change");
+            }
+        }
+    }
 }
 
 /// The README's Rust snippets are compiled and run as doc tests.
