@@ -283,7 +283,8 @@ fn source_kind(source: Option<&str>) -> SourceKind {
         None => SourceKind::Path,
         Some(s) if s.starts_with("git+") => {
             let rest = s.strip_prefix("git+").unwrap_or(s);
-            let (url_part, revision) = match rest.split_once('#') {
+            // The revision follows the last `#` (as the SBOM readers split it).
+            let (url_part, revision) = match rest.rsplit_once('#') {
                 Some((u, rev)) => (u, Some(rev.to_owned())),
                 None => (rest, None),
             };

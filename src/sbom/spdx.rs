@@ -320,9 +320,12 @@ fn package_out(
         copyright_text: NOASSERTION,
         description: c.description.clone(),
         source_info: write_source(&c.source),
+        // Only what is shaped like a purl is written as one (the reader and
+        // spdx-tools refuse anything else); other identifiers are dropped.
         external_refs: c
             .purl
             .iter()
+            .filter(|p| p.starts_with("pkg:") && !p.contains(char::is_whitespace))
             .map(|p| ExternalRefOut {
                 reference_category: "PACKAGE-MANAGER",
                 reference_type: "purl",
