@@ -227,14 +227,19 @@ pub fn from_cargo(input: &CargoInput<'_>, timestamp: Timestamp) -> Result<Sbom, 
     }
 
     let mut sbom = Sbom::new(root.clone(), timestamp);
-    // Edges.
+    // Edges, resolved through an index by name (lock files list
+    // thousands of packages).
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in lock.package.iter().enumerate() {
+        by_name.entry(p.name.as_str()).or_default().push(i);
+    }
     for (i, p) in lock.package.iter().enumerate() {
         let from = components
             .get(i)
             .map(|c| c.bom_ref.clone())
             .unwrap_or_default();
         for dep in &p.dependencies {
-            let j = resolve(&lock.package, dep).map_err(|reason| {
+            let j = resolve(&lock.package, &by_name, dep).map_err(|reason| {
                 invalid(
                     "Cargo.lock",
                     format!("package[{i}] ({}).dependencies", p.name),
@@ -353,22 +358,28 @@ fn encode(s: &str) -> String {
 
 /// Resolves a lock-file dependency (`name`, `name version` or
 /// `name version (source)`) to a package index.
-fn resolve(packages: &[LockPackage], dep: &str) -> Result<usize, String> {
+fn resolve(
+    packages: &[LockPackage],
+    by_name: &BTreeMap<&str, Vec<usize>>,
+    dep: &str,
+) -> Result<usize, String> {
     let mut parts = dep.splitn(3, ' ');
     let name = parts.next().unwrap_or_default();
     let version = parts.next();
     let source = parts
         .next()
         .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
-    let candidates: Vec<usize> = packages
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| {
-            p.name == name
-                && version.is_none_or(|v| p.version == v)
-                && source.is_none_or(|s| p.source.as_deref() == Some(s))
+    let candidates: Vec<usize> = by_name
+        .get(name)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|i| {
+            packages.get(*i).is_some_and(|p| {
+                version.is_none_or(|v| p.version == v)
+                    && source.is_none_or(|s| p.source.as_deref() == Some(s))
+            })
         })
-        .map(|(i, _)| i)
         .collect();
     match candidates.as_slice() {
         [one] => Ok(*one),
