@@ -13,6 +13,8 @@
     clippy::panic
 )]
 
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,28 +22,7 @@ use custodia::dsse::Envelope;
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey, PublicKey};
 
 fn peer_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("CUSTODIA_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv/bin/python")
-        });
-    let works = Command::new(&candidate)
-        .args(["-c", "import securesystemslib.dsse"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the interop tests: no securesystemslib at {}",
-        candidate.display()
-    );
-    eprintln!(
-        "SKIPPED: securesystemslib peer not found at {} (run ../shared/tools/peers-venv)",
-        candidate.display()
-    );
-    None
+    peers::python_with("securesystemslib.dsse", "securesystemslib")
 }
 
 fn run_python(python: &Path, script: &str, args: &[&Path]) -> (bool, String) {

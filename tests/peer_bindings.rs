@@ -23,6 +23,8 @@
     clippy::panic
 )]
 
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,28 +38,7 @@ use custodia::time::Timestamp;
 use serde_json::{Value, json};
 
 fn peer_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("CUSTODIA_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv/bin/python")
-        });
-    let works = Command::new(&candidate)
-        .args(["-c", "import in_toto_attestation"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the peer binding tests: no in_toto_attestation at {}",
-        candidate.display()
-    );
-    eprintln!(
-        "SKIPPED: in-toto-attestation peer not found at {} (run .ci/run, or set CUSTODIA_PEERS_PYTHON)",
-        candidate.display()
-    );
-    None
+    peers::python_with("in_toto_attestation", "in-toto-attestation")
 }
 
 /// `python -c CHECK STATEMENT.json KIND` prints one JSON object: for each

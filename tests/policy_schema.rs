@@ -22,6 +22,8 @@
     clippy::panic
 )]
 
+mod peers;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -202,28 +204,7 @@ fn from_json_refuses_what_the_schema_refuses() {
 
 /// The peers' python, if it has `jsonschema`.
 fn jsonschema_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("CUSTODIA_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate_file("target/peers-venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import jsonschema"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the JSON Schema checks: no `jsonschema` package at {} \
-         (.ci/run installs jsonschema==4.26.0 into the peers venv)",
-        candidate.display()
-    );
-    eprintln!(
-        "SKIPPED: python `jsonschema` not found at {} (pip install jsonschema==4.26.0 there, \
-         or set CUSTODIA_PEERS_PYTHON to a python that has it)",
-        candidate.display()
-    );
-    None
+    peers::python_with("jsonschema", "python `jsonschema` (jsonschema==4.26.0)")
 }
 
 /// Checks the schema itself against its metaschema, then validates each

@@ -16,6 +16,8 @@
     clippy::panic
 )]
 
+mod peers;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,29 +49,10 @@ fn own_sbom(timestamp: Timestamp) -> Sbom {
 // ---------------------------------------------------------------------------
 
 fn peer_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("CUSTODIA_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("target/peers-venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args([
-            "-c",
-            "import jsonschema, referencing, cyclonedx.validation.json",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the CycloneDX schema tests: no jsonschema + cyclonedx-python-lib at {}",
-        candidate.display()
-    );
-    eprintln!(
-        "SKIPPED: jsonschema / cyclonedx-python-lib peer not found at {} (run ../shared/tools/peers-venv)",
-        candidate.display()
-    );
-    None
+    peers::python_with(
+        "jsonschema, referencing, cyclonedx.validation.json",
+        "jsonschema + cyclonedx-python-lib",
+    )
 }
 
 /// Validates each FILE against the copied schema of VERSION (draft-07,

@@ -18,6 +18,8 @@
     clippy::panic
 )]
 
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,29 +42,10 @@ fn conformance_dir() -> PathBuf {
 // ------------------------------------------------------------------ peer
 
 fn peer_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("CUSTODIA_PEERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root_dir().join("target/peers-venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args([
-            "-c",
-            "import spdx_tools.spdx.parser.parse_anything, jsonschema",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the SPDX peer checks: no spdx-tools/jsonschema at {}",
-        candidate.display()
-    );
-    eprintln!(
-        "SKIPPED: spdx-tools/jsonschema peer not found at {} (run ../shared/tools/peers-venv)",
-        candidate.display()
-    );
-    None
+    peers::python_with(
+        "spdx_tools.spdx.parser.parse_anything, jsonschema",
+        "spdx-tools + jsonschema",
+    )
 }
 
 /// Validates each file against the SPDX 2.3 JSON schema (draft-07, format
