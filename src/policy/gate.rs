@@ -123,7 +123,9 @@ impl EvidenceEnvelope {
         &self.envelope
     }
 
-    fn claims(&self, predicate_type: &str) -> bool {
+    /// Whether the payload claims `predicate_type` (unauthenticated: only
+    /// to pick which envelopes are worth verifying).
+    pub(crate) fn claims(&self, predicate_type: &str) -> bool {
         self.claimed_type.as_deref() == Some(predicate_type)
     }
 

@@ -715,11 +715,16 @@ pub fn incidents(
         let Ok(bytes) = get_checked(store, &digest) else {
             continue;
         };
-        let Ok(envelope) = Envelope::from_json(&bytes) else {
+        // Only envelopes that claim to be incidents are verified: evidence
+        // and promotion records are most of the store.
+        let Ok(evidence) = EvidenceEnvelope::from_bytes(&bytes) else {
             continue;
         };
+        if !evidence.claims(INCIDENT_V1) {
+            continue;
+        }
         let mut r = Report::new();
-        let Some(statement) = open_envelope(&envelope, &keys, 1, &mut r) else {
+        let Some(statement) = open_envelope(evidence.envelope(), &keys, 1, &mut r) else {
             continue;
         };
         if statement.predicate_type() != INCIDENT_V1 {
