@@ -206,20 +206,34 @@ impl Demo<'_> {
             .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)?.to_json())?)
     }
 
-    fn provenance(&self, artifact: &DigestSet, at: i64) -> Result<Digest> {
-        let st = BuildContext::new(BUILDER_ID)
+    fn provenance(
+        &self,
+        artifact: &DigestSet,
+        at: i64,
+        byproducts: &[(&str, DigestSet)],
+    ) -> Result<Digest> {
+        let mut build = BuildContext::new(BUILDER_ID)
             .with_source(SourceRef::new(SOURCE).with_git_ref("refs/heads/main"))
             .with_subject("shop.tar.gz", artifact.clone())
-            .with_times(Timestamp::from_unix(at), Timestamp::from_unix(at + 300))
-            .to_statement()?;
+            .with_times(Timestamp::from_unix(at), Timestamp::from_unix(at + 300));
+        for (name, digest) in byproducts {
+            build = build.with_byproduct(*name, digest.clone());
+        }
+        let st = build.to_statement()?;
         Ok(self
             .store
             .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?)
     }
 
     /// The build's SBOM (from the embedded Cargo.lock) as signed CycloneDX
-    /// and SPDX attestations about the artifact.
-    fn sboms(&self, artifact: &DigestSet, version: &str, at: i64) -> Result<(Digest, Sbom)> {
+    /// and SPDX attestations about the artifact; also the two documents'
+    /// digests, which the provenance lists as byproducts.
+    fn sboms(
+        &self,
+        artifact: &DigestSet,
+        version: &str,
+        at: i64,
+    ) -> Result<(Digest, Sbom, Vec<(&'static str, DigestSet)>)> {
         let lock = DEMO_LOCK.replace("@VERSION@", version);
         let manifest = DEMO_MANIFEST.replace("@VERSION@", version);
         let model = from_cargo(
@@ -228,13 +242,16 @@ impl Demo<'_> {
         )?;
         let subject = vec![ResourceDescriptor::new("shop.tar.gz", artifact.clone())];
         let mut cdx = None;
-        for (format, document) in [
+        let mut documents = Vec::new();
+        for (format, file, document) in [
             (
                 SbomFormat::CycloneDx,
+                "sbom.cdx.json",
                 cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
             ),
-            (SbomFormat::Spdx, spdx::to_json(&model)),
+            (SbomFormat::Spdx, "sbom.spdx.json", spdx::to_json(&model)),
         ] {
+            documents.push((file, DigestSet::of_bytes(&document)));
             let st = sbom_statement(subject.clone(), format, &document)?;
             let digest = self
                 .store
@@ -243,7 +260,7 @@ impl Demo<'_> {
                 cdx = Some(digest);
             }
         }
-        Ok((cdx.ok_or("no CycloneDX SBOM")?, model))
+        Ok((cdx.ok_or("no CycloneDX SBOM")?, model, documents))
     }
 
     fn request(
@@ -306,8 +323,8 @@ impl Demo<'_> {
         at: i64,
         show: bool,
     ) -> Result<Option<Digest>> {
-        let prov = self.provenance(artifact, at - HOUR)?;
-        let (sbom, _) = self.sboms(artifact, version, at - HOUR)?;
+        let (sbom, _, documents) = self.sboms(artifact, version, at - HOUR)?;
+        let prov = self.provenance(artifact, at - HOUR, &documents)?;
         let dev = self.promote(
             "build -> dev",
             &self.request(artifact, None, "dev", at, vec![prov.clone()]),
@@ -507,7 +524,7 @@ fn run(args: &Args) -> Result<bool> {
         "Each of these must be refused or detected, with a reason a person can act on.",
     );
     let rebuilt = DigestSet::of_bytes(&[v1_bytes.clone(), b"rebuilt".to_vec()].concat());
-    let prov = demo.provenance(&rebuilt, T0)?;
+    let prov = demo.provenance(&rebuilt, T0, &[])?;
     let tests = demo.attest(&rebuilt, &TestResult::new(TestOutcome::Passed), &team.tests)?;
     demo.refuse(
         "a rebuild of 1.0 promoted to staging",
@@ -532,13 +549,13 @@ fn run(args: &Args) -> Result<bool> {
         &demo.request(&rebuilt, None, "dev", T0 + 5 * HOUR, vec![unsigned]),
     );
     let v2 = DigestSet::of_bytes(&release(2));
-    let prov2 = demo.provenance(&v2, T0 + 23 * HOUR)?;
+    let prov2 = demo.provenance(&v2, T0 + 23 * HOUR, &[])?;
     demo.promote(
         "1.1 build -> dev",
         &demo.request(&v2, None, "dev", T0 + 24 * HOUR, vec![prov2.clone()]),
     );
     let tests2 = demo.attest(&v2, &TestResult::new(TestOutcome::Passed), &team.tests)?;
-    let (sbom2, _) = demo.sboms(&v2, "1.1.0", T0 + 23 * HOUR)?;
+    let (sbom2, _, _) = demo.sboms(&v2, "1.1.0", T0 + 23 * HOUR)?;
     demo.promote(
         "1.1 dev -> staging",
         &demo.request(
@@ -681,9 +698,15 @@ fn run(args: &Args) -> Result<bool> {
     }
 
     println!(
-        "\nCheck the files yourself:\n   cargo run --example verifier -- chain --policy {} --dir {}",
+        "\nCheck the files yourself (every chain, every stored envelope, and the artifact, SBOMs \
+         and keys beside them):\n   cargo run --example verifier -- chain --policy {} --dir {} \\\n       \
+         --file {} --file {} --file {} --file {}",
         out.join("policy.json").display(),
-        out.join("store").display()
+        out.join("store").display(),
+        out.join("artifact").display(),
+        out.join("sbom.cdx.json").display(),
+        out.join("sbom.spdx.json").display(),
+        out.join("keys").display()
     );
     println!(
         "\n{}",

@@ -937,7 +937,7 @@ fn tampering_with_a_stored_envelope_fails_the_chain_naming_the_record() {
     // prod's record names the staging record as its source: that fails too.
     assert!(out.stdout.contains("== prod: NOT VERIFIED =="), "{out:#?}");
     assert!(
-        out.stdout.contains("NOT VERIFIED: staging, prod"),
+        out.stdout.contains("NOT VERIFIED: staging, prod, store"),
         "{out:#?}"
     );
 

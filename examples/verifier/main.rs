@@ -32,7 +32,8 @@ use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
 use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
 use custodia::promotion::{
-    DirStore, DoraMetrics, DoraTargets, Store, dora, history, validate_chain,
+    Accounting, DirStore, DoraMetrics, DoraTargets, Store, check_policy, check_store, dora,
+    history, validate_chain,
 };
 use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
 use custodia::report::{Check, Report};
@@ -246,6 +247,12 @@ struct ChainArgs {
     /// Also say where this digest is, as ALG:HEX.
     #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest)]
     digest: Option<Digest>,
+    /// A file the verified chains must account for (repeatable; a directory
+    /// means every file under it): a PEM public key must be one of the
+    /// policy's keys; any other file must hash to an artifact the records
+    /// promoted, or to a subject or SLSA byproduct of their signed evidence.
+    #[arg(long = "file", value_name = "PATH")]
+    files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ChainFormat::Text)]
     format: ChainFormat,
@@ -465,11 +472,43 @@ struct ChainOutcome {
     reports: Vec<(String, Report)>,
     /// With --artifact/--digest: the digest and where it is.
     artifact: Option<(Digest, Vec<(String, Location)>)>,
+    /// The policy file is the one the records were gated by.
+    policy: Report,
+    /// Every stored envelope hashes to its name.
+    store: Report,
+    /// With --file: each file accounted for.
+    files: Option<Report>,
 }
 
 impl ChainOutcome {
     fn verified(&self) -> bool {
-        !self.reports.is_empty() && self.reports.iter().all(|(_, r)| r.verified())
+        !self.reports.is_empty()
+            && self.reports.iter().all(|(_, r)| r.verified())
+            && self.policy.verified()
+            && self.store.verified()
+            && self.files.as_ref().is_none_or(Report::verified)
+    }
+
+    /// The sections that are not environments: the store and the files.
+    fn extra_sections(&self) -> Vec<(&'static str, &Report)> {
+        let mut sections = vec![("policy", &self.policy), ("store", &self.store)];
+        if let Some(files) = &self.files {
+            sections.push(("files", files));
+        }
+        sections
+    }
+
+    /// The first failing check and the section it is in.
+    /// A policy file other than the one the records name explains every
+    /// other failure, so it comes first; then the environments (a corrupt
+    /// envelope they use is named there, with what it broke), then the
+    /// store's other envelopes, then the files.
+    fn first_failure(&self) -> Option<(&str, &Check)> {
+        std::iter::once(("policy", &self.policy))
+            .chain(self.reports.iter().map(|(env, r)| (env.as_str(), r)))
+            .chain(std::iter::once(("store", &self.store)))
+            .chain(self.files.iter().map(|r| ("files", r)))
+            .find_map(|(section, r)| r.first_failure().map(|c| (section, c)))
     }
 }
 
@@ -498,7 +537,26 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
         let found = locate(&store, &reports, &digest.to_set());
         (digest, found)
     });
-    let outcome = ChainOutcome { reports, artifact };
+    let files = if args.files.is_empty() {
+        None
+    } else {
+        Some(account_for_files(&store, &policy, &reports, &args.files)?)
+    };
+    let names: Vec<&str> = reports.iter().map(|(env, _)| env.as_str()).collect();
+    let mut policy_report = Report::new();
+    policy_report.push(check_policy(
+        &store,
+        &policy,
+        &names,
+        &args.policy.display().to_string(),
+    ));
+    let outcome = ChainOutcome {
+        policy: policy_report,
+        store: check_store(&store),
+        reports,
+        artifact,
+        files,
+    };
     let out = match args.format {
         ChainFormat::Text => render_chain_text(&outcome),
         ChainFormat::Json => chain_json(&outcome)?,
@@ -508,14 +566,75 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
     if outcome.verified() {
         return Ok(());
     }
-    let first = outcome
-        .reports
-        .iter()
-        .find_map(|(env, r)| r.first_failure().map(|c| (env, c)));
-    Err(Failure::NotVerified(match first {
-        Some((env, check)) => format!("`{env}`: {}: {}", check.name, check.reason),
+    Err(Failure::NotVerified(match outcome.first_failure() {
+        Some((section, check)) => format!("`{section}`: {}: {}", check.name, check.reason),
         None => "the policy has no environments".to_owned(),
     }))
+}
+
+/// Checks each `--file` (directories expanded, sorted) against what the
+/// verified environments' chains vouch for. Unreadable files are input
+/// errors (exit 2).
+fn account_for_files(
+    store: &DirStore,
+    policy: &ActivePolicy,
+    reports: &[(String, Report)],
+    paths: &[PathBuf],
+) -> Result<Report, Failure> {
+    let verified: Vec<&str> = reports
+        .iter()
+        .filter(|(_, r)| r.verified())
+        .map(|(env, _)| env.as_str())
+        .collect();
+    let accounting = Accounting::from_chains(store, policy, &verified);
+    let mut report = Report::new();
+    for path in paths {
+        for file in files_under(path)? {
+            let name = file.display().to_string();
+            let size = fs::metadata(&file)
+                .map_err(|e| format!("{name}: {e}"))?
+                .len();
+            report.push(if size <= MAX_KEY_FILE_BYTES {
+                accounting.check_file(&name, &read_file(&file, MAX_KEY_FILE_BYTES)?)
+            } else {
+                let digest = hash_file(DigestAlgorithm::Sha256, &file)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                accounting.check_digest(&name, &digest.to_set())
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// `path` itself, or every regular file under the directory `path`, sorted.
+fn files_under(path: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let unreadable = |p: &Path, e: std::io::Error| Failure::Input(format!("{}: {e}", p.display()));
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| unreadable(&dir, e))? {
+            let entry = entry.map_err(|e| unreadable(&dir, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| unreadable(&entry.path(), e))?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                found.push(entry.path());
+            } else {
+                return Err(Failure::Input(format!(
+                    "{}: not a regular file or directory",
+                    entry.path().display()
+                )));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// `name` if the policy has that environment.
@@ -583,6 +702,17 @@ fn render_chain_text(outcome: &ChainOutcome) -> String {
         ));
         out.push_str(&render_checks(report));
     }
+    for (section, report) in outcome.extra_sections() {
+        out.push_str(&format!(
+            "== {section}: {} ==\n",
+            if report.verified() {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED"
+            }
+        ));
+        out.push_str(&render_checks(report));
+    }
     if let Some((digest, found)) = &outcome.artifact {
         out.push_str(&format!("== where {digest} is ==\n"));
         for (env, location) in found {
@@ -592,8 +722,10 @@ fn render_chain_text(outcome: &ChainOutcome) -> String {
     let failed: Vec<&str> = outcome
         .reports
         .iter()
+        .map(|(env, r)| (env.as_str(), r))
+        .chain(outcome.extra_sections())
         .filter(|(_, r)| !r.verified())
-        .map(|(env, _)| env.as_str())
+        .map(|(section, _)| section)
         .collect();
     if outcome.verified() {
         out.push_str(&format!(
@@ -629,6 +761,12 @@ fn chain_json(outcome: &ChainOutcome) -> Result<String, Failure> {
     let mut json = serde_json::Map::new();
     json.insert("verified".into(), outcome.verified().into());
     json.insert("environments".into(), environments.into());
+    for (section, report) in outcome.extra_sections() {
+        json.insert(
+            section.into(),
+            serde_json::to_value(report).map_err(serialize)?,
+        );
+    }
     if let Some((digest, found)) = &outcome.artifact {
         let places: serde_json::Map<String, serde_json::Value> = found
             .iter()
@@ -664,7 +802,12 @@ fn render_chain_markdown(
         md(&policy.digest().to_string()),
         outcome.reports.len()
     );
-    for (env, report) in &outcome.reports {
+    let sections = outcome
+        .reports
+        .iter()
+        .map(|(env, r)| (env.as_str(), r))
+        .chain(outcome.extra_sections());
+    for (env, report) in sections {
         out.push_str(&format!(
             "### {} {}\n\n| | Check | Reason |\n| --- | --- | --- |\n",
             mark(report.verified()),

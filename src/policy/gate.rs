@@ -26,6 +26,7 @@ pub struct ActivePolicy {
     digest: Digest,
     by_role: BTreeMap<String, KeySet>,
     identities: BTreeMap<KeyId, String>,
+    all: KeySet,
     empty: KeySet,
 }
 
@@ -35,8 +36,12 @@ impl Policy {
         self.validate()?;
         let mut by_role: BTreeMap<String, KeySet> = BTreeMap::new();
         let mut identities = BTreeMap::new();
+        let mut all = KeySet::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
+            if !identities.contains_key(public.key_id()) {
+                all.insert(public.clone());
+            }
             identities.insert(public.key_id().clone(), key.identity.clone());
             for role in &key.roles {
                 by_role
@@ -50,6 +55,7 @@ impl Policy {
             policy: self,
             by_role,
             identities,
+            all,
             empty: KeySet::new(),
         })
     }
@@ -69,6 +75,11 @@ impl ActivePolicy {
     /// Keys with `role` (empty if none).
     pub fn keys_with_role(&self, role: &str) -> &KeySet {
         self.by_role.get(role).unwrap_or(&self.empty)
+    }
+
+    /// Every key the policy lists, whatever its roles.
+    pub(crate) fn all_keys(&self) -> &KeySet {
+        &self.all
     }
 
     /// The identity holding a key.

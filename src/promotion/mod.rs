@@ -7,13 +7,17 @@
 //! * [`promote`], [`rollback`], [`rollback_target`], [`record_incident`];
 //! * [`validate_chain`]: an environment's whole history, every link and
 //!   gate re-checked;
+//! * [`check_store`], [`Accounting`]: every stored envelope intact, and
+//!   loose files (artifact, SBOM, keys) accounted for by verified chains;
 //! * [`dora`]: deployment frequency, lead time, change failure rate and
 //!   time to restore, from the records.
 
+mod audit;
 mod chain;
 mod dora;
 mod store;
 
+pub use audit::{Accounting, check_policy, check_store};
 pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
     PromotionRequest, RollbackTarget, evidence_about, head, history, incidents, promote,

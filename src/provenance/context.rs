@@ -109,6 +109,9 @@ pub struct BuildContext {
     pub internal_parameters: Map<String, Value>,
     /// Further dependencies (the source is added automatically).
     pub resolved_dependencies: Vec<ResourceDescriptor>,
+    /// Other files the build produced (an SBOM, logs), by digest:
+    /// `runDetails.byproducts`.
+    pub byproducts: Vec<ResourceDescriptor>,
 }
 
 impl BuildContext {
@@ -125,6 +128,7 @@ impl BuildContext {
             external_parameters: Map::new(),
             internal_parameters: Map::new(),
             resolved_dependencies: Vec::new(),
+            byproducts: Vec::new(),
         }
     }
 
@@ -212,6 +216,12 @@ impl BuildContext {
         Ok(self)
     }
 
+    /// Adds a byproduct: a file the build produced besides its subjects.
+    pub fn with_byproduct(mut self, name: impl Into<String>, digest: DigestSet) -> Self {
+        self.byproducts.push(ResourceDescriptor::new(name, digest));
+        self
+    }
+
     /// Fixes the start and finish times.
     pub fn with_times(mut self, started_on: Timestamp, finished_on: Timestamp) -> Self {
         self.started_on = Some(started_on);
@@ -274,10 +284,11 @@ impl BuildContext {
             started_on: Some(self.started_on.unwrap_or(default_time)),
             finished_on: Some(self.finished_on.unwrap_or(default_time)),
         });
-        let provenance = Provenance {
+        let mut provenance = Provenance {
             build_definition: definition,
             run_details: run,
         };
+        provenance.run_details.byproducts = self.byproducts.clone();
         provenance.validate()?;
         Ok(provenance)
     }
