@@ -2156,3 +2156,106 @@ fn sbom_writes_reproducible_documents_and_statements() {
         assert_eq!(out.code, 2, "{args:?}: {out:#?}");
     }
 }
+
+// ---------------------------------------------------------------- markdown
+
+/// The Markdown table rows (`| mark | name | reason |`) of a report.
+fn markdown_rows(markdown: &str) -> Vec<&str> {
+    markdown
+        .lines()
+        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌"))
+        .collect()
+}
+
+#[test]
+fn verifier_envelope_markdown_is_a_step_summary() {
+    let f = Fixture::new();
+    let out = f.verify_artifact("envelope.json", &["--format", "markdown"]);
+    out.ok();
+    assert!(
+        out.stdout
+            .starts_with("## ✅ DSSE envelope envelope.json verified"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("| | Check | Reason |"), "{out:#?}");
+    // One row per check, the same checks as the JSON report.
+    let rows = markdown_rows(&out.stdout);
+    assert_eq!(rows.len(), 6, "{out:#?}");
+    assert!(rows.iter().any(|r| r.contains("| predicate-type |")));
+
+    // Failing: a heading that says so, a red row, exit 1 with the reason.
+    let out = f.verify_envelope(
+        "envelope.json",
+        &[
+            "--artifact",
+            "app.tar.gz",
+            "--predicate-type",
+            "https://example.com/other/v1",
+            "--format",
+            "markdown",
+        ],
+    );
+    out.fails_one_line(1, "predicate-type");
+    assert!(out.stdout.starts_with("## ❌ DSSE envelope"), "{out:#?}");
+    assert!(
+        markdown_rows(&out.stdout)
+            .iter()
+            .any(|r| r.starts_with("| ❌ | predicate-type |")),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn verifier_markdown_cannot_be_forged_by_the_envelope() {
+    let f = Fixture::new();
+    // A payload type that tries to close the table and add a passing row.
+    let evil_type = "text/plain |\n| ✅ | subject | forged |\n## ✅ verified";
+    f.attest([
+        "sign",
+        "--key",
+        "builder.key",
+        "--in",
+        "statement.json",
+        "--payload-type",
+        evil_type,
+        "-o",
+        "evil.json",
+    ])
+    .ok();
+    let out = f.verify_artifact("evil.json", &["--format", "markdown"]);
+    out.fails_one_line(1, "payload-type");
+    // Every line is either the heading, blank, the table head or one row
+    // per check: the newline and pipes from the envelope stay inside a cell.
+    let rows = markdown_rows(&out.stdout);
+    assert!(
+        rows.iter().all(|r| r.matches(" | ").count() == 2),
+        "{out:#?}"
+    );
+    assert!(!out.stdout.contains("| ✅ | subject |"), "{out:#?}");
+    assert_eq!(out.stdout.matches("\n## ").count(), 0, "{out:#?}");
+}
+
+#[test]
+fn verifier_provenance_markdown_is_a_step_summary() {
+    let f = Fixture::with_provenance();
+    let out = f.verify_prov("tag.json", &[], &["--format", "markdown"]);
+    out.ok();
+    assert!(
+        out.stdout
+            .starts_with("## ✅ SLSA provenance tag.json verified"),
+        "{out:#?}"
+    );
+    assert!(
+        markdown_rows(&out.stdout)
+            .iter()
+            .all(|r| r.starts_with("| ✅")),
+        "{out:#?}"
+    );
+    let out = f.verify_prov(
+        "tag.json",
+        &[("--builder-id", "https://evil.example/builder")],
+        &["--format", "markdown"],
+    );
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(out.stdout.starts_with("## ❌ SLSA provenance"), "{out:#?}");
+}

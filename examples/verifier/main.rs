@@ -308,6 +308,9 @@ enum Format {
     Text,
     /// The report as JSON: {"verified": bool, "checks": [{name, passed, reason}]}.
     Json,
+    /// A GitHub step summary / pull-request comment: verdict heading and a
+    /// table of checks.
+    Markdown,
 }
 
 /// Why the run did not end with "verified".
@@ -377,7 +380,7 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
             (verification.report(), summary)
         }
     };
-    conclude(common, &report, &summary)
+    conclude("DSSE envelope", common, &report, &summary)
 }
 
 fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
@@ -430,7 +433,7 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
         }
         None => String::new(),
     };
-    conclude(common, verified.report(), &summary)
+    conclude("SLSA provenance", common, verified.report(), &summary)
 }
 
 /// Where a digest is in one environment's history.
@@ -809,19 +812,11 @@ fn render_chain_markdown(
         .chain(outcome.extra_sections());
     for (env, report) in sections {
         out.push_str(&format!(
-            "### {} {}\n\n| | Check | Reason |\n| --- | --- | --- |\n",
+            "### {} {}\n\n{}\n",
             mark(report.verified()),
-            md(env)
+            md(env),
+            markdown_checks(report)
         ));
-        for check in report.checks() {
-            out.push_str(&format!(
-                "| {} | {} | {} |\n",
-                mark(check.passed),
-                md(&check.name),
-                md(&check.reason)
-            ));
-        }
-        out.push('\n');
     }
     if let Some((digest, found)) = &outcome.artifact {
         out.push_str(&format!(
@@ -1082,6 +1077,22 @@ fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {
             );
             serde_json::to_string_pretty(&json).map_err(serialize)?
         }
+        Format::Markdown => {
+            let title = format!(
+                "DORA metrics for {}, {} to {}",
+                md(&env),
+                md(&args.since.to_string()),
+                md(&args.until.to_string())
+            );
+            let mut out = render_markdown(&title, &report, "");
+            if let Some(m) = &metrics {
+                out.push_str(&format!(
+                    "\n```text\n{}```",
+                    one_line_each(&render_metrics(m))
+                ));
+            }
+            out
+        }
         Format::Text => {
             let mut out = format!(
                 "DORA metrics for `{}`, {} to {}\n",
@@ -1190,12 +1201,22 @@ fn subject_digest(
 
 /// Prints the report in the chosen format; exit 1 with the first failing
 /// check unless it verified.
-fn conclude(common: &CommonArgs, report: &Report, summary: &str) -> Result<(), Failure> {
+fn conclude(
+    what: &str,
+    common: &CommonArgs,
+    report: &Report,
+    summary: &str,
+) -> Result<(), Failure> {
     let file = common.input.display();
     let out = match common.format {
         Format::Json => serde_json::to_string_pretty(report)
             .map_err(|e| format!("serializing the report: {e}"))?,
         Format::Text => render(report, summary),
+        Format::Markdown => render_markdown(
+            &format!("{what} {}", md(&file.to_string())),
+            report,
+            summary,
+        ),
     };
     print_stdout(format!("{out}\n").as_bytes())?;
     if report.verified() {
@@ -1219,6 +1240,46 @@ fn render(report: &Report, summary: &str) -> String {
         out.push_str("NOT VERIFIED");
     }
     out
+}
+
+/// A GitHub-step-summary report: `## ✅ <title> verified` (or NOT
+/// verified), the summary when verified, and a table of the checks. Every
+/// text from the input is escaped for Markdown; `title` must be escaped
+/// already.
+fn render_markdown(title: &str, report: &Report, summary: &str) -> String {
+    let verified = report.verified();
+    let mut out = format!(
+        "## {} {title} {}\n\n",
+        mark(verified),
+        if verified { "verified" } else { "NOT verified" }
+    );
+    if verified && !summary.is_empty() {
+        out.push_str(&format!("{}\n\n", md(summary)));
+    }
+    out.push_str(&markdown_checks(report));
+    out
+}
+
+/// The checks as a Markdown table, escaped.
+fn markdown_checks(report: &Report) -> String {
+    let mut out = String::from("| | Check | Reason |\n| --- | --- | --- |\n");
+    for check in report.checks() {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            mark(check.passed),
+            md(&check.name),
+            md(&check.reason)
+        ));
+    }
+    out
+}
+
+/// Each line escaped with `one_line` (no control characters, no fence
+/// breaking), newlines kept.
+fn one_line_each(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("{}\n", one_line(l).replace("```", "'''")))
+        .collect()
 }
 
 /// `PASS  name: reason` per check, escaped.
