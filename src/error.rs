@@ -47,6 +47,11 @@ pub enum Error {
     /// An SBOM or its inputs (Cargo.lock, CycloneDX, SPDX) are invalid.
     #[error(transparent)]
     Sbom(#[from] SbomError),
+    /// OCI content (a manifest, an image layout, a registry) is invalid,
+    /// corrupt or unavailable (feature `oci`).
+    #[cfg(feature = "oci")]
+    #[error(transparent)]
+    Oci(#[from] crate::oci::OciError),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

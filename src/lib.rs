@@ -51,6 +51,8 @@ mod encoding;
 pub mod error;
 mod json;
 pub mod keys;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod policy;
 pub mod predicate;
 pub mod promotion;

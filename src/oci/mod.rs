@@ -1,0 +1,74 @@
+//! Container images as artifacts (feature `oci`).
+//!
+//! For an image, the identity that "build once, promote everywhere" holds
+//! constant is its manifest digest (for a multi-platform image, its index
+//! digest and each platform manifest's). Attestations travel with the image
+//! as OCI 1.1 referrers: artifact manifests whose `subject` is the image.
+//!
+//! * [`spec`]: descriptors, image manifests, image indexes, the layout
+//!   header and image configurations, read strictly and written
+//!   deterministically;
+//! * [`OciDigest`]: digests as descriptors carry them;
+//! * [`Layout`]: an OCI image layout directory: resolve an image by its
+//!   `org.opencontainers.image.ref.name` (or digest), compute its
+//!   [`ArtifactIdentity`], verify every blob against its descriptor, and
+//!   attach, list and fetch referrers;
+//! * [`referrers`]: how an envelope (or any blob) becomes a referrer
+//!   manifest ([`referrer_manifest`]), and how referrers are filtered by
+//!   artifact type or predicate type;
+//! * [`ImageBuilder`]: a minimal one-layer image, for tests and examples.
+//!
+//! ```
+//! use custodia::dsse::Envelope;
+//! use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+//! use custodia::oci::{Attachment, ImageBuilder, Layout, ReferrerFilter};
+//! use custodia::resource::ResourceDescriptor;
+//! use custodia::statement::{PAYLOAD_TYPE, Statement};
+//! use custodia::verify::{Expectation, verify_attestation};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let layout = Layout::create(dir.path())?;
+//! ImageBuilder::new().file("app", b"binary").write_to(&layout, "v1")?;
+//!
+//! // The image's identity is its manifest digest.
+//! let image = layout.identity(Some("v1"))?;
+//! let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+//! let statement = Statement::new_untyped(
+//!     vec![ResourceDescriptor::new("app", image.digest_set()?)],
+//!     "https://slsa.dev/provenance/v1",
+//!     serde_json::json!({"buildDefinition": {}}),
+//! )?;
+//! let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
+//! layout.attach(&image.descriptor, &Attachment::dsse(&envelope))?;
+//!
+//! // A consumer finds it next to the image and verifies it.
+//! let filter = ReferrerFilter::any().predicate_type("https://slsa.dev/provenance/v1");
+//! let found = layout.referrers(&image.descriptor.digest, &filter)?;
+//! assert_eq!(found.len(), 1);
+//! let bytes = layout.fetch_attachment(&found[0])?;
+//! let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+//! let expect = Expectation::new("https://slsa.dev/provenance/v1", image.digest_set()?);
+//! let result = verify_attestation(&Envelope::from_json(&bytes)?, &keys, &expect);
+//! assert!(result.report().verified(), "{}", result.report());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod digest;
+mod error;
+mod image;
+mod layout;
+pub mod referrers;
+pub mod spec;
+
+pub use digest::OciDigest;
+pub use error::{DigestProblem, OciError};
+pub use image::{BuiltImage, ImageBuilder};
+pub use layout::{
+    ArtifactIdentity, BlobCheck, BlobProblem, Layout, LayoutVerification, MAX_ATTACHMENT_BYTES,
+    MAX_INDEX_JSON_BYTES, MAX_MANIFEST_BYTES, split_reference,
+};
+pub use referrers::{
+    Attachment, Referrer, ReferrerFilter, ReferrerManifest, predicate_type_of, referrer_manifest,
+    referrers_index,
+};
+pub use spec::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType, Platform};

@@ -1,0 +1,317 @@
+//! OCI 1.1 referrers: attestations stored as artifact manifests whose
+//! `subject` is the image they describe.
+//!
+//! A DSSE envelope becomes an image manifest with
+//!
+//! * `artifactType` `application/vnd.dsse.envelope.v1+json` (the media
+//!   type cosign and the in-toto tooling give DSSE envelopes);
+//! * `config` the empty descriptor (`application/vnd.oci.empty.v1+json`,
+//!   the two bytes `{}`), as the image spec's artifact guidance says;
+//! * one layer, the envelope, with the same media type and an
+//!   `org.opencontainers.image.title` of `sha256-<hex>.dsse.json`;
+//! * `subject` the image manifest (or index) descriptor;
+//! * the statement's predicate type in the `in-toto.io/predicate-type`
+//!   annotation (BuildKit's convention for in-toto layers), on the
+//!   manifest and on the layer.
+//!
+//! Any other blob with a media type can be attached the same way
+//! ([`Attachment::new`]); a Sigstore bundle would use
+//! [`ARTIFACT_TYPE_SIGSTORE_BUNDLE`] and cosign's
+//! `dev.sigstore.bundle.predicateType` annotation, which
+//! [`predicate_type_of`] also reads.
+//!
+//! The manifest is serialized deterministically: attaching the same bytes
+//! to the same subject always gives the same manifest digest, so a repeated
+//! attach is a no-op rather than a duplicate.
+
+use crate::dsse::Envelope;
+use crate::error::Error;
+use crate::statement::{PAYLOAD_TYPE, Statement};
+
+use super::error::invalid;
+use super::spec::{
+    ANNOTATION_TITLE, Annotations, Descriptor, ImageIndex, ImageManifest, MEDIA_TYPE_IMAGE_INDEX,
+    MEDIA_TYPE_IMAGE_MANIFEST, MediaType,
+};
+
+/// The media type (and artifact type) of a DSSE envelope.
+pub const ARTIFACT_TYPE_DSSE: &str = "application/vnd.dsse.envelope.v1+json";
+/// The media type (and artifact type) of a Sigstore bundle v0.3, as cosign
+/// v3 attaches them.
+pub const ARTIFACT_TYPE_SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// The in-toto predicate type annotation (BuildKit's attestation layers).
+pub const ANNOTATION_PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
+/// cosign's predicate type annotation on Sigstore bundle referrers.
+pub const ANNOTATION_SIGSTORE_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
+
+/// The predicate type a referrer's annotations name, from
+/// `in-toto.io/predicate-type` or cosign's
+/// `dev.sigstore.bundle.predicateType`.
+pub fn predicate_type_of(annotations: &Annotations) -> Option<&str> {
+    annotations
+        .get(ANNOTATION_PREDICATE_TYPE)
+        .or_else(|| annotations.get(ANNOTATION_SIGSTORE_PREDICATE_TYPE))
+        .map(String::as_str)
+}
+
+/// A blob to attach to an image as a referrer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    artifact_type: MediaType,
+    media_type: MediaType,
+    bytes: Vec<u8>,
+    annotations: Annotations,
+}
+
+fn media_type(s: &str, field: &'static str) -> Result<MediaType, Error> {
+    s.parse()
+        .map_err(|reason: String| invalid("OCI attachment", field, reason))
+}
+
+impl Attachment {
+    /// Any blob: its artifact type, its own media type and its bytes.
+    pub fn new(artifact_type: &str, media_type_: &str, bytes: Vec<u8>) -> Result<Self, Error> {
+        Ok(Self {
+            artifact_type: media_type(artifact_type, "artifactType")?,
+            media_type: media_type(media_type_, "mediaType")?,
+            bytes,
+            annotations: Annotations::new(),
+        })
+    }
+
+    /// A DSSE envelope, as its canonical JSON. When it carries an in-toto
+    /// statement the predicate type is recorded in an annotation.
+    pub fn dsse(envelope: &Envelope) -> Self {
+        Self::dsse_parsed(envelope, envelope.to_json())
+    }
+
+    /// A DSSE envelope given as bytes, attached byte for byte (after
+    /// checking that it is an envelope).
+    pub fn dsse_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let envelope = Envelope::from_json(bytes)?;
+        Ok(Self::dsse_parsed(&envelope, bytes.to_vec()))
+    }
+
+    fn dsse_parsed(envelope: &Envelope, bytes: Vec<u8>) -> Self {
+        let mut annotations = Annotations::new();
+        if envelope.payload_type() == PAYLOAD_TYPE {
+            if let Ok(statement) = Statement::from_json(envelope.payload()) {
+                annotations.insert(
+                    ANNOTATION_PREDICATE_TYPE.to_owned(),
+                    statement.predicate_type().to_owned(),
+                );
+            }
+        }
+        Self {
+            artifact_type: MediaType::dsse(),
+            media_type: MediaType::dsse(),
+            bytes,
+            annotations,
+        }
+    }
+
+    /// Adds an annotation to the manifest (and to its index entry).
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// The artifact type.
+    pub fn artifact_type(&self) -> &MediaType {
+        &self.artifact_type
+    }
+
+    /// The blob's media type.
+    pub fn media_type(&self) -> &MediaType {
+        &self.media_type
+    }
+
+    /// The blob.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The manifest annotations.
+    pub fn annotations(&self) -> &Annotations {
+        &self.annotations
+    }
+
+    /// The predicate type, if the annotations name one.
+    pub fn predicate_type(&self) -> Option<&str> {
+        predicate_type_of(&self.annotations)
+    }
+}
+
+impl MediaType {
+    fn dsse() -> Self {
+        Self::internal(ARTIFACT_TYPE_DSSE)
+    }
+}
+
+/// A referrer manifest, ready to store: the manifest, its exact bytes, the
+/// descriptor to list it under (with `artifactType` and the manifest's
+/// annotations, as the referrers API reports them), and the blobs it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferrerManifest {
+    /// The manifest.
+    pub manifest: ImageManifest,
+    /// Its serialized bytes (deterministic).
+    pub bytes: Vec<u8>,
+    /// Its descriptor as a referrers index lists it.
+    pub descriptor: Descriptor,
+    /// The attached blob's descriptor (the manifest's only layer).
+    pub layer: Descriptor,
+}
+
+/// Builds the referrer manifest that attaches `attachment` to `subject`.
+///
+/// ```
+/// use custodia::oci::{Attachment, Descriptor, referrer_manifest};
+/// let image = Descriptor::of_bytes("application/vnd.oci.image.manifest.v1+json", b"{}")?;
+/// let blob = Attachment::new("application/vnd.example.sbom", "application/json", b"{}".to_vec())?;
+/// let a = referrer_manifest(&image, &blob);
+/// let b = referrer_manifest(&image, &blob);
+/// assert_eq!(a.bytes, b.bytes); // deterministic: same input, same digest
+/// assert_eq!(a.manifest.subject.as_ref().map(|s| &s.digest), Some(&image.digest));
+/// # Ok::<(), custodia::Error>(())
+/// ```
+pub fn referrer_manifest(subject: &Descriptor, attachment: &Attachment) -> ReferrerManifest {
+    let mut layer = Descriptor::of_bytes(attachment.media_type.as_str(), &attachment.bytes)
+        .unwrap_or_else(|_| Descriptor::empty());
+    layer.media_type = attachment.media_type.clone();
+    let extension = if attachment.media_type == ARTIFACT_TYPE_DSSE {
+        ".dsse.json"
+    } else if attachment.media_type == ARTIFACT_TYPE_SIGSTORE_BUNDLE {
+        ".sigstore.json"
+    } else {
+        ""
+    };
+    layer.annotations.insert(
+        ANNOTATION_TITLE.to_owned(),
+        format!(
+            "{}-{}{extension}",
+            layer.digest.algorithm(),
+            layer.digest.encoded()
+        ),
+    );
+    if let Some(p) = attachment.annotations.get(ANNOTATION_PREDICATE_TYPE) {
+        layer
+            .annotations
+            .insert(ANNOTATION_PREDICATE_TYPE.to_owned(), p.clone());
+    }
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MediaType::internal(MEDIA_TYPE_IMAGE_MANIFEST)),
+        artifact_type: Some(attachment.artifact_type.clone()),
+        config: Descriptor::empty(),
+        layers: vec![layer.clone()],
+        subject: Some(subject.bare()),
+        annotations: attachment.annotations.clone(),
+    };
+    let bytes = manifest.to_json();
+    let mut descriptor = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, &bytes)
+        .unwrap_or_else(|_| Descriptor::empty());
+    descriptor.artifact_type = Some(attachment.artifact_type.clone());
+    descriptor.annotations = attachment.annotations.clone();
+    ReferrerManifest {
+        manifest,
+        bytes,
+        descriptor,
+        layer,
+    }
+}
+
+/// Which referrers to list: all, or those of one artifact type and/or one
+/// predicate type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReferrerFilter {
+    /// Only this `artifactType` (the config media type when absent).
+    pub artifact_type: Option<String>,
+    /// Only this predicate type (from the annotations).
+    pub predicate_type: Option<String>,
+}
+
+impl ReferrerFilter {
+    /// Every referrer.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// Only referrers of `artifact_type`.
+    pub fn artifact_type(mut self, artifact_type: impl Into<String>) -> Self {
+        self.artifact_type = Some(artifact_type.into());
+        self
+    }
+
+    /// Only referrers whose annotations name `predicate_type`.
+    pub fn predicate_type(mut self, predicate_type: impl Into<String>) -> Self {
+        self.predicate_type = Some(predicate_type.into());
+        self
+    }
+
+    /// Whether a referrers index entry passes. An entry without an
+    /// `artifactType` passes the artifact type test (the manifest decides).
+    pub fn matches_descriptor(&self, d: &Descriptor) -> bool {
+        let artifact_ok = match (&self.artifact_type, &d.artifact_type) {
+            (Some(want), Some(have)) => have == want.as_str(),
+            _ => true,
+        };
+        let predicate_ok = match &self.predicate_type {
+            Some(want) => predicate_type_of(&d.annotations).is_none_or(|p| p == want),
+            None => true,
+        };
+        artifact_ok && predicate_ok
+    }
+
+    /// Whether a referrer manifest passes.
+    pub fn matches_manifest(&self, m: &ImageManifest) -> bool {
+        let artifact_ok = self
+            .artifact_type
+            .as_ref()
+            .is_none_or(|want| m.effective_artifact_type() == want.as_str());
+        let predicate_ok = self.predicate_type.as_ref().is_none_or(|want| {
+            predicate_type_of(&m.annotations).or_else(|| {
+                m.layers
+                    .iter()
+                    .find_map(|l| predicate_type_of(&l.annotations))
+            }) == Some(want.as_str())
+        });
+        artifact_ok && predicate_ok
+    }
+}
+
+/// A referrer found for a subject: its descriptor (as listed) and its
+/// manifest (read and checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    /// The manifest's descriptor, with `artifactType` and annotations.
+    pub descriptor: Descriptor,
+    /// The manifest.
+    pub manifest: ImageManifest,
+}
+
+impl Referrer {
+    /// The predicate type its annotations name, if any.
+    pub fn predicate_type(&self) -> Option<&str> {
+        predicate_type_of(&self.manifest.annotations)
+            .or_else(|| predicate_type_of(&self.descriptor.annotations))
+    }
+
+    /// The attached blob's descriptor: the first layer.
+    pub fn blob(&self) -> Option<&Descriptor> {
+        self.manifest.layers.first()
+    }
+}
+
+/// A referrers index (the referrers API's answer and the referrers tag
+/// schema's content): an image index listing `referrers`, sorted by digest
+/// so that the same set always has the same bytes.
+pub fn referrers_index(referrers: &[Descriptor]) -> ImageIndex {
+    let mut manifests = referrers.to_vec();
+    manifests.sort_by(|a, b| a.digest.cmp(&b.digest));
+    manifests.dedup_by(|a, b| a.digest == b.digest);
+    let mut index = ImageIndex::new();
+    index.media_type = Some(MediaType::internal(MEDIA_TYPE_IMAGE_INDEX));
+    index.manifests = manifests;
+    index
+}
