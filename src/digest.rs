@@ -635,13 +635,21 @@ pub fn hash_buf_reader<R: BufRead>(
 /// this one hashes, so the kernel's copy overlaps the hash and large files
 /// hash at the primitive's speed.
 pub fn hash_file(algorithm: DigestAlgorithm, path: impl AsRef<Path>) -> Result<Digest, Error> {
-    let path = path.as_ref();
+    hash_file_counting(algorithm, path.as_ref(), &mut |_| {})
+}
+
+/// [`hash_file`], calling `hashed(n)` after each chunk of `n` bytes.
+fn hash_file_counting(
+    algorithm: DigestAlgorithm,
+    path: &Path,
+    hashed: &mut dyn FnMut(u64),
+) -> Result<Digest, Error> {
     let io_err = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
     let file = fs::File::open(path).map_err(io_err)?;
-    hash_read_ahead(algorithm, file).map_err(io_err)
+    hash_read_ahead(algorithm, file, hashed).map_err(io_err)
 }
 
 /// Size of one read-ahead buffer, and how many are in flight.
@@ -651,6 +659,7 @@ const READ_AHEAD_BUFFERS: usize = 3;
 fn hash_read_ahead<R: Read + Send>(
     algorithm: DigestAlgorithm,
     mut reader: R,
+    hashed: &mut dyn FnMut(u64),
 ) -> io::Result<Digest> {
     let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(READ_AHEAD_BUFFERS);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
@@ -687,6 +696,7 @@ fn hash_read_ahead<R: Read + Send>(
         while let Ok(message) = full_rx.recv() {
             let (buffer, filled) = message?;
             hasher.update(buffer.get(..filled).unwrap_or_default());
+            hashed(filled as u64);
             let _ = empty_tx.send(buffer);
         }
         Ok(hasher.finish())
@@ -696,15 +706,53 @@ fn hash_read_ahead<R: Read + Send>(
 /// The SHA-256 identity of a path: [`hash_tree`] for a directory,
 /// [`hash_file`] otherwise.
 pub fn hash_path(path: impl AsRef<Path>) -> Result<Digest, Error> {
+    hash_path_with_progress(path, &mut |_| {})
+}
+
+/// How far hashing has got: bytes hashed so far of the bytes to hash
+/// (a file's size, or the sum of a tree's file sizes when listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HashProgress {
+    /// Bytes hashed so far.
+    pub done: u64,
+    /// Bytes to hash in all (from the file system's sizes; a file that
+    /// grows while hashed can make `done` pass it).
+    pub total: u64,
+}
+
+/// [`hash_path`], calling `progress` as it goes (after each 1 MiB chunk):
+/// for progress bars on large files and trees. The digest is the same.
+///
+/// ```
+/// use custodia::digest::{hash_path, hash_path_with_progress};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a"), vec![7u8; 3 << 20])?;
+/// let mut last = None;
+/// let digest = hash_path_with_progress(dir.path(), &mut |p| last = Some(p))?;
+/// assert_eq!(digest, hash_path(dir.path())?);
+/// let last = last.unwrap();
+/// assert_eq!((last.done, last.total), (3 << 20, 3 << 20));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn hash_path_with_progress(
+    path: impl AsRef<Path>,
+    progress: &mut dyn FnMut(HashProgress),
+) -> Result<Digest, Error> {
     let path = path.as_ref();
     let meta = fs::metadata(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
     if meta.is_dir() {
-        hash_tree(path)
+        hash_tree_counting(path, progress)
     } else {
-        hash_file(DigestAlgorithm::Sha256, path)
+        let total = meta.len();
+        let mut done = 0u64;
+        hash_file_counting(DigestAlgorithm::Sha256, path, &mut |n| {
+            done = done.saturating_add(n);
+            progress(HashProgress { done, total });
+        })
     }
 }
 
@@ -728,13 +776,27 @@ pub fn hash_path(path: impl AsRef<Path>) -> Result<Digest, Error> {
 /// rejected (an error names the entry), so the digest never depends on what
 /// a link points to.
 pub fn hash_tree(root: impl AsRef<Path>) -> Result<Digest, Error> {
-    let root = root.as_ref();
+    hash_tree_counting(root.as_ref(), &mut |_| {})
+}
+
+fn hash_tree_counting(
+    root: &Path,
+    progress: &mut dyn FnMut(HashProgress),
+) -> Result<Digest, Error> {
     let mut files = Vec::new();
     collect_files(root, root, &mut files)?;
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = files
+        .iter()
+        .filter_map(|(_, path)| fs::metadata(path).ok())
+        .fold(0u64, |sum, meta| sum.saturating_add(meta.len()));
+    let mut done = 0u64;
     let mut summary = Hasher::new(DigestAlgorithm::Sha256);
     for (relative, path) in &files {
-        let digest = hash_file(DigestAlgorithm::Sha256, path)?;
+        let digest = hash_file_counting(DigestAlgorithm::Sha256, path, &mut |n| {
+            done = done.saturating_add(n);
+            progress(HashProgress { done, total });
+        })?;
         summary.update(digest.hex().as_bytes());
         summary.update(b"  ");
         summary.update(relative.as_bytes());
@@ -915,6 +977,7 @@ mod tests {
                     left: len,
                     fail: false,
                 },
+                &mut |_| {},
             )
             .unwrap();
             assert_eq!(got, DigestAlgorithm::Sha256.hash(&vec![0xa5; len]), "{len}");
@@ -930,6 +993,7 @@ mod tests {
                     left: len,
                     fail: true,
                 },
+                &mut |_| {},
             )
             .unwrap_err();
             assert_eq!(err.to_string(), "disk on fire");

@@ -2259,3 +2259,34 @@ fn verifier_provenance_markdown_is_a_step_summary() {
     assert_eq!(out.code, 1, "{out:#?}");
     assert!(out.stdout.starts_with("## ❌ SLSA provenance"), "{out:#?}");
 }
+
+// ---------------------------------------------------------------- progress
+
+#[test]
+fn progress_bar_only_when_stderr_is_a_terminal() {
+    let f = Fixture::new();
+    // Large enough for a bar (64 MiB and up); sparse, so cheap to make.
+    let big = f.path("big.bin");
+    fs::File::create(&big).unwrap().set_len(80 << 20).unwrap();
+    // Not a terminal (a pipe, as in CI): nothing but the digest.
+    let out = f.attest(["digest", "big.bin"]);
+    out.ok();
+    assert!(out.stdout.starts_with("sha256:"), "{out:#?}");
+    // A terminal: `script` gives the command a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return;
+    }
+    let command = format!("{} digest big.bin", bins().attest.display());
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(f.dir.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("hashing big.bin"), "{shown}");
+    assert!(shown.contains("80.00 MiB"), "{shown}");
+    // The digest is the same with or without the bar.
+    assert!(shown.contains(out.stdout.trim()), "{shown}");
+}

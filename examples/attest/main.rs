@@ -21,6 +21,9 @@
 //! gates, limits) is the library's; this file only reads files, calls
 //! custodia and writes the result.
 
+#[path = "../common/progress.rs"]
+mod progress;
+
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read as _, Write as _};
@@ -29,7 +32,7 @@ use std::process::ExitCode;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_path, hash_tree};
+use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_path};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::error::StoreError;
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
@@ -1050,15 +1053,16 @@ fn open_store(dir: &Path) -> Result<DirStore, Failure> {
 /// A directory's tree digest or a file's digest.
 fn digest_path(path: &Path, algorithm: DigestAlgorithm) -> Result<Digest, Failure> {
     let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let digest = if meta.is_dir() {
-        if algorithm != DigestAlgorithm::Sha256 {
-            return Err(format!(
-                "{}: is a directory; tree digests are sha256 only",
-                path.display()
-            )
-            .into());
-        }
-        hash_tree(path)
+    if meta.is_dir() && algorithm != DigestAlgorithm::Sha256 {
+        return Err(format!(
+            "{}: is a directory; tree digests are sha256 only",
+            path.display()
+        )
+        .into());
+    }
+    // SHA-256 (tree or file) with a progress bar on a terminal.
+    let digest = if algorithm == DigestAlgorithm::Sha256 {
+        progress::hash_path(path)
     } else {
         hash_file(algorithm, path)
     };

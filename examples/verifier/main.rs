@@ -18,6 +18,9 @@
 //! [`Envelope::verify`], [`verify_attestation`], [`verify_provenance`],
 //! [`validate_chain`] or [`dora`] and prints the report.
 
+#[path = "../common/progress.rs"]
+mod progress;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read as _, Write as _};
@@ -26,7 +29,7 @@ use std::process::ExitCode;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_tree};
+use custodia::digest::{Digest, DigestSet};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
@@ -532,10 +535,13 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
         (None, Some(digest)) => Some(digest.clone()),
         (None, None) => None,
     };
-    let reports: Vec<(String, Report)> = environments
-        .iter()
-        .map(|env| (env.clone(), validate_chain(&store, &policy, env)))
-        .collect();
+    let reports: Vec<(String, Report)> =
+        progress::with_spinner("verifying promotion chains", || {
+            environments
+                .iter()
+                .map(|env| (env.clone(), validate_chain(&store, &policy, env)))
+                .collect()
+        });
     let artifact = artifact.map(|digest| {
         let found = locate(&store, &reports, &digest.to_set());
         (digest, found)
@@ -555,7 +561,7 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
     ));
     let outcome = ChainOutcome {
         policy: policy_report,
-        store: check_store(&store),
+        store: progress::with_spinner("checking every stored envelope", || check_store(&store)),
         reports,
         artifact,
         files,
@@ -600,8 +606,7 @@ fn account_for_files(
             report.push(if size <= MAX_KEY_FILE_BYTES {
                 accounting.check_file(&name, &read_file(&file, MAX_KEY_FILE_BYTES)?)
             } else {
-                let digest = hash_file(DigestAlgorithm::Sha256, &file)
-                    .map_err(|e| format!("{name}: {e}"))?;
+                let digest = progress::hash_path(&file).map_err(|e| format!("{name}: {e}"))?;
                 accounting.check_digest(&name, &digest.to_set())
             });
         }
@@ -1296,15 +1301,10 @@ fn render_checks(report: &Report) -> String {
     out
 }
 
-/// A directory's tree digest, a file's sha256.
+/// A directory's tree digest, a file's sha256 (a progress bar on a
+/// terminal for large inputs).
 fn artifact_digest(path: &Path) -> Result<Digest, Failure> {
-    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let digest = if meta.is_dir() {
-        hash_tree(path)
-    } else {
-        hash_file(DigestAlgorithm::Sha256, path)
-    };
-    digest.map_err(|e| Failure::Input(e.to_string()))
+    progress::hash_path(path).map_err(|e| Failure::Input(e.to_string()))
 }
 
 fn read_public_key(path: &Path) -> Result<PublicKey, Failure> {
