@@ -1028,3 +1028,50 @@ fn mutated_documents_never_panic() {
         let _ = from_json(&flipped);
     }
 }
+
+/// Two packages with the same name and version and no purl: the reader
+/// falls back to their SPDX ids as bom-refs, and the writer keeps those, so
+/// the second round trip gives the same model and the same bytes (this was
+/// the gap the `sbom` fuzz target found: ids changed on every write).
+#[test]
+fn clashing_packages_keep_their_spdx_ids_across_round_trips() {
+    let doc = br#"{
+      "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+      "name": "clash", "documentNamespace": "https://example.com/clash",
+      "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
+      "documentDescribes": ["SPDXRef-app"],
+      "packages": [
+        {"SPDXID": "SPDXRef-app", "name": "app", "versionInfo": "1.0", "downloadLocation": "NOASSERTION"},
+        {"SPDXID": "SPDXRef-a", "name": "lib", "versionInfo": "1.0", "downloadLocation": "NOASSERTION"},
+        {"SPDXID": "SPDXRef-b", "name": "lib", "versionInfo": "1.0", "downloadLocation": "NOASSERTION"}
+      ],
+      "relationships": [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-app"},
+        {"spdxElementId": "SPDXRef-app", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "SPDXRef-a"},
+        {"spdxElementId": "SPDXRef-app", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "SPDXRef-b"}
+      ]
+    }"#;
+    let first = from_json(doc).unwrap();
+    let refs: Vec<&str> = first
+        .components
+        .iter()
+        .map(|c| c.bom_ref.as_str())
+        .collect();
+    assert!(
+        refs.contains(&"SPDXRef-a") && refs.contains(&"SPDXRef-b"),
+        "{refs:?}"
+    );
+    let written = to_json(&first);
+    let text = String::from_utf8_lossy(&written);
+    assert!(
+        text.contains("\"SPDXRef-a\"") && text.contains("\"SPDXRef-b\""),
+        "{text}"
+    );
+    let second = from_json(&written).unwrap();
+    assert_eq!(sorted(second.clone()), sorted(first));
+    assert_eq!(
+        to_json(&second),
+        written,
+        "bytes change on the second write"
+    );
+}

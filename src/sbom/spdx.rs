@@ -16,8 +16,9 @@
 //!   fractional seconds); the creator is `Tool: custodia-VERSION`.
 //! * One package per component, the root first (`primaryPackagePurpose`
 //!   `APPLICATION`), then the others sorted by bom-ref (`LIBRARY`). SPDX ids
-//!   are `SPDXRef-Package-NAME-VERSION`, every character outside
-//!   `[A-Za-z0-9.-]` replaced by `-`; a clash gets a suffix from the
+//!   are the bom-ref when that is a valid SPDX id already (so ids read
+//!   from SPDX survive the next write), else `SPDXRef-Package-NAME-VERSION`,
+//!   every character outside `[A-Za-z0-9.-]` replaced by `-`; a clash gets a suffix from the
 //!   bom-ref's hash.
 //! * `downloadLocation`: the crates.io download URL for crates.io
 //!   packages, `git+URL@REV` for git sources, `NOASSERTION` otherwise.
@@ -345,10 +346,27 @@ fn spdx_algorithm(a: DigestAlgorithm) -> &'static str {
 }
 
 /// Unique SPDX ids, in the order of `all`.
+///
+/// A bom-ref that already is a valid SPDX id (what the reader assigns when
+/// purls or NAME@VERSION clash) is kept, so ids settle after one round
+/// trip; the others are `SPDXRef-Package-NAME-VERSION`, with a suffix from
+/// the bom-ref's hash (then a counter) when that is taken.
 fn assign_ids(all: &[&Component]) -> Vec<String> {
     let mut used: BTreeSet<String> = BTreeSet::from([DOCUMENT_ID.to_owned()]);
+    // First pass: bom-refs that are SPDX ids already, first come first kept.
+    let kept: Vec<bool> = all
+        .iter()
+        .map(|c| {
+            c.bom_ref.strip_prefix("SPDXRef-").is_some_and(is_idstring)
+                && used.insert(c.bom_ref.clone())
+        })
+        .collect();
     let mut ids = Vec::with_capacity(all.len());
-    for c in all {
+    for (c, kept) in all.iter().zip(kept) {
+        if kept {
+            ids.push(c.bom_ref.clone());
+            continue;
+        }
         let mut base = format!("SPDXRef-Package-{}", sanitize_id(&c.name));
         if !c.version.is_empty() {
             base.push('-');
