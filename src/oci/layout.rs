@@ -800,6 +800,20 @@ impl Layout {
     }
 }
 
+impl super::referrers::ReferrerSource for Layout {
+    fn referrers(
+        &self,
+        subject: &OciDigest,
+        filter: &ReferrerFilter,
+    ) -> Result<Vec<Referrer>, Error> {
+        Layout::referrers(self, subject, filter)
+    }
+
+    fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
+        Layout::fetch_attachment(self, referrer)
+    }
+}
+
 /// `index.json.lock`, created exclusively, removed on drop.
 struct IndexLock {
     path: PathBuf,

@@ -68,7 +68,7 @@ pub use layout::{
     MAX_INDEX_JSON_BYTES, MAX_MANIFEST_BYTES, split_reference,
 };
 pub use referrers::{
-    Attachment, Referrer, ReferrerFilter, ReferrerManifest, predicate_type_of, referrer_manifest,
-    referrers_index,
+    Attachment, Referrer, ReferrerFilter, ReferrerManifest, ReferrerSource, VerifiedReferrer,
+    predicate_type_of, referrer_manifest, referrers_index, verify_attached,
 };
 pub use spec::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType, Platform};

@@ -26,7 +26,12 @@
 
 use crate::dsse::Envelope;
 use crate::error::Error;
+use crate::keys::KeySet;
+use crate::report::{Check, Report};
 use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::verify::{Expectation, verify_attestation};
+
+use super::OciDigest;
 
 use super::error::invalid;
 use super::spec::{
@@ -314,4 +319,79 @@ pub fn referrers_index(referrers: &[Descriptor]) -> ImageIndex {
     index.media_type = Some(MediaType::internal(MEDIA_TYPE_IMAGE_INDEX));
     index.manifests = manifests;
     index
+}
+
+/// Where referrers can be listed and fetched: an image layout or a
+/// registry.
+pub trait ReferrerSource {
+    /// The referrers of `subject` that pass `filter`, each manifest read
+    /// and checked against its digest.
+    fn referrers(
+        &self,
+        subject: &OciDigest,
+        filter: &ReferrerFilter,
+    ) -> Result<Vec<Referrer>, Error>;
+    /// A referrer's attached blob (its first layer), checked against its
+    /// digest and size.
+    fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error>;
+}
+
+/// One DSSE referrer and the result of verifying it.
+#[derive(Debug, Clone)]
+pub struct VerifiedReferrer {
+    /// The referrer.
+    pub referrer: Referrer,
+    /// The checks: `envelope` (parses), then those of
+    /// [`verify_attestation`] (signature, payload type, statement,
+    /// predicate type, subject = the image digest).
+    pub report: Report,
+    /// The statement, only when every check passed.
+    pub statement: Option<Statement>,
+}
+
+impl VerifiedReferrer {
+    /// Whether every check passed.
+    pub fn verified(&self) -> bool {
+        self.report.verified()
+    }
+}
+
+/// Finds the DSSE referrers of the image `subject` whose annotations name
+/// `predicate_type`, fetches each and verifies it with
+/// [`verify_attestation`] against the image's own digest: an attestation
+/// counts only if its statement's subject is this image. The caller decides
+/// how many must verify (usually: at least one).
+pub fn verify_attached(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    keys: &KeySet,
+    predicate_type: &str,
+) -> Result<Vec<VerifiedReferrer>, Error> {
+    let filter = ReferrerFilter::any()
+        .artifact_type(ARTIFACT_TYPE_DSSE)
+        .predicate_type(predicate_type);
+    let expectation = Expectation::new(predicate_type, subject.to_digest()?.to_set());
+    let mut out = Vec::new();
+    for referrer in source.referrers(subject, &filter)? {
+        let bytes = source.fetch_attachment(&referrer)?;
+        let mut report = Report::new();
+        let statement = match Envelope::from_json(&bytes) {
+            Ok(envelope) => {
+                report.push(Check::pass("envelope", format!("{} bytes", bytes.len())));
+                let result = verify_attestation(&envelope, keys, &expectation);
+                report.extend(result.report().clone());
+                result.statement().cloned()
+            }
+            Err(e) => {
+                report.push(Check::fail("envelope", e.to_string()));
+                None
+            }
+        };
+        out.push(VerifiedReferrer {
+            referrer,
+            report,
+            statement,
+        });
+    }
+    Ok(out)
 }
