@@ -125,17 +125,26 @@ Examples:
       --artifact app.tar.gz --format json
   # a GitHub step summary: check tables and the chain as a Mermaid diagram:
   verifier chain --policy policy.json --dir store --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  # an audit of a whole directory (what `demo --out DIR` leaves):
+  verifier chain --policy DIR/policy.json --dir DIR/store \\
+      --file DIR/artifact --file DIR/sbom.cdx.json --file DIR/keys
 
 Every environment of the policy is validated (or only --environment): one
 record[i] check per record (content hash, promoter signature, previous link,
 time order, source record with the same digest, policy digest, the gate
 re-evaluated with the recorded evidence), then unlinked-records (forks,
-reordered or orphaned records) and emergencies (flagged). With --artifact or
---digest the output also says where that digest is: the current head of an
-environment, earlier in its history, or never there (informational; the exit
-code is the chains').
+reordered or orphaned records) and emergencies (flagged). Then `policy` (the
+--policy file is the policy every record was gated by) and `store` (every
+stored envelope, linked or not, hashes to its name). Each --file must be
+accounted for by the verified chains: a PEM public key must be one of the
+policy's keys, byte for byte; any other file must hash to a promoted
+artifact or to a subject or SLSA byproduct of the records' signed evidence.
+With --artifact or --digest the output also says where that digest is: the
+current head of an environment, earlier in its history, or never there
+(informational; the exit code is the chains').
 
 JSON: {\"verified\": bool, \"environments\": {\"dev\": {\"verified\", \"checks\"}, ...},
+\"policy\": {\"verified\", \"checks\"}, \"store\": {...}, \"files\": {...} (with --file),
 \"artifact\": {\"digest\", \"environments\": {\"dev\": \"current\" | \"earlier\" | \"never\" | \"unverified\"}}}.
 
 Exit codes: 0 every chain verified, 1 a chain failed (the first failing check
