@@ -47,6 +47,9 @@ pub enum Error {
     /// An SBOM or its inputs (Cargo.lock, CycloneDX, SPDX) are invalid.
     #[error(transparent)]
     Sbom(#[from] SbomError),
+    /// A Sigstore bundle, trusted root or identity policy is invalid.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
     /// OCI content (a manifest, an image layout, a registry) is invalid,
     /// corrupt or unavailable (feature `oci`).
     #[cfg(feature = "oci")]
@@ -346,6 +349,22 @@ pub enum SbomError {
     #[error("{document}: {}{reason}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
     Invalid {
         /// `Cargo.lock`, `CycloneDX`, `SPDX`, ...
+        document: &'static str,
+        /// Where in the document.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A Sigstore bundle or trusted root is invalid (module `bundle`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// What is wrong, in which document, and where.
+    #[error("{document}: {}{reason}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
+    Invalid {
+        /// `Sigstore bundle`, `trusted root`, `identity policy`.
         document: &'static str,
         /// Where in the document.
         path: String,

@@ -45,6 +45,8 @@
     )
 )]
 
+#[cfg(feature = "sigstore")]
+pub mod bundle;
 pub mod digest;
 pub mod dsse;
 mod encoding;

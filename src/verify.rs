@@ -62,6 +62,16 @@ impl Expectation {
         }
     }
 
+    /// The expected predicate type.
+    pub(crate) fn predicate_type(&self) -> &str {
+        &self.predicate_type
+    }
+
+    /// The artifact's digests.
+    pub(crate) fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
+
     /// Require `threshold` distinct trusted keys (at least 1).
     pub fn with_threshold(mut self, threshold: usize) -> Self {
         self.threshold = threshold.max(1);
@@ -78,6 +88,14 @@ pub struct VerifiedAttestation {
 }
 
 impl VerifiedAttestation {
+    /// A result from checks made elsewhere (a Sigstore bundle); the
+    /// statement is kept only when the report verified.
+    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
+    pub(crate) fn from_parts(report: Report, statement: Option<Statement>) -> Self {
+        let statement = statement.filter(|_| report.verified());
+        Self { report, statement }
+    }
+
     /// All checks, in order.
     pub fn report(&self) -> &Report {
         &self.report

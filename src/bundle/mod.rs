@@ -1,0 +1,529 @@
+//! Sigstore bundles (v0.1, v0.2, v0.3), verified offline against a trusted
+//! root the caller pins (feature `sigstore`).
+//!
+//! A bundle carries a signature (over a DSSE envelope or an artifact
+//! digest), who signed (a short-lived Fulcio certificate, or a hint naming a
+//! key), and proof of when (Rekor transparency log entries: a signed entry
+//! timestamp, an inclusion proof with a signed checkpoint; RFC 3161
+//! timestamps). [`verify_attestation`] and [`verify_artifact`] check all of
+//! it and return a [`Report`] of named checks, in order:
+//!
+//! | check | what passed means |
+//! | --- | --- |
+//! | `bundle` | the bundle parsed (strict JSON, known media type) |
+//! | `certificate-chain` | the signing certificate chains to a Fulcio CA of the trusted root, valid at the signing time, with a valid SCT (keyless) |
+//! | `transparency-log` | each Rekor entry's inclusion proof and checkpoint (signed by a trusted log key) and/or signed entry timestamp verify |
+//! | `signing-time` | the signing time is proven by the log (integrated time under a SET) or by trusted RFC 3161 timestamps |
+//! | `identity` / `issuer` | the certificate's SAN and OIDC issuer match the [`IdentityPolicy`] (keyless) |
+//! | `signature` | the signature over the DSSE PAE or the artifact digest verifies with the certificate's (or the caller's) key |
+//! | `tlog-body` | the log entry's body is this bundle's signature, key and content |
+//! | `payload-type`, `statement`, `predicate-type`, `subject` | as [`crate::verify::verify_attestation`] (DSSE bundles) |
+//! | `artifact` | the artifact is what the message signature signed (message-signature bundles) |
+//!
+//! A failed check ends the report: later checks did not run. The
+//! cryptographic steps (chain, logs, timestamps, signature, body match) are
+//! done by the `sigstore-verify` crate (sigstore-rust; it passes the
+//! sigstore-conformance suite); custodia parses the bundle itself, checks
+//! the identity policy, the payload and the artifact binding, and names
+//! each outcome. Nothing is fetched: the trusted root is the caller's.
+//!
+//! ```no_run
+//! use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_attestation};
+//! use custodia::digest::DigestSet;
+//! use custodia::verify::Expectation;
+//!
+//! let root = TrustedRoot::from_json(&std::fs::read("trusted_root.json")?)?;
+//! let bundle = Bundle::from_json(&std::fs::read("app.intoto.sigstore.json")?)?;
+//! let policy = IdentityPolicy::keyless(
+//!     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+//!     "https://token.actions.githubusercontent.com",
+//! );
+//! let expect = Expectation::new(
+//!     "https://slsa.dev/provenance/v1",
+//!     DigestSet::of_bytes(&std::fs::read("app.tar.gz")?),
+//! );
+//! let verified = verify_attestation(&bundle, &root, &policy, &expect);
+//! println!("{}", verified.report());
+//! let statement = verified.into_result(); // Ok(Statement) only when verified
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod policy;
+mod trust;
+mod wire;
+mod x509;
+
+pub use policy::IdentityPolicy;
+pub use trust::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+pub use wire::{
+    Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,
+    VerificationMaterial,
+};
+
+use sigstore_verify::types::{Artifact, ArtifactDigest, DerPublicKey, HashAlgorithm};
+use sigstore_verify::{
+    CertificateError, PublicKeyVerificationPolicy, TimestampError, TransparencyLogError,
+    VerificationPolicy, VerificationResult,
+};
+
+use crate::digest::{Digest, DigestAlgorithm, DigestSet};
+use crate::report::{Check, Report};
+use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::verify::{Expectation, VerifiedAttestation, check_predicate_type, check_subject};
+
+/// The outcome of [`verify_artifact`]: the report, and for a DSSE bundle
+/// the statement, present only when every check passed.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    report: Report,
+    statement: Option<Statement>,
+}
+
+impl VerifiedBundle {
+    /// All checks, in order.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The verified statement (DSSE bundles only).
+    pub fn statement(&self) -> Option<&Statement> {
+        self.statement.as_ref()
+    }
+}
+
+/// Verifies an attestation bundle (DSSE) for an artifact: signature and
+/// signer (chain, logs, time, identity), then payload type, statement,
+/// predicate type and subject in one call, as
+/// [`crate::verify::verify_attestation`] does for a bare envelope. A
+/// message-signature bundle fails (`payload-type`): it carries no statement.
+pub fn verify_attestation(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    policy: &IdentityPolicy,
+    expected: &Expectation,
+) -> VerifiedAttestation {
+    let (report, statement) = run(
+        bundle,
+        root,
+        policy,
+        expected.artifact(),
+        Some(expected.predicate_type()),
+    );
+    VerifiedAttestation::from_parts(report, statement)
+}
+
+/// Verifies a bundle for an artifact (its digests), whatever it signs: a
+/// message signature must be over the artifact; a DSSE statement must name
+/// it as a subject (any predicate type; use [`verify_attestation`] to bind
+/// one).
+pub fn verify_artifact(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    policy: &IdentityPolicy,
+    artifact: &DigestSet,
+) -> VerifiedBundle {
+    let (report, statement) = run(bundle, root, policy, artifact, None);
+    VerifiedBundle { report, statement }
+}
+
+fn sigstore_algorithm(a: DigestAlgorithm) -> HashAlgorithm {
+    match a {
+        DigestAlgorithm::Sha256 => HashAlgorithm::Sha2256,
+        DigestAlgorithm::Sha384 => HashAlgorithm::Sha2384,
+        DigestAlgorithm::Sha512 => HashAlgorithm::Sha2512,
+    }
+}
+
+fn to_artifact(d: &Digest) -> Option<Artifact<'static>> {
+    ArtifactDigest::new(sigstore_algorithm(d.algorithm()), d.as_bytes().to_vec())
+        .ok()
+        .map(Artifact::from_digest)
+}
+
+/// The first subject digest of a DSSE payload (sha256, else sha512, else
+/// sha384), read loosely: the verifier wants one to bind; custodia binds
+/// the caller's artifact itself, with its own subject rules, once the
+/// signature has verified.
+fn binding_digest(payload: &[u8]) -> Option<Digest> {
+    let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let subjects = v.get("subject")?.as_array()?;
+    for alg in [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha512,
+        DigestAlgorithm::Sha384,
+    ] {
+        for s in subjects {
+            if let Some(hex) = s
+                .get("digest")
+                .and_then(|d| d.get(alg.name()))
+                .and_then(serde_json::Value::as_str)
+            {
+                if let Ok(d) = Digest::from_hex(alg, hex) {
+                    return Some(d);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn short_hex(d: &Digest) -> String {
+    format!("{}:{}", d.algorithm(), d.hex())
+}
+
+fn run(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    policy: &IdentityPolicy,
+    artifact: &DigestSet,
+    predicate_type: Option<&str>,
+) -> (Report, Option<Statement>) {
+    let mut report = Report::new();
+    report.push(Check::pass("bundle", bundle.summary()));
+    let fail = |mut report: Report, name: &str, reason: String| {
+        report.push(Check::fail(name, reason));
+        (report, None)
+    };
+
+    // The kind of signer the policy wants must be the kind the bundle has.
+    let keyless = matches!(bundle.material(), VerificationMaterial::Certificates(_));
+    match (policy.key(), keyless) {
+        (None, false) => {
+            return fail(
+                report,
+                "certificate-chain",
+                "the bundle has no certificate (a public-key bundle): verify it with the signer's key".into(),
+            );
+        }
+        (Some(_), true) => {
+            return fail(
+                report,
+                "signature",
+                "a keyless bundle (it carries a certificate): verify it with a certificate identity and issuer, not a key".into(),
+            );
+        }
+        _ => {}
+    }
+    if let VerificationMaterial::Certificates(certs) = bundle.material() {
+        for (i, der) in certs.iter().enumerate() {
+            match x509::parse(der) {
+                Err(e) => {
+                    return fail(
+                        report,
+                        "certificate-chain",
+                        format!("certificate [{i}] is not DER X.509: {e}"),
+                    );
+                }
+                Ok(info) if info.self_signed => {
+                    return fail(
+                        report,
+                        "certificate-chain",
+                        format!(
+                            "certificate [{i}] is self-signed: a bundle must not carry a root (roots come from the trusted root only)"
+                        ),
+                    );
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    if predicate_type.is_some() && bundle.envelope().is_none() {
+        return fail(
+            report,
+            "payload-type",
+            "a message-signature bundle carries no in-toto statement".into(),
+        );
+    }
+
+    // What the verifier binds the signature to.
+    let binding = match bundle.content() {
+        Content::MessageSignature { digest, .. } => {
+            let algorithm = digest
+                .as_ref()
+                .map_or(DigestAlgorithm::Sha256, Digest::algorithm);
+            let Some(given) = artifact.digest(algorithm) else {
+                return fail(
+                    report,
+                    "artifact",
+                    format!(
+                        "the bundle signs a {algorithm} digest; no {algorithm} digest of the artifact was given"
+                    ),
+                );
+            };
+            if let Some(claimed) = digest {
+                if claimed != &given {
+                    return fail(
+                        report,
+                        "artifact",
+                        format!(
+                            "the artifact is {}, the bundle's message digest is {}",
+                            short_hex(&given),
+                            short_hex(claimed)
+                        ),
+                    );
+                }
+            }
+            given
+        }
+        Content::Dsse(envelope) => match binding_digest(envelope.payload()) {
+            Some(d) => d,
+            None => {
+                return fail(
+                    report,
+                    "statement",
+                    "the payload is not an in-toto statement with a sha256, sha384 or sha512 subject digest".into(),
+                );
+            }
+        },
+    };
+    let Some(sig_artifact) = to_artifact(&binding) else {
+        return fail(report, "artifact", "unusable digest".into());
+    };
+
+    let outcome = match policy.key() {
+        Some(key) => root.verifier.verify(
+            sig_artifact,
+            &bundle.inner,
+            &PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec())),
+        ),
+        None => root.verifier.verify(
+            sig_artifact,
+            &bundle.inner,
+            &VerificationPolicy::any_identity(),
+        ),
+    };
+    let result = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            let name = failed_check(&e);
+            return fail(report, name, e.to_string());
+        }
+    };
+    passed_crypto(bundle, policy, &result, &mut report);
+
+    if policy.key().is_none() {
+        for (name, found, check) in [
+            (
+                "identity",
+                result.identity().map(|s| s.as_str().to_owned()),
+                IdentityPolicy::check_identity
+                    as fn(&IdentityPolicy, &str) -> Option<(bool, String)>,
+            ),
+            (
+                "issuer",
+                result.issuer().map(str::to_owned),
+                IdentityPolicy::check_issuer,
+            ),
+        ] {
+            let Some(found) = found else {
+                return fail(report, name, format!("the certificate has no {name}"));
+            };
+            match check(policy, &found) {
+                Some((true, _)) => report.push(Check::pass(
+                    name,
+                    format!("`{}`", crate::digest::shorten(&found)),
+                )),
+                Some((false, expected)) => {
+                    return fail(
+                        report,
+                        name,
+                        format!(
+                            "expected {expected}, the certificate has `{}`",
+                            crate::digest::shorten(&found)
+                        ),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+
+    passed_signature(bundle, policy, &mut report);
+
+    match bundle.content() {
+        Content::MessageSignature { .. } => {
+            report.push(Check::pass(
+                "artifact",
+                format!(
+                    "the signature is over the artifact's {}",
+                    short_hex(&binding)
+                ),
+            ));
+            (report, None)
+        }
+        Content::Dsse(envelope) => {
+            if envelope.payload_type() == PAYLOAD_TYPE {
+                report.push(Check::pass("payload-type", PAYLOAD_TYPE));
+            } else {
+                return fail(
+                    report,
+                    "payload-type",
+                    format!(
+                        "expected `{PAYLOAD_TYPE}`, found `{}`",
+                        crate::digest::shorten(envelope.payload_type())
+                    ),
+                );
+            }
+            let statement = match Statement::from_json(envelope.payload()) {
+                Ok(st) => {
+                    report.push(Check::pass(
+                        "statement",
+                        format!(
+                            "{} with {} subject(s)",
+                            st.statement_type().uri(),
+                            st.subject().len()
+                        ),
+                    ));
+                    st
+                }
+                Err(e) => return fail(report, "statement", e.to_string()),
+            };
+            if let Some(pt) = predicate_type {
+                if !check_predicate_type(&statement, &[pt], &mut report) {
+                    return (report, None);
+                }
+            }
+            check_subject(&statement, artifact, &mut report);
+            let statement = report.verified().then_some(statement);
+            (report, statement)
+        }
+    }
+}
+
+/// The chain, log and time checks the verifier's success stands for, with
+/// what it found.
+fn passed_crypto(
+    bundle: &Bundle,
+    policy: &IdentityPolicy,
+    result: &VerificationResult,
+    report: &mut Report,
+) {
+    let times = result
+        .verified_timestamps()
+        .iter()
+        .map(|t| crate::time::Timestamp::from_unix(t.as_second()).to_string())
+        .collect::<Vec<_>>();
+    let at = if times.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", times.join(", "))
+    };
+    if policy.key().is_none() {
+        report.push(Check::pass(
+            "certificate-chain",
+            format!(
+                "chains to a trusted Fulcio CA, valid{at}{}",
+                if result.sct_verified() {
+                    "; SCT verified"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let entries = bundle
+        .tlog_entries()
+        .iter()
+        .map(|e| {
+            let mut proof = Vec::new();
+            if e.proof_tree_size.is_some() {
+                proof.push(if e.has_checkpoint {
+                    "inclusion proof + signed checkpoint"
+                } else {
+                    "inclusion proof"
+                });
+            }
+            if e.has_inclusion_promise {
+                proof.push("signed entry timestamp");
+            }
+            format!("log index {}: {}", e.log_index, proof.join(" + "))
+        })
+        .collect::<Vec<_>>();
+    report.push(Check::pass(
+        "transparency-log",
+        if entries.is_empty() {
+            "no transparency log entry (time from RFC 3161 timestamps)".to_owned()
+        } else {
+            format!(
+                "verified against a trusted log key ({})",
+                entries.join("; ")
+            )
+        },
+    ));
+    let mut sources = Vec::new();
+    if let Some(t) = result.integrated_time() {
+        sources.push(format!(
+            "log integrated time {}",
+            crate::time::Timestamp::from_unix(t.as_second())
+        ));
+    }
+    if bundle.rfc3161_timestamps() > 0 {
+        sources.push(format!(
+            "{} RFC 3161 timestamp(s)",
+            bundle.rfc3161_timestamps()
+        ));
+    }
+    report.push(Check::pass(
+        "signing-time",
+        format!("verified times{at} ({})", sources.join(", ")),
+    ));
+}
+
+/// The signature and log-body checks the verifier's success stands for.
+fn passed_signature(bundle: &Bundle, policy: &IdentityPolicy, report: &mut Report) {
+    let over = if bundle.envelope().is_some() {
+        "the DSSE PAE"
+    } else {
+        "the artifact digest"
+    };
+    let by = match policy.key() {
+        Some(k) => format!("the caller's key {}", k.key_id().short()),
+        None => "the certificate's key".to_owned(),
+    };
+    report.push(Check::pass("signature", format!("over {over}, by {by}")));
+    report.push(Check::pass(
+        "tlog-body",
+        "each log entry's body is this bundle's signature, signer and content",
+    ));
+}
+
+/// Which named check a verifier error stands for.
+fn failed_check(e: &sigstore_verify::Error) -> &'static str {
+    use sigstore_verify::Error as E;
+    use sigstore_verify::bundle::Error as B;
+    match e {
+        E::Certificate(
+            CertificateError::Malformed(_)
+            | CertificateError::ChainInvalid(_)
+            | CertificateError::NoValidAuthority { .. }
+            | CertificateError::NotYetValid { .. }
+            | CertificateError::Expired { .. }
+            | CertificateError::Sct(_),
+        ) => "certificate-chain",
+        E::TransparencyLog(
+            TransparencyLogError::EntryMismatch(_) | TransparencyLogError::MalformedEntry(_),
+        ) => "tlog-body",
+        E::TransparencyLog(TransparencyLogError::IntegratedTime(_)) => "signing-time",
+        E::TransparencyLog(_) => "transparency-log",
+        E::Timestamp(
+            TimestampError::Invalid(_)
+            | TimestampError::OutsideAuthorityValidity { .. }
+            | TimestampError::NoVerifiedTimestamp(_),
+        ) => "signing-time",
+        E::IdentityMismatch { .. } => "identity",
+        E::IssuerMismatch { .. } => "issuer",
+        E::SignatureInvalid(_) | E::Crypto(_) => "signature",
+        // The artifact (message signatures) and the subject (DSSE) were
+        // bound before the call: what is left to differ is the log entry.
+        E::ArtifactMismatch(_) | E::UnsupportedArtifact(_) => "tlog-body",
+        E::Bundle(B::MissingSigningTimeEvidence | B::MissingTimestamp) => "signing-time",
+        E::Bundle(
+            B::MissingInclusionPromise(_)
+            | B::MissingInclusionProof(_)
+            | B::MissingCheckpoint
+            | B::LogIndexOutOfRange { .. }
+            | B::CheckpointRootMismatch,
+        ) => "transparency-log",
+        _ => "bundle",
+    }
+}

@@ -1,0 +1,142 @@
+//! Who must have signed a bundle.
+
+use crate::error::{BundleError, Error};
+use crate::keys::PublicKey;
+
+/// How one certificate field (the SAN identity, the OIDC issuer) must read.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Exact(String),
+    /// cosign's `--certificate-identity-regexp` semantics: Go's
+    /// `regexp.MatchString`, i.e. a match anywhere unless anchored.
+    Regex(regex::Regex),
+}
+
+impl Matcher {
+    fn regex(pattern: &str, what: &str) -> Result<Self, Error> {
+        regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+            .map(Self::Regex)
+            .map_err(|e| {
+                BundleError::Invalid {
+                    document: "identity policy",
+                    path: what.to_owned(),
+                    reason: format!("invalid regular expression: {e}"),
+                }
+                .into()
+            })
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Self::Exact(s) => s == value,
+            Self::Regex(r) => r.is_match(value),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Exact(s) => format!("`{}`", crate::digest::shorten(s)),
+            Self::Regex(r) => format!("/{}/", crate::digest::shorten(r.as_str())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Keyless { identity: Matcher, issuer: Matcher },
+    Key(PublicKey),
+}
+
+/// Who must have signed: a Fulcio certificate whose identity (SAN) and
+/// OIDC issuer (extension 1.3.6.1.4.1.57264.1.8, or the legacy .1.1) match,
+/// exactly or by pattern; or, for public-key bundles, the caller's key.
+///
+/// ```
+/// # #[cfg(feature = "sigstore")] {
+/// use custodia::bundle::IdentityPolicy;
+/// let exact = IdentityPolicy::keyless(
+///     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+///     "https://token.actions.githubusercontent.com",
+/// );
+/// let pattern = IdentityPolicy::keyless_regex(
+///     r"^https://github\.com/acme/app/\.github/workflows/release\.yml@refs/tags/v",
+///     r"^https://token\.actions\.githubusercontent\.com$",
+/// ).unwrap();
+/// assert!(IdentityPolicy::keyless_regex("(", ".*").is_err());
+/// # let _ = (exact, pattern);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct IdentityPolicy(Kind);
+
+impl IdentityPolicy {
+    /// A keyless signer with exactly this identity (the certificate's SAN:
+    /// an email or URI) and this OIDC issuer.
+    pub fn keyless(identity: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Self(Kind::Keyless {
+            identity: Matcher::Exact(identity.into()),
+            issuer: Matcher::Exact(issuer.into()),
+        })
+    }
+
+    /// A keyless signer whose identity and issuer match these regular
+    /// expressions. As cosign's `--certificate-identity-regexp`, a pattern
+    /// matches anywhere in the value unless anchored with `^...$`.
+    pub fn keyless_regex(identity: &str, issuer: &str) -> Result<Self, Error> {
+        Ok(Self(Kind::Keyless {
+            identity: Matcher::regex(identity, "certificate identity")?,
+            issuer: Matcher::regex(issuer, "certificate OIDC issuer")?,
+        }))
+    }
+
+    /// An exact identity with an issuer pattern, or the reverse.
+    pub fn keyless_mixed(
+        identity: &str,
+        identity_is_regex: bool,
+        issuer: &str,
+        issuer_is_regex: bool,
+    ) -> Result<Self, Error> {
+        let m = |v: &str, re: bool, what| {
+            if re {
+                Matcher::regex(v, what)
+            } else {
+                Ok(Matcher::Exact(v.to_owned()))
+            }
+        };
+        Ok(Self(Kind::Keyless {
+            identity: m(identity, identity_is_regex, "certificate identity")?,
+            issuer: m(issuer, issuer_is_regex, "certificate OIDC issuer")?,
+        }))
+    }
+
+    /// A public-key bundle signed by this key (the bundle's key hint is
+    /// never used to choose it).
+    pub fn public_key(key: PublicKey) -> Self {
+        Self(Kind::Key(key))
+    }
+
+    pub(crate) fn key(&self) -> Option<&PublicKey> {
+        match &self.0 {
+            Kind::Key(k) => Some(k),
+            Kind::Keyless { .. } => None,
+        }
+    }
+
+    /// `(matches, expected)` for the identity, `None` for a key policy.
+    pub(crate) fn check_identity(&self, found: &str) -> Option<(bool, String)> {
+        match &self.0 {
+            Kind::Keyless { identity, .. } => Some((identity.matches(found), identity.describe())),
+            Kind::Key(_) => None,
+        }
+    }
+
+    /// `(matches, expected)` for the issuer, `None` for a key policy.
+    pub(crate) fn check_issuer(&self, found: &str) -> Option<(bool, String)> {
+        match &self.0 {
+            Kind::Keyless { issuer, .. } => Some((issuer.matches(found), issuer.describe())),
+            Kind::Key(_) => None,
+        }
+    }
+}

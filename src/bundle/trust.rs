@@ -1,0 +1,141 @@
+//! The caller's pinned trust: `trusted_root.json` (Sigstore protobuf-specs
+//! `TrustedRoot`). Nothing is fetched; the caller passes the file.
+
+use serde::Deserialize;
+
+use crate::error::{BundleError, Error};
+
+const DOC: &str = "trusted root";
+
+/// Trusted roots larger than this are refused.
+pub const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
+
+fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
+    BundleError::Invalid {
+        document: DOC,
+        path: path.into(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+// Only what custodia reports on is typed here; the verifier reads the rest.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RootWire {
+    media_type: String,
+    #[serde(default)]
+    tlogs: Vec<serde_json::Value>,
+    #[serde(default)]
+    certificate_authorities: Vec<serde_json::Value>,
+    #[serde(default)]
+    ctlogs: Vec<serde_json::Value>,
+    #[serde(default)]
+    timestamp_authorities: Vec<serde_json::Value>,
+}
+
+/// A Sigstore trusted root: Fulcio certificate authorities, Rekor logs, CT
+/// logs and timestamp authorities, each with its validity window.
+///
+/// Parsing also prepares everything a verification needs (keys decoded, CA
+/// certificates turned into trust anchors), once: verify many bundles
+/// against one `TrustedRoot` so each pays only for what is new in it.
+///
+/// ```
+/// # #[cfg(feature = "sigstore")] {
+/// use custodia::bundle::TrustedRoot;
+/// assert!(TrustedRoot::from_json(b"{}").is_err());
+/// assert!(TrustedRoot::from_json(br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"tlogs":[]}"#).is_err());
+/// # }
+/// ```
+pub struct TrustedRoot {
+    media_type: String,
+    counts: [usize; 4],
+    pub(crate) verifier: sigstore_verify::Verifier,
+}
+
+impl std::fmt::Debug for TrustedRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedRoot")
+            .field("media_type", &self.media_type)
+            .field("certificate_authorities", &self.counts[0])
+            .field("tlogs", &self.counts[1])
+            .field("ctlogs", &self.counts[2])
+            .field("timestamp_authorities", &self.counts[3])
+            .finish()
+    }
+}
+
+impl TrustedRoot {
+    /// Parses `trusted_root.json`. Errors: more than
+    /// [`MAX_TRUSTED_ROOT_BYTES`], not strict JSON (duplicate members), an
+    /// unknown media type, or material the verifier refuses (a key or
+    /// certificate that does not parse, a validity window without a start,
+    /// duplicate log ids).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
+            return Err(invalid(
+                "",
+                format!(
+                    "{} bytes is more than the limit of {MAX_TRUSTED_ROOT_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| invalid("", format!("not UTF-8: {e}")))?;
+        let wire: RootWire = crate::json::from_slice(bytes, DOC)?;
+        if !matches!(
+            wire.media_type.as_str(),
+            "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+                | "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+        ) {
+            return Err(invalid(
+                "mediaType",
+                format!(
+                    "unknown trusted root media type `{}`",
+                    crate::digest::shorten(&wire.media_type)
+                ),
+            ));
+        }
+        let root = sigstore_verify::trust_root::TrustedRoot::from_json(text)
+            .map_err(|e| invalid("", e.to_string()))?;
+        let verifier =
+            sigstore_verify::Verifier::new(&root).map_err(|e| invalid("", e.to_string()))?;
+        Ok(Self {
+            media_type: wire.media_type,
+            counts: [
+                wire.certificate_authorities.len(),
+                wire.tlogs.len(),
+                wire.ctlogs.len(),
+                wire.timestamp_authorities.len(),
+            ],
+            verifier,
+        })
+    }
+
+    /// The media type as written.
+    pub fn media_type(&self) -> &str {
+        &self.media_type
+    }
+
+    /// How many Fulcio certificate authorities it trusts.
+    pub fn certificate_authorities(&self) -> usize {
+        self.counts[0]
+    }
+
+    /// How many transparency logs (Rekor) it trusts.
+    pub fn transparency_logs(&self) -> usize {
+        self.counts[1]
+    }
+
+    /// How many certificate transparency logs it trusts.
+    pub fn ct_logs(&self) -> usize {
+        self.counts[2]
+    }
+
+    /// How many RFC 3161 timestamp authorities it trusts.
+    pub fn timestamp_authorities(&self) -> usize {
+        self.counts[3]
+    }
+}
