@@ -63,11 +63,13 @@ impl Expectation {
     }
 
     /// The expected predicate type.
+    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
     pub(crate) fn predicate_type(&self) -> &str {
         &self.predicate_type
     }
 
     /// The artifact's digests.
+    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
     pub(crate) fn artifact(&self) -> &DigestSet {
         &self.artifact
     }

@@ -21,12 +21,16 @@
 //! it gives (a missing `--builder-id` means the default builders).
 //!
 //! Signatures:
-//! * keyless (Sigstore) items: the Fulcio chain, the Rekor entry and the
-//!   signer's identity come with a later issue, so these tests check the
-//!   statement's claims with `verify_provenance_statement`. As far as it goes
-//!   offline, `keyless_dsse_signatures_verify_under_their_certificate_key`
+//! * keyless (Sigstore) bundles: under feature `sigstore` (default),
+//!   `custodia::bundle::verify_artifact` checks the Fulcio chain, the Rekor
+//!   entry, the signing time, the signer's identity (a trusted builder
+//!   workflow, [`trusted_signer`]) and the signature against the public-good
+//!   production trusted root, offline; then `verify_provenance_statement`
+//!   checks the claims. Legacy bare envelopes (their Rekor entry is looked
+//!   up online upstream) get the claims only. As far as it goes without
+//!   Sigstore, `keyless_dsse_signatures_verify_under_their_certificate_key`
 //!   checks each DSSE signature against the key of the certificate the item
-//!   carries (a key nothing vouches for here).
+//!   carries.
 //! * GCB provenance v1.0 (DSSE over PAE) and the VSA: `verify_provenance` /
 //!   `Envelope::verify` with the keys under gcb/keys and vsa/.
 //! * GCB's legacy regional signatures (the v0.3 data) are ECDSA P-256 over the
@@ -198,6 +202,9 @@ struct Signed {
     /// For keyless (Sigstore) signatures: the key of the certificate the item
     /// carries. Nothing vouches for it here (no chain, no transparency log).
     cert_key: Option<PublicKey>,
+    /// A Sigstore bundle item's JSON (verified with custodia::bundle under
+    /// feature `sigstore`).
+    bundle: Option<Value>,
 }
 
 fn json_documents(bytes: &[u8]) -> Result<Vec<Value>, Failure> {
@@ -223,6 +230,7 @@ fn signed_item(doc: &Value) -> Result<Signed, Failure> {
         Ok(Signed {
             envelope: envelope_of(envelope)?,
             cert_key: raw.map(|r| certificate_key(&b64(r))),
+            bundle: Some(doc.clone()),
         })
     } else if doc.get("payloadType").is_some() {
         let cert_key = doc["signatures"][0]["cert"].as_str().map(|pem| {
@@ -233,6 +241,7 @@ fn signed_item(doc: &Value) -> Result<Signed, Failure> {
         Ok(Signed {
             envelope: envelope_of(doc)?,
             cert_key,
+            bundle: None,
         })
     } else {
         Err((
@@ -300,6 +309,7 @@ fn read_any(rel: &str) -> Result<Vec<Signed>, Failure> {
             .map(|envelope| Signed {
                 envelope,
                 cert_key: None,
+                bundle: None,
             })
             .collect())
     } else if rel.starts_with("npm/") {
@@ -547,7 +557,9 @@ enum Want {
     /// Fails: the first failed check has this name, and its reason mentions
     /// each string (the expected and the found value).
     Fail(&'static str, &'static [&'static str]),
-    /// Fails upstream on a check custodia does not have (rows that differ).
+    /// Fails upstream on a check custodia does not have (rows that differ;
+    /// none at present).
+    #[allow(dead_code)]
     Fails,
 }
 
@@ -704,10 +716,77 @@ fn keyless_statement(rel: &str) -> Statement {
 }
 
 /// Runs a keyless file's cases on its statement's claims (signature: see
-/// the module documentation).
+/// the module documentation). A Sigstore bundle is verified first under
+/// feature `sigstore` ([`bundle_checks`]): its report is the cases' `pre`.
 fn keyless_cases(rel: &str, rows: &[Row], differing: bool) -> usize {
     let statement = keyless_statement(rel);
-    run_cases(rel, &keyless(&statement), &artifact(rel), rows, differing)
+    let artifact = artifact(rel);
+    let pre = bundle_checks(rel, &artifact);
+    let subject = Subject::Claims {
+        pre,
+        statement: &statement,
+    };
+    run_cases(rel, &subject, &artifact, rows, differing)
+}
+
+/// Who may sign a file's provenance (the Fulcio certificate's identity, a
+/// workflow; the issuer is GitHub Actions'): slsa-verifier trusts the
+/// reusable workflows of slsa-github-generator (any of them, at a tag or a
+/// branch) and, for `verify-github-attestation` of BCR modules, the
+/// `--builder-id` workflow.
+#[cfg(feature = "sigstore")]
+fn trusted_signer(rel: &str) -> custodia::bundle::IdentityPolicy {
+    let identity = if rel.starts_with("bcr/") {
+        r"^https://github\.com/bazel-contrib/publish-to-bcr/\.github/workflows/publish\.yaml@refs/"
+    } else {
+        r"^https://github\.com/slsa-framework/slsa-github-generator/\.github/workflows/[^/@]+@refs/(tags|heads)/"
+    };
+    custodia::bundle::IdentityPolicy::keyless_regex(
+        identity,
+        r"^https://token\.actions\.githubusercontent\.com$",
+    )
+    .unwrap()
+}
+
+/// The public-good production trusted root (sigstore-python's embedded copy).
+#[cfg(feature = "sigstore")]
+fn production_root() -> &'static custodia::bundle::TrustedRoot {
+    static ROOT: std::sync::OnceLock<custodia::bundle::TrustedRoot> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sigstore/trusted_roots/production.trusted_root.json");
+        custodia::bundle::TrustedRoot::from_json(&fs::read(path).unwrap()).unwrap()
+    })
+}
+
+/// The Sigstore checks of a keyless file that is a bundle: chain to
+/// Fulcio, Rekor entry, signing time, signer identity ([`trusted_signer`]),
+/// signature, statement and subject (custodia::bundle::verify_artifact).
+/// Empty for a legacy envelope (its Rekor entry is looked up online
+/// upstream) and without feature `sigstore`.
+fn bundle_checks(rel: &str, artifact: &DigestSet) -> Report {
+    let items = jsonl(rel).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+    let Some(doc) = items.first().and_then(|i| i.bundle.as_ref()) else {
+        return Report::new();
+    };
+    #[cfg(feature = "sigstore")]
+    {
+        let bundle = custodia::bundle::Bundle::from_json(&serde_json::to_vec(doc).unwrap())
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        custodia::bundle::verify_artifact(
+            &bundle,
+            production_root(),
+            &trusted_signer(rel),
+            artifact,
+        )
+        .report()
+        .clone()
+    }
+    #[cfg(not(feature = "sigstore"))]
+    {
+        let _ = (doc, artifact);
+        Report::new()
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1481,8 +1560,6 @@ fn bcr_module_provenance_v1() {
     );
 }
 
-const BCR_WRONG_SIGNER_WHY: &str = "the Fulcio certificate names another signer workflow than the provenance's builder: certificate identity is checked with the Sigstore issue; the statement is the same as MODULE.bazel's";
-
 #[test]
 fn bcr_wrong_signer_has_the_same_statement() {
     let wrong = jsonl("bcr/MODULE-wrong-signer.bazel.intoto.jsonl").unwrap();
@@ -1490,12 +1567,20 @@ fn bcr_wrong_signer_has_the_same_statement() {
     assert_eq!(wrong[0].envelope.payload(), right[0].envelope.payload());
 }
 
+/// The bundle is valid, but its Fulcio certificate names another workflow
+/// (`loosebazooka/aa-test`'s) than the trusted publish-to-bcr one.
 #[test]
-#[ignore = "known difference: the Fulcio certificate names another signer workflow than the provenance's builder: certificate identity is checked with the Sigstore issue; the statement is the same as MODULE.bazel's"]
+#[cfg_attr(
+    not(feature = "sigstore"),
+    ignore = "known difference without feature `sigstore`: the Fulcio certificate names another signer workflow than the provenance's builder, and only custodia::bundle checks certificate identity"
+)]
 fn bcr_wrong_signer() {
-    let rows = [differs(Fails, BCR_WRONG_SIGNER_WHY)];
+    let rows = [agrees(Fail(
+        "identity",
+        &["loosebazooka/aa-test/.github/workflows/malicious_attestation.yaml"],
+    ))];
     assert_eq!(
-        keyless_cases("bcr/MODULE-wrong-signer.bazel.intoto.jsonl", &rows, true),
+        keyless_cases("bcr/MODULE-wrong-signer.bazel.intoto.jsonl", &rows, false),
         1
     );
 }
@@ -1625,11 +1710,28 @@ fn gha_bundles() {
         source: Some("github.com/slsa-framework/example-package".into()),
         ..Flags::default()
     };
-    assert_outcome(
-        rel,
-        &verify_case(&keyless(&statement), &f, &[artifact(rel)]),
-        Pass,
-    );
+    // Under feature `sigstore`: the bundle (chain, log, signer workflow,
+    // signature) first, then the claims.
+    let subject = Subject::Claims {
+        pre: bundle_checks(rel, &artifact(rel)),
+        statement: &statement,
+    };
+    let report = verify_case(&subject, &f, &[artifact(rel)]);
+    assert_outcome(rel, &report, Pass);
+    #[cfg(feature = "sigstore")]
+    for check in [
+        "certificate-chain",
+        "transparency-log",
+        "identity",
+        "signature",
+        "tlog-body",
+        "builder-id",
+    ] {
+        assert!(
+            report.checks().iter().any(|c| c.name == check && c.passed),
+            "{rel}: no passed `{check}`:\n{report}"
+        );
+    }
 
     // valid: upstream checks the bundle only. The envelope reads and its
     // signature verifies under its certificate's key (see the keyless test),
@@ -1639,6 +1741,25 @@ fn gha_bundles() {
     let items = jsonl(rel).unwrap();
     let err = Statement::from_json(items[0].envelope.payload()).unwrap_err();
     assert!(err.to_string().contains("predicateType"), "{err}");
+    // Under feature `sigstore` the bundle itself verifies (a v0.1 bundle
+    // with a signed entry timestamp, no inclusion proof; an intoto 0.0.2
+    // log entry) up to the statement.
+    #[cfg(feature = "sigstore")]
+    {
+        let mut set = DigestSet::new();
+        set.insert_raw("sha256", &"0".repeat(64)).unwrap();
+        let report = bundle_checks(rel, &set);
+        let failure = report.first_failure().unwrap();
+        assert_eq!(failure.name, "statement", "{report}");
+        assert!(failure.reason.contains("predicateType"), "{report}");
+        assert!(
+            report
+                .checks()
+                .iter()
+                .any(|c| c.name == "tlog-body" && c.passed),
+            "{report}"
+        );
+    }
 
     // invalid-dsse-sig: the last base64 digit of `sig` carries non-zero
     // padding bits; custodia's strict base64 refuses the envelope (Go and
@@ -1650,22 +1771,52 @@ fn gha_bundles() {
     assert!(message.contains("signatures[0].sig"), "{message}");
 }
 
+/// Upstream fails these on the Rekor entry: the body does not match the
+/// envelope; a bad signed entry timestamp. custodia::bundle fails both.
+/// Their DSSE signatures verify under the certificate's key: without
+/// feature `sigstore` custodia cannot tell.
 #[test]
-#[ignore = "known difference: these fail upstream on the Rekor entry (body does not match the envelope; bad signed entry timestamp); custodia does not check transparency log entries yet (Sigstore issue)"]
+#[cfg_attr(
+    not(feature = "sigstore"),
+    ignore = "known difference without feature `sigstore`: these fail upstream on the Rekor entry (body does not match the envelope; bad signed entry timestamp); only custodia::bundle checks transparency log entries"
+)]
 fn gha_bundles_transparency_log() {
     for rel in [
         "gha-bundles/mismatch-tlog.intoto.sigstore",
         "gha-bundles/invalid-set.intoto.sigstore",
     ] {
         assert!(!upstream_passes(&entry(rel)));
-        // Everything custodia can check offline passes.
         let item = &jsonl(rel).unwrap()[0];
         let keys = keyset([item.cert_key.clone().unwrap()]);
-        let result = item.envelope.verify(&keys, 1).unwrap();
-        assert!(
-            !result.verified(),
-            "{rel}: slsa-verifier fails on its transparency log entry, custodia verifies"
-        );
+        assert!(item.envelope.verify(&keys, 1).unwrap().verified(), "{rel}");
+        #[cfg(feature = "sigstore")]
+        {
+            let bytes = serde_json::to_vec(item.bundle.as_ref().unwrap()).unwrap();
+            let artifact = DigestSet::of_bytes(b"any: the bundle fails first");
+            match custodia::bundle::Bundle::from_json(&bytes) {
+                // mismatch-tlog: the log's integrated time is not within the
+                // certificate's validity (the entry is another signing's).
+                Ok(bundle) => {
+                    let report = custodia::bundle::verify_artifact(
+                        &bundle,
+                        production_root(),
+                        &trusted_signer(rel),
+                        &artifact,
+                    )
+                    .report()
+                    .clone();
+                    assert!(!report.verified(), "{rel}: verified:\n{report}");
+                    let failed = &report.first_failure().unwrap().name;
+                    assert!(
+                        ["certificate-chain", "transparency-log", "tlog-body"]
+                            .contains(&failed.as_str()),
+                        "{rel}:\n{report}"
+                    );
+                }
+                // invalid-set: its edited SET is not canonical base64.
+                Err(e) => assert!(e.to_string().contains("signedEntryTimestamp"), "{rel}: {e}"),
+            }
+        }
     }
 }
 

@@ -167,6 +167,20 @@ fn binding_digest(payload: &[u8]) -> Option<Digest> {
     None
 }
 
+/// Identities and issuers are shown whole up to 256 bytes (workflow URIs
+/// with their ref are longer than `digest::shorten`'s 80).
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 256;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", s.get(..end).unwrap_or_default())
+}
+
 fn short_hex(d: &Digest) -> String {
     format!("{}:{}", d.algorithm(), d.hex())
 }
@@ -205,26 +219,8 @@ fn run(
         _ => {}
     }
     if let VerificationMaterial::Certificates(certs) = bundle.material() {
-        for (i, der) in certs.iter().enumerate() {
-            match x509::parse(der) {
-                Err(e) => {
-                    return fail(
-                        report,
-                        "certificate-chain",
-                        format!("certificate [{i}] is not DER X.509: {e}"),
-                    );
-                }
-                Ok(info) if info.self_signed => {
-                    return fail(
-                        report,
-                        "certificate-chain",
-                        format!(
-                            "certificate [{i}] is self-signed: a bundle must not carry a root (roots come from the trusted root only)"
-                        ),
-                    );
-                }
-                Ok(_) => {}
-            }
+        if let Err(reason) = chain_order(certs) {
+            return fail(report, "certificate-chain", reason);
         }
     }
     if predicate_type.is_some() && bundle.envelope().is_none() {
@@ -319,17 +315,16 @@ fn run(
                 return fail(report, name, format!("the certificate has no {name}"));
             };
             match check(policy, &found) {
-                Some((true, _)) => report.push(Check::pass(
-                    name,
-                    format!("`{}`", crate::digest::shorten(&found)),
-                )),
+                Some((true, _)) => {
+                    report.push(Check::pass(name, format!("`{}`", clip(&found))));
+                }
                 Some((false, expected)) => {
                     return fail(
                         report,
                         name,
                         format!(
                             "expected {expected}, the certificate has `{}`",
-                            crate::digest::shorten(&found)
+                            clip(&found)
                         ),
                     );
                 }
@@ -388,6 +383,36 @@ fn run(
             (report, statement)
         }
     }
+}
+
+/// A bundle's chain is ordered leaf first, each certificate issued by the
+/// next; only the last may be self-signed (a root, which is ignored: trust
+/// anchors come from the trusted root only). Real v0.1 bundles carry the
+/// whole chain, root last; a root elsewhere is refused.
+fn chain_order(certs: &[Vec<u8>]) -> Result<(), String> {
+    let infos = certs
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            x509::parse(der).map_err(|e| format!("certificate [{i}] is not DER X.509: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, pair) in infos.windows(2).enumerate() {
+        if let [cert, next] = pair {
+            if cert.self_signed {
+                return Err(format!(
+                    "certificate [{i}] is self-signed but not last: a bundle's chain is leaf first, root (if any) last"
+                ));
+            }
+            if cert.issuer != next.subject {
+                return Err(format!(
+                    "certificate [{i}] was not issued by certificate [{}]: the chain is out of order",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The chain, log and time checks the verifier's success stands for, with

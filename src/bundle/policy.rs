@@ -37,8 +37,8 @@ impl Matcher {
 
     fn describe(&self) -> String {
         match self {
-            Self::Exact(s) => format!("`{}`", crate::digest::shorten(s)),
-            Self::Regex(r) => format!("/{}/", crate::digest::shorten(r.as_str())),
+            Self::Exact(s) => format!("`{}`", super::clip(s)),
+            Self::Regex(r) => format!("/{}/", super::clip(r.as_str())),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! signature checks are the verifier's): is it well-formed DER X.509, is it
 //! self-signed, its validity window.
 
-use der::Decode as _;
+use der::{Decode as _, Encode as _};
 use x509_cert::Certificate;
 
 /// What custodia reads from one DER certificate.
@@ -10,6 +10,10 @@ use x509_cert::Certificate;
 pub(crate) struct CertInfo {
     /// Subject equals issuer: a root (or a self-signed leaf).
     pub self_signed: bool,
+    /// The subject name, DER.
+    pub subject: Vec<u8>,
+    /// The issuer name, DER.
+    pub issuer: Vec<u8>,
     /// notBefore, seconds since the epoch.
     pub not_before: u64,
     /// notAfter, seconds since the epoch.
@@ -22,6 +26,8 @@ pub(crate) fn parse(der: &[u8]) -> Result<CertInfo, String> {
     let tbs = &cert.tbs_certificate;
     Ok(CertInfo {
         self_signed: tbs.subject == tbs.issuer,
+        subject: tbs.subject.to_der().map_err(|e| e.to_string())?,
+        issuer: tbs.issuer.to_der().map_err(|e| e.to_string())?,
         not_before: tbs.validity.not_before.to_unix_duration().as_secs(),
         not_after: tbs.validity.not_after.to_unix_duration().as_secs(),
     })
