@@ -183,6 +183,9 @@ fn policy_json(team: &Team) -> serde_json::Value {
     })
 }
 
+/// Files a build produced besides its artifact, by name and digest.
+type Byproducts = Vec<(&'static str, DigestSet)>;
+
 struct Demo<'a> {
     team: &'a Team,
     policy: &'a ActivePolicy,
@@ -233,7 +236,7 @@ impl Demo<'_> {
         artifact: &DigestSet,
         version: &str,
         at: i64,
-    ) -> Result<(Digest, Sbom, Vec<(&'static str, DigestSet)>)> {
+    ) -> Result<(Digest, Sbom, Byproducts)> {
         let lock = DEMO_LOCK.replace("@VERSION@", version);
         let manifest = DEMO_MANIFEST.replace("@VERSION@", version);
         let model = from_cargo(
