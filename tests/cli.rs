@@ -17,8 +17,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
 use base64::Engine as _;
 use custodia::digest::{DigestAlgorithm, hash_file, hash_tree};
@@ -29,120 +28,15 @@ use tempfile::TempDir;
 
 const DEMO_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
 
-struct Bins {
-    attest: PathBuf,
-    verifier: PathBuf,
-}
-
-fn bins() -> &'static Bins {
-    static BINS: OnceLock<Bins> = OnceLock::new();
-    BINS.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--example",
-                "attest",
-                "--example",
-                "verifier",
-                "--message-format=json-render-diagnostics",
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(output.status.success(), "cargo build --example failed");
-        let mut attest = None;
-        let mut verifier = None;
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if msg["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let Some(exe) = msg["executable"].as_str() else {
-                continue;
-            };
-            match msg["target"]["name"].as_str() {
-                Some("attest") => attest = Some(PathBuf::from(exe)),
-                Some("verifier") => verifier = Some(PathBuf::from(exe)),
-                _ => {}
-            }
-        }
-        Bins {
-            attest: attest.expect("cargo reported no attest executable"),
-            verifier: verifier.expect("cargo reported no verifier executable"),
-        }
-    })
-}
-
-/// The outcome of one run.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    /// Exit code `code`, and for failures exactly one `error: ...` line
-    /// on stderr containing `needle`.
-    fn fails(&self, code: i32, needle: &str) -> &Self {
-        assert_eq!(self.code, code, "exit code; {self:#?}");
-        assert!(
-            self.stderr.starts_with("error: "),
-            "stderr should start with `error: `; {self:#?}"
-        );
-        assert!(
-            self.stderr.contains(needle),
-            "stderr should mention {needle:?}; {self:#?}"
-        );
-        self
-    }
-
-    /// Like `fails`, and the reason is exactly one line (our own errors;
-    /// clap's usage errors add a usage block).
-    fn fails_one_line(&self, code: i32, needle: &str) -> &Self {
-        self.fails(code, needle);
-        assert_eq!(
-            self.stderr.trim_end().lines().count(),
-            1,
-            "one-line reason expected; {self:#?}"
-        );
-        self
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "expected success; {self:#?}");
-        self
-    }
-}
+mod cli_support;
+use cli_support::{Out, bins, run_env};
 
 fn run<I, S>(bin: &Path, dir: &Path, args: I) -> Out
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let output = Command::new(bin)
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run example");
-    let out = Out {
-        code: output
-            .status
-            .code()
-            .expect("exited normally, not by a signal"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
-        "panic: {out:#?}"
-    );
-    assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
-    out
+    run_env(bin, dir, args, &[])
 }
 
 /// A temp dir with a builder key, another key, an artifact, a statement
@@ -982,49 +876,6 @@ const COMMIT: &str = "4d329c75e7ec1725f7c9ce917a8799d408d06be3";
 const EPOCH: &str = "1700000000";
 const EPOCH_RFC3339: &str = "2023-11-14T22:13:20Z";
 const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
-
-/// Like `run`, but the child gets none of the CI variables the test
-/// process itself may have (GitHub Actions, GitLab CI, CUSTODIA_*,
-/// SOURCE_DATE_EPOCH), then exactly `envs`.
-fn run_env<I, S>(bin: &Path, dir: &Path, args: I, envs: &[(&str, &str)]) -> Out
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut command = Command::new(bin);
-    for (name, _) in std::env::vars_os() {
-        let n = name.to_string_lossy();
-        if ["GITHUB_", "GITLAB", "CI_", "CUSTODIA_", "RUNNER_"]
-            .iter()
-            .any(|p| n.starts_with(p))
-            || n == "SOURCE_DATE_EPOCH"
-            || n == "CI"
-        {
-            command.env_remove(&name);
-        }
-    }
-    let output = command
-        .current_dir(dir)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run example");
-    let out = Out {
-        code: output
-            .status
-            .code()
-            .expect("exited normally, not by a signal"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
-        "panic: {out:#?}"
-    );
-    assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
-    out
-}
 
 /// A GitHub Actions job building acme/app at tag v1.4.2.
 const GITHUB_ENV: &[(&str, &str)] = &[

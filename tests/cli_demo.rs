@@ -3,8 +3,7 @@
 //! single flipped byte in ANY file there (first, middle or last byte) must
 //! make that command fail with a reason naming the file.
 //!
-//! Like tests/cli.rs, the examples are built once with cargo and their
-//! paths taken from cargo's JSON messages.
+//! The examples are built by the shared CLI harness (tests/cli_support).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,47 +14,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-struct Bins {
-    demo: PathBuf,
-    verifier: PathBuf,
-}
-
-fn bins() -> Bins {
-    let output = Command::new(env!("CARGO"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "--example",
-            "demo",
-            "--example",
-            "verifier",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo build");
-    assert!(output.status.success(), "cargo build --example failed");
-    let (mut demo, mut verifier) = (None, None);
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(exe) = msg["executable"].as_str() else {
-            continue;
-        };
-        match msg["target"]["name"].as_str() {
-            Some("demo") => demo = Some(PathBuf::from(exe)),
-            Some("verifier") => verifier = Some(PathBuf::from(exe)),
-            _ => {}
-        }
-    }
-    Bins {
-        demo: demo.expect("no demo executable"),
-        verifier: verifier.expect("no verifier executable"),
-    }
-}
+mod cli_support;
+use cli_support::bins;
 
 fn text(out: &Output) -> String {
     format!(

@@ -19,7 +19,6 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use custodia::time::Timestamp;
 use tempfile::TempDir;
@@ -33,133 +32,16 @@ const APPROVAL: &str = "https://custodia.dev/attestation/approval/v1";
 const T0: i64 = 1_700_000_000;
 const HOUR: i64 = 3600;
 
-struct Bins {
-    attest: PathBuf,
-    verifier: PathBuf,
-}
+mod cli_support;
+use cli_support::{Out, bins, run_env};
 
-fn bins() -> &'static Bins {
-    static BINS: OnceLock<Bins> = OnceLock::new();
-    BINS.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--example",
-                "attest",
-                "--example",
-                "verifier",
-                "--message-format=json-render-diagnostics",
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        assert!(output.status.success(), "cargo build --example failed");
-        let mut attest = None;
-        let mut verifier = None;
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if msg["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let Some(exe) = msg["executable"].as_str() else {
-                continue;
-            };
-            match msg["target"]["name"].as_str() {
-                Some("attest") => attest = Some(PathBuf::from(exe)),
-                Some("verifier") => verifier = Some(PathBuf::from(exe)),
-                _ => {}
-            }
-        }
-        Bins {
-            attest: attest.expect("cargo reported no attest executable"),
-            verifier: verifier.expect("cargo reported no verifier executable"),
-        }
-    })
-}
-
-/// The outcome of one run.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    /// Exit code `code` and an `error: ...` on stderr mentioning `needle`.
-    fn fails(&self, code: i32, needle: &str) -> &Self {
-        assert_eq!(self.code, code, "exit code; {self:#?}");
-        assert!(self.stderr.starts_with("error: "), "{self:#?}");
-        assert!(
-            self.stderr.contains(needle),
-            "stderr should mention {needle:?}; {self:#?}"
-        );
-        self
-    }
-
-    /// Like `fails`, and the reason is exactly one line (not clap's usage).
-    fn fails_one_line(&self, code: i32, needle: &str) -> &Self {
-        self.fails(code, needle);
-        assert_eq!(
-            self.stderr.trim_end().lines().count(),
-            1,
-            "one-line reason expected; {self:#?}"
-        );
-        self
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "expected success; {self:#?}");
-        assert!(self.stderr.is_empty(), "{self:#?}");
-        self
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:#?}"))
-    }
-
-    /// The named check of a JSON report, which must exist.
-    fn check(&self, name: &str) -> serde_json::Value {
-        let json = self.json();
-        json["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no check {name}: {self:#?}"))
-    }
-}
-
+/// Runs with SOURCE_DATE_EPOCH at T0, so provenance times are fixed.
 fn run<I, S>(bin: &Path, dir: &Path, args: I) -> Out
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let output = Command::new(bin)
-        .current_dir(dir)
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", T0.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run example");
-    let out = Out {
-        code: output
-            .status
-            .code()
-            .expect("exited normally, not by a signal"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !out.stdout.contains("panicked") && !out.stderr.contains("panicked"),
-        "panic: {out:#?}"
-    );
-    assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
-    out
+    run_env(bin, dir, args, &[("SOURCE_DATE_EPOCH", &T0.to_string())])
 }
 
 /// RFC 3339 for `T0 + offset` seconds.
@@ -187,7 +69,7 @@ impl Pipeline {
             ("promoter", "ed25519"),
         ] {
             p.attest(["keygen", "--algorithm", algorithm, "--out", name])
-                .ok();
+                .ok_quiet();
         }
         p.write("policy.json", p.policy_json().as_bytes());
         p.write("app-v1.tar.gz", b"app release 1\n");
@@ -259,7 +141,7 @@ impl Pipeline {
     /// The sha256 of a file, as `attest digest` prints it.
     fn digest(&self, file: &str) -> String {
         let out = self.attest(["digest", file]);
-        out.ok();
+        out.ok_quiet();
         out.stdout.split_whitespace().next().unwrap().to_owned()
     }
 
@@ -276,9 +158,9 @@ impl Pipeline {
             "-o",
             &envelope,
         ])
-        .ok();
+        .ok_quiet();
         let out = self.attest(["store-put", "--dir", "store", &envelope]);
-        out.ok();
+        out.ok_quiet();
         let (digest, file) = out.stdout.trim().split_once("  ").unwrap();
         assert_eq!(file, envelope);
         digest.to_owned()
@@ -321,7 +203,7 @@ impl Pipeline {
             "-o",
             &provenance,
         ])
-        .ok();
+        .ok_quiet();
         self.sign_and_store(&provenance, "builder");
 
         let tests = format!("{stem}.tests.json");
@@ -361,7 +243,7 @@ impl Pipeline {
             "--dir",
             "store",
         ]);
-        out.ok();
+        out.ok_quiet();
         let digest = out.stdout.trim().to_owned();
         assert!(
             digest.starts_with("sha256:") && digest.len() == 71,
@@ -416,7 +298,7 @@ impl Pipeline {
         extra: &[&str],
     ) -> String {
         let out = self.promote(artifact, from, to, time, extra);
-        out.ok();
+        out.ok_quiet();
         let json = out.json();
         assert_eq!(json["verified"], true, "{out:#?}");
         assert_eq!(json["environment"], to);
@@ -488,7 +370,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
         "--time",
         &at(0),
     ]);
-    out.ok();
+    out.ok_quiet();
     for needle in [
         "promote sha256:",
         "(build) -> dev",
@@ -559,7 +441,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
 
     // The whole chain, as text.
     let out = p.chain("store", &[]);
-    out.ok();
+    out.ok_quiet();
     for needle in [
         "== dev: VERIFIED ==",
         "== staging: VERIFIED ==",
@@ -578,7 +460,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
         "store",
         &["--artifact", "app-v1.tar.gz", "--format", "json"],
     );
-    out.ok();
+    out.ok_quiet();
     let json = out.json();
     assert_eq!(json["verified"], true);
     for env in ["dev", "staging", "prod"] {
@@ -605,7 +487,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
             "json",
         ],
     );
-    out.ok();
+    out.ok_quiet();
     let json = out.json();
     let envs = json["environments"].as_object().unwrap();
     assert_eq!(envs.keys().collect::<Vec<_>>(), ["prod"]);
@@ -616,7 +498,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
         "store",
         &["--artifact", "app-v1.tar.gz", "--format", "markdown"],
     );
-    out.ok();
+    out.ok_quiet();
     let md = &out.stdout;
     assert!(md.starts_with("## ✅ Promotion chain verified"), "{md}");
     for env in ["dev", "staging", "prod"] {
@@ -678,7 +560,7 @@ fn approve_writes_a_signed_approval_the_verifier_accepts() {
         "-o",
         "approval.json",
     ])
-    .ok();
+    .ok_quiet();
     p.verifier([
         "envelope",
         "--in",
@@ -690,7 +572,7 @@ fn approve_writes_a_signed_approval_the_verifier_accepts() {
         "--predicate-type",
         APPROVAL,
     ])
-    .ok();
+    .ok_quiet();
     let envelope: serde_json::Value = serde_json::from_slice(&p.read("approval.json")).unwrap();
     use base64::Engine as _;
     let payload = base64::engine::general_purpose::STANDARD
@@ -712,10 +594,10 @@ fn approve_writes_a_signed_approval_the_verifier_accepts() {
         "--time",
         &at(0),
     ]);
-    out.ok();
+    out.ok_quiet();
     assert!(out.stdout.starts_with("{\"payloadType\""), "{out:#?}");
     let out = p.attest(["store-put", "--dir", "store", "approval.json"]);
-    out.ok();
+    out.ok_quiet();
     assert_eq!(
         out.stdout.trim(),
         format!("{}  approval.json", p.digest("approval.json"))
@@ -744,7 +626,7 @@ fn a_rebuilt_artifact_is_refused() {
         "{out:#?}"
     );
     // Nothing was recorded: the chain still verifies.
-    p.chain("store", &[]).ok();
+    p.chain("store", &[]).ok_quiet();
 }
 
 #[test]
@@ -824,7 +706,7 @@ fn a_skipped_environment_is_refused() {
     out.fails_one_line(1, "rollback-target");
     assert!(out.stdout.contains("FAIL  rollback-target"), "{out:#?}");
     // After all that, dev holds one record and every chain verifies.
-    p.chain("store", &[]).ok();
+    p.chain("store", &[]).ok_quiet();
 }
 
 #[test]
@@ -853,7 +735,7 @@ fn the_emergency_path_is_taken_and_flagged() {
         5 * HOUR,
         &["--emergency", "--reason", EVIL_REASON],
     );
-    out.ok();
+    out.ok_quiet();
     let emergency = out.check("emergency");
     assert_eq!(emergency["passed"], true);
     assert!(
@@ -867,7 +749,7 @@ fn the_emergency_path_is_taken_and_flagged() {
     );
     // ... and text output cannot be forged or drive the terminal.
     let out = p.chain("store", &["--environment", "prod"]);
-    out.ok();
+    out.ok_quiet();
     assert!(
         out.stdout
             .contains("PASS  emergencies: FLAGGED: 1 emergency promotion(s)"),
@@ -884,7 +766,7 @@ fn the_emergency_path_is_taken_and_flagged() {
     );
     // Markdown: the reason stays inside its table cell, inert.
     let out = p.chain("store", &["--format", "markdown"]);
-    out.ok();
+    out.ok_quiet();
     let md = &out.stdout;
     assert!(md.contains("<br/>prod<br/>emergency\"]"), "{md}");
     assert!(md.contains("==>|EMERGENCY|"), "{md}");
@@ -989,7 +871,7 @@ fn tampering_with_a_stored_envelope_fails_the_chain_naming_the_record() {
     assert!(out.stderr.contains(hex(&provenance)), "{out:#?}");
 
     // The original store is untouched and verifies.
-    p.chain("store", &[]).ok();
+    p.chain("store", &[]).ok_quiet();
 }
 
 // ---------------------------------------------------------------- incidents, rollback, DORA
@@ -1016,7 +898,7 @@ fn incident_rollback_and_dora_metrics() {
         "--resolved",
         &at(6 * HOUR),
     ]);
-    out.ok();
+    out.ok_quiet();
     let incident = out.stdout.trim().to_owned();
     assert!(p.path("store/envelopes").join(hex(&incident)).is_file());
 
@@ -1035,7 +917,7 @@ fn incident_rollback_and_dora_metrics() {
         "--time",
         &at(5 * HOUR + 2700),
     ]);
-    out.ok();
+    out.ok_quiet();
     let v1 = p.digest("app-v1.tar.gz");
     assert!(
         out.stdout
@@ -1056,12 +938,12 @@ fn incident_rollback_and_dora_metrics() {
         "store",
         &["--artifact", "app-v1.tar.gz", "--format", "json"],
     );
-    out.ok();
+    out.ok_quiet();
     let json = out.json();
     assert_eq!(json["artifact"]["environments"]["prod"], "current");
     assert_eq!(json["artifact"]["environments"]["staging"], "earlier");
     let out = p.chain("store", &["--artifact", "app-v2.tar.gz"]);
-    out.ok();
+    out.ok_quiet();
     assert!(
         out.stdout
             .contains("prod: in its history, not the current head"),
@@ -1069,7 +951,7 @@ fn incident_rollback_and_dora_metrics() {
     );
     assert!(out.stdout.contains("staging: the current head"), "{out:#?}");
     let out = p.chain("store", &["--environment", "prod", "--format", "markdown"]);
-    out.ok();
+    out.ok_quiet();
     assert!(
         out.stdout.contains("<br/>prod<br/>rollback\"]"),
         "{}",
@@ -1108,7 +990,7 @@ fn incident_rollback_and_dora_metrics() {
         p.verifier(args)
     };
     let out = dora(&[]);
-    out.ok();
+    out.ok_quiet();
     for needle in [
         "DORA metrics for `prod`",
         "deployment frequency: 2 deployment(s) in 1.0 day(s), 1.92 per day",
@@ -1133,7 +1015,7 @@ fn incident_rollback_and_dora_metrics() {
         "json",
     ];
     let out = dora(&targets);
-    out.ok();
+    out.ok_quiet();
     let json = out.json();
     assert_eq!(json["verified"], true);
     assert_eq!(json["metrics"]["deployments"], 2);
@@ -1250,7 +1132,7 @@ fn concurrent_promotions_never_fork_the_history() {
     assert_eq!(records.len(), promoted, "{out:#?}");
     assert!(records.iter().all(|c| c["passed"] == true), "{out:#?}");
     if promoted == 4 {
-        out.ok();
+        out.ok_quiet();
     }
 }
 
@@ -1558,7 +1440,7 @@ fn malformed_inputs_exit_2_without_panicking() {
     );
 
     // Nothing above changed the store.
-    p.chain("store", &[]).ok();
+    p.chain("store", &[]).ok_quiet();
 }
 
 #[test]
@@ -1566,7 +1448,7 @@ fn promotion_subcommands_help_shows_examples() {
     let p = Pipeline::new();
     for sub in ["store-put", "approve", "promote", "rollback", "incident"] {
         let out = p.attest([sub, "--help"]);
-        out.ok();
+        out.ok_quiet();
         assert!(out.stdout.contains("Example"), "attest {sub}: {out:#?}");
         assert!(
             out.stdout.contains(&format!("attest {sub} ")),
@@ -1575,7 +1457,7 @@ fn promotion_subcommands_help_shows_examples() {
     }
     for sub in ["chain", "dora"] {
         let out = p.verifier([sub, "--help"]);
-        out.ok();
+        out.ok_quiet();
         assert!(out.stdout.contains("Example"), "verifier {sub}: {out:#?}");
         assert!(
             out.stdout.contains(&format!("verifier {sub} --policy")),

@@ -16,7 +16,9 @@
 //! * [`referrers`]: how an envelope (or any blob) becomes a referrer
 //!   manifest ([`referrer_manifest`]), and how referrers are filtered by
 //!   artifact type or predicate type;
-//! * [`ImageBuilder`]: a minimal one-layer image, for tests and examples.
+//! * [`ImageBuilder`]: a minimal one-layer image, for tests and examples;
+//! * `registry` (feature `oci-registry`): the same over the OCI
+//!   distribution API, and a promotion store kept in a registry.
 //!
 //! ```
 //! use custodia::dsse::Envelope;
@@ -58,6 +60,8 @@ mod error;
 mod image;
 mod layout;
 pub mod referrers;
+#[cfg(feature = "oci-registry")]
+pub mod registry;
 pub mod spec;
 
 pub use digest::OciDigest;
