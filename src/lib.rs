@@ -386,6 +386,68 @@ pub mod fuzzing {
             }
         }
     }
+    /// The Sigstore public-good production trusted root (a copy of
+    /// tests/data/sigstore/trusted_roots/production.trusted_root.json), for
+    /// the bundle target only.
+    #[cfg(feature = "sigstore")]
+    fn fuzz_trusted_root() -> Option<&'static crate::bundle::TrustedRoot> {
+        static ROOT: std::sync::OnceLock<Option<crate::bundle::TrustedRoot>> =
+            std::sync::OnceLock::new();
+        ROOT.get_or_init(|| {
+            crate::bundle::TrustedRoot::from_json(include_bytes!("bundle/fuzz_trusted_root.json"))
+                .ok()
+        })
+        .as_ref()
+    }
+
+    /// Parses a Sigstore bundle and, if it parses, verifies it against the
+    /// production trusted root with a pattern policy, a key policy and as an
+    /// attestation; a verified report must name a signature check.
+    #[cfg(feature = "sigstore")]
+    pub fn bundle(data: &[u8]) {
+        let Ok(bundle) = crate::bundle::Bundle::from_json(data) else {
+            return;
+        };
+        let _ = bundle.summary();
+        let Some(root) = fuzz_trusted_root() else {
+            return;
+        };
+        let artifact = crate::digest::DigestSet::of_bytes(data);
+        let policies = [
+            crate::bundle::IdentityPolicy::keyless_regex(".*", ".*").ok(),
+            crate::keys::PublicKey::from_pem(FUZZ_P256_PUB)
+                .ok()
+                .map(crate::bundle::IdentityPolicy::public_key),
+        ];
+        for policy in policies.iter().flatten() {
+            let verified = crate::bundle::verify_artifact(&bundle, root, policy, &artifact);
+            let report = verified.report();
+            if report.verified() {
+                assert!(
+                    report.checks().iter().any(|c| c.name == "signature"),
+                    "verified without a signature check"
+                );
+            }
+            let expect =
+                crate::verify::Expectation::new("https://slsa.dev/provenance/v1", artifact.clone());
+            let _ = crate::bundle::verify_attestation(&bundle, root, policy, &expect);
+        }
+    }
+
+    /// Parses a trusted root.
+    #[cfg(feature = "sigstore")]
+    pub fn trusted_root(data: &[u8]) {
+        if let Ok(root) = crate::bundle::TrustedRoot::from_json(data) {
+            let _ = format!("{root:?}");
+        }
+    }
+
+    /// Parses DER certificates: the whole input, and the input split in two
+    /// as a chain (its order checked as a bundle's is).
+    #[cfg(feature = "sigstore")]
+    pub fn x509(data: &[u8]) {
+        let _ = crate::bundle::fuzz_x509(data);
+    }
 }
 
 /// The README's Rust snippets are compiled and run as doc tests.

@@ -385,6 +385,16 @@ fn run(
     }
 }
 
+/// Certificate parsing for the `x509` fuzz target: one certificate, then
+/// the input split at each of its first bytes as a two-certificate chain.
+pub(crate) fn fuzz_x509(data: &[u8]) -> bool {
+    let one = x509::parse(data).is_ok();
+    let split = usize::from(data.first().copied().unwrap_or(0)).min(data.len());
+    let (a, b) = data.split_at(split);
+    let _ = chain_order(&[a.to_vec(), b.to_vec()]);
+    one
+}
+
 /// A bundle's chain is ordered leaf first, each certificate issued by the
 /// next; only the last may be self-signed (a root, which is ignored: trust
 /// anchors come from the trusted root only). Real v0.1 bundles carry the

@@ -4,8 +4,8 @@
 //! not), plus a promotion [`crate::promotion::Store`] kept in a
 //! repository ([`RegistryStore`]).
 //!
-//! * TLS (rustls with ring, roots from the platform or given PEM
-//!   certificates) unless the caller asks for plain HTTP
+//! * TLS (rustls with ring; roots from the operating system's trust store,
+//!   or PEM certificates the caller gives) unless the caller asks for plain HTTP
 //!   ([`RegistryOptions::plain_http`]), meant for loopback tests.
 //! * Anonymous access, HTTP basic, and bearer tokens from the registry's
 //!   `WWW-Authenticate` challenge (the token server is asked with the basic
@@ -287,7 +287,17 @@ impl Registry {
             .into());
         }
         let roots = match &options.ca_pem {
-            None => ureq::tls::RootCerts::PlatformVerifier,
+            None => {
+                // The operating system's trust store (on Linux the
+                // OpenSSL-configured bundle), read once per client.
+                let native = rustls_native_certs::load_native_certs();
+                let certs: Vec<_> = native
+                    .certs
+                    .iter()
+                    .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                    .collect();
+                ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))
+            }
             Some(pem) => {
                 let mut certs = Vec::new();
                 for item in ureq::tls::parse_pem(pem) {
