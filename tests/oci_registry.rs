@@ -16,7 +16,6 @@
 mod common;
 mod oci_common;
 
-use std::path::Path;
 use std::process::Command;
 
 use custodia::Error;
