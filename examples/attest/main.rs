@@ -21,6 +21,7 @@
 //! gates, limits) is the library's; this file only reads files, calls
 //! custodia and writes the result.
 
+mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
 
@@ -109,10 +110,28 @@ Example:
 Example:
   attest digest app.tar.gz dist/
   attest digest --algorithm sha512 app.tar.gz
+  attest digest --oci-layout image:v1.4.2
 
 A directory gets the deterministic tree digest (sha256 only): the sha256 of
-the `sha256sum`-style listing of every regular file below it, sorted by path.")]
+the `sha256sum`-style listing of every regular file below it, sorted by path.
+A container image (--oci-layout DIR[:REF], an OCI image layout) is identified
+by its manifest digest; a multi-platform image by its index digest, printed
+first, then each platform manifest's.")]
     Digest(DigestArgs),
+    /// Attach DSSE envelopes to a container image as OCI 1.1 referrers.
+    #[command(after_help = "\
+Examples:
+  attest attach --oci-layout image:v1.4.2 --envelope provenance.intoto.json sbom.intoto.json
+  attest attach --registry registry.example/team/app:v1.4.2 --envelope provenance.intoto.json
+
+Each envelope becomes an artifact manifest (artifactType
+application/vnd.dsse.envelope.v1+json, the predicate type in the
+in-toto.io/predicate-type annotation) whose subject is the image; a registry
+without the referrers API gets the referrers tag schema (sha256-<hex>).
+An envelope whose statement is not about the image is refused. --registry
+needs the oci-registry feature; credentials come from
+CUSTODIA_REGISTRY_USERNAME and CUSTODIA_REGISTRY_PASSWORD.")]
+    Attach(oci::AttachArgs),
     /// Sign a payload (by default an in-toto statement) into a DSSE envelope.
     #[command(after_help = "\
 Examples:
@@ -293,8 +312,12 @@ struct DigestArgs {
     #[arg(long, default_value = "sha256", value_parser = parse_digest_algorithm)]
     algorithm: DigestAlgorithm,
     /// Files or directories.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "oci_layout", value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// A container image in an OCI image layout: DIR:REF (a ref name),
+    /// DIR@sha256:HEX, or DIR when it holds one image.
+    #[arg(long, value_name = "DIR[:REF]", conflicts_with_all = ["paths", "algorithm"])]
+    oci_layout: Option<String>,
 }
 
 #[derive(Args)]
@@ -560,6 +583,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(args) => keygen(&args),
         Command::Digest(args) => digest(&args),
+        Command::Attach(args) => oci::attach(&args),
         Command::Sign(args) => sign(&args),
         Command::DemoStatement(args) => demo_statement(&args),
         Command::Provenance(args) => provenance(&args),
@@ -599,6 +623,9 @@ fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
 }
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
+    if let Some(spec) = &args.oci_layout {
+        return oci::digest(spec);
+    }
     let mut failures = Vec::new();
     for path in &args.paths {
         match digest_path(path, args.algorithm) {

@@ -1,0 +1,180 @@
+//! `verifier oci`: find an image's attestations where they live (attached
+//! as OCI 1.1 referrers in an image layout or a registry) and verify them
+//! against the image's own digest.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args};
+use custodia::keys::KeySet;
+use custodia::oci::{ArtifactIdentity, Layout, VerifiedReferrer, split_reference, verify_attached};
+use custodia::report::{Check, Report};
+
+use super::{
+    Failure, Format, md, one_line, print_stdout, read_public_key, render, render_markdown,
+};
+
+/// `verifier oci`: where the image is, who must have signed, and what.
+#[derive(Args)]
+#[command(group(ArgGroup::new("place").args(["oci_layout", "registry"]).required(true)))]
+pub(crate) struct OciArgs {
+    /// An OCI image layout and the image in it: DIR:REF (a ref name),
+    /// DIR@sha256:HEX, or DIR when it holds one image.
+    #[arg(long, value_name = "DIR[:REF]")]
+    oci_layout: Option<String>,
+    /// A registry repository and the image: HOST/REPO:TAG or
+    /// HOST/REPO@sha256:HEX (needs the `oci-registry` feature;
+    /// credentials from CUSTODIA_REGISTRY_USERNAME / _PASSWORD).
+    #[arg(long, value_name = "HOST/REPO:REF")]
+    registry: Option<String>,
+    /// Speak plain HTTP to the registry (loopback tests only).
+    #[arg(long, requires = "registry")]
+    plain_http: bool,
+    /// Trusted public key(s), SPKI PEM as `attest keygen` writes; repeat or list several.
+    #[arg(long, required = true, num_args = 1.., value_name = "PUB")]
+    key: Vec<PathBuf>,
+    /// The predicate type an attached attestation must have.
+    #[arg(long, value_name = "URI")]
+    predicate_type: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Verifies: at least one attached attestation of the predicate type,
+/// signed by a trusted key, about this image.
+pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
+    let keys = args
+        .key
+        .iter()
+        .map(|path| read_public_key(path))
+        .collect::<Result<KeySet, Failure>>()?;
+    let (place, identity, found) = match &args.oci_layout {
+        Some(spec) => {
+            let (dir, reference) = split_reference(spec);
+            let layout = Layout::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let identity = layout
+                .identity(reference.as_deref())
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            let found = verify_attached(
+                &layout,
+                &identity.descriptor.digest,
+                &keys,
+                &args.predicate_type,
+            )
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+            (spec.clone(), identity, found)
+        }
+        None => {
+            let spec = args.registry.clone().unwrap_or_default();
+            let (identity, found) = from_registry(args, &spec, &keys)?;
+            (spec, identity, found)
+        }
+    };
+    let (report, summary) = conclude(&identity, &found, &args.predicate_type);
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)
+            .map_err(|e| format!("serializing the report: {e}"))?,
+        Format::Text => render(&report, &summary),
+        Format::Markdown => render_markdown(&format!("Image {}", md(&place)), &report, &summary),
+    };
+    print_stdout(format!("{out}\n").as_bytes())?;
+    if report.verified() {
+        return Ok(());
+    }
+    Err(Failure::NotVerified(match report.first_failure() {
+        Some(check) => format!("{}: {}: {}", one_line(&place), check.name, check.reason),
+        None => format!("{}: no checks ran", one_line(&place)),
+    }))
+}
+
+#[cfg(feature = "oci-registry")]
+fn from_registry(
+    args: &OciArgs,
+    spec: &str,
+    keys: &KeySet,
+) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
+    use custodia::oci::registry::{Credentials, Registry, RegistryOptions};
+    let mut options = RegistryOptions::new();
+    if args.plain_http {
+        options = options.plain_http();
+    }
+    if let (Ok(username), Ok(password)) = (
+        std::env::var("CUSTODIA_REGISTRY_USERNAME"),
+        std::env::var("CUSTODIA_REGISTRY_PASSWORD"),
+    ) {
+        options = options.credentials(Credentials::Basic { username, password });
+    }
+    let (registry, reference) =
+        Registry::from_reference(spec, options).map_err(|e| e.to_string())?;
+    let reference =
+        reference.ok_or_else(|| format!("{spec}: name the image: HOST/REPO:TAG or @sha256:HEX"))?;
+    let identity = registry
+        .identity(&reference)
+        .map_err(|e| format!("{spec}: {e}"))?;
+    let found = verify_attached(
+        &registry,
+        &identity.descriptor.digest,
+        keys,
+        &args.predicate_type,
+    )
+    .map_err(|e| format!("{spec}: {e}"))?;
+    Ok((identity, found))
+}
+
+#[cfg(not(feature = "oci-registry"))]
+fn from_registry(
+    _: &OciArgs,
+    _: &str,
+    _: &KeySet,
+) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
+    Err("--registry needs the oci-registry feature \
+         (cargo run --features oci-registry --example verifier -- oci ...)"
+        .to_owned()
+        .into())
+}
+
+/// The image check, then the first attestation that verified (all its
+/// checks), or a failed `attestation` check saying what was found.
+fn conclude(
+    identity: &ArtifactIdentity,
+    found: &[VerifiedReferrer],
+    predicate_type: &str,
+) -> (Report, String) {
+    let mut report = Report::new();
+    report.push(Check::pass(
+        "image",
+        format!(
+            "{} ({})",
+            identity.descriptor.digest, identity.descriptor.media_type
+        ),
+    ));
+    let summary = format!(
+        "a `{predicate_type}` attestation about {}, attached as an OCI referrer and signed by a trusted key",
+        identity.descriptor.digest
+    );
+    if let Some(ok) = found.iter().find(|f| f.verified()) {
+        report.push(Check::pass(
+            "referrer",
+            format!("{} ({} found)", ok.referrer.descriptor.digest, found.len()),
+        ));
+        report.extend(ok.report.clone());
+        return (report, summary);
+    }
+    let reason = match found.first() {
+        None => format!("no attached `{predicate_type}` attestation"),
+        Some(first) => {
+            let why = first
+                .report
+                .first_failure()
+                .map(|c| format!("{}: {}", c.name, c.reason))
+                .unwrap_or_default();
+            format!(
+                "{} attached `{predicate_type}` attestation(s), none verified; {}: {why}",
+                found.len(),
+                first.referrer.descriptor.digest
+            )
+        }
+    };
+    report.push(Check::fail("attestation", reason));
+    (report, summary)
+}

@@ -1,0 +1,514 @@
+//! The command line for container images: `attest digest --oci-layout`,
+//! `attest attach`, `verifier oci`, on image layouts (and, with the
+//! `oci-registry` feature, a real registry on loopback): success, refusal
+//! and malformed input, each with its exit code and a one-line reason.
+#![cfg(feature = "oci")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod cli_support;
+#[cfg(feature = "oci-registry")]
+mod oci_common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cli_support::{Out, bins, run_env};
+use custodia::digest::DigestSet;
+use custodia::oci::{ImageBuilder, Layout};
+use custodia::resource::ResourceDescriptor;
+use custodia::statement::Statement;
+
+const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+
+fn attest(dir: &Path, args: &[&str]) -> Out {
+    run_env(&bins().attest, dir, args, &[])
+}
+
+fn verifier(dir: &Path, args: &[&str]) -> Out {
+    run_env(&bins().verifier, dir, args, &[])
+}
+
+/// A work directory with a key pair and an image layout `image` holding
+/// `v1`; returns the image digest.
+fn setup(dir: &Path) -> String {
+    attest(
+        dir,
+        &["keygen", "--algorithm", "ed25519", "--out", "builder"],
+    )
+    .ok();
+    let layout = Layout::create(dir.join("image")).unwrap();
+    ImageBuilder::new()
+        .file("app", b"#!/bin/sh\necho hi\n")
+        .write_to(&layout, "v1")
+        .unwrap();
+    layout
+        .identity(Some("v1"))
+        .unwrap()
+        .descriptor
+        .digest
+        .to_string()
+}
+
+/// A signed statement about `digest` (sha256:<hex>), written to `name`.
+fn envelope(dir: &Path, digest: &str, predicate_type: &str, name: &str) -> PathBuf {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let mut set = DigestSet::new();
+    set.insert_raw("sha256", hex).unwrap();
+    let statement = Statement::new_untyped(
+        vec![ResourceDescriptor::new("registry.example/app", set)],
+        predicate_type,
+        serde_json::json!({"builder": "ci"}),
+    )
+    .unwrap();
+    let unsigned = dir.join(format!("{name}.statement.json"));
+    fs::write(&unsigned, statement.to_json()).unwrap();
+    attest(
+        dir,
+        &[
+            "sign",
+            "--key",
+            "builder.key",
+            "--in",
+            unsigned.to_str().unwrap(),
+            "-o",
+            name,
+        ],
+    )
+    .ok();
+    dir.join(name)
+}
+
+#[test]
+fn digest_of_an_image_in_a_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = setup(dir.path());
+    let out = attest(dir.path(), &["digest", "--oci-layout", "image:v1"]);
+    out.ok_quiet();
+    assert_eq!(out.stdout, format!("{digest}  image:v1\n"));
+    // The only image in the layout needs no name; by digest works too.
+    let out = attest(dir.path(), &["digest", "--oci-layout", "image"]);
+    assert_eq!(out.stdout, format!("{digest}  image\n"));
+    let by_digest = format!("image@{digest}");
+    let out = attest(dir.path(), &["digest", "--oci-layout", &by_digest]);
+    assert!(out.stdout.starts_with(&digest), "{out:#?}");
+
+    // A real multi-platform layout: the index digest, then the platform's.
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/oci/image-layout-slsa-verifier");
+    let expected = fs::read_to_string(real.join("image.digest")).unwrap();
+    let out = attest(
+        dir.path(),
+        &["digest", "--oci-layout", real.to_str().unwrap()],
+    );
+    out.ok_quiet();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:#?}");
+    assert!(lines[0].starts_with(expected.trim()), "{out:#?}");
+    assert!(
+        lines[1]
+            .starts_with("sha256:d1fc0de9c6a33e502c488221644de1736c53d8ddb59b0e41b4946fb26af50e69")
+            && lines[1].ends_with("(linux/amd64)"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn digest_refuses_bad_layouts_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    attest(dir.path(), &["digest", "--oci-layout", "image:v2"]).fails_one_line(2, "no image `v2`");
+    attest(dir.path(), &["digest", "--oci-layout", "missing:v1"]).fails_one_line(2, "missing");
+    fs::write(
+        dir.path().join("image/index.json"),
+        b"{\"schemaVersion\":2,",
+    )
+    .unwrap();
+    attest(dir.path(), &["digest", "--oci-layout", "image:v1"]).fails_one_line(2, "index.json");
+    // Paths and the layout are exclusive.
+    let out = attest(dir.path(), &["digest", "--oci-layout", "image:v1", "file"]);
+    assert_eq!(out.code, 2, "{out:#?}");
+}
+
+#[test]
+fn attach_then_verify_in_a_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let digest = setup(d);
+    envelope(d, &digest, PROVENANCE, "provenance.intoto.json");
+    envelope(d, &digest, "https://cyclonedx.org/bom", "sbom.intoto.json");
+
+    let out = attest(
+        d,
+        &[
+            "attach",
+            "--oci-layout",
+            "image:v1",
+            "--envelope",
+            "provenance.intoto.json",
+            "sbom.intoto.json",
+        ],
+    );
+    out.ok_quiet();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:#?}");
+    assert!(
+        lines[0].contains(&format!("attached to {digest} ({PROVENANCE})")),
+        "{out:#?}"
+    );
+
+    let out = verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--key",
+            "builder.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    );
+    out.ok_quiet();
+    assert!(out.stdout.contains("VERIFIED"), "{out:#?}");
+    let out = verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--key",
+            "builder.pub",
+            "--predicate-type",
+            "https://cyclonedx.org/bom",
+            "--format",
+            "json",
+        ],
+    );
+    out.ok();
+    assert_eq!(out.json()["verified"], true);
+    assert_eq!(out.check("subject")["passed"], true);
+    assert!(
+        out.check("image")["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&digest)
+    );
+}
+
+#[test]
+fn verify_refuses_what_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let digest = setup(d);
+    envelope(d, &digest, PROVENANCE, "provenance.intoto.json");
+    attest(
+        d,
+        &[
+            "attach",
+            "--oci-layout",
+            "image:v1",
+            "--envelope",
+            "provenance.intoto.json",
+        ],
+    )
+    .ok();
+    // Nothing of that predicate type is attached.
+    verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--key",
+            "builder.pub",
+            "--predicate-type",
+            "https://example.com/other",
+        ],
+    )
+    .fails_one_line(1, "no attached `https://example.com/other` attestation");
+    // Signed by a key that is not trusted.
+    attest(
+        d,
+        &["keygen", "--algorithm", "ed25519", "--out", "stranger"],
+    )
+    .ok();
+    verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--key",
+            "stranger.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails_one_line(1, "none verified");
+    // Another image in the same layout has no attestations.
+    let layout = Layout::open(d.join("image")).unwrap();
+    ImageBuilder::new()
+        .file("app", b"rebuilt")
+        .write_to(&layout, "v2")
+        .unwrap();
+    verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v2",
+            "--key",
+            "builder.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails_one_line(1, "no attached");
+    // Missing source, malformed key.
+    let out = verifier(
+        d,
+        &[
+            "oci",
+            "--key",
+            "builder.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:#?}");
+    fs::write(d.join("bad.pub"), b"not a key").unwrap();
+    verifier(
+        d,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--key",
+            "bad.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails_one_line(2, "bad.pub");
+}
+
+#[test]
+fn attach_refuses_envelopes_about_something_else_and_malformed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let other = format!(
+        "sha256:{}",
+        custodia::digest::DigestAlgorithm::Sha256
+            .hash(b"other")
+            .hex()
+    );
+    envelope(d, &other, PROVENANCE, "other.intoto.json");
+    attest(
+        d,
+        &[
+            "attach",
+            "--oci-layout",
+            "image:v1",
+            "--envelope",
+            "other.intoto.json",
+        ],
+    )
+    .fails_one_line(2, "not about this image");
+    fs::write(d.join("broken.json"), b"{\"payload\":").unwrap();
+    attest(
+        d,
+        &[
+            "attach",
+            "--oci-layout",
+            "image:v1",
+            "--envelope",
+            "broken.json",
+        ],
+    )
+    .fails_one_line(2, "broken.json");
+    // Nothing was attached.
+    let layout = Layout::open(d.join("image")).unwrap();
+    let image = layout.identity(Some("v1")).unwrap();
+    assert!(
+        layout
+            .referrers(
+                &image.descriptor.digest,
+                &custodia::oci::ReferrerFilter::any()
+            )
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[cfg(not(feature = "oci-registry"))]
+#[test]
+fn registry_needs_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    verifier(
+        dir.path(),
+        &[
+            "oci",
+            "--registry",
+            "127.0.0.1:1/app:v1",
+            "--key",
+            "k.pub",
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails(2, "");
+}
+
+/// With the registry client: the same commands against a real registry.
+#[cfg(feature = "oci-registry")]
+mod registry {
+    use super::*;
+
+    use super::oci_common;
+
+    /// attest and verifier built with `oci-registry`, in their own target
+    /// directory so the default-feature builds of the other CLI tests never
+    /// replace them.
+    fn registry_bins() -> &'static (PathBuf, PathBuf) {
+        static BINS: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+        BINS.get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let output = std::process::Command::new(env!("CARGO"))
+                .current_dir(root)
+                .args([
+                    "build",
+                    "--features",
+                    "oci-registry",
+                    "--example",
+                    "attest",
+                    "--example",
+                    "verifier",
+                    "--message-format=json-render-diagnostics",
+                    "--target-dir",
+                ])
+                .arg(root.join("target/oci-registry-examples"))
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            let mut found = (None, None);
+            for line in String::from_utf8_lossy(&output.stdout).lines() {
+                let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let Some(exe) = msg["executable"].as_str() else {
+                    continue;
+                };
+                match msg["target"]["name"].as_str() {
+                    Some("attest") => found.0 = Some(PathBuf::from(exe)),
+                    Some("verifier") => found.1 = Some(PathBuf::from(exe)),
+                    _ => {}
+                }
+            }
+            (found.0.unwrap(), found.1.unwrap())
+        })
+    }
+
+    #[test]
+    fn attach_then_verify_in_a_registry() {
+        let Some(server) = oci_common::RegistryServer::start(None) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let digest = setup(d);
+        let layout = Layout::open(d.join("image")).unwrap();
+        let registry = custodia::oci::registry::Registry::new(
+            &server.host(),
+            "team/app",
+            custodia::oci::registry::RegistryOptions::new().plain_http(),
+        )
+        .unwrap();
+        registry
+            .push_from_layout(&layout, &layout.resolve(Some("v1")).unwrap(), "v1")
+            .unwrap();
+        envelope(d, &digest, PROVENANCE, "provenance.intoto.json");
+        let (attest_bin, verifier_bin) = registry_bins();
+        let place = format!("{}/team/app:v1", server.host());
+        let out = run_env(
+            attest_bin,
+            d,
+            [
+                "attach",
+                "--registry",
+                &place,
+                "--plain-http",
+                "--envelope",
+                "provenance.intoto.json",
+            ],
+            &[],
+        );
+        out.ok_quiet();
+        assert!(out.stdout.contains(&format!("attached to {digest}")));
+        let verify = |key: &str| {
+            run_env(
+                verifier_bin,
+                d,
+                [
+                    "oci",
+                    "--registry",
+                    &place,
+                    "--plain-http",
+                    "--key",
+                    key,
+                    "--predicate-type",
+                    PROVENANCE,
+                ],
+                &[],
+            )
+        };
+        verify("builder.pub").ok_quiet();
+        attest(
+            d,
+            &["keygen", "--algorithm", "ed25519", "--out", "stranger"],
+        )
+        .ok();
+        verify("stranger.pub").fails_one_line(1, "none verified");
+        // TLS is the default: without --plain-http the loopback registry
+        // (plain HTTP) is not reached.
+        let out = run_env(
+            verifier_bin,
+            d,
+            [
+                "oci",
+                "--registry",
+                &place,
+                "--key",
+                "builder.pub",
+                "--predicate-type",
+                PROVENANCE,
+            ],
+            &[],
+        );
+        out.fails_one_line(2, &server.host());
+        // A tag that does not exist.
+        let missing = format!("{}/team/app:v9", server.host());
+        run_env(
+            verifier_bin,
+            d,
+            [
+                "oci",
+                "--registry",
+                &missing,
+                "--plain-http",
+                "--key",
+                "builder.pub",
+                "--predicate-type",
+                PROVENANCE,
+            ],
+            &[],
+        )
+        .fails_one_line(2, "no image");
+    }
+}
