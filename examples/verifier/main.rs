@@ -18,7 +18,7 @@
 //! [`Envelope::verify`], [`verify_attestation`], [`verify_provenance`],
 //! [`validate_chain`] or [`dora`] and prints the report.
 
-mod oci;
+mod bundle;
 #[path = "../common/progress.rs"]
 mod progress;
 
@@ -74,6 +74,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Verify a Sigstore bundle offline against a pinned trusted root:
+    /// certificate chain, transparency log, signing time, signer, signature,
+    /// and what it says about an artifact (cosign's flag names).
+    #[command(after_help = "\
+Examples:
+  # a keyless signature over a file, by a GitHub Actions workflow:
+  verifier bundle --in app.tar.gz.sigstore.json --trusted-root trusted_root.json \\
+      --artifact app.tar.gz \\
+      --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0 \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  # an SLSA provenance attestation, any release tag of the workflow, as JSON:
+  verifier bundle --in app.intoto.sigstore.json --trusted-root trusted_root.json \\
+      --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 \\
+      --type https://slsa.dev/provenance/v1 --format json \\
+      --certificate-identity-regexp '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v' \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  # a public-key bundle:
+  verifier bundle --in app.sigstore.json --trusted-root trusted_root.json \\
+      --artifact app.tar.gz --key signer.pub
+
+Checks run in order: bundle, certificate-chain (keyless), transparency-log,
+signing-time, identity and issuer (keyless), signature, tlog-body, then
+payload-type, statement, predicate-type (with --type) and subject for an
+attestation, or artifact for a message signature. A regular expression
+matches anywhere unless anchored with ^...$. Nothing is fetched: the
+trusted root (trusted_root.json, e.g. from sigstore's TUF repository) is
+the only trust.
+
+Exit codes: 0 verified, 1 verification failed (the first failing check on
+stderr), 2 bad usage or unreadable / malformed input.")]
+    Bundle(bundle::BundleArgs),
     /// Check a DSSE envelope's signatures, and with --artifact/--digest what it says about an artifact.
     #[command(after_help = "\
 Examples:
@@ -171,24 +202,6 @@ incidents opened in the window and resolved.
 Exit codes: 0 chain verified and every target met, 1 otherwise, 2 bad usage
 or unreadable / malformed input.")]
     Dora(DoraArgs),
-    /// Verify a container image's attestations where they live: attached as
-    /// OCI 1.1 referrers in an image layout or a registry.
-    #[command(after_help = "\
-Examples:
-  verifier oci --oci-layout image:v1.4.2 --key builder.pub \\
-      --predicate-type https://slsa.dev/provenance/v1
-  verifier oci --registry registry.example/team/app:v1.4.2 --key builder.pub \\
-      --predicate-type https://cyclonedx.org/bom
-
-The image's identity is its manifest (or index) digest. Verified when at
-least one attached DSSE envelope with that predicate type is signed by a
-trusted key and its statement is about that digest. --registry needs the
-oci-registry feature; credentials come from CUSTODIA_REGISTRY_USERNAME and
-CUSTODIA_REGISTRY_PASSWORD.
-
-Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
-input.")]
-    Oci(oci::OciArgs),
 }
 
 /// What every subcommand reads: the envelope, the trusted keys, how many
@@ -361,11 +374,11 @@ impl From<String> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bundle(args) => bundle::bundle(&args),
         Command::Envelope(args) => envelope(&args),
         Command::Provenance(args) => provenance(&args),
         Command::Chain(args) => chain(&args),
         Command::Dora(args) => dora_cmd(&args),
-        Command::Oci(args) => oci::oci(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,
