@@ -19,6 +19,7 @@
 //! [`validate_chain`] or [`dora`] and prints the report.
 
 mod bundle;
+mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
 
@@ -202,6 +203,24 @@ incidents opened in the window and resolved.
 Exit codes: 0 chain verified and every target met, 1 otherwise, 2 bad usage
 or unreadable / malformed input.")]
     Dora(DoraArgs),
+    /// Verify a container image's attestations where they live: attached as
+    /// OCI 1.1 referrers in an image layout or a registry.
+    #[command(after_help = "\
+Examples:
+  verifier oci --oci-layout image:v1.4.2 --key builder.pub \\
+      --predicate-type https://slsa.dev/provenance/v1
+  verifier oci --registry registry.example/team/app:v1.4.2 --key builder.pub \\
+      --predicate-type https://cyclonedx.org/bom
+
+The image's identity is its manifest (or index) digest. Verified when at
+least one attached DSSE envelope with that predicate type is signed by a
+trusted key and its statement is about that digest. --registry needs the
+oci-registry feature; credentials come from CUSTODIA_REGISTRY_USERNAME and
+CUSTODIA_REGISTRY_PASSWORD.
+
+Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
+input.")]
+    Oci(oci::OciArgs),
 }
 
 /// What every subcommand reads: the envelope, the trusted keys, how many
@@ -379,6 +398,7 @@ fn main() -> ExitCode {
         Command::Provenance(args) => provenance(&args),
         Command::Chain(args) => chain(&args),
         Command::Dora(args) => dora_cmd(&args),
+        Command::Oci(args) => oci::oci(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,
