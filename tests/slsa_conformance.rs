@@ -1501,6 +1501,75 @@ fn npm_corrupted_signatures() {
     }
 }
 
+/// Under feature `sigstore`, npm's two bundles per package verify as
+/// Sigstore bundles end to end: the publish attestation as a public-key
+/// bundle under the npm registry key, the provenance keyless, signed by a
+/// workflow of the package's source repository; both logged in Rekor. The
+/// corrupted ones fail, each on its signature.
+#[cfg(feature = "sigstore")]
+#[test]
+fn npm_bundles_verify_end_to_end() {
+    use custodia::bundle::{Bundle, IdentityPolicy, verify_artifact};
+    let npm_key = PublicKey::from_spki_der(&b64(NPM_REGISTRY_KEY)).unwrap();
+    let prega = "npm/provenance-npm-test-cli-v1-prega.tgz.json";
+    for (rel, repository, publish_ok, provenance_ok) in [
+        (prega, "sigstore/sigstore-js", true, true),
+        (
+            "npm/supreme-googles-cli-v02-tag.tgz.json",
+            "trishankatdatadog/supreme-goggles",
+            true,
+            true,
+        ),
+        (
+            "npm/provenance-npm-test-cli-v1-prega-invalidsigprov.tgz.json",
+            "sigstore/sigstore-js",
+            true,
+            false,
+        ),
+        (
+            "npm/provenance-npm-test-cli-v1-prega-invalidsigpub.tgz.json",
+            "sigstore/sigstore-js",
+            false,
+            true,
+        ),
+    ] {
+        let (publish, provenance) = npm_parts(rel);
+        let artifact_rel = if rel.contains("prega") { prega } else { rel };
+        let artifact = npm_artifact(artifact_rel, &npm_parts(artifact_rel).0);
+        let bundle = |s: &Signed| {
+            Bundle::from_json(&serde_json::to_vec(s.bundle.as_ref().unwrap()).unwrap()).unwrap()
+        };
+        let signer = IdentityPolicy::keyless_regex(
+            &format!(
+                "^https://github\\.com/{}/\\.github/workflows/",
+                repository.replace('.', "\\.")
+            ),
+            r"^https://token\.actions\.githubusercontent\.com$",
+        )
+        .unwrap();
+        for (what, item, policy, ok) in [
+            (
+                "publish",
+                &publish,
+                IdentityPolicy::public_key(npm_key.clone()),
+                publish_ok,
+            ),
+            ("provenance", &provenance, signer, provenance_ok),
+        ] {
+            let verified = verify_artifact(&bundle(item), production_root(), &policy, &artifact);
+            let report = verified.report();
+            assert_eq!(report.verified(), ok, "{rel} {what}:\n{report}");
+            if !ok {
+                assert_eq!(
+                    report.first_failure().unwrap().name,
+                    "signature",
+                    "{rel} {what}:\n{report}"
+                );
+            }
+        }
+    }
+}
+
 /// slsa-verifier accepts the short `https://github.com/actions/runner`
 /// builder id of npm's v0.2 provenance for `--builder-id
 /// .../runner/github-hosted`; custodia compares builder ids as given.
