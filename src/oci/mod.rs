@@ -57,6 +57,8 @@
 
 mod digest;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod image;
 mod layout;
 pub mod referrers;
