@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args};
 use custodia::bundle::{
-    Bundle, IdentityPolicy, MAX_BUNDLE_BYTES, MAX_TRUSTED_ROOT_BYTES, TrustedRoot, verify_artifact,
-    verify_attestation,
+    Bundle, CertificateMatch, IdentityPolicy, MAX_BUNDLE_BYTES, MAX_TRUSTED_ROOT_BYTES,
+    TrustedRoot, verify_artifact, verify_attestation,
 };
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::verify::Expectation;
@@ -92,32 +92,31 @@ fn policy(args: &BundleArgs) -> Result<IdentityPolicy, Failure> {
     if let Some(path) = &args.key {
         return Ok(IdentityPolicy::public_key(read_public_key(path)?));
     }
-    let (identity, identity_re) = match (
+    let identity = match (
         &args.certificate_identity,
         &args.certificate_identity_regexp,
     ) {
-        (Some(id), _) => (id.as_str(), false),
-        (None, Some(re)) => (re.as_str(), true),
+        (Some(id), _) => CertificateMatch::Exact(id.clone()),
+        (None, Some(re)) => CertificateMatch::Regex(re.clone()),
         (None, None) => {
             return Err(Failure::Input(
                 "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]".to_owned(),
             ));
         }
     };
-    let (issuer, issuer_re) = match (
+    let issuer = match (
         &args.certificate_oidc_issuer,
         &args.certificate_oidc_issuer_regexp,
     ) {
-        (Some(url), _) => (url.as_str(), false),
-        (None, Some(re)) => (re.as_str(), true),
+        (Some(url), _) => CertificateMatch::Exact(url.clone()),
+        (None, Some(re)) => CertificateMatch::Regex(re.clone()),
         (None, None) => {
             return Err(Failure::Input(
                 "a certificate identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp".to_owned(),
             ));
         }
     };
-    IdentityPolicy::keyless_mixed(identity, identity_re, issuer, issuer_re)
-        .map_err(|e| Failure::Input(e.to_string()))
+    IdentityPolicy::keyless_matching(identity, issuer).map_err(|e| Failure::Input(e.to_string()))
 }
 
 fn read_json(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {

@@ -53,7 +53,7 @@ mod trust;
 mod wire;
 mod x509;
 
-pub use policy::IdentityPolicy;
+pub use policy::{CertificateMatch, IdentityPolicy};
 pub use trust::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
 pub use wire::{
     Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,

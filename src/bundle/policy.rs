@@ -43,6 +43,19 @@ impl Matcher {
     }
 }
 
+/// How one certificate field must read: exactly, or matching a regular
+/// expression (anywhere in the value unless anchored, as cosign's
+/// `-regexp` flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateMatch {
+    /// The whole value, exactly.
+    Exact(String),
+    /// A regular expression (Rust `regex` syntax, which for these values is
+    /// Go's RE2 syntax).
+    Regex(String),
+}
+
 #[derive(Debug, Clone)]
 enum Kind {
     Keyless { identity: Matcher, issuer: Matcher },
@@ -91,23 +104,31 @@ impl IdentityPolicy {
         }))
     }
 
-    /// An exact identity with an issuer pattern, or the reverse.
-    pub fn keyless_mixed(
-        identity: &str,
-        identity_is_regex: bool,
-        issuer: &str,
-        issuer_is_regex: bool,
+    /// A keyless signer whose identity and issuer each match exactly or by
+    /// pattern (cosign lets `--certificate-identity` go with
+    /// `--certificate-oidc-issuer-regexp`, and the reverse).
+    ///
+    /// ```
+    /// # #[cfg(feature = "sigstore")] {
+    /// use custodia::bundle::{CertificateMatch, IdentityPolicy};
+    /// let policy = IdentityPolicy::keyless_matching(
+    ///     CertificateMatch::Regex(r"^https://github\.com/acme/".into()),
+    ///     CertificateMatch::Exact("https://token.actions.githubusercontent.com".into()),
+    /// );
+    /// assert!(policy.is_ok());
+    /// # }
+    /// ```
+    pub fn keyless_matching(
+        identity: CertificateMatch,
+        issuer: CertificateMatch,
     ) -> Result<Self, Error> {
-        let m = |v: &str, re: bool, what| {
-            if re {
-                Matcher::regex(v, what)
-            } else {
-                Ok(Matcher::Exact(v.to_owned()))
-            }
+        let m = |c: CertificateMatch, what| match c {
+            CertificateMatch::Exact(s) => Ok(Matcher::Exact(s)),
+            CertificateMatch::Regex(re) => Matcher::regex(&re, what),
         };
         Ok(Self(Kind::Keyless {
-            identity: m(identity, identity_is_regex, "certificate identity")?,
-            issuer: m(issuer, issuer_is_regex, "certificate OIDC issuer")?,
+            identity: m(identity, "certificate identity")?,
+            issuer: m(issuer, "certificate OIDC issuer")?,
         }))
     }
 

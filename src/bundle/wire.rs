@@ -266,6 +266,7 @@ pub enum Content {
 
 /// One transparency log entry of a bundle, as read (nothing verified).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlogEntry {
     /// The entry's index in its log.
     pub log_index: u64,
