@@ -7,7 +7,8 @@
 //!
 //! * attach 1,000: one timed run each (a batch of 1,000 operations),
 //!   printed as `RESULT` lines: the layout rewrites `index.json` once per
-//!   attach, the registry rewrites the referrers tag index once per attach;
+//!   attach (and once in all with `attach_many`), the registry rewrites the
+//!   referrers tag index once per attach;
 //! * list (all 1,000, and one predicate type among them) and chain
 //!   validation: criterion (`sample_size(10)`).
 //!
@@ -134,6 +135,22 @@ fn layout(c: &mut Criterion) {
         &envelopes,
     );
     bench_listing(c, "layout", &layout, &image);
+
+    // The same 1,000 in one call: one index.json update.
+    let batch_dir = tempfile::tempdir().unwrap();
+    let batch = Layout::create(batch_dir.path()).unwrap();
+    ImageBuilder::new()
+        .file("app", b"bench")
+        .write_to(&batch, "v1")
+        .unwrap();
+    let attachments: Vec<Attachment> = envelopes.iter().map(Attachment::dsse).collect();
+    let start = Instant::now();
+    batch.attach_many(&image.descriptor, &attachments).unwrap();
+    println!(
+        "RESULT layout: attach_many {} referrers: {:.2} s",
+        attachments.len(),
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// Ships `release_count()` releases through dev, staging and prod into

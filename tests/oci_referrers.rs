@@ -347,3 +347,36 @@ fn concurrent_attaches_all_land() {
         all.iter().map(|r| &r.descriptor.digest).collect();
     assert_eq!(distinct.len(), 40);
 }
+
+#[test]
+fn attach_many_is_one_index_update_with_the_same_result() {
+    let key = key();
+    let one_by_one = tempfile::tempdir().unwrap();
+    let batch = tempfile::tempdir().unwrap();
+    let (b, _) = image(batch.path());
+    let (a, image) = image(one_by_one.path());
+    let attachments: Vec<Attachment> = (0..5)
+        .map(|i| {
+            Attachment::dsse(&envelope(
+                &key,
+                image.digest_set().unwrap(),
+                &format!("https://example.com/p/{i}"),
+            ))
+        })
+        .collect();
+    for x in &attachments {
+        a.attach(&image.descriptor, x).unwrap();
+    }
+    let many = b.attach_many(&image.descriptor, &attachments).unwrap();
+    assert_eq!(many.len(), 5);
+    assert_eq!(
+        fs::read(one_by_one.path().join("index.json")).unwrap(),
+        fs::read(batch.path().join("index.json")).unwrap()
+    );
+    assert_eq!(
+        b.referrers(&image.descriptor.digest, &ReferrerFilter::any())
+            .unwrap()
+            .len(),
+        5
+    );
+}

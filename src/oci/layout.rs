@@ -747,6 +747,36 @@ impl Layout {
         Ok(referrer)
     }
 
+    /// Attaches several blobs to `subject` with one `index.json` update
+    /// (attaching one by one rewrites `index.json` each time).
+    pub fn attach_many(
+        &self,
+        subject: &Descriptor,
+        attachments: &[Attachment],
+    ) -> Result<Vec<ReferrerManifest>, Error> {
+        self.write_blob(EMPTY_JSON)?;
+        let mut out = Vec::with_capacity(attachments.len());
+        for attachment in attachments {
+            let referrer = referrer_manifest(subject, attachment);
+            self.write_blob(attachment.bytes())?;
+            self.write_blob(&referrer.bytes)?;
+            out.push(referrer);
+        }
+        let entries: Vec<serde_json::Value> = out
+            .iter()
+            .map(|r| serde_json::to_value(&r.descriptor).unwrap_or_default())
+            .collect();
+        self.update_index(|manifests| {
+            for entry in entries {
+                if !manifests.contains(&entry) {
+                    manifests.push(entry);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// The referrers of `subject` listed in `index.json` that pass
     /// `filter`. Each referrer manifest is read and checked, and must name
     /// `subject`; entries whose listing already fails the filter are not
