@@ -23,7 +23,6 @@
     missing_docs
 )]
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[cfg(feature = "oci-registry")]
