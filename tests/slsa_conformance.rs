@@ -1501,6 +1501,67 @@ fn npm_corrupted_signatures() {
     }
 }
 
+/// `custodia::bundle::verify_provenance`: the bundle and the SLSA claims in
+/// one call, as `verify_provenance` does for a bare envelope.
+#[cfg(feature = "sigstore")]
+#[test]
+fn bundle_provenance_in_one_call() {
+    use custodia::bundle::{Bundle, verify_provenance as verify_bundle_provenance};
+    let rel = "gha/gha_generic/v2.1.0/binary-linux-amd64-workflow_dispatch.intoto.jsonl";
+    let item = &jsonl(rel).unwrap()[0];
+    let bundle =
+        Bundle::from_json(&serde_json::to_vec(item.bundle.as_ref().unwrap()).unwrap()).unwrap();
+    let expect = ProvenanceExpectation::new(
+        artifact(rel),
+        DEFAULT_TRUSTED_BUILDERS.iter().copied(),
+        "github.com/slsa-framework/example-package",
+    )
+    .with_ref(RefExpectation::Branch("main".into()));
+    let verified =
+        verify_bundle_provenance(&bundle, production_root(), &trusted_signer(rel), &expect);
+    assert!(verified.report().verified(), "{}", verified.report());
+    assert!(verified.claims().is_some());
+    let names: Vec<_> = verified
+        .report()
+        .checks()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in [
+        "certificate-chain",
+        "identity",
+        "signature",
+        "predicate-type",
+        "subject",
+        "builder-id",
+        "source-repository",
+        "source-ref",
+    ] {
+        assert!(names.contains(&name), "{name}: {}", verified.report());
+    }
+
+    // The claims are checked after the signer: another branch fails on
+    // `source-ref`, another signer on `identity` before any claim is read.
+    let branch = expect
+        .clone()
+        .with_ref(RefExpectation::Branch("master".into()));
+    let failed =
+        verify_bundle_provenance(&bundle, production_root(), &trusted_signer(rel), &branch);
+    assert_eq!(failed.report().first_failure().unwrap().name, "source-ref");
+    assert!(failed.claims().is_none());
+    let other =
+        custodia::bundle::IdentityPolicy::keyless_regex("^https://gitlab\\.com/", ".*").unwrap();
+    let failed = verify_bundle_provenance(&bundle, production_root(), &other, &expect);
+    assert_eq!(failed.report().first_failure().unwrap().name, "identity");
+    assert!(
+        !failed
+            .report()
+            .checks()
+            .iter()
+            .any(|c| c.name == "builder-id")
+    );
+}
+
 /// Under feature `sigstore`, npm's two bundles per package verify as
 /// Sigstore bundles end to end: the publish attestation as a public-key
 /// bundle under the npm registry key, the provenance keyless, signed by a

@@ -5,8 +5,9 @@
 //! digest), who signed (a short-lived Fulcio certificate, or a hint naming a
 //! key), and proof of when (Rekor transparency log entries: a signed entry
 //! timestamp, an inclusion proof with a signed checkpoint; RFC 3161
-//! timestamps). [`verify_attestation`] and [`verify_artifact`] check all of
-//! it and return a [`Report`] of named checks, in order:
+//! timestamps). [`verify_attestation`], [`verify_provenance`] and
+//! [`verify_artifact`] check all of it and return a [`Report`] of named
+//! checks, in order:
 //!
 //! | check | what passed means |
 //! | --- | --- |
@@ -18,6 +19,7 @@
 //! | `signature` | the signature over the DSSE PAE or the artifact digest verifies with the certificate's (or the caller's) key |
 //! | `tlog-body` | the log entry's body is this bundle's signature, key and content |
 //! | `payload-type`, `statement`, `predicate-type`, `subject` | as [`crate::verify::verify_attestation`] (DSSE bundles) |
+//! | `predicate`, `builder-id`, `source-repository`, ... | as [`crate::provenance::verify_provenance`] ([`verify_provenance`]) |
 //! | `artifact` | the artifact is what the message signature signed (message-signature bundles) |
 //!
 //! A failed check ends the report: later checks did not run. The
@@ -67,6 +69,7 @@ use sigstore_verify::{
 };
 
 use crate::digest::{Digest, DigestAlgorithm, DigestSet};
+use crate::provenance::{ProvenanceExpectation, VerifiedProvenance, verify_provenance_statement};
 use crate::report::{Check, Report};
 use crate::statement::{PAYLOAD_TYPE, Statement};
 use crate::verify::{Expectation, VerifiedAttestation, check_predicate_type, check_subject};
@@ -107,9 +110,30 @@ pub fn verify_attestation(
         root,
         policy,
         expected.artifact(),
-        Some(expected.predicate_type()),
+        Binding::Attestation(expected.predicate_type()),
     );
     VerifiedAttestation::from_parts(report, statement)
+}
+
+/// Verifies a provenance bundle (SLSA v1, v0.2, v0.1 in DSSE): signer,
+/// signature, logs and time as [`verify_attestation`], then the claims as
+/// [`crate::provenance::verify_provenance`] does for a bare envelope
+/// (`predicate-type`, `predicate`, `subject`, `builder-id`,
+/// `source-repository`, ...). The expectation's threshold does not apply:
+/// a bundle has one signer.
+pub fn verify_provenance(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    policy: &IdentityPolicy,
+    expected: &ProvenanceExpectation,
+) -> VerifiedProvenance {
+    let (mut report, statement) = run(bundle, root, policy, expected.artifact(), Binding::Deferred);
+    let Some(statement) = statement else {
+        return VerifiedProvenance::from_parts(report, None);
+    };
+    let claims = verify_provenance_statement(&statement, expected);
+    report.extend(claims.report().clone());
+    VerifiedProvenance::from_parts(report, claims.claims().cloned())
 }
 
 /// Verifies a bundle for an artifact (its digests), whatever it signs: a
@@ -122,7 +146,7 @@ pub fn verify_artifact(
     policy: &IdentityPolicy,
     artifact: &DigestSet,
 ) -> VerifiedBundle {
-    let (report, statement) = run(bundle, root, policy, artifact, None);
+    let (report, statement) = run(bundle, root, policy, artifact, Binding::Artifact);
     VerifiedBundle { report, statement }
 }
 
@@ -185,12 +209,23 @@ fn short_hex(d: &Digest) -> String {
     format!("{}:{}", d.algorithm(), d.hex())
 }
 
+/// What the content must be bound to after the signature checks.
+#[derive(Clone, Copy)]
+enum Binding<'a> {
+    /// The artifact: a message signature over it, or a statement naming it.
+    Artifact,
+    /// A statement of this predicate type naming the artifact.
+    Attestation(&'a str),
+    /// A statement, returned for the caller to check (its subject too).
+    Deferred,
+}
+
 fn run(
     bundle: &Bundle,
     root: &TrustedRoot,
     policy: &IdentityPolicy,
     artifact: &DigestSet,
-    predicate_type: Option<&str>,
+    binding: Binding<'_>,
 ) -> (Report, Option<Statement>) {
     let mut report = Report::new();
     report.push(Check::pass("bundle", bundle.summary()));
@@ -223,7 +258,7 @@ fn run(
             return fail(report, "certificate-chain", reason);
         }
     }
-    if predicate_type.is_some() && bundle.envelope().is_none() {
+    if !matches!(binding, Binding::Artifact) && bundle.envelope().is_none() {
         return fail(
             report,
             "payload-type",
@@ -232,7 +267,7 @@ fn run(
     }
 
     // What the verifier binds the signature to.
-    let binding = match bundle.content() {
+    let signed_digest = match bundle.content() {
         Content::MessageSignature { digest, .. } => {
             let algorithm = digest
                 .as_ref()
@@ -272,7 +307,7 @@ fn run(
             }
         },
     };
-    let Some(sig_artifact) = to_artifact(&binding) else {
+    let Some(sig_artifact) = to_artifact(&signed_digest) else {
         return fail(report, "artifact", "unusable digest".into());
     };
 
@@ -341,7 +376,7 @@ fn run(
                 "artifact",
                 format!(
                     "the signature is over the artifact's {}",
-                    short_hex(&binding)
+                    short_hex(&signed_digest)
                 ),
             ));
             (report, None)
@@ -373,10 +408,14 @@ fn run(
                 }
                 Err(e) => return fail(report, "statement", e.to_string()),
             };
-            if let Some(pt) = predicate_type {
-                if !check_predicate_type(&statement, &[pt], &mut report) {
-                    return (report, None);
+            match binding {
+                Binding::Deferred => return (report, Some(statement)),
+                Binding::Attestation(pt) => {
+                    if !check_predicate_type(&statement, &[pt], &mut report) {
+                        return (report, None);
+                    }
                 }
+                Binding::Artifact => {}
             }
             check_subject(&statement, artifact, &mut report);
             let statement = report.verified().then_some(statement);

@@ -134,6 +134,12 @@ impl ProvenanceExpectation {
         self.threshold = threshold.max(1);
         self
     }
+
+    /// The artifact's digests.
+    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
+    pub(crate) fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
 }
 
 /// The outcome of provenance verification: the report, and the claims only
@@ -145,6 +151,14 @@ pub struct VerifiedProvenance {
 }
 
 impl VerifiedProvenance {
+    /// A result from checks made elsewhere (a Sigstore bundle); the claims
+    /// are kept only when the report verified.
+    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
+    pub(crate) fn from_parts(report: Report, claims: Option<ProvenanceClaims>) -> Self {
+        let claims = claims.filter(|_| report.verified());
+        Self { report, claims }
+    }
+
     /// All checks, in order.
     pub fn report(&self) -> &Report {
         &self.report
