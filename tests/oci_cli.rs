@@ -372,46 +372,102 @@ mod registry {
 
     use super::oci_common;
 
-    /// attest and verifier built with `oci-registry`, in their own target
-    /// directory so the default-feature builds of the other CLI tests never
-    /// replace them.
+    /// Builds attest and verifier with `oci-registry` into `target_dir`
+    /// (the default one when `None`) and copies them into `keep`.
+    fn build_into(target_dir: Option<&Path>, keep: &Path) -> (PathBuf, PathBuf) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut command = std::process::Command::new(env!("CARGO"));
+        command.current_dir(root).args([
+            "build",
+            "--features",
+            "oci-registry",
+            "--example",
+            "attest",
+            "--example",
+            "verifier",
+            "--message-format=json-render-diagnostics",
+        ]);
+        if let Some(dir) = target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        let output = command
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let mut found = (None, None);
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let Some(exe) = msg["executable"].as_str() else {
+                continue;
+            };
+            let name = msg["target"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let copy = keep.join(&name);
+            fs::copy(exe, &copy).unwrap();
+            match name.as_str() {
+                "attest" => found.0 = Some(copy),
+                "verifier" => found.1 = Some(copy),
+                _ => {}
+            }
+        }
+        (found.0.unwrap(), found.1.unwrap())
+    }
+
+    /// attest and verifier built with `oci-registry`, copied out of the
+    /// target directory (the default-feature build of the other tests
+    /// shares its file names). If a copy turns out to be a default-feature
+    /// binary (another cargo process re-linked the default build in
+    /// between), they are built again in a target directory of their own.
     fn registry_bins() -> &'static (PathBuf, PathBuf) {
         static BINS: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
         BINS.get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let output = std::process::Command::new(env!("CARGO"))
-                .current_dir(root)
-                .args([
-                    "build",
-                    "--features",
-                    "oci-registry",
-                    "--example",
-                    "attest",
-                    "--example",
-                    "verifier",
-                    "--message-format=json-render-diagnostics",
-                    "--target-dir",
-                ])
-                .arg(root.join("target/oci-registry-examples"))
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .unwrap();
-            assert!(output.status.success());
-            let mut found = (None, None);
-            for line in String::from_utf8_lossy(&output.stdout).lines() {
-                let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                    continue;
-                };
-                let Some(exe) = msg["executable"].as_str() else {
-                    continue;
-                };
-                match msg["target"]["name"].as_str() {
-                    Some("attest") => found.0 = Some(PathBuf::from(exe)),
-                    Some("verifier") => found.1 = Some(PathBuf::from(exe)),
-                    _ => {}
-                }
+            let _ = bins();
+            let keep = tempfile::tempdir().unwrap().keep();
+            let built = build_into(None, &keep);
+            let probe = run_env(
+                &built.0,
+                &keep,
+                [
+                    "attach",
+                    "--registry",
+                    "127.0.0.1:9/a:v1",
+                    "--envelope",
+                    "none",
+                ],
+                &[],
+            );
+            run_env(
+                &built.0,
+                &keep,
+                ["keygen", "--algorithm", "ed25519", "--out", "probe"],
+                &[],
+            )
+            .ok();
+            let probe_verifier = run_env(
+                &built.1,
+                &keep,
+                [
+                    "oci",
+                    "--registry",
+                    "127.0.0.1:9/a:v1",
+                    "--key",
+                    "probe.pub",
+                    "--predicate-type",
+                    "x",
+                ],
+                &[],
+            );
+            let default_build = |out: &Out| out.stderr.contains("needs the oci-registry feature");
+            if !default_build(&probe) && !default_build(&probe_verifier) {
+                return built;
             }
-            (found.0.unwrap(), found.1.unwrap())
+            let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/oci-registry-examples");
+            build_into(Some(&own), &keep)
         })
     }
 
