@@ -83,7 +83,7 @@ pub fn check_store(store: &dyn Store) -> Report {
 /// ```
 /// use custodia::promotion::{MemoryStore, check_policy};
 /// use custodia::policy::Policy;
-/// # let policy_json = br#"{"keys": [], "environments": [{"name": "dev"}]}"#;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev","requires":[]}],"promotions":[]}"#;
 /// let policy = Policy::from_json(policy_json)?.activate()?;
 /// let check = check_policy(&MemoryStore::new(), &policy, &["dev"], "policy.json");
 /// assert!(check.passed);
@@ -140,7 +140,7 @@ pub fn check_policy(
 /// ```
 /// use custodia::promotion::{Accounting, MemoryStore};
 /// use custodia::policy::Policy;
-/// # let policy_json = br#"{"keys": [], "environments": [{"name": "dev"}]}"#;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev","requires":[]}],"promotions":[]}"#;
 /// let policy = Policy::from_json(policy_json)?.activate()?;
 /// let store = MemoryStore::new();
 /// let accounting = Accounting::from_chains(&store, &policy, &["dev"]);
