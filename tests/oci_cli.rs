@@ -568,3 +568,109 @@ mod registry {
         .fails_one_line(2, "no image");
     }
 }
+
+/// Sigstore bundles on the command line: `attest attach --bundle` refuses a
+/// bundle about something else (as it does an envelope), and `verifier oci
+/// --trusted-root ... --certificate-identity ...` verifies attached bundles
+/// offline: a real keyless bundle attached to the image passes every
+/// signer check and is refused on `subject`, since it is not about the
+/// image.
+#[cfg(feature = "sigstore")]
+#[test]
+fn sigstore_bundles_attach_and_verify_keyless() {
+    use custodia::oci::Attachment;
+    const ID: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore");
+    let bundle_path = data.join(
+        "sigstore-conformance/bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json",
+    );
+    let root = data.join("trusted_roots/production.trusted_root.json");
+    let (bundle_arg, root_arg) = (bundle_path.to_str().unwrap(), root.to_str().unwrap());
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    setup(dir);
+    attest(
+        dir,
+        &["attach", "--oci-layout", "image:v1", "--bundle", bundle_arg],
+    )
+    .fails_one_line(2, "not about this image");
+
+    // Attached anyway (through the library), the verifier finds it and
+    // says exactly why it does not count.
+    let layout = Layout::open(dir.join("image")).unwrap();
+    let image = layout.identity(Some("v1")).unwrap();
+    layout
+        .attach(
+            &image.descriptor,
+            &Attachment::sigstore_bundle(&fs::read(&bundle_path).unwrap()).unwrap(),
+        )
+        .unwrap();
+    let keyless = [
+        "oci",
+        "--oci-layout",
+        "image:v1",
+        "--trusted-root",
+        root_arg,
+        "--certificate-identity",
+        ID,
+        "--certificate-oidc-issuer",
+        ISSUER,
+        "--predicate-type",
+        PROVENANCE,
+    ];
+    let out = verifier(dir, &keyless);
+    out.fails_one_line(1, "subject");
+    let mut json_args = keyless.to_vec();
+    json_args.extend(["--format", "json"]);
+    let out = verifier(dir, &json_args);
+    let report = out.json();
+    let failed = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["passed"] == false)
+        .unwrap()
+        .clone();
+    assert_eq!(failed["name"], "attestation", "{report:#}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("subject"),
+        "{report:#}"
+    );
+
+    // The keys path does not see bundles; flags that don't go together fail as usage.
+    verifier(
+        dir,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--trusted-root",
+            root_arg,
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails(2, "certificate-identity");
+    verifier(
+        dir,
+        &[
+            "oci",
+            "--oci-layout",
+            "image:v1",
+            "--certificate-identity",
+            ID,
+            "--certificate-oidc-issuer",
+            ISSUER,
+            "--predicate-type",
+            PROVENANCE,
+        ],
+    )
+    .fails(2, "--trusted-root");
+    // A malformed trusted root is an input error naming the file.
+    fs::write(dir.join("root.json"), b"{\"mediaType\":").unwrap();
+    let mut bad_root = keyless.to_vec();
+    bad_root[4] = "root.json";
+    verifier(dir, &bad_root).fails_one_line(2, "root.json");
+}

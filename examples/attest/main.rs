@@ -118,11 +118,16 @@ A container image (--oci-layout DIR[:REF], an OCI image layout) is identified
 by its manifest digest; a multi-platform image by its index digest, printed
 first, then each platform manifest's.")]
     Digest(DigestArgs),
-    /// Attach DSSE envelopes to a container image as OCI 1.1 referrers.
+    /// Attach DSSE envelopes or Sigstore bundles to a container image as OCI 1.1 referrers.
     #[command(after_help = "\
 Examples:
   attest attach --oci-layout image:v1.4.2 --envelope provenance.intoto.json sbom.intoto.json
   attest attach --registry registry.example/team/app:v1.4.2 --envelope provenance.intoto.json
+  attest attach --oci-layout image:v1.4.2 --bundle provenance.sigstore.json
+
+A Sigstore bundle is stored as cosign v3 stores it (artifactType
+application/vnd.dev.sigstore.bundle.v0.3+json, the predicate type in
+dev.sigstore.bundle.predicateType).
 
 Each envelope becomes an artifact manifest (artifactType
 application/vnd.dsse.envelope.v1+json, the predicate type in the

@@ -15,6 +15,7 @@ use super::{Failure, one_line, print_stdout, read_file};
 /// `attest attach`: where the image is and what to attach.
 #[derive(Args)]
 #[command(group(ArgGroup::new("place").args(["oci_layout", "registry"]).required(true)))]
+#[command(group(ArgGroup::new("what").args(["envelope", "bundle"]).required(true).multiple(true)))]
 pub(crate) struct AttachArgs {
     /// An OCI image layout and the image in it: DIR:REF (a ref name),
     /// DIR@sha256:HEX, or DIR when it holds one image.
@@ -29,8 +30,13 @@ pub(crate) struct AttachArgs {
     #[arg(long, requires = "registry")]
     plain_http: bool,
     /// DSSE envelope(s) to attach; each statement must be about the image.
-    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
     envelope: Vec<PathBuf>,
+    /// Sigstore bundle(s) to attach, as cosign v3 stores them; a DSSE
+    /// bundle's statement must be about the image.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    bundle: Vec<PathBuf>,
 }
 
 /// Prints the identity of an image in a layout: its manifest (or index)
@@ -75,22 +81,46 @@ fn attachments(
         let file = path.display();
         let bytes = read_file(path, MAX_ENVELOPE_BYTES as u64)?;
         let envelope = Envelope::from_json(&bytes).map_err(|e| format!("{file}: {e}"))?;
-        if envelope.payload_type() == PAYLOAD_TYPE {
-            let statement =
-                Statement::from_json(envelope.payload()).map_err(|e| format!("{file}: {e}"))?;
-            if statement.subject_matching(&image).is_err() {
-                return Err(format!(
-                    "{file}: its statement is not about this image ({}); \
-                     attest the image's digest (`attest digest --oci-layout ...`)",
-                    identity.descriptor.digest
-                )
-                .into());
-            }
-        }
+        check_about_image(&file.to_string(), &envelope, identity, &image)?;
         let attachment = Attachment::dsse_bytes(&bytes).map_err(|e| format!("{file}: {e}"))?;
         out.push((path.clone(), attachment));
     }
+    #[cfg(feature = "sigstore")]
+    for path in &args.bundle {
+        let file = path.display();
+        let bytes = read_file(path, custodia::bundle::MAX_BUNDLE_BYTES as u64)?;
+        let bundle =
+            custodia::bundle::Bundle::from_json(&bytes).map_err(|e| format!("{file}: {e}"))?;
+        if let Some(envelope) = bundle.envelope() {
+            check_about_image(&file.to_string(), envelope, identity, &image)?;
+        }
+        let attachment = Attachment::sigstore_bundle(&bytes).map_err(|e| format!("{file}: {e}"))?;
+        out.push((path.clone(), attachment));
+    }
     Ok(out)
+}
+
+/// Refuses an envelope whose in-toto statement is not about the image (it
+/// would never verify for it).
+fn check_about_image(
+    file: &str,
+    envelope: &Envelope,
+    identity: &ArtifactIdentity,
+    image: &custodia::digest::DigestSet,
+) -> Result<(), Failure> {
+    if envelope.payload_type() != PAYLOAD_TYPE {
+        return Ok(());
+    }
+    let statement = Statement::from_json(envelope.payload()).map_err(|e| format!("{file}: {e}"))?;
+    if statement.subject_matching(image).is_err() {
+        return Err(format!(
+            "{file}: its statement is not about this image ({}); \
+             attest the image's digest (`attest digest --oci-layout ...`)",
+            identity.descriptor.digest
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn report_attached(

@@ -23,7 +23,6 @@ use super::{
 #[derive(Args)]
 #[command(group(ArgGroup::new("subject").args(["artifact", "digest"]).required(true).multiple(false)))]
 #[command(group(ArgGroup::new("signer").args(["key", "certificate_identity", "certificate_identity_regexp"]).required(true).multiple(false)))]
-#[command(group(ArgGroup::new("issuer").args(["certificate_oidc_issuer", "certificate_oidc_issuer_regexp"]).multiple(false)))]
 pub(crate) struct BundleArgs {
     /// The Sigstore bundle (JSON; v0.1, v0.2 or v0.3).
     #[arg(long = "in", value_name = "FILE")]
@@ -43,19 +42,9 @@ pub(crate) struct BundleArgs {
     /// hint is never used to choose it.
     #[arg(long, value_name = "PUB", conflicts_with_all = ["certificate_oidc_issuer", "certificate_oidc_issuer_regexp"])]
     key: Option<PathBuf>,
-    /// The signing certificate's identity (SAN: an email or URI), exactly.
-    #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new(), requires = "issuer")]
-    certificate_identity: Option<String>,
-    /// The signing certificate's identity as a regular expression (matches
-    /// anywhere unless anchored with ^...$, as cosign's).
-    #[arg(long, value_name = "RE", value_parser = NonEmptyStringValueParser::new(), requires = "issuer")]
-    certificate_identity_regexp: Option<String>,
-    /// The OIDC issuer in the certificate (Fulcio extension), exactly.
-    #[arg(long, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
-    certificate_oidc_issuer: Option<String>,
-    /// The OIDC issuer as a regular expression.
-    #[arg(long, value_name = "RE", value_parser = NonEmptyStringValueParser::new())]
-    certificate_oidc_issuer_regexp: Option<String>,
+    /// Keyless signer: who the certificate must name.
+    #[command(flatten)]
+    certificate: CertificateArgs,
     /// For an attestation (DSSE) bundle: the predicate type its statement
     /// must have (cosign verify-blob-attestation's --type).
     #[arg(long = "type", visible_alias = "predicate-type", value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
@@ -63,6 +52,77 @@ pub(crate) struct BundleArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+/// cosign's keyless signer flags: the certificate's identity (SAN) and
+/// OIDC issuer, each exact or as a regular expression. Shared by `bundle`
+/// and `oci`.
+#[derive(Args)]
+#[command(group(ArgGroup::new("issuer").args(["certificate_oidc_issuer", "certificate_oidc_issuer_regexp"]).multiple(false)))]
+pub(crate) struct CertificateArgs {
+    /// The signing certificate's identity (SAN: an email or URI), exactly.
+    #[arg(long, value_name = "ID", value_parser = NonEmptyStringValueParser::new(), requires = "issuer")]
+    pub(crate) certificate_identity: Option<String>,
+    /// The signing certificate's identity as a regular expression (matches
+    /// anywhere unless anchored with ^...$, as cosign's).
+    #[arg(long, value_name = "RE", value_parser = NonEmptyStringValueParser::new(), requires = "issuer")]
+    pub(crate) certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer in the certificate (Fulcio extension), exactly.
+    #[arg(long, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
+    certificate_oidc_issuer: Option<String>,
+    /// The OIDC issuer as a regular expression.
+    #[arg(long, value_name = "RE", value_parser = NonEmptyStringValueParser::new())]
+    certificate_oidc_issuer_regexp: Option<String>,
+}
+
+impl CertificateArgs {
+    /// Who signed, for a summary line.
+    pub(crate) fn describe(&self) -> String {
+        match (
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        ) {
+            (Some(id), _) => format!("`{id}`"),
+            (None, Some(re)) => format!("an identity matching /{re}/"),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The keyless identity policy.
+    pub(crate) fn policy(&self) -> Result<IdentityPolicy, Failure> {
+        let identity = match (
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        ) {
+            (Some(id), _) => CertificateMatch::Exact(id.clone()),
+            (None, Some(re)) => CertificateMatch::Regex(re.clone()),
+            (None, None) => {
+                return Err(Failure::Input(
+                    "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]".to_owned(),
+                ));
+            }
+        };
+        let issuer = match (
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        ) {
+            (Some(url), _) => CertificateMatch::Exact(url.clone()),
+            (None, Some(re)) => CertificateMatch::Regex(re.clone()),
+            (None, None) => {
+                return Err(Failure::Input(
+                    "a certificate identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp".to_owned(),
+                ));
+            }
+        };
+        IdentityPolicy::keyless_matching(identity, issuer)
+            .map_err(|e| Failure::Input(e.to_string()))
+    }
+}
+
+/// Reads and parses a trusted_root.json.
+pub(crate) fn load_trusted_root(path: &Path) -> Result<TrustedRoot, Failure> {
+    let bytes = read_json(path, MAX_TRUSTED_ROOT_BYTES)?;
+    TrustedRoot::from_json(&bytes).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
 /// The artifact's digests: sha256 (what message signatures sign) and, for
@@ -89,34 +149,10 @@ fn artifact_digests(args: &BundleArgs) -> Result<DigestSet, Failure> {
 }
 
 fn policy(args: &BundleArgs) -> Result<IdentityPolicy, Failure> {
-    if let Some(path) = &args.key {
-        return Ok(IdentityPolicy::public_key(read_public_key(path)?));
+    match &args.key {
+        Some(path) => Ok(IdentityPolicy::public_key(read_public_key(path)?)),
+        None => args.certificate.policy(),
     }
-    let identity = match (
-        &args.certificate_identity,
-        &args.certificate_identity_regexp,
-    ) {
-        (Some(id), _) => CertificateMatch::Exact(id.clone()),
-        (None, Some(re)) => CertificateMatch::Regex(re.clone()),
-        (None, None) => {
-            return Err(Failure::Input(
-                "give --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]".to_owned(),
-            ));
-        }
-    };
-    let issuer = match (
-        &args.certificate_oidc_issuer,
-        &args.certificate_oidc_issuer_regexp,
-    ) {
-        (Some(url), _) => CertificateMatch::Exact(url.clone()),
-        (None, Some(re)) => CertificateMatch::Regex(re.clone()),
-        (None, None) => {
-            return Err(Failure::Input(
-                "a certificate identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp".to_owned(),
-            ));
-        }
-    };
-    IdentityPolicy::keyless_matching(identity, issuer).map_err(|e| Failure::Input(e.to_string()))
 }
 
 fn read_json(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
@@ -128,9 +164,7 @@ fn read_json(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
 /// artifact (and of the predicate type, with --type).
 pub(crate) fn bundle(args: &BundleArgs) -> Result<(), Failure> {
     let policy = policy(args)?;
-    let root_bytes = read_json(&args.trusted_root, MAX_TRUSTED_ROOT_BYTES)?;
-    let root = TrustedRoot::from_json(&root_bytes)
-        .map_err(|e| Failure::Input(format!("{}: {e}", args.trusted_root.display())))?;
+    let root = load_trusted_root(&args.trusted_root)?;
     let bundle_bytes = read_json(&args.input, MAX_BUNDLE_BYTES)?;
     let file = args.input.display().to_string();
     let bundle =
@@ -142,15 +176,9 @@ pub(crate) fn bundle(args: &BundleArgs) -> Result<(), Failure> {
         .map(|d| d.to_string())
         .unwrap_or_default();
 
-    let signer = match (
-        &args.key,
-        &args.certificate_identity,
-        &args.certificate_identity_regexp,
-    ) {
-        (Some(key), _, _) => format!("the key {}", key.display()),
-        (None, Some(id), _) => format!("`{id}`"),
-        (None, None, Some(re)) => format!("an identity matching /{re}/"),
-        (None, None, None) => String::new(),
+    let signer = match &args.key {
+        Some(key) => format!("the key {}", key.display()),
+        None => args.certificate.describe(),
     };
     let (report, summary) = match &args.predicate_type {
         Some(predicate_type) => {

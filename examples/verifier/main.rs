@@ -211,10 +211,17 @@ Examples:
       --predicate-type https://slsa.dev/provenance/v1
   verifier oci --registry registry.example/team/app:v1.4.2 --key builder.pub \\
       --predicate-type https://cyclonedx.org/bom
+  # Sigstore bundles (cosign v3's layout), keyless, offline:
+  verifier oci --oci-layout image:v1.4.2 --trusted-root trusted_root.json \\
+      --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.4.2 \\
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com \\
+      --predicate-type https://slsa.dev/provenance/v1
 
 The image's identity is its manifest (or index) digest. Verified when at
 least one attached DSSE envelope with that predicate type is signed by a
-trusted key and its statement is about that digest. --registry needs the
+trusted key (with --trusted-root: one attached Sigstore bundle verifies
+offline for the certificate identity) and its statement is about that
+digest. --registry needs the
 oci-registry feature; credentials come from CUSTODIA_REGISTRY_USERNAME and
 CUSTODIA_REGISTRY_PASSWORD.
 

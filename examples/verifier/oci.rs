@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use custodia::keys::KeySet;
-use custodia::oci::{ArtifactIdentity, Layout, VerifiedReferrer, split_reference, verify_attached};
+use custodia::oci::{
+    ArtifactIdentity, Layout, OciDigest, ReferrerSource, VerifiedReferrer, split_reference,
+    verify_attached,
+};
 use custodia::report::{Check, Report};
 
 use super::{
@@ -16,6 +19,7 @@ use super::{
 /// `verifier oci`: where the image is, who must have signed, and what.
 #[derive(Args)]
 #[command(group(ArgGroup::new("place").args(["oci_layout", "registry"]).required(true)))]
+#[command(group(ArgGroup::new("keyless").args(["certificate_identity", "certificate_identity_regexp"]).multiple(false).requires("trusted_root")))]
 pub(crate) struct OciArgs {
     /// An OCI image layout and the image in it: DIR:REF (a ref name),
     /// DIR@sha256:HEX, or DIR when it holds one image.
@@ -29,9 +33,24 @@ pub(crate) struct OciArgs {
     /// Speak plain HTTP to the registry (loopback tests only).
     #[arg(long, requires = "registry")]
     plain_http: bool,
-    /// Trusted public key(s), SPKI PEM as `attest keygen` writes; repeat or list several.
-    #[arg(long, required = true, num_args = 1.., value_name = "PUB")]
+    /// Trusted public key(s), SPKI PEM as `attest keygen` writes; repeat or
+    /// list several. Verifies attached DSSE envelopes.
+    #[arg(long, num_args = 1.., value_name = "PUB", required_unless_present = "trusted_root")]
     key: Vec<PathBuf>,
+    /// Verify attached Sigstore bundles instead, offline against this
+    /// trusted_root.json, signed by the certificate identity below.
+    #[cfg(feature = "sigstore")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "key",
+        requires = "keyless"
+    )]
+    trusted_root: Option<PathBuf>,
+    /// With --trusted-root: who the signing certificate must name.
+    #[cfg(feature = "sigstore")]
+    #[command(flatten)]
+    certificate: super::bundle::CertificateArgs,
     /// The predicate type an attached attestation must have.
     #[arg(long, value_name = "URI")]
     predicate_type: String,
@@ -43,11 +62,7 @@ pub(crate) struct OciArgs {
 /// Verifies: at least one attached attestation of the predicate type,
 /// signed by a trusted key, about this image.
 pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
-    let keys = args
-        .key
-        .iter()
-        .map(|path| read_public_key(path))
-        .collect::<Result<KeySet, Failure>>()?;
+    let signers = Signers::from_args(args)?;
     let (place, identity, found) = match &args.oci_layout {
         Some(spec) => {
             let (dir, reference) = split_reference(spec);
@@ -55,22 +70,18 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
             let identity = layout
                 .identity(reference.as_deref())
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
-            let found = verify_attached(
-                &layout,
-                &identity.descriptor.digest,
-                &keys,
-                &args.predicate_type,
-            )
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+            let found = signers
+                .verify(&layout, &identity.descriptor.digest, &args.predicate_type)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
             (spec.clone(), identity, found)
         }
         None => {
             let spec = args.registry.clone().unwrap_or_default();
-            let (identity, found) = from_registry(args, &spec, &keys)?;
+            let (identity, found) = from_registry(args, &spec, &signers)?;
             (spec, identity, found)
         }
     };
-    let (report, summary) = conclude(&identity, &found, &args.predicate_type);
+    let (report, summary) = conclude(&identity, &found, &args.predicate_type, &signers);
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)
             .map_err(|e| format!("serializing the report: {e}"))?,
@@ -91,7 +102,7 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
 fn from_registry(
     args: &OciArgs,
     spec: &str,
-    keys: &KeySet,
+    signers: &Signers,
 ) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
     use custodia::oci::registry::{Credentials, Registry, RegistryOptions};
     let mut options = RegistryOptions::new();
@@ -111,13 +122,9 @@ fn from_registry(
     let identity = registry
         .identity(&reference)
         .map_err(|e| format!("{spec}: {e}"))?;
-    let found = verify_attached(
-        &registry,
-        &identity.descriptor.digest,
-        keys,
-        &args.predicate_type,
-    )
-    .map_err(|e| format!("{spec}: {e}"))?;
+    let found = signers
+        .verify(&registry, &identity.descriptor.digest, &args.predicate_type)
+        .map_err(|e| format!("{spec}: {e}"))?;
     Ok((identity, found))
 }
 
@@ -125,12 +132,66 @@ fn from_registry(
 fn from_registry(
     _: &OciArgs,
     _: &str,
-    _: &KeySet,
+    _: &Signers,
 ) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
     Err("--registry needs the oci-registry feature \
          (cargo run --features oci-registry --example verifier -- oci ...)"
         .to_owned()
         .into())
+}
+
+/// Who must have signed: trusted keys (DSSE envelopes), or a certificate
+/// identity under a trusted root (Sigstore bundles).
+enum Signers {
+    Keys(KeySet),
+    #[cfg(feature = "sigstore")]
+    Keyless {
+        root: Box<custodia::bundle::TrustedRoot>,
+        policy: custodia::bundle::IdentityPolicy,
+        who: String,
+    },
+}
+
+impl Signers {
+    fn from_args(args: &OciArgs) -> Result<Self, Failure> {
+        #[cfg(feature = "sigstore")]
+        if let Some(path) = &args.trusted_root {
+            return Ok(Self::Keyless {
+                root: Box::new(super::bundle::load_trusted_root(path)?),
+                policy: args.certificate.policy()?,
+                who: args.certificate.describe(),
+            });
+        }
+        let keys = args
+            .key
+            .iter()
+            .map(|path| read_public_key(path))
+            .collect::<Result<KeySet, Failure>>()?;
+        Ok(Self::Keys(keys))
+    }
+
+    fn verify(
+        &self,
+        source: &dyn ReferrerSource,
+        image: &OciDigest,
+        predicate_type: &str,
+    ) -> Result<Vec<VerifiedReferrer>, custodia::Error> {
+        match self {
+            Self::Keys(keys) => verify_attached(source, image, keys, predicate_type),
+            #[cfg(feature = "sigstore")]
+            Self::Keyless { root, policy, .. } => {
+                custodia::oci::verify_attached_bundles(source, image, root, policy, predicate_type)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Keys(_) => "a trusted key".to_owned(),
+            #[cfg(feature = "sigstore")]
+            Self::Keyless { who, .. } => format!("{who} (Sigstore bundle)"),
+        }
+    }
 }
 
 /// The image check, then the first attestation that verified (all its
@@ -139,6 +200,7 @@ fn conclude(
     identity: &ArtifactIdentity,
     found: &[VerifiedReferrer],
     predicate_type: &str,
+    signers: &Signers,
 ) -> (Report, String) {
     let mut report = Report::new();
     report.push(Check::pass(
@@ -149,8 +211,9 @@ fn conclude(
         ),
     ));
     let summary = format!(
-        "a `{predicate_type}` attestation about {}, attached as an OCI referrer and signed by a trusted key",
-        identity.descriptor.digest
+        "a `{predicate_type}` attestation about {}, attached as an OCI referrer and signed by {}",
+        identity.descriptor.digest,
+        signers.describe()
     );
     if let Some(ok) = found.iter().find(|f| f.verified()) {
         report.push(Check::pass(

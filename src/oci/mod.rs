@@ -73,6 +73,8 @@ pub use layout::{
     ArtifactIdentity, BlobCheck, BlobProblem, Layout, LayoutVerification, MAX_ATTACHMENT_BYTES,
     MAX_INDEX_JSON_BYTES, MAX_MANIFEST_BYTES, split_reference,
 };
+#[cfg(feature = "sigstore")]
+pub use referrers::verify_attached_bundles;
 pub use referrers::{
     Attachment, Referrer, ReferrerFilter, ReferrerManifest, ReferrerSource, VerifiedReferrer,
     predicate_type_of, referrer_manifest, referrers_index, verify_attached,

@@ -15,10 +15,13 @@
 //!   manifest and on the layer.
 //!
 //! Any other blob with a media type can be attached the same way
-//! ([`Attachment::new`]); a Sigstore bundle would use
-//! [`ARTIFACT_TYPE_SIGSTORE_BUNDLE`] and cosign's
-//! `dev.sigstore.bundle.predicateType` annotation, which
-//! [`predicate_type_of`] also reads.
+//! ([`Attachment::new`]). A Sigstore bundle (feature `sigstore`,
+//! `Attachment::sigstore_bundle`) is stored as cosign v3 stores it:
+//! `artifactType` and layer media type [`ARTIFACT_TYPE_SIGSTORE_BUNDLE`],
+//! the predicate type in cosign's `dev.sigstore.bundle.predicateType`
+//! annotation and in `in-toto.io/predicate-type` (both read by
+//! [`predicate_type_of`]); `verify_attached_bundles` verifies such
+//! referrers offline against a trusted root and an identity policy.
 //!
 //! The manifest is serialized deterministically: attaching the same bytes
 //! to the same subject always gives the same manifest digest, so a repeated
@@ -29,7 +32,7 @@ use crate::error::Error;
 use crate::keys::KeySet;
 use crate::report::{Check, Report};
 use crate::statement::{PAYLOAD_TYPE, Statement};
-use crate::verify::{Expectation, verify_attestation};
+use crate::verify::{Expectation, VerifiedAttestation, verify_attestation};
 
 use super::OciDigest;
 
@@ -48,6 +51,9 @@ pub const ARTIFACT_TYPE_SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bu
 pub const ANNOTATION_PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 /// cosign's predicate type annotation on Sigstore bundle referrers.
 pub const ANNOTATION_SIGSTORE_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
+/// cosign's annotation for what a bundle holds: `dsse-envelope` or
+/// `message-signature`.
+pub const ANNOTATION_SIGSTORE_CONTENT: &str = "dev.sigstore.bundle.content";
 
 /// The predicate type a referrer's annotations name, from
 /// `in-toto.io/predicate-type` or cosign's
@@ -95,6 +101,55 @@ impl Attachment {
     pub fn dsse_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let envelope = Envelope::from_json(bytes)?;
         Ok(Self::dsse_parsed(&envelope, bytes.to_vec()))
+    }
+
+    /// A Sigstore bundle given as bytes, attached byte for byte (after
+    /// checking that it is a bundle). For a DSSE bundle carrying an in-toto
+    /// statement the predicate type is recorded in cosign's annotation and
+    /// in-toto's, and `dev.sigstore.bundle.content` says `dsse-envelope`.
+    ///
+    /// ```
+    /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"),
+    /// #     "/tests/data/sigstore/sigstore-conformance/bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"))?;
+    /// use custodia::oci::Attachment;
+    /// use custodia::oci::referrers::ARTIFACT_TYPE_SIGSTORE_BUNDLE;
+    /// let attachment = Attachment::sigstore_bundle(&bytes)?;
+    /// assert_eq!(attachment.artifact_type().as_str(), ARTIFACT_TYPE_SIGSTORE_BUNDLE);
+    /// assert_eq!(attachment.predicate_type(), Some("https://slsa.dev/provenance/v1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "sigstore")]
+    pub fn sigstore_bundle(bytes: &[u8]) -> Result<Self, Error> {
+        let bundle = crate::bundle::Bundle::from_json(bytes)?;
+        let mut annotations = Annotations::new();
+        if let Some(envelope) = bundle.envelope() {
+            annotations.insert(
+                ANNOTATION_SIGSTORE_CONTENT.to_owned(),
+                "dsse-envelope".to_owned(),
+            );
+            if envelope.payload_type() == PAYLOAD_TYPE {
+                if let Ok(statement) = Statement::from_json(envelope.payload()) {
+                    for key in [
+                        ANNOTATION_SIGSTORE_PREDICATE_TYPE,
+                        ANNOTATION_PREDICATE_TYPE,
+                    ] {
+                        annotations.insert(key.to_owned(), statement.predicate_type().to_owned());
+                    }
+                }
+            }
+        } else {
+            annotations.insert(
+                ANNOTATION_SIGSTORE_CONTENT.to_owned(),
+                "message-signature".to_owned(),
+            );
+        }
+        let media_type = MediaType::internal(ARTIFACT_TYPE_SIGSTORE_BUNDLE);
+        Ok(Self {
+            artifact_type: media_type.clone(),
+            media_type,
+            bytes: bytes.to_vec(),
+            annotations,
+        })
     }
 
     fn dsse_parsed(envelope: &Envelope, bytes: Vec<u8>) -> Self {
@@ -367,26 +422,79 @@ pub fn verify_attached(
     keys: &KeySet,
     predicate_type: &str,
 ) -> Result<Vec<VerifiedReferrer>, Error> {
+    verify_referrers(
+        source,
+        subject,
+        ARTIFACT_TYPE_DSSE,
+        predicate_type,
+        |bytes, expectation| match Envelope::from_json(bytes) {
+            Ok(envelope) => (
+                Check::pass("envelope", format!("{} bytes", bytes.len())),
+                Some(verify_attestation(&envelope, keys, expectation)),
+            ),
+            Err(e) => (Check::fail("envelope", e.to_string()), None),
+        },
+    )
+}
+
+/// [`verify_attached`] for Sigstore bundles: finds the bundle referrers of
+/// `subject` whose annotations name `predicate_type`, and verifies each
+/// offline with [`crate::bundle::verify_attestation`] against `root` and
+/// `policy` (certificate chain, transparency log, signing time, identity,
+/// signature), then payload type, predicate type, and subject = the
+/// image's own digest.
+#[cfg(feature = "sigstore")]
+pub fn verify_attached_bundles(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    root: &crate::bundle::TrustedRoot,
+    policy: &crate::bundle::IdentityPolicy,
+    predicate_type: &str,
+) -> Result<Vec<VerifiedReferrer>, Error> {
+    verify_referrers(
+        source,
+        subject,
+        ARTIFACT_TYPE_SIGSTORE_BUNDLE,
+        predicate_type,
+        |bytes, expectation| match crate::bundle::Bundle::from_json(bytes) {
+            Ok(bundle) => (
+                Check::pass("bundle-blob", format!("{} bytes", bytes.len())),
+                Some(crate::bundle::verify_attestation(
+                    &bundle,
+                    root,
+                    policy,
+                    expectation,
+                )),
+            ),
+            Err(e) => (Check::fail("bundle-blob", e.to_string()), None),
+        },
+    )
+}
+
+/// The referrers of `subject` of one artifact and predicate type, each
+/// fetched and verified by `verify` (which parses the blob: a check, and
+/// the attestation's result when it parsed).
+fn verify_referrers(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    artifact_type: &str,
+    predicate_type: &str,
+    verify: impl Fn(&[u8], &Expectation) -> (Check, Option<VerifiedAttestation>),
+) -> Result<Vec<VerifiedReferrer>, Error> {
     let filter = ReferrerFilter::any()
-        .artifact_type(ARTIFACT_TYPE_DSSE)
+        .artifact_type(artifact_type)
         .predicate_type(predicate_type);
     let expectation = Expectation::new(predicate_type, subject.to_digest()?.to_set());
     let mut out = Vec::new();
     for referrer in source.referrers(subject, &filter)? {
         let bytes = source.fetch_attachment(&referrer)?;
         let mut report = Report::new();
-        let statement = match Envelope::from_json(&bytes) {
-            Ok(envelope) => {
-                report.push(Check::pass("envelope", format!("{} bytes", bytes.len())));
-                let result = verify_attestation(&envelope, keys, &expectation);
-                report.extend(result.report().clone());
-                result.statement().cloned()
-            }
-            Err(e) => {
-                report.push(Check::fail("envelope", e.to_string()));
-                None
-            }
-        };
+        let (parsed, result) = verify(&bytes, &expectation);
+        report.push(parsed);
+        let statement = result.and_then(|result| {
+            report.extend(result.report().clone());
+            result.statement().cloned()
+        });
         out.push(VerifiedReferrer {
             referrer,
             report,
