@@ -842,12 +842,16 @@ fn store_put(args: &StorePutArgs) -> Result<(), Failure> {
     last.map_or(Ok(()), |reason| Err(reason.into()))
 }
 
-/// Stores one envelope file's bytes as they are (so its digest is the
-/// file's sha256).
+/// Stores one evidence file's bytes as they are (so its digest is the
+/// file's sha256): a DSSE envelope, or a Sigstore bundle holding one.
 fn put_envelope(store: &DirStore, path: &Path) -> Result<Digest, Failure> {
     let bytes = read_file(path, MAX_ENVELOPE_BYTES as u64)?;
-    Envelope::from_json(&bytes)
-        .map_err(|e| format!("{}: not a DSSE envelope: {e}", path.display()))?;
+    custodia::policy::EvidenceEnvelope::from_bytes(&bytes).map_err(|e| {
+        format!(
+            "{}: not a DSSE envelope (or a Sigstore bundle holding one): {e}",
+            path.display()
+        )
+    })?;
     store.put(&bytes).map_err(|e| e.to_string().into())
 }
 

@@ -28,6 +28,18 @@ pub struct ActivePolicy {
     identities: BTreeMap<KeyId, String>,
     all: KeySet,
     empty: KeySet,
+    /// Keyless signers (identity, certificate policy) by role, and the
+    /// trusted root their bundles verify against.
+    #[cfg(feature = "sigstore")]
+    keyless: Keyless,
+}
+
+/// The policy's keyless signers, ready to verify bundles.
+#[cfg(feature = "sigstore")]
+#[derive(Debug, Clone, Default)]
+struct Keyless {
+    root: Option<std::sync::Arc<crate::bundle::TrustedRoot>>,
+    by_role: BTreeMap<String, Vec<(String, crate::bundle::IdentityPolicy)>>,
 }
 
 impl Policy {
@@ -50,7 +62,18 @@ impl Policy {
                     .insert(public.clone());
             }
         }
+        #[cfg(not(feature = "sigstore"))]
+        if !self.keyless_signers.is_empty() {
+            return Err(crate::error::PolicyError::Invalid(
+                "keyless signers need custodia's `sigstore` feature".to_owned(),
+            )
+            .into());
+        }
+        #[cfg(feature = "sigstore")]
+        let keyless = self.keyless()?;
         Ok(ActivePolicy {
+            #[cfg(feature = "sigstore")]
+            keyless,
             digest: self.digest(),
             policy: self,
             by_role,
@@ -61,7 +84,47 @@ impl Policy {
     }
 }
 
+#[cfg(feature = "sigstore")]
+impl Policy {
+    /// Parses the trusted root once and the keyless signers' certificate
+    /// policies.
+    fn keyless(&self) -> Result<Keyless, Error> {
+        let Some(root) = &self.sigstore_trusted_root else {
+            return Ok(Keyless::default());
+        };
+        let bytes = serde_json::to_vec(root)
+            .map_err(|e| crate::error::PolicyError::Invalid(format!("sigstoreTrustedRoot: {e}")))?;
+        let root = crate::bundle::TrustedRoot::from_json(&bytes)?;
+        let mut by_role: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for signer in &self.keyless_signers {
+            let policy = crate::bundle::IdentityPolicy::keyless(
+                signer.certificate_identity.clone(),
+                signer.certificate_oidc_issuer.clone(),
+            );
+            for role in &signer.roles {
+                by_role
+                    .entry(role.clone())
+                    .or_default()
+                    .push((signer.identity.clone(), policy.clone()));
+            }
+        }
+        Ok(Keyless {
+            root: Some(std::sync::Arc::new(root)),
+            by_role,
+        })
+    }
+}
+
 impl ActivePolicy {
+    /// How many signers (keys and keyless signers) have `role`.
+    fn signers_with_role(&self, role: &str) -> usize {
+        #[cfg(feature = "sigstore")]
+        let keyless = self.keyless.by_role.get(role).map_or(0, Vec::len);
+        #[cfg(not(feature = "sigstore"))]
+        let keyless = 0;
+        self.keys_with_role(role).len() + keyless
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -93,6 +156,10 @@ impl ActivePolicy {
 pub struct EvidenceEnvelope {
     digest: Digest,
     envelope: Envelope,
+    /// When the evidence is a Sigstore bundle: the bundle (`envelope` is
+    /// the DSSE envelope inside it).
+    #[cfg(feature = "sigstore")]
+    bundle: Option<Box<crate::bundle::Bundle>>,
     /// The predicate type the payload claims, unauthenticated: used only to
     /// pick which envelopes to verify for a requirement.
     claimed_type: Option<String>,
@@ -113,15 +180,43 @@ impl EvidenceEnvelope {
             digest,
             envelope,
             claimed_type,
+            #[cfg(feature = "sigstore")]
+            bundle: None,
         }
     }
 
-    /// Parses stored envelope bytes.
+    /// Evidence that is a Sigstore bundle (an attestation: a DSSE envelope
+    /// signed by a keyless signer's certificate), stored under `digest`.
+    /// A message-signature bundle carries no statement and is refused.
+    #[cfg(feature = "sigstore")]
+    pub fn from_bundle(digest: Digest, bundle: crate::bundle::Bundle) -> Result<Self, Error> {
+        let Some(envelope) = bundle.envelope().cloned() else {
+            return Err(crate::error::PolicyError::Invalid(
+                "a Sigstore bundle offered as evidence must hold a DSSE envelope (an attestation), not a message signature".to_owned(),
+            )
+            .into());
+        };
+        let mut evidence = Self::new(digest, envelope);
+        evidence.bundle = Some(Box::new(bundle));
+        Ok(evidence)
+    }
+
+    /// Parses stored evidence bytes: a DSSE envelope, or (feature
+    /// `sigstore`) a Sigstore bundle holding one.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        Ok(Self::new(
-            crate::digest::DigestAlgorithm::Sha256.hash(bytes),
-            Envelope::from_json(bytes)?,
-        ))
+        let digest = crate::digest::DigestAlgorithm::Sha256.hash(bytes);
+        match Envelope::from_json(bytes) {
+            Ok(envelope) => Ok(Self::new(digest, envelope)),
+            #[cfg(feature = "sigstore")]
+            Err(dsse_error) => {
+                if !looks_like_bundle(bytes) {
+                    return Err(dsse_error);
+                }
+                Self::from_bundle(digest, crate::bundle::Bundle::from_json(bytes)?)
+            }
+            #[cfg(not(feature = "sigstore"))]
+            Err(e) => Err(e),
+        }
     }
 
     /// The digest it is stored under.
@@ -134,6 +229,29 @@ impl EvidenceEnvelope {
         &self.envelope
     }
 
+    /// The statement, if any signer the policy lists (any role: a key, or
+    /// a keyless signer for a bundle about `artifact`) signed it.
+    pub(crate) fn statement_signed_by_policy(
+        &self,
+        policy: &ActivePolicy,
+        artifact: &DigestSet,
+    ) -> Option<Statement> {
+        #[cfg(feature = "sigstore")]
+        if let Some(bundle) = &self.bundle {
+            return policy.keyless.by_role.keys().find_map(|role| {
+                self.open_bundle(bundle, policy, role, 1, artifact)
+                    .ok()
+                    .map(|(statement, _)| statement)
+            });
+        }
+        let _ = artifact;
+        let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
+        if !verified.verified() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+            return None;
+        }
+        Statement::from_json(self.envelope.payload()).ok()
+    }
+
     /// Whether the payload claims `predicate_type` (unauthenticated: only
     /// to pick which envelopes are worth verifying).
     pub(crate) fn claims(&self, predicate_type: &str) -> bool {
@@ -141,13 +259,23 @@ impl EvidenceEnvelope {
     }
 
     /// Verifies the signatures once and parses the statement: the statement
-    /// and the identities whose keys signed, or why not.
+    /// and the identities (with `role`) who signed, or why not. A bundle is
+    /// verified offline against the policy's trusted root for each keyless
+    /// signer with `role` (its certificate chain, log entry, signing time,
+    /// identity and issuer, signature, and that it is about `artifact`).
     fn open(
         &self,
         policy: &ActivePolicy,
-        keys: &KeySet,
+        role: &str,
         threshold: usize,
+        artifact: &DigestSet,
     ) -> Result<(Statement, BTreeSet<String>), String> {
+        #[cfg(feature = "sigstore")]
+        if let Some(bundle) = &self.bundle {
+            return self.open_bundle(bundle, policy, role, threshold, artifact);
+        }
+        let _ = artifact;
+        let keys = policy.keys_with_role(role);
         let verification = self
             .envelope
             .verify(keys, threshold)
@@ -174,6 +302,73 @@ impl EvidenceEnvelope {
             .collect();
         Ok((statement, identities))
     }
+}
+
+#[cfg(feature = "sigstore")]
+impl EvidenceEnvelope {
+    fn open_bundle(
+        &self,
+        bundle: &crate::bundle::Bundle,
+        policy: &ActivePolicy,
+        role: &str,
+        threshold: usize,
+        artifact: &DigestSet,
+    ) -> Result<(Statement, BTreeSet<String>), String> {
+        if threshold > 1 {
+            return Err(format!(
+                "a Sigstore bundle carries one signature; role `{role}` needs {threshold}"
+            ));
+        }
+        let Some(root) = &policy.keyless.root else {
+            return Err("the policy has no sigstoreTrustedRoot for Sigstore bundles".to_owned());
+        };
+        let signers = policy
+            .keyless
+            .by_role
+            .get(role)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if signers.is_empty() {
+            return Err(format!(
+                "the policy has no keyless signer with role `{role}`"
+            ));
+        }
+        let expectation = crate::verify::Expectation::new(
+            self.claimed_type.clone().unwrap_or_default(),
+            artifact.clone(),
+        );
+        let mut why = Vec::new();
+        for (identity, certificate) in signers {
+            let verified =
+                crate::bundle::verify_attestation(bundle, root, certificate, &expectation);
+            match verified.statement() {
+                Some(statement) => {
+                    return Ok((statement.clone(), BTreeSet::from([identity.clone()])));
+                }
+                None => {
+                    if let Some(c) = verified.report().first_failure() {
+                        why.push(format!("as {identity}: {}: {}", c.name, c.reason));
+                    }
+                }
+            }
+        }
+        Err(why.join("; "))
+    }
+}
+
+/// Whether `bytes` claim to be a Sigstore bundle (a top-level
+/// `mediaType` naming one): then the bundle parser's error is the useful one.
+#[cfg(feature = "sigstore")]
+fn looks_like_bundle(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "mediaType")]
+        media_type: String,
+    }
+    serde_json::from_slice::<Peek>(bytes).is_ok_and(|p| {
+        p.media_type
+            .starts_with("application/vnd.dev.sigstore.bundle")
+    })
 }
 
 /// What is being promoted, where, when and by whose change.
@@ -377,13 +572,11 @@ fn satisfy(
     request: &GateRequest,
     evidence: &[EvidenceEnvelope],
 ) -> Result<Satisfied, String> {
-    let keys = policy.keys_with_role(&requirement.signer_role);
-    if keys.len() < requirement.threshold {
+    let signers = policy.signers_with_role(&requirement.signer_role);
+    if signers < requirement.threshold {
         return Err(format!(
-            "the policy has {} key(s) with role `{}`, {} required",
-            keys.len(),
-            requirement.signer_role,
-            requirement.threshold
+            "the policy has {signers} key(s) or keyless signer(s) with role `{}`, {} required",
+            requirement.signer_role, requirement.threshold
         ));
     }
     let mut reasons = Vec::new();
@@ -391,7 +584,12 @@ fn satisfy(
         if !ev.claims(&requirement.predicate_type) {
             continue;
         }
-        let (statement, identities) = match ev.open(policy, keys, requirement.threshold) {
+        let (statement, identities) = match ev.open(
+            policy,
+            &requirement.signer_role,
+            requirement.threshold,
+            &request.artifact,
+        ) {
             Ok(opened) => opened,
             Err(why) => {
                 reasons.push(format!(
@@ -510,14 +708,14 @@ fn check_approvals(
         (PromotionKind::Emergency, Some(e)) => e.approvals,
         _ => rule.count,
     };
-    let keys = policy.keys_with_role(&rule.role);
+    let has_signers = policy.signers_with_role(&rule.role) > 0;
     let mut approvers = BTreeSet::new();
     let mut refused = Vec::new();
     for ev in evidence {
-        if !ev.claims(APPROVAL_V1) || keys.is_empty() {
+        if !ev.claims(APPROVAL_V1) || !has_signers {
             continue;
         }
-        let Ok((statement, identities)) = ev.open(policy, keys, 1) else {
+        let Ok((statement, identities)) = ev.open(policy, &rule.role, 1, &request.artifact) else {
             refused.push(format!(
                 "{}: not signed by a key with role `{}`",
                 ev.digest, rule.role

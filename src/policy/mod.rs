@@ -64,6 +64,22 @@ pub struct Policy {
     pub version: u32,
     /// Trusted keys and their roles.
     pub keys: Vec<TrustedKey>,
+    /// Keyless signers: identities proven by short-lived Sigstore (Fulcio)
+    /// certificates, whose evidence comes as Sigstore bundles verified
+    /// offline against `sigstoreTrustedRoot` (feature `sigstore`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyless_signers: Vec<KeylessSigner>,
+    /// The Sigstore trusted root (the content of a `trusted_root.json`:
+    /// Fulcio CAs, Rekor and CT log keys, timestamp authorities) that
+    /// keyless signers' bundles are verified against. Pinned here, with the
+    /// rest of the policy, so its digest is in every record; nothing is
+    /// fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")
+    )]
+    pub sigstore_trusted_root: Option<serde_json::Value>,
     /// The environments, in promotion order by convention.
     pub environments: Vec<Environment>,
     /// Allowed promotion edges; anything else (skipping an environment,
@@ -84,6 +100,24 @@ pub struct TrustedKey {
     pub roles: Vec<String>,
     /// The public key, PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
     pub public_key: String,
+}
+
+/// A keyless signer: who a Sigstore signing certificate must name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KeylessSigner {
+    /// Who signs (a CI workflow, a person): separation of duties compares
+    /// identities, across keys and keyless signers alike.
+    pub identity: String,
+    /// Roles, as for keys.
+    pub roles: Vec<String>,
+    /// The certificate's identity (its SAN: a workflow URI with its ref, an
+    /// email), compared exactly.
+    pub certificate_identity: String,
+    /// The OIDC issuer in the certificate (Fulcio extension), compared exactly.
+    pub certificate_oidc_issuer: String,
 }
 
 /// An environment and its gate.
@@ -280,6 +314,23 @@ impl Policy {
                     )));
                 }
             }
+        }
+        for (i, k) in self.keyless_signers.iter().enumerate() {
+            if k.identity.is_empty()
+                || k.roles.is_empty()
+                || k.certificate_identity.is_empty()
+                || k.certificate_oidc_issuer.is_empty()
+            {
+                return Err(invalid(format!(
+                    "keylessSigners[{i}]: needs an identity, roles, a certificate identity and an OIDC issuer"
+                )));
+            }
+        }
+        if !self.keyless_signers.is_empty() && self.sigstore_trusted_root.is_none() {
+            return Err(invalid(
+                "keyless signers need a sigstoreTrustedRoot to verify their bundles against"
+                    .to_owned(),
+            ));
         }
         for edge in &self.promotions {
             for end in [&edge.from, &edge.to] {

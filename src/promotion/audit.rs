@@ -11,9 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::digest::{DigestAlgorithm, DigestSet};
-use crate::dsse::Envelope;
-use crate::keys::{KeySet, PublicKey};
-use crate::policy::ActivePolicy;
+use crate::keys::PublicKey;
+use crate::policy::{ActivePolicy, EvidenceEnvelope};
 use crate::predicate::slsa_provenance::{PROVENANCE_V1 as SLSA_V1, Provenance};
 use crate::report::{Check, Report};
 use crate::statement::Statement;
@@ -161,7 +160,6 @@ impl Accounting {
     /// Evidence that no longer verifies is skipped (the chain's own
     /// report says why).
     pub fn from_chains(store: &dyn Store, policy: &ActivePolicy, environments: &[&str]) -> Self {
-        let trusted = policy.all_keys();
         let mut named = Vec::new();
         let mut seen_evidence = BTreeSet::new();
         for environment in environments {
@@ -177,7 +175,8 @@ impl Accounting {
                     if !seen_evidence.insert(evidence.digest.clone()) {
                         continue;
                     }
-                    let Some(statement) = verified_statement(store, trusted, &evidence.digest)
+                    let Some(statement) =
+                        verified_statement(store, policy, &evidence.digest, &entry.artifact)
                     else {
                         continue;
                     };
@@ -281,17 +280,17 @@ impl Accounting {
     }
 }
 
-/// The statement of a stored envelope signed by at least one trusted key.
+/// The statement of stored evidence signed by a signer of the policy (a
+/// key, or a keyless signer for a Sigstore bundle about `artifact`).
 fn verified_statement(
     store: &dyn Store,
-    trusted: &KeySet,
+    policy: &ActivePolicy,
     digest: &crate::digest::Digest,
+    artifact: &DigestSet,
 ) -> Option<Statement> {
     let bytes = store.get(digest).ok()?;
     check_content(digest, &bytes).ok()?;
-    let envelope = Envelope::from_json(&bytes).ok()?;
-    if !envelope.verify(trusted, 1).ok()?.verified() {
-        return None;
-    }
-    Statement::from_json(envelope.payload()).ok()
+    EvidenceEnvelope::from_bytes(&bytes)
+        .ok()?
+        .statement_signed_by_policy(policy, artifact)
 }

@@ -141,10 +141,11 @@ pub fn evidence_about(store: &dyn Store, artifact: &DigestSet) -> Result<Vec<Dig
         let Ok(bytes) = get_checked(store, &digest) else {
             continue;
         };
-        let Ok(envelope) = Envelope::from_json(&bytes) else {
+        // DSSE envelopes and (feature `sigstore`) Sigstore bundles.
+        let Ok(evidence) = EvidenceEnvelope::from_bytes(&bytes) else {
             continue;
         };
-        let Ok(statement) = Statement::from_json(envelope.payload()) else {
+        let Ok(statement) = Statement::from_json(evidence.envelope().payload()) else {
             continue;
         };
         if matches!(statement.predicate_type(), PROMOTION_V1 | INCIDENT_V1) {
