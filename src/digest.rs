@@ -236,7 +236,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// `algorithm-component (algorithm-separator algorithm-component)*`
-fn is_oci_algorithm(s: &str) -> bool {
+pub(crate) fn is_oci_algorithm(s: &str) -> bool {
     let mut previous_was_separator = true; // no leading separator
     for b in s.bytes() {
         let separator = matches!(b, b'+' | b'.' | b'_' | b'-');
@@ -868,11 +868,16 @@ pub(crate) fn elide_middle(s: &str, max: usize) -> String {
 
 /// Shortens untrusted input for error messages.
 pub(crate) fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.len() <= MAX {
+    shorten_to(s, 80)
+}
+
+/// The first `max` bytes of `s` (on a character boundary) and `...`, or
+/// all of `s` when it is no longer.
+pub(crate) fn shorten_to(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_owned();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }

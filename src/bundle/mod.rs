@@ -194,15 +194,7 @@ fn binding_digest(payload: &[u8]) -> Option<Digest> {
 /// Identities and issuers are shown whole up to 256 bytes (workflow URIs
 /// with their ref are longer than `digest::shorten`'s 80).
 pub(crate) fn clip(s: &str) -> String {
-    const MAX: usize = 256;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", s.get(..end).unwrap_or_default())
+    crate::digest::shorten_to(s, 256)
 }
 
 fn short_hex(d: &Digest) -> String {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::digest::{Digest, DigestAlgorithm, shorten};
+use crate::digest::{Digest, DigestAlgorithm, is_oci_algorithm, shorten};
 use crate::error::Error;
 
 use super::error::{DigestProblem, OciError};
@@ -104,23 +104,6 @@ impl fmt::Debug for OciDigest {
     }
 }
 
-/// `algorithm-component (algorithm-separator algorithm-component)*`
-fn is_algorithm(s: &str) -> bool {
-    let mut previous_was_separator = true;
-    for b in s.bytes() {
-        let separator = matches!(b, b'+' | b'.' | b'_' | b'-');
-        if separator {
-            if previous_was_separator {
-                return false;
-            }
-        } else if !(b.is_ascii_lowercase() || b.is_ascii_digit()) {
-            return false;
-        }
-        previous_was_separator = separator;
-    }
-    !previous_was_separator
-}
-
 fn registered_hex_len(algorithm: &str) -> Option<usize> {
     match algorithm {
         "sha256" => Some(64),
@@ -147,7 +130,7 @@ impl FromStr for OciDigest {
             && encoded
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
-        if !is_algorithm(algorithm) || !encoded_ok {
+        if !is_oci_algorithm(algorithm) || !encoded_ok {
             return Err(fail(DigestProblem::InvalidFormat));
         }
         if let Some(len) = registered_hex_len(algorithm) {

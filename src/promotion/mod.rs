@@ -24,4 +24,5 @@ pub use chain::{
     record_incident, rollback, rollback_target, validate_chain,
 };
 pub use dora::{DoraMetrics, DoraTargets, dora};
+pub(crate) use store::check_environment;
 pub use store::{DirStore, MemoryStore, Store};

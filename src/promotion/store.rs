@@ -93,7 +93,8 @@ fn sha256(hex: &str) -> Result<Digest, Error> {
     })
 }
 
-fn check_environment(environment: &str) -> Result<(), Error> {
+/// Environment names: 1-64 of `[a-z0-9_-]` (they become file and tag names).
+pub(crate) fn check_environment(environment: &str) -> Result<(), Error> {
     let ok = !environment.is_empty()
         && environment.len() <= 64
         && environment

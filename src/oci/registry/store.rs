@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::dsse::Envelope;
 use crate::error::{Error, StoreError};
-use crate::promotion::Store;
+use crate::promotion::{Store, check_environment};
 use crate::statement::{PAYLOAD_TYPE, Statement};
 
 use super::super::OciDigest;
@@ -75,23 +75,6 @@ fn short_hash(parts: &[&str]) -> String {
 
 fn label(previous: Option<&Digest>) -> String {
     previous.map_or_else(|| GENESIS.to_owned(), ToString::to_string)
-}
-
-fn check_environment(environment: &str) -> Result<(), Error> {
-    let ok = !environment.is_empty()
-        && environment.len() <= 64
-        && environment
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "environment name `{}` must be 1-64 of [a-z0-9_-]",
-            crate::digest::shorten(environment)
-        ))
-        .into())
-    }
 }
 
 fn sha256_of(text: &str) -> Option<Digest> {
