@@ -21,6 +21,7 @@
 //! gates, limits) is the library's; this file only reads files, calls
 //! custodia and writes the result.
 
+#[cfg(feature = "oci")]
 mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
@@ -136,6 +137,7 @@ without the referrers API gets the referrers tag schema (sha256-<hex>).
 An envelope whose statement is not about the image is refused. --registry
 needs the oci-registry feature; credentials come from
 CUSTODIA_REGISTRY_USERNAME and CUSTODIA_REGISTRY_PASSWORD.")]
+    #[cfg(feature = "oci")]
     Attach(oci::AttachArgs),
     /// Sign a payload (by default an in-toto statement) into a DSSE envelope.
     #[command(after_help = "\
@@ -588,6 +590,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(args) => keygen(&args),
         Command::Digest(args) => digest(&args),
+        #[cfg(feature = "oci")]
         Command::Attach(args) => oci::attach(&args),
         Command::Sign(args) => sign(&args),
         Command::DemoStatement(args) => demo_statement(&args),
@@ -629,7 +632,10 @@ fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
     if let Some(spec) = &args.oci_layout {
+        #[cfg(feature = "oci")]
         return oci::digest(spec);
+        #[cfg(not(feature = "oci"))]
+        return Err(format!("--oci-layout {spec}: needs custodia's `oci` feature").into());
     }
     let mut failures = Vec::new();
     for path in &args.paths {

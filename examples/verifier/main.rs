@@ -18,7 +18,9 @@
 //! [`Envelope::verify`], [`verify_attestation`], [`verify_provenance`],
 //! [`validate_chain`] or [`dora`] and prints the report.
 
+#[cfg(feature = "sigstore")]
 mod bundle;
+#[cfg(feature = "oci")]
 mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
@@ -105,6 +107,7 @@ the only trust.
 
 Exit codes: 0 verified, 1 verification failed (the first failing check on
 stderr), 2 bad usage or unreadable / malformed input.")]
+    #[cfg(feature = "sigstore")]
     Bundle(bundle::BundleArgs),
     /// Check a DSSE envelope's signatures, and with --artifact/--digest what it says about an artifact.
     #[command(after_help = "\
@@ -227,6 +230,7 @@ CUSTODIA_REGISTRY_PASSWORD.
 
 Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
 input.")]
+    #[cfg(feature = "oci")]
     Oci(oci::OciArgs),
 }
 
@@ -400,11 +404,13 @@ impl From<String> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        #[cfg(feature = "sigstore")]
         Command::Bundle(args) => bundle::bundle(&args),
         Command::Envelope(args) => envelope(&args),
         Command::Provenance(args) => provenance(&args),
         Command::Chain(args) => chain(&args),
         Command::Dora(args) => dora_cmd(&args),
+        #[cfg(feature = "oci")]
         Command::Oci(args) => oci::oci(&args),
     };
     let (code, reason) = match result {

@@ -24,5 +24,6 @@ pub use chain::{
     record_incident, rollback, rollback_target, validate_chain,
 };
 pub use dora::{DoraMetrics, DoraTargets, dora};
+#[cfg(feature = "oci-registry")]
 pub(crate) use store::check_environment;
 pub use store::{DirStore, MemoryStore, Store};
