@@ -216,4 +216,18 @@ fn keyless_signers_need_a_trusted_root() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("sigstoreTrustedRoot"), "{err}");
+
+    // A pinned root that is not a trusted root is refused when the policy
+    // is read, not later when a bundle is verified (the `policy` fuzz target
+    // found a number there parsing and then failing to activate).
+    for bad in [json!(2), json!({}), json!({"mediaType": "x"})] {
+        let json = json!({
+            "version": 1, "keys": [], "sigstoreTrustedRoot": bad,
+            "environments": [{"name": "dev"}], "promotions": []
+        });
+        let err = Policy::from_json(&serde_json::to_vec(&json).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sigstoreTrustedRoot"), "{err}");
+    }
 }

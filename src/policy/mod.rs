@@ -332,6 +332,9 @@ impl Policy {
                     .to_owned(),
             ));
         }
+        if let Some(root) = &self.sigstore_trusted_root {
+            check_trusted_root(root).map_err(|e| invalid(format!("sigstoreTrustedRoot: {e}")))?;
+        }
         for edge in &self.promotions {
             for end in [&edge.from, &edge.to] {
                 if !names.contains(end.as_str()) {
@@ -396,4 +399,19 @@ impl Policy {
 #[cfg(feature = "schema")]
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Policy)).unwrap_or_default()
+}
+
+/// A pinned trusted root must parse (feature `sigstore`); without the
+/// feature nothing could verify against it, so it is refused.
+#[cfg(feature = "sigstore")]
+fn check_trusted_root(root: &serde_json::Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec(root).map_err(|e| e.to_string())?;
+    crate::bundle::TrustedRoot::from_json(&bytes)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "sigstore"))]
+fn check_trusted_root(_: &serde_json::Value) -> Result<(), String> {
+    Err("Sigstore trust needs custodia's `sigstore` feature".to_owned())
 }
