@@ -795,16 +795,7 @@ impl Layout {
             let Manifest::Image(manifest) = self.read_manifest(&d)? else {
                 continue;
             };
-            let about_subject = manifest
-                .subject
-                .as_ref()
-                .is_some_and(|s| &s.digest == subject);
-            if about_subject && filter.matches_manifest(&manifest) {
-                out.push(Referrer {
-                    descriptor: d,
-                    manifest,
-                });
-            }
+            out.extend(Referrer::of(d, manifest, subject, filter));
         }
         Ok(out)
     }

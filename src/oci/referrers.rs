@@ -351,6 +351,25 @@ pub struct Referrer {
 }
 
 impl Referrer {
+    /// `manifest`, listed as `descriptor`, as a referrer of `subject` if it
+    /// names `subject` and passes `filter` (what every referrer source
+    /// checks after reading a listed manifest).
+    pub(crate) fn of(
+        descriptor: Descriptor,
+        manifest: ImageManifest,
+        subject: &OciDigest,
+        filter: &ReferrerFilter,
+    ) -> Option<Self> {
+        let about = manifest
+            .subject
+            .as_ref()
+            .is_some_and(|s| &s.digest == subject);
+        (about && filter.matches_manifest(&manifest)).then_some(Self {
+            descriptor,
+            manifest,
+        })
+    }
+
     /// The predicate type its annotations name, if any.
     pub fn predicate_type(&self) -> Option<&str> {
         predicate_type_of(&self.manifest.annotations)

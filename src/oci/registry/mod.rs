@@ -1013,16 +1013,7 @@ impl Registry {
                 continue;
             }
             let manifest = ImageManifest::from_json(&bytes)?;
-            let about = manifest
-                .subject
-                .as_ref()
-                .is_some_and(|s| &s.digest == subject);
-            if about && filter.matches_manifest(&manifest) {
-                out.push(Referrer {
-                    descriptor: d,
-                    manifest,
-                });
-            }
+            out.extend(Referrer::of(d, manifest, subject, filter));
         }
         Ok(out)
     }
