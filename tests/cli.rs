@@ -16,7 +16,7 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -29,7 +29,7 @@ use tempfile::TempDir;
 const DEMO_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
 
 mod cli_support;
-use cli_support::{Out, bins, run_env};
+use cli_support::{Out, WorkDir, bins, run_env};
 
 fn run<I, S>(bin: &Path, dir: &Path, args: I) -> Out
 where
@@ -43,6 +43,12 @@ where
 /// about it, and an envelope signed by the builder.
 struct Fixture {
     dir: TempDir,
+}
+
+impl WorkDir for Fixture {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 impl Fixture {
@@ -74,28 +80,6 @@ impl Fixture {
         ])
         .ok();
         f
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.path(name);
-        fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        fs::read(self.path(name)).unwrap()
-    }
-
-    fn attest<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
-        run(&bins().attest, self.dir.path(), args)
-    }
-
-    fn verifier<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
-        run(&bins().verifier, self.dir.path(), args)
     }
 
     /// `verifier envelope --in FILE --key builder.pub` plus `extra`.

@@ -15,9 +15,8 @@
     missing_docs
 )]
 
-use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use custodia::time::Timestamp;
@@ -33,16 +32,7 @@ const T0: i64 = 1_700_000_000;
 const HOUR: i64 = 3600;
 
 mod cli_support;
-use cli_support::{Out, bins, run_env};
-
-/// Runs with SOURCE_DATE_EPOCH at T0, so provenance times are fixed.
-fn run<I, S>(bin: &Path, dir: &Path, args: I) -> Out
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    run_env(bin, dir, args, &[("SOURCE_DATE_EPOCH", &T0.to_string())])
-}
+use cli_support::{Out, WorkDir, bins};
 
 /// RFC 3339 for `T0 + offset` seconds.
 fn at(offset: i64) -> String {
@@ -53,6 +43,16 @@ fn at(offset: i64) -> String {
 /// two builds of the app, and the envelope store `store/`.
 struct Pipeline {
     dir: TempDir,
+}
+
+impl WorkDir for Pipeline {
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn source_date_epoch(&self) -> Option<i64> {
+        Some(T0)
+    }
 }
 
 impl Pipeline {
@@ -114,28 +114,6 @@ impl Pipeline {
             "promotions": [{"from": "dev", "to": "staging"}, {"from": "staging", "to": "prod"}]
         })
         .to_string()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.path(name);
-        fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        fs::read(self.path(name)).unwrap()
-    }
-
-    fn attest<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
-        run(&bins().attest, self.dir.path(), args)
-    }
-
-    fn verifier<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
-        run(&bins().verifier, self.dir.path(), args)
     }
 
     /// The sha256 of a file, as `attest digest` prints it.

@@ -168,3 +168,50 @@ where
     assert!(out.code != 101, "exit code 101 is a panic: {out:#?}");
     out
 }
+
+/// A test's work directory, where the example binaries run: the file
+/// helpers and runners every CLI fixture needs.
+pub trait WorkDir {
+    /// The directory.
+    fn root(&self) -> &Path;
+
+    /// SOURCE_DATE_EPOCH for the runs, if the fixture fixes time.
+    fn source_date_epoch(&self) -> Option<i64> {
+        None
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("write a fixture file");
+        path
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).expect("read a fixture file")
+    }
+
+    fn attest<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
+        self.run_in(&bins().attest, args)
+    }
+
+    fn verifier<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, args: I) -> Out {
+        self.run_in(&bins().verifier, args)
+    }
+
+    /// `bin` in the work directory, with the fixture's time if any.
+    fn run_in<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&self, bin: &Path, args: I) -> Out {
+        match self.source_date_epoch() {
+            Some(epoch) => run_env(
+                bin,
+                self.root(),
+                args,
+                &[("SOURCE_DATE_EPOCH", &epoch.to_string())],
+            ),
+            None => run_env(bin, self.root(), args, &[]),
+        }
+    }
+}
