@@ -34,8 +34,9 @@ use custodia::predicate::sbom::{SbomFormat, sbom_statement};
 use custodia::predicate::test_result::{TestOutcome, TestResult};
 use custodia::predicate::vulns::VulnerabilityReport;
 use custodia::promotion::{
-    DirStore, DoraTargets, PromotionError, PromotionRequest, Store, dora, history, promote,
-    record_incident, rollback, validate_chain,
+    AdmissionRequest, DirStore, DoraTargets, PromotionError, PromotionRequest, Store,
+    ValidationOptions, admit, dora, history, promote, record_incident, rollback, validate,
+    validate_chain,
 };
 use custodia::provenance::{BuildContext, SourceRef};
 use custodia::report::Report;
@@ -660,33 +661,55 @@ fn run(args: &Args) -> Result<bool> {
             demo.ok = false;
         }
     }
-    let report = validate_chain(&store, &policy, "prod");
+    // One validation; every decision below reads only what it accepted.
+    let validation = validate(&store, &policy, &["prod"], &ValidationOptions::default());
     println!(
         "   prod history {}",
-        if report.verified() {
+        if validation.verified() {
             "VERIFIED"
         } else {
             "NOT VERIFIED"
         }
     );
-    demo.ok &= report.verified();
+    demo.ok &= validation.verified();
+    let verified = validation.history();
 
     step(
-        "7. DORA metrics, from the records",
-        "Computed from the signed promotion and incident records over the demo's two days.",
+        "7. Deploy: may this digest run in prod now?",
+        "The deploy step asks the library (as `verifier admit` does): only the current head of a \
+         verified history, whose path back to its build validates and that no open incident names.",
+    );
+    let now = Timestamp::from_unix(T0 + 29 * HOUR);
+    for (name, artifact, expected) in [("1.0", &v1, true), ("1.1", &v2, false)] {
+        let decision = admit(
+            verified,
+            &AdmissionRequest::new("prod", artifact.clone(), now),
+        );
+        let why = match decision.report.first_failure() {
+            Some(c) => format!("refused: {}: {}", c.name, c.reason),
+            None => "allowed".to_owned(),
+        };
+        println!("   admit {name} to prod          {why}");
+        demo.ok &= decision.allowed == expected;
+    }
+
+    step(
+        "8. DORA metrics, from the verified records",
+        "Computed from the validated promotion and incident records over the demo's two days.",
     );
     let mut targets = DoraTargets::default();
     targets.max_lead_time_seconds = Some(24 * HOUR);
     targets.max_change_failure_rate = Some(0.10);
     targets.max_time_to_restore_seconds = Some(30 * 60);
-    let m = dora(
-        &store,
-        &policy,
+    let Some(m) = dora(
+        verified,
         "prod",
         Timestamp::from_unix(T0),
         Timestamp::from_unix(T0 + 48 * HOUR),
         &targets,
-    )?;
+    ) else {
+        return Err("prod's history does not validate: no DORA metrics".into());
+    };
     println!(
         "   deployments to prod   {} ({:.1} per day)",
         m.deployments, m.deployments_per_day

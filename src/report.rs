@@ -111,6 +111,16 @@ impl Serialize for Report {
 
 /// Escapes control characters so that text from a document (a payload
 /// type, a key id hint) can never forge a line of the report.
+/// Whether `text` has a visible character (not only white space, control
+/// or format characters).
+pub(crate) fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_whitespace()
+            && !c.is_control()
+            && !matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{00ad}' | '\u{034f}' | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
+    })
+}
+
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     // Control characters, line/paragraph separators and bidi overrides
     // could fake or reorder report lines in a terminal.

@@ -205,7 +205,7 @@ impl Pipeline {
     }
 
     /// `attest approve ... --dir store`; returns the printed digest.
-    fn approve(&self, who: &str, artifact: &str, env: &str) -> String {
+    fn approve(&self, who: &str, artifact: &str, env: &str, time: i64) -> String {
         let out = self.attest([
             "approve",
             "--key",
@@ -217,7 +217,7 @@ impl Pipeline {
             "--comment",
             "CAB-1234",
             "--time",
-            &at(0),
+            &at(time),
             "--dir",
             "store",
         ]);
@@ -290,8 +290,8 @@ impl Pipeline {
         let commit = at(start - HOUR);
         let dev = self.promoted(artifact, None, "dev", start, &["--commit-time", &commit]);
         let staging = self.promoted(artifact, Some("dev"), "staging", start + HOUR, &[]);
-        self.approve("alice", artifact, "prod");
-        self.approve("bob", artifact, "prod");
+        self.approve("alice", artifact, "prod", start + HOUR);
+        self.approve("bob", artifact, "prod", start + HOUR);
         let prod = self.promoted(artifact, Some("staging"), "prod", start + 2 * HOUR, &[]);
         [dev, staging, prod]
     }
@@ -372,7 +372,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
     let staging = p.promoted("app-v1.tar.gz", Some("dev"), "staging", HOUR, &[]);
 
     // One approval is not enough for prod: refused, and the report says why.
-    p.approve("alice", "app-v1.tar.gz", "prod");
+    p.approve("alice", "app-v1.tar.gz", "prod", HOUR);
     let out = p.promote("app-v1.tar.gz", Some("staging"), "prod", 2 * HOUR, &[]);
     out.fails_one_line(1, "approvals");
     assert_eq!(out.json()["verified"], false);
@@ -405,7 +405,7 @@ fn promotes_dev_staging_prod_and_the_chain_verifies() {
     assert!(out.stdout.contains("FAIL  approvals: 1 of 2"), "{out:#?}");
     assert!(out.stdout.trim_end().ends_with("REFUSED"), "{out:#?}");
 
-    let bob = p.approve("bob", "app-v1.tar.gz", "prod");
+    let bob = p.approve("bob", "app-v1.tar.gz", "prod", HOUR);
     // Explicit evidence works too (the provenance, tests, scan and both approvals).
     let all: Vec<String> = fs::read_dir(p.path("store/envelopes"))
         .unwrap()
@@ -612,8 +612,8 @@ fn a_skipped_environment_is_refused() {
     let p = Pipeline::new();
     p.build_evidence("app-v1.tar.gz");
     p.promoted("app-v1.tar.gz", None, "dev", 0, &[]);
-    p.approve("alice", "app-v1.tar.gz", "prod");
-    p.approve("bob", "app-v1.tar.gz", "prod");
+    p.approve("alice", "app-v1.tar.gz", "prod", 0);
+    p.approve("bob", "app-v1.tar.gz", "prod", 0);
     // dev -> prod skips staging.
     let out = p.promote("app-v1.tar.gz", Some("dev"), "prod", HOUR, &[]);
     out.fails_one_line(1, "edge");
@@ -694,7 +694,7 @@ fn the_emergency_path_is_taken_and_flagged() {
     p.build_evidence("app-v2.tar.gz");
     p.promoted("app-v2.tar.gz", None, "dev", 3 * HOUR, &[]);
     p.promoted("app-v2.tar.gz", Some("dev"), "staging", 4 * HOUR, &[]);
-    p.approve("alice", "app-v2.tar.gz", "prod");
+    p.approve("alice", "app-v2.tar.gz", "prod", 4 * HOUR);
     p.promote("app-v2.tar.gz", Some("staging"), "prod", 5 * HOUR, &[])
         .fails_one_line(1, "approvals");
     // --emergency needs a reason (a usage error).

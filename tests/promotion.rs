@@ -203,8 +203,8 @@ fn the_author_cannot_approve_their_own_change() {
     )
     .unwrap();
     let scan = p.scan(&store, &b, &[]);
-    let by_carol = p.approve(&store, &b, "prod", &p.carol); // carol is the author
-    let by_alice = p.approve(&store, &b, "prod", &p.alice);
+    let by_carol = p.approve_at(&store, &b, "prod", &p.carol, T0 + 11 * HOUR); // carol is the author
+    let by_alice = p.approve_at(&store, &b, "prod", &p.alice, T0 + 11 * HOUR);
     let report = refused(p.promote(
         &store,
         &p.request(
@@ -511,6 +511,7 @@ fn rollback_after_an_incident_picks_the_last_known_good() {
 
     let target = rollback_target(
         &store,
+        &verified(&store, &p.policy, "prod"),
         &p.policy,
         "prod",
         Timestamp::from_unix(T0 + 51 * HOUR),
@@ -547,9 +548,9 @@ fn rollback_after_an_incident_picks_the_last_known_good() {
     )
     .unwrap();
     assert_eq!(
-        custodia::promotion::incidents(&store, &p.policy, "prod")
-            .unwrap()
-            .len(),
+        verified(&store, &p.policy, "prod")
+            .incidents("prod")
+            .count(),
         2
     );
 }
@@ -561,6 +562,7 @@ fn rolling_back_to_an_artifact_never_in_the_environment_is_refused() {
     p.ship(&store, &artifact(1), T0);
     let err = rollback_target(
         &store,
+        &verified(&store, &p.policy, "prod"),
         &p.policy,
         "prod",
         Timestamp::from_unix(T0 + 5 * HOUR),
@@ -605,8 +607,7 @@ fn dora_metrics_equal_the_hand_computed_values() {
     targets.max_change_failure_rate = Some(0.10);
     targets.max_time_to_restore_seconds = Some(30 * 60);
     let m = dora(
-        &store,
-        &p.policy,
+        &verified(&store, &p.policy, "prod"),
         "prod",
         Timestamp::from_unix(T0),
         Timestamp::from_unix(T0 + 96 * HOUR),
@@ -675,8 +676,20 @@ fn stale_or_bogus_head_hints_never_misplace_a_record() {
         custodia::promotion::head(&store, "prod").unwrap(),
         Some(second.clone())
     );
+    // Garbage is not a hint: promotions stop (the store is damaged) and
+    // say so, until the operator removes the file.
+    std::fs::write(&hint, second.hex()).unwrap();
+    let hint = dir.path().join("heads/dev");
     std::fs::write(&hint, "not a digest").unwrap();
-    let [_, _, third] = p.ship(&store, &artifact(3), T0 + 48 * HOUR);
+    let a3 = artifact(3);
+    let prov = p.provenance(&store, &a3);
+    let report = refused(p.promote(
+        &store,
+        &p.request(&a3, None, "dev", T0 + 48 * HOUR, vec![prov]),
+    ));
+    assert_eq!(report.first_failure().unwrap().name, "history", "{report}");
+    std::fs::remove_file(&hint).unwrap();
+    let [_, _, third] = p.ship(&store, &a3, T0 + 48 * HOUR);
     let h = history(&store, "prod").unwrap();
     assert_eq!(
         h.iter().map(|e| e.digest.clone()).collect::<Vec<_>>(),
@@ -764,7 +777,14 @@ impl Store for StaleHead<'_> {
         self.inner.get(d)
     }
     fn list(&self) -> Result<Vec<custodia::digest::Digest>, custodia::Error> {
-        self.inner.list()
+        // The racing promoter listed the store before the winner wrote.
+        let winner = self.inner.successor("dev", None)?;
+        Ok(self
+            .inner
+            .list()?
+            .into_iter()
+            .filter(|d| Some(d) != winner.as_ref())
+            .collect())
     }
     fn link(
         &self,

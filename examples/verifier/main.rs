@@ -18,6 +18,7 @@
 //! [`Envelope::verify`], [`verify_attestation`], [`verify_provenance`],
 //! [`validate_chain`] or [`dora`] and prints the report.
 
+mod admit;
 #[cfg(feature = "sigstore")]
 mod bundle;
 #[cfg(feature = "oci")]
@@ -39,8 +40,8 @@ use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
 use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
 use custodia::promotion::{
-    Accounting, DirStore, DoraMetrics, DoraTargets, Store, check_policy, check_store, dora,
-    history, validate_chain,
+    Accounting, DirStore, DoraMetrics, DoraTargets, Store, ValidationOptions, VerifiedHistory,
+    check_policy, check_store, dora_from_store, validate,
 };
 use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
 use custodia::report::{Check, Report};
@@ -206,6 +207,24 @@ incidents opened in the window and resolved.
 Exit codes: 0 chain verified and every target met, 1 otherwise, 2 bad usage
 or unreadable / malformed input.")]
     Dora(DoraArgs),
+    /// May this artifact run in this environment now? Allowed only when it
+    /// is the environment's current head, the environment's history
+    /// validates, its path back to its build validates in every
+    /// environment, and no open incident names it.
+    #[command(after_help = "\
+Examples:
+  verifier admit --policy policy.json --dir store --environment prod --artifact app.tar.gz
+  verifier admit --policy policy.json --dir store --environment prod \\
+      --oci-layout image:1.4.2 --format json
+  # rolling deployments: the previous release may still run
+  verifier admit --policy policy.json --dir store --environment prod \\
+      --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 --allow-history
+
+Checks run in order: history, promoted, current, incident, path.
+
+Exit codes: 0 allowed, 1 refused (the first failing check on stderr), 2 bad
+usage or unreadable / malformed input.")]
+    Admit(admit::AdmitArgs),
     /// Verify a container image's attestations where they live: attached as
     /// OCI 1.1 referrers in an image layout or a registry.
     #[command(after_help = "\
@@ -410,6 +429,7 @@ fn main() -> ExitCode {
         Command::Provenance(args) => provenance(&args),
         Command::Chain(args) => chain(&args),
         Command::Dora(args) => dora_cmd(&args),
+        Command::Admit(args) => admit::admit(&args),
         #[cfg(feature = "oci")]
         Command::Oci(args) => oci::oci(&args),
     };
@@ -610,15 +630,20 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
         (None, Some(digest)) => Some(digest.clone()),
         (None, None) => None,
     };
-    let reports: Vec<(String, Report)> =
-        progress::with_spinner("verifying promotion chains", || {
-            environments
-                .iter()
-                .map(|env| (env.clone(), validate_chain(&store, &policy, env)))
-                .collect()
-        });
+    let names: Vec<&str> = environments.iter().map(String::as_str).collect();
+    let validation = progress::with_spinner("verifying promotion chains", || {
+        validate(&store, &policy, &names, &ValidationOptions::default())
+    });
+    // Environments their records came from were validated as far as the
+    // paths need; the report shows those asked for.
+    let reports: Vec<(String, Report)> = validation
+        .reports()
+        .iter()
+        .filter(|(env, _)| environments.contains(env))
+        .cloned()
+        .collect();
     let artifact = artifact.map(|digest| {
-        let found = locate(&store, &reports, &digest.to_set());
+        let found = locate(validation.history(), &reports, &digest.to_set());
         (digest, found)
     });
     let files = if args.files.is_empty() {
@@ -744,27 +769,23 @@ fn known_environment(
 
 /// Where `artifact` is, per environment whose history validated.
 fn locate(
-    store: &DirStore,
+    history: &VerifiedHistory,
     reports: &[(String, Report)],
     artifact: &DigestSet,
 ) -> Vec<(String, Location)> {
     reports
         .iter()
-        .map(|(env, report)| {
-            let location = match history(store, env) {
-                Ok(entries) if report.verified() => {
-                    let is = |e: &custodia::promotion::HistoryEntry| {
-                        e.artifact.matches(artifact).is_ok()
-                    };
-                    if entries.last().is_some_and(is) {
-                        Location::Current
-                    } else if entries.iter().any(is) {
-                        Location::Earlier
-                    } else {
-                        Location::Never
-                    }
-                }
-                _ => Location::Unverified,
+        .map(|(env, _)| {
+            let location = match history
+                .environment(env)
+                .and_then(|e| e.verified().then_some(e))
+            {
+                Some(e) => match history.latest_with_artifact(env, artifact) {
+                    Some(r) if e.head().is_some_and(|h| h.digest == r.digest) => Location::Current,
+                    Some(_) => Location::Earlier,
+                    None => Location::Never,
+                },
+                None => Location::Unverified,
             };
             (env.clone(), location)
         })
@@ -1113,34 +1134,16 @@ fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {
         .map(|m| (m * 60.0).round() as i64);
     targets.min_deployments_per_day = args.min_deployments_per_day;
 
-    let chain = validate_chain(&store, &policy, &env);
-    let records = chain
-        .checks()
-        .iter()
-        .filter(|c| record_index(&c.name).is_some())
-        .count();
-    let mut report = Report::new();
-    report.push(match chain.first_failure() {
-        None => Check::pass(
-            "chain",
-            format!("the history of `{env}` validates ({records} record(s))"),
-        ),
-        Some(c) => Check::fail(
-            "chain",
-            format!(
-                "the history of `{env}` does not validate, so its metrics prove nothing: {}: {}",
-                c.name, c.reason
-            ),
-        ),
-    });
-    let metrics = match dora(&store, &policy, &env, args.since, args.until, &targets) {
-        Ok(metrics) => {
-            report.extend(metrics.report.clone());
-            Some(metrics)
-        }
-        Err(_) if !chain.verified() => None,
-        Err(e) => return Err(Failure::Input(e.to_string())),
-    };
+    let outcome = dora_from_store(
+        &store,
+        &policy,
+        &env,
+        args.since,
+        args.until,
+        &targets,
+        &ValidationOptions::default(),
+    );
+    let (report, metrics) = (outcome.report, outcome.metrics);
     let out = match args.format {
         Format::Json => {
             let serialize = |e: serde_json::Error| format!("serializing the report: {e}");

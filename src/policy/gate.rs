@@ -16,7 +16,7 @@ use crate::report::{Check, Report};
 use crate::statement::Statement;
 use crate::time::Timestamp;
 
-use super::{Conditions, Environment, Policy, Requirement};
+use super::{ApprovalRule, Conditions, Environment, Policy, Requirement};
 
 /// A policy whose keys are parsed and indexed by role, ready to gate
 /// promotions. Made by [`Policy::activate`].
@@ -389,6 +389,9 @@ pub struct GateRequest {
     pub author: Option<String>,
     /// Why (required for emergencies).
     pub reason: Option<String>,
+    /// When the artifact entered its first environment (from its verified
+    /// source path): approvals dated before it are refused.
+    pub entered: Option<Timestamp>,
 }
 
 impl GateRequest {
@@ -402,6 +405,7 @@ impl GateRequest {
             time,
             author: None,
             reason: None,
+            entered: None,
         }
     }
 }
@@ -502,14 +506,14 @@ pub fn evaluate_gate(
                 "emergency",
                 format!("environment `{}` has no emergency path", env.name),
             ),
-            (Some(_), None | Some("")) => {
+            (Some(_), reason) if !reason.is_some_and(crate::report::has_visible_text) => {
                 Check::fail("emergency", "an emergency promotion needs a reason")
             }
-            (Some(_), Some(reason)) => Check::pass(
+            (Some(_), reason) => Check::pass(
                 "emergency",
                 format!(
                     "EMERGENCY promotion (reduced gate): {}",
-                    elide_middle(reason, 400)
+                    elide_middle(reason.unwrap_or_default(), 400)
                 ),
             ),
         });
@@ -740,6 +744,10 @@ fn check_approvals(
             refused.push(format!("{}: approves another artifact", ev.digest));
             continue;
         }
+        if let Err(why) = approval_in_window(&approval, rule, request) {
+            refused.push(format!("{}: {why}", ev.digest));
+            continue;
+        }
         let mut counted = false;
         for identity in identities {
             if rule.distinct_from_author && request.author.as_deref() == Some(identity.as_str()) {
@@ -786,6 +794,38 @@ fn check_approvals(
             ),
         )
     });
+}
+
+/// An approval counts only when dated within its window: not after the
+/// promotion, not before the artifact entered the pipeline, and not older
+/// than the rule's `maxAgeSeconds`.
+fn approval_in_window(
+    approval: &Approval,
+    rule: &ApprovalRule,
+    request: &GateRequest,
+) -> Result<(), String> {
+    let at = approval.approved_at;
+    if at > request.time {
+        return Err(format!(
+            "dated {at}, after the promotion ({})",
+            request.time
+        ));
+    }
+    if let Some(entered) = request.entered {
+        if at < entered {
+            return Err(format!(
+                "dated {at}, before the artifact entered the pipeline ({entered})"
+            ));
+        }
+    }
+    if let Some(max) = rule.max_age_seconds {
+        if at.seconds_until(&request.time) > max {
+            return Err(format!(
+                "dated {at}, older than the {max} s the policy allows before the promotion"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_freeze(env: &Environment, request: &GateRequest, report: &mut Report) {

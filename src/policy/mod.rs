@@ -216,6 +216,11 @@ pub struct ApprovalRule {
     /// Whoever signed the build may not approve it (default true).
     #[serde(default = "yes")]
     pub distinct_from_builder: bool,
+    /// An approval older than this many seconds at promotion time does not
+    /// count. Approvals dated after the promotion, or before the artifact
+    /// entered the pipeline, never count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<i64>,
 }
 
 fn yes() -> bool {

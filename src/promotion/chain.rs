@@ -3,6 +3,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use super::Store;
+use super::verified::{
+    EnvironmentHistory, ValidationOptions, VerifiedHistory, VerifiedRecord, known_good,
+    verified_history,
+};
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::Envelope;
 use crate::error::{Error, StoreError};
@@ -15,9 +20,6 @@ use crate::report::{Check, Report};
 use crate::resource::ResourceDescriptor;
 use crate::statement::{PAYLOAD_TYPE, Statement};
 use crate::time::Timestamp;
-use crate::verify::open_envelope;
-
-use super::Store;
 
 /// The role a key needs to sign promotion records.
 pub const PROMOTER_ROLE: &str = "promoter";
@@ -82,7 +84,7 @@ pub struct HistoryEntry {
 
 /// Reads stored bytes and checks they hash to `digest`, whatever the
 /// store implementation does.
-fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>, Error> {
+pub(crate) fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>, Error> {
     let bytes = store.get(digest)?;
     super::store::check_content(digest, &bytes)?;
     Ok(bytes)
@@ -100,7 +102,7 @@ fn read_record(
     Ok((envelope, statement, record))
 }
 
-fn artifact_of(statement: &Statement) -> DigestSet {
+pub(crate) fn artifact_of(statement: &Statement) -> DigestSet {
     statement
         .subject()
         .first()
@@ -189,33 +191,6 @@ pub fn head(store: &dyn Store, environment: &str) -> Result<Option<Digest>, Erro
     Ok(current)
 }
 
-/// Walks back from `start` through the records' `previous` links, newest
-/// first, until `found` accepts an entry.
-fn find_back(
-    store: &dyn Store,
-    start: Option<Digest>,
-    mut found: impl FnMut(&HistoryEntry) -> bool,
-) -> Result<Option<HistoryEntry>, Error> {
-    let mut seen = BTreeSet::new();
-    let mut current = start;
-    while let Some(digest) = current {
-        if !seen.insert(digest.clone()) {
-            return Err(StoreError::Invalid(format!("records loop back to {digest}")).into());
-        }
-        let (_, statement, record) = read_record(store, &digest)?;
-        let entry = HistoryEntry {
-            digest,
-            artifact: artifact_of(&statement),
-            record,
-        };
-        if found(&entry) {
-            return Ok(Some(entry));
-        }
-        current = entry.record.previous.clone();
-    }
-    Ok(None)
-}
-
 /// What to promote: the gate request, the stored evidence envelopes
 /// (by digest) and, for an artifact entering its first environment, when
 /// its change was committed.
@@ -241,16 +216,47 @@ impl PromotionRequest {
     }
 }
 
-/// Promotes an artifact: checks the promoter's role, that the artifact is
-/// the one in the source environment (no rebuild), and the target's gate;
-/// then signs the record, stores it and links it after the environment's
-/// current head. Checks, before the gate's own: `promoter`, `evidence`,
-/// `artifact-in-source`.
+/// Promotes an artifact: validates the histories it relies on (the target
+/// environment and the source environment, transitively), checks the
+/// promoter's role, that the artifact is the one in the source environment
+/// (no rebuild) and the target's gate; then signs the record, stores it and
+/// links it after the target's verified head.
+///
+/// Checks, before the gate's own: `history` (only when a history it relies
+/// on does not validate: nothing unverified is read for the decision),
+/// `promoter`, `evidence`, `time` (not in the future), `time-order`,
+/// `artifact-in-source`, `author` (the author travels with the artifact
+/// from the record it entered with; a request naming another fails).
 pub fn promote(
     store: &dyn Store,
     policy: &ActivePolicy,
     request: &PromotionRequest,
     promoter: &dyn Signer,
+) -> Result<Promoted, PromotionError> {
+    let gate = &request.gate;
+    super::store::check_environment(&gate.to)?;
+    if let Some(from) = gate.from.as_deref() {
+        super::store::check_environment(from)?;
+    }
+    let options = ValidationOptions::default();
+    let mut scope = vec![gate.to.as_str()];
+    if let Some(from) = gate.from.as_deref() {
+        if from != gate.to {
+            scope.push(from);
+        }
+    }
+    let history =
+        verified_history(store, policy, &scope, &options).map_err(PromotionError::Refused)?;
+    promote_verified(store, &history, policy, request, promoter, &options)
+}
+
+fn promote_verified(
+    store: &dyn Store,
+    history: &VerifiedHistory,
+    policy: &ActivePolicy,
+    request: &PromotionRequest,
+    promoter: &dyn Signer,
+    options: &ValidationOptions,
 ) -> Result<Promoted, PromotionError> {
     let gate = &request.gate;
     let mut report = Report::new();
@@ -286,9 +292,24 @@ pub fn promote(
         Check::fail("evidence", missing.join("; "))
     });
 
-    let target_head = head(store, &gate.to)?;
-    if let Some(h) = &target_head {
-        let latest = read_record(store, h)?.2.time;
+    let latest = Timestamp::from_unix(
+        options
+            .now
+            .unix()
+            .saturating_add(options.max_clock_skew_seconds),
+    );
+    if gate.time > latest {
+        report.push(Check::fail(
+            "time",
+            format!(
+                "{} is in the future (the clock says {})",
+                gate.time, options.now
+            ),
+        ));
+    }
+    let target_head = history.environment(&gate.to).and_then(|e| e.head());
+    if let Some(h) = target_head {
+        let latest = h.record.time;
         report.push(if gate.time >= latest {
             Check::pass("time-order", format!("{} is not before the latest record ({latest})", gate.time))
         } else {
@@ -301,9 +322,48 @@ pub fn promote(
             )
         });
     }
-    let source = find_source(store, gate, target_head.as_ref(), &mut report)?;
+    let source = find_source(history, gate, &mut report);
+    if let Some(s) = source {
+        report.push(if s.record.time <= gate.time {
+            Check::pass(
+                "source-time",
+                format!("the source record is from {}", s.record.time),
+            )
+        } else {
+            Check::fail(
+                "source-time",
+                format!(
+                    "{} is before the source record {} ({})",
+                    gate.time, s.digest, s.record.time
+                ),
+            )
+        });
+    }
+    // The author travels with the artifact from its entry record.
+    let mut gated = gate.clone();
+    if let Some(s) = source {
+        match (&gate.author, &s.record.author) {
+            (Some(asked), Some(entered)) if asked != entered => report.push(Check::fail(
+                "author",
+                format!(
+                    "the request names `{}` as author, but the artifact entered with `{}`",
+                    elide_middle(asked, 80),
+                    elide_middle(entered, 80)
+                ),
+            )),
+            (Some(_), None) => report.push(Check::fail(
+                "author",
+                "the artifact entered with no author; a later record cannot add one",
+            )),
+            _ => {}
+        }
+        gated.author = s.record.author.clone();
+        gated.entered = Some(s.entered);
+    } else {
+        gated.entered = Some(gate.time);
+    }
 
-    let outcome = evaluate_gate(policy, gate, &evidence);
+    let outcome = evaluate_gate(policy, &gated, &evidence);
     report.extend(outcome.report);
     if !report.verified() {
         return Err(PromotionError::Refused(report));
@@ -317,14 +377,14 @@ pub fn promote(
         policy.digest().clone(),
     );
     record.evidence = outcome.evidence;
-    record.previous = target_head;
-    record.author = gate.author.clone();
+    record.previous = target_head.map(|h| h.digest.clone());
+    record.author = gated.author.clone();
     record.reason = gate.reason.clone();
-    record.commit_time = match &source {
+    record.commit_time = match source {
         Some(s) => s.record.commit_time,
         None => request.commit_time,
     };
-    record.source = source.map(|s| s.digest);
+    record.source = source.map(|s| s.digest.clone());
     let statement = Statement::new(
         vec![ResourceDescriptor::new("artifact", gate.artifact.clone())],
         &record,
@@ -349,324 +409,66 @@ pub fn promote(
     })
 }
 
-/// The record that put the artifact where it comes from: the latest record
-/// into `from` with this artifact (for a rollback, into the target itself,
-/// excluding its current head).
-fn find_source(
-    store: &dyn Store,
+/// The verified record the artifact comes from: the latest record into
+/// `from` with this artifact; for a rollback, the target's last known-good
+/// record, which must be this artifact.
+fn find_source<'h>(
+    history: &'h VerifiedHistory,
     gate: &GateRequest,
-    target_head: Option<&Digest>,
     report: &mut Report,
-) -> Result<Option<HistoryEntry>, Error> {
+) -> Option<&'h VerifiedRecord> {
     let artifact = &gate.artifact;
-    let matches = |e: &HistoryEntry| e.artifact.matches(artifact).is_ok();
-    let (env, found) = match (gate.kind, gate.from.as_deref()) {
-        (_, None) => return Ok(None),
-        (PromotionKind::Rollback, Some(_)) => {
-            // Earlier records of the target itself, not its current head.
-            let before_head = match target_head {
-                Some(h) => read_record(store, h)?.2.previous,
-                None => None,
-            };
-            (gate.to.as_str(), find_back(store, before_head, matches)?)
+    let from = gate.from.as_deref()?;
+    let records = history
+        .environment(from)
+        .map(EnvironmentHistory::records)
+        .unwrap_or(&[]);
+    let found = if gate.kind == PromotionKind::Rollback {
+        let target = known_good(
+            records,
+            |r| &r.artifact,
+            records.len(),
+            |a| history.incidents_about(from, a, gate.time).next().is_some(),
+        );
+        match target {
+            Some(t) if t.artifact.matches(artifact).is_ok() => Some(t),
+            Some(t) => {
+                report.push(Check::fail(
+                    "artifact-in-source",
+                    format!(
+                        "a rollback returns to the last known-good artifact of `{from}` ({}, record {}), not to this one",
+                        t.artifact.strongest().map(|d| d.to_string()).unwrap_or_default(),
+                        t.digest
+                    ),
+                ));
+                return None;
+            }
+            None => None,
         }
-        (_, Some(from)) => (from, find_back(store, head(store, from)?, matches)?),
+    } else {
+        records
+            .iter()
+            .rev()
+            .find(|r| r.artifact.matches(artifact).is_ok())
     };
-    report.push(match &found {
+    report.push(match found {
         Some(e) => Check::pass(
             "artifact-in-source",
-            format!("the same digest entered `{env}` with record {}", e.digest),
+            format!("the same digest entered `{from}` with record {}", e.digest),
         ),
         None if gate.kind == PromotionKind::Rollback => Check::fail(
             "artifact-in-source",
-            format!("a rollback returns to an artifact `{env}` ran before; this one never entered it"),
+            format!("a rollback returns to the last known-good artifact `{from}` ran before; there is none without an incident"),
         ),
         None => Check::fail(
             "artifact-in-source",
             format!(
-                "this artifact ({}) never entered `{env}`: only the digest built once and promoted there may move on (a rebuild has a new digest)",
+                "this artifact ({}) never entered `{from}`: only the digest built once and promoted there may move on (a rebuild has a new digest)",
                 artifact.strongest().map(|d| d.to_string()).unwrap_or_default()
             ),
         ),
     });
-    Ok(found)
-}
-
-/// Validates one environment's whole history: each record's envelope
-/// (content hash, promoter signature), its links (`previous` is the record
-/// before it, nothing else follows the same record: no fork), times that
-/// never go backwards, the source link (same digest in the source
-/// environment: no rebuild), the policy digest, and the gate re-evaluated
-/// with the recorded evidence. One `record[i]` check per record, then
-/// `unlinked-records` (records for this environment outside the chain:
-/// forked, reordered or orphaned) and `emergencies`.
-pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &str) -> Report {
-    let mut report = Report::new();
-    let mut previous: Option<(Digest, Timestamp)> = None;
-    let mut linked = BTreeSet::new();
-    let mut linked_order: Vec<Digest> = Vec::new();
-    // Envelopes the chain uses as evidence: no need to re-read them when
-    // looking for unlinked promotion records.
-    let mut evidence = BTreeSet::new();
-    let mut emergencies = Vec::new();
-    let mut index = 0usize;
-    loop {
-        let next = match store.successor(environment, previous.as_ref().map(|p| &p.0)) {
-            Ok(Some(d)) => d,
-            Ok(None) => break,
-            Err(e) => {
-                report.push(Check::fail(format!("record[{index}]"), e.to_string()));
-                break;
-            }
-        };
-        linked_order.push(next.clone());
-        if !linked.insert(next.clone()) {
-            report.push(Check::fail(
-                format!("record[{index}]"),
-                format!("links loop back to {next}"),
-            ));
-            break;
-        }
-        let name = format!("record[{index}]");
-        match check_record(store, policy, environment, &next, previous.as_ref()) {
-            Ok((summary, record)) => {
-                evidence.extend(record.evidence.iter().map(|e| e.digest.clone()));
-                if record.kind == PromotionKind::Emergency {
-                    emergencies.push(format!(
-                        "{name} {next}: {}",
-                        record.reason.as_deref().unwrap_or("")
-                    ));
-                }
-                report.push(Check::pass(name, summary));
-                previous = Some((next, record.time));
-            }
-            Err(reason) => {
-                let link = previous
-                    .as_ref()
-                    .map_or("genesis".to_owned(), |p| p.0.hex());
-                report.push(Check::fail(
-                    name,
-                    format!("{next}: {reason} (the record linked after {link} in `{environment}`)"),
-                ));
-                // Later links cannot be trusted to mean anything; stop.
-                previous = None;
-                break;
-            }
-        }
-        index += 1;
-    }
-    if report.checks().is_empty() {
-        report.push(Check::pass(
-            "history",
-            format!("`{environment}` has no promotions yet"),
-        ));
-    }
-    let _ = previous;
-    let last = linked_order.last().cloned();
-    match store.head_hint(environment) {
-        Ok(None) => {}
-        Ok(Some(hint)) if Some(&hint) == last.as_ref() => {
-            report.push(Check::pass("head", format!("the store's head of `{environment}` is {hint}")));
-        }
-        Ok(Some(hint)) => report.push(Check::fail(
-            "head",
-            format!(
-                "the store says the head of `{environment}` is {hint}, but its linked history ends at {}",
-                last.map_or("(nothing)".to_owned(), |d| d.to_string())
-            ),
-        )),
-        Err(e) => report.push(Check::fail("head", e.to_string())),
-    }
-    report.push(match unlinked_records(store, environment, &linked, &evidence) {
-        Ok(extra) if extra.is_empty() => Check::pass(
-            "unlinked-records",
-            format!("every record into `{environment}` is in its linked history"),
-        ),
-        Ok(extra) => Check::fail(
-            "unlinked-records",
-            format!(
-                "{} record(s) into `{environment}` are outside its linked history (forked, reordered or unlinked): {}",
-                extra.len(),
-                extra.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ),
-        ),
-        Err(e) => Check::fail("unlinked-records", e.to_string()),
-    });
-    if !emergencies.is_empty() {
-        report.push(Check::pass(
-            "emergencies",
-            format!(
-                "FLAGGED: {} emergency promotion(s): {}",
-                emergencies.len(),
-                emergencies.join("; ")
-            ),
-        ));
-    }
-    report
-}
-
-fn check_record(
-    store: &dyn Store,
-    policy: &ActivePolicy,
-    environment: &str,
-    digest: &Digest,
-    previous: Option<&(Digest, Timestamp)>,
-) -> Result<(String, PromotionRecord), String> {
-    let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
-    let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
-    let mut r = Report::new();
-    let promoters = policy.keys_with_role(PROMOTER_ROLE);
-    let statement = if promoters.is_empty() {
-        None
-    } else {
-        open_envelope(&envelope, promoters, 1, &mut r)
-    }
-    .ok_or_else(|| {
-        let why = r
-            .first_failure()
-            .map(|c| format!("{}: {}", c.name, c.reason));
-        format!(
-            "not signed by a `{PROMOTER_ROLE}` key ({})",
-            why.unwrap_or_else(|| "no promoter keys".into())
-        )
-    })?;
-    if statement.predicate_type() != PROMOTION_V1 {
-        return Err(format!(
-            "not a promotion record (`{}`)",
-            elide_middle(statement.predicate_type(), 200)
-        ));
-    }
-    let record: PromotionRecord = statement.predicate_as().map_err(|e| e.to_string())?;
-    let artifact = artifact_of(&statement);
-    if record.environment != environment {
-        return Err(format!(
-            "record is for `{}`, linked into `{environment}`",
-            record.environment
-        ));
-    }
-    if record.previous.as_ref() != previous.map(|p| &p.0) {
-        return Err(format!(
-            "its `previous` is {}, but the record linked before it is {} (reordered or altered links)",
-            record
-                .previous
-                .as_ref()
-                .map_or("none".into(), ToString::to_string),
-            previous.map_or("none".into(), |p| p.0.to_string()),
-        ));
-    }
-    if let Some((_, before)) = previous {
-        if record.time < *before {
-            return Err(format!(
-                "time {} is before the previous record's {before}",
-                record.time
-            ));
-        }
-    }
-    if &record.policy != policy.digest() {
-        return Err(format!(
-            "gated by policy {}, validating with {}",
-            record.policy,
-            policy.digest()
-        ));
-    }
-    check_source_link(store, &record, &artifact, environment)?;
-    let mut evidence = Vec::new();
-    for ev in &record.evidence {
-        let bytes = get_checked(store, &ev.digest).map_err(|e| format!("evidence: {e}"))?;
-        evidence.push(
-            EvidenceEnvelope::from_bytes(&bytes)
-                .map_err(|e| format!("evidence {}: {e}", ev.digest))?,
-        );
-    }
-    let mut gate = GateRequest::new(
-        artifact.clone(),
-        record.from.as_deref(),
-        environment,
-        record.time,
-    );
-    gate.kind = record.kind;
-    gate.author = record.author.clone();
-    gate.reason = record.reason.clone();
-    let outcome = evaluate_gate(policy, &gate, &evidence);
-    if let Some(c) = outcome.report.first_failure() {
-        return Err(format!(
-            "gate no longer satisfied: {}: {}",
-            c.name, c.reason
-        ));
-    }
-    let summary = format!(
-        "{digest}: {} {} -> {environment} at {}{}",
-        artifact
-            .strongest()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        record.from.as_deref().unwrap_or("(build)"),
-        record.time,
-        match record.kind {
-            PromotionKind::Promotion => String::new(),
-            PromotionKind::Rollback => " (rollback)".into(),
-            PromotionKind::Emergency =>
-                format!(" (EMERGENCY: {})", record.reason.as_deref().unwrap_or("")),
-        }
-    );
-    Ok((summary, record))
-}
-
-fn check_source_link(
-    store: &dyn Store,
-    record: &PromotionRecord,
-    artifact: &DigestSet,
-    environment: &str,
-) -> Result<(), String> {
-    let expected_env = match (record.kind, record.from.as_deref()) {
-        (_, None) => {
-            return match &record.source {
-                None => Ok(()),
-                Some(_) => Err("an entry promotion has no source record".into()),
-            };
-        }
-        (PromotionKind::Rollback, Some(_)) => environment,
-        (_, Some(from)) => from,
-    };
-    let source = record
-        .source
-        .as_ref()
-        .ok_or("no source record: where did the artifact come from?")?;
-    let (_, statement, source_record) =
-        read_record(store, source).map_err(|e| format!("source record: {e}"))?;
-    if source_record.environment != expected_env {
-        return Err(format!(
-            "source record {source} put the artifact into `{}`, not `{expected_env}`",
-            source_record.environment
-        ));
-    }
-    artifact_of(&statement).matches(artifact).map_err(|e| {
-        format!(
-            "source record {source} is about another artifact ({e}): a rebuild, not a promotion"
-        )
-    })?;
-    Ok(())
-}
-
-fn unlinked_records(
-    store: &dyn Store,
-    environment: &str,
-    linked: &BTreeSet<Digest>,
-    evidence: &BTreeSet<Digest>,
-) -> Result<Vec<Digest>, Error> {
-    let mut extra = Vec::new();
-    for digest in store.list()? {
-        if linked.contains(&digest) || evidence.contains(&digest) {
-            continue;
-        }
-        // Only promotion records into this environment matter here.
-        if let Ok((_, statement, record)) = read_record(store, &digest) {
-            if statement.predicate_type() == PROMOTION_V1 && record.environment == environment {
-                extra.push(digest);
-            }
-        }
-    }
-    Ok(extra)
+    found
 }
 
 /// A verified incident: the artifact and the record.
@@ -695,57 +497,6 @@ pub fn record_incident(
     store.put(&envelope.to_json())
 }
 
-/// Incidents in `environment` signed by a key with an incident role
-/// (`operator` or `promoter`); unsigned or untrusted ones are ignored.
-pub fn incidents(
-    store: &dyn Store,
-    policy: &ActivePolicy,
-    environment: &str,
-) -> Result<Vec<IncidentEntry>, Error> {
-    let mut keys = crate::keys::KeySet::new();
-    for role in INCIDENT_ROLES {
-        for k in policy.keys_with_role(role).iter() {
-            keys.insert_verifier(k.clone());
-        }
-    }
-    let mut out = Vec::new();
-    if keys.is_empty() {
-        return Ok(out);
-    }
-    for digest in store.list()? {
-        let Ok(bytes) = get_checked(store, &digest) else {
-            continue;
-        };
-        // Only envelopes that claim to be incidents are verified: evidence
-        // and promotion records are most of the store.
-        let Ok(evidence) = EvidenceEnvelope::from_bytes(&bytes) else {
-            continue;
-        };
-        if !evidence.claims(INCIDENT_V1) {
-            continue;
-        }
-        let mut r = Report::new();
-        let Some(statement) = open_envelope(evidence.envelope(), &keys, 1, &mut r) else {
-            continue;
-        };
-        if statement.predicate_type() != INCIDENT_V1 {
-            continue;
-        }
-        let Ok(incident) = statement.predicate_as::<Incident>() else {
-            continue;
-        };
-        if incident.environment == environment {
-            out.push(IncidentEntry {
-                digest,
-                artifact: artifact_of(&statement),
-                incident,
-            });
-        }
-    }
-    out.sort_by_key(|i| i.incident.opened);
-    Ok(out)
-}
-
 /// The last known-good artifact of an environment and why.
 #[derive(Debug, Clone)]
 pub struct RollbackTarget {
@@ -757,81 +508,75 @@ pub struct RollbackTarget {
     pub report: Report,
 }
 
-/// The newest artifact in `environment`'s history other than the current
-/// one, with no incident there, whose recorded evidence still passes the
-/// policy (as a rollback at `time`). `Err` carries the reason.
+/// The last known-good artifact of a verified environment: the newest
+/// earlier artifact (not the current one) that no incident opened by
+/// `time` names, whose recorded evidence still passes the policy as a
+/// rollback at `time`. `Err` carries the reason. Validation holds every
+/// rollback record to the same rule.
 pub fn rollback_target(
     store: &dyn Store,
+    history: &VerifiedHistory,
     policy: &ActivePolicy,
     environment: &str,
     time: Timestamp,
 ) -> Result<RollbackTarget, PromotionError> {
-    let entries = history(store, environment)?;
-    let failed = incidents(store, policy, environment)?;
-    let current = entries.last().map(|e| e.artifact.clone());
-    let mut reasons = Vec::new();
-    for entry in entries.iter().rev() {
-        let is_current = current
-            .as_ref()
-            .is_some_and(|c| c.matches(&entry.artifact).is_ok());
-        if is_current {
-            continue;
-        }
-        if let Some(i) = failed
-            .iter()
-            .find(|i| i.artifact.matches(&entry.artifact).is_ok())
-        {
-            reasons.push(format!(
-                "{}: incident {} ({})",
-                entry.digest,
-                i.digest,
-                elide_middle(&i.incident.summary, 120)
-            ));
-            continue;
-        }
-        let mut evidence = Vec::new();
-        for ev in &entry.record.evidence {
-            if let Ok(e) =
-                get_checked(store, &ev.digest).and_then(|b| EvidenceEnvelope::from_bytes(&b))
-            {
-                evidence.push(e);
-            }
-        }
-        let mut gate =
-            GateRequest::new(entry.artifact.clone(), Some(environment), environment, time);
-        gate.kind = PromotionKind::Rollback;
-        gate.author = entry.record.author.clone();
-        let outcome = evaluate_gate(policy, &gate, &evidence);
-        if outcome.report.verified() {
-            return Ok(RollbackTarget {
-                record: entry.digest.clone(),
-                artifact: entry.artifact.clone(),
-                report: outcome.report,
-            });
-        }
-        let why = outcome
-            .report
-            .first_failure()
-            .map(|c| format!("{}: {}", c.name, c.reason))
-            .unwrap_or_default();
-        reasons.push(format!(
-            "{}: evidence no longer passes ({why})",
-            entry.digest
-        ));
-    }
-    let mut report = Report::new();
-    report.push(Check::fail(
-        "rollback-target",
-        if reasons.is_empty() {
-            format!("`{environment}` has no earlier artifact to return to")
-        } else {
-            format!(
-                "no known-good artifact in `{environment}`: {}",
-                reasons.join("; ")
-            )
+    let refuse = |reason: String| {
+        let mut report = Report::new();
+        report.push(Check::fail("rollback-target", reason));
+        PromotionError::Refused(report)
+    };
+    let env = history
+        .environment(environment)
+        .filter(|e| e.verified())
+        .ok_or_else(|| refuse(format!("`{environment}` has no verified history")))?;
+    let records = env.records();
+    let target = known_good(
+        records,
+        |r| &r.artifact,
+        records.len(),
+        |a| {
+            history
+                .incidents_about(environment, a, time)
+                .next()
+                .is_some()
         },
-    ));
-    Err(PromotionError::Refused(report))
+    )
+    .ok_or_else(|| {
+        refuse(format!(
+            "`{environment}` has no earlier artifact without an incident to return to"
+        ))
+    })?;
+    let mut evidence = Vec::new();
+    for ev in &target.record.evidence {
+        let bytes = get_checked(store, &ev.digest)?;
+        evidence.push(EvidenceEnvelope::from_bytes(&bytes)?);
+    }
+    let mut gate = GateRequest::new(
+        target.artifact.clone(),
+        Some(environment),
+        environment,
+        time,
+    );
+    gate.kind = PromotionKind::Rollback;
+    gate.author = target.record.author.clone();
+    gate.entered = Some(target.entered);
+    let outcome = evaluate_gate(policy, &gate, &evidence);
+    if outcome.report.verified() {
+        return Ok(RollbackTarget {
+            record: target.digest.clone(),
+            artifact: target.artifact.clone(),
+            report: outcome.report,
+        });
+    }
+    let why = outcome
+        .report
+        .first_failure()
+        .map(|c| format!("{}: {}", c.name, c.reason))
+        .unwrap_or_default();
+    Err(refuse(format!(
+        "the last known-good artifact of `{environment}` (record {}) no longer passes its gate: {why}",
+        target.digest
+    )))
 }
 
 /// Rolls `environment` back to its [`rollback_target`]: a promotion of that
@@ -844,9 +589,11 @@ pub fn rollback(
     reason: &str,
     promoter: &dyn Signer,
 ) -> Result<Promoted, PromotionError> {
-    let target = rollback_target(store, policy, environment, time)?;
-    let entries = history(store, environment)?;
-    let original = entries.iter().find(|e| e.digest == target.record);
+    let options = ValidationOptions::default();
+    let history = verified_history(store, policy, &[environment], &options)
+        .map_err(PromotionError::Refused)?;
+    let target = rollback_target(store, &history, policy, environment, time)?;
+    let original = history.record(&target.record);
     let mut gate = GateRequest::new(
         target.artifact.clone(),
         Some(environment),
@@ -865,10 +612,12 @@ pub fn rollback(
                 .collect()
         })
         .unwrap_or_default();
-    promote(
+    promote_verified(
         store,
+        &history,
         policy,
         &PromotionRequest::new(gate, evidence),
         promoter,
+        &options,
     )
 }

@@ -2,14 +2,12 @@
 
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::policy::ActivePolicy;
 use crate::predicate::promotion::PromotionKind;
 use crate::report::{Check, Report};
 use crate::time::Timestamp;
 
-use super::Store;
-use super::chain::{history, incidents};
+use super::{Store, ValidationOptions, VerifiedHistory, validate};
+use crate::policy::ActivePolicy;
 
 /// Targets to compare the metrics with (each optional).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,16 +70,22 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 ///   deployment and before the next one);
 /// * time to restore: incidents opened in the window and resolved,
 ///   resolution minus opening, median.
+///
+/// Only verified records and incidents count: the history comes from
+/// [`validate`](super::validate). `None` when `environment` is not a
+/// verified environment of `history`.
 pub fn dora(
-    store: &dyn Store,
-    policy: &ActivePolicy,
+    history: &VerifiedHistory,
     environment: &str,
     start: Timestamp,
     end: Timestamp,
     targets: &DoraTargets,
-) -> Result<DoraMetrics, Error> {
-    let entries = history(store, environment)?;
-    let found = incidents(store, policy, environment)?;
+) -> Option<DoraMetrics> {
+    let entries = history
+        .environment(environment)
+        .filter(|e| e.verified())?
+        .records();
+    let found: Vec<_> = history.incidents(environment).collect();
     let in_window = |t: &Timestamp| *t >= start && *t < end;
 
     let mut deployments = 0usize;
@@ -126,7 +130,59 @@ pub fn dora(
         report: Report::new(),
     };
     metrics.report = compare(&metrics, targets);
-    Ok(metrics)
+    Some(metrics)
+}
+
+/// DORA metrics with the validation they rest on: a `chain` check (the
+/// environment's history validates, or why not), then the metrics' own
+/// checks against the targets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DoraOutcome {
+    /// `chain`, then one check per target.
+    pub report: Report,
+    /// The metrics, when the history validated.
+    pub metrics: Option<DoraMetrics>,
+}
+
+/// Validates `environment` (transitively) and computes its metrics over
+/// `[start, end)`: what `verifier dora` reports.
+pub fn dora_from_store(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    environment: &str,
+    start: Timestamp,
+    end: Timestamp,
+    targets: &DoraTargets,
+    options: &ValidationOptions,
+) -> DoraOutcome {
+    let validation = validate(store, policy, &[environment], options);
+    let mut report = Report::new();
+    let failure = validation
+        .report(environment)
+        .and_then(Report::first_failure);
+    let records = validation
+        .history()
+        .environment(environment)
+        .map_or(0, |e| e.len());
+    report.push(match failure {
+        None => Check::pass(
+            "chain",
+            format!("the history of `{environment}` validates ({records} record(s))"),
+        ),
+        Some(c) => Check::fail(
+            "chain",
+            format!(
+                "the history of `{environment}` does not validate, so its metrics prove nothing: {}: {}",
+                c.name, c.reason
+            ),
+        ),
+    });
+    let metrics = dora(validation.history(), environment, start, end, targets);
+    if let Some(m) = &metrics {
+        report.extend(m.report.clone());
+    }
+    DoraOutcome { report, metrics }
 }
 
 fn compare(m: &DoraMetrics, t: &DoraTargets) -> Report {

@@ -12,18 +12,25 @@
 //! * [`dora`]: deployment frequency, lead time, change failure rate and
 //!   time to restore, from the records.
 
+mod admit;
 mod audit;
 mod chain;
 mod dora;
 mod store;
+mod verified;
 
+pub use admit::{Admission, AdmissionRequest, admit, admit_from_store};
 pub use audit::{Accounting, check_policy, check_store};
 pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
-    PromotionRequest, RollbackTarget, evidence_about, head, history, incidents, promote,
-    record_incident, rollback, rollback_target, validate_chain,
+    PromotionRequest, RollbackTarget, evidence_about, head, history, promote, record_incident,
+    rollback, rollback_target,
 };
-pub use dora::{DoraMetrics, DoraTargets, dora};
+pub use dora::{DoraMetrics, DoraOutcome, DoraTargets, dora, dora_from_store};
 #[cfg(feature = "oci-registry")]
 pub(crate) use store::check_environment;
 pub use store::{DirStore, MemoryStore, Store};
+pub use verified::{
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS, EnvironmentHistory, Validation, ValidationOptions,
+    VerifiedHistory, VerifiedRecord, validate, validate_chain,
+};

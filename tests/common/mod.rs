@@ -188,6 +188,7 @@ impl Pipeline {
         )
     }
 
+    /// An approval dated at T0 (before any promotion in these tests).
     pub fn approve(
         &self,
         store: &dyn Store,
@@ -195,10 +196,22 @@ impl Pipeline {
         env: &str,
         key: &PrivateKey,
     ) -> Digest {
+        self.approve_at(store, artifact, env, key, T0)
+    }
+
+    /// An approval dated `at`.
+    pub fn approve_at(
+        &self,
+        store: &dyn Store,
+        artifact: &DigestSet,
+        env: &str,
+        key: &PrivateKey,
+        at: i64,
+    ) -> Digest {
         self.attest(
             store,
             artifact,
-            &Approval::new(env, Timestamp::from_unix(T0)),
+            &Approval::new(env, Timestamp::from_unix(at)),
             key,
         )
     }
@@ -250,8 +263,8 @@ impl Pipeline {
             )
             .unwrap();
         let scan = self.scan(store, artifact, &[("CVE-2024-0001", "low")]);
-        let a = self.approve(store, artifact, "prod", &self.alice);
-        let b = self.approve(store, artifact, "prod", &self.bob);
+        let a = self.approve_at(store, artifact, "prod", &self.alice, start + HOUR);
+        let b = self.approve_at(store, artifact, "prod", &self.bob, start + HOUR);
         let prod = self
             .promote(
                 store,
@@ -275,4 +288,22 @@ pub fn artifact(n: u32) -> DigestSet {
 pub fn emergency(req: &mut PromotionRequest, reason: &str) {
     req.gate.kind = PromotionKind::Emergency;
     req.gate.reason = Some(reason.into());
+}
+
+/// The verified history of `environment` (and where its records came
+/// from), as of the system clock; panics if it does not validate.
+#[allow(dead_code)]
+pub fn verified(
+    store: &dyn custodia::promotion::Store,
+    policy: &custodia::policy::ActivePolicy,
+    environment: &str,
+) -> custodia::promotion::VerifiedHistory {
+    let validation = custodia::promotion::validate(
+        store,
+        policy,
+        &[environment],
+        &custodia::promotion::ValidationOptions::default(),
+    );
+    assert!(validation.verified(), "{validation}");
+    validation.into_history()
 }
