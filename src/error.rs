@@ -44,6 +44,9 @@ pub enum Error {
     /// An envelope store is corrupt, incomplete, or refused a write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A signed checkpoint note is malformed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     /// An SBOM or its inputs (Cargo.lock, CycloneDX, SPDX) are invalid.
     #[error(transparent)]
     Sbom(#[from] SbomError),
@@ -339,6 +342,34 @@ pub enum StoreError {
     /// A link or name in the store is malformed.
     #[error("store: {0}")]
     Invalid(String),
+}
+
+/// A signed checkpoint note (an environment's length and head, C2SP
+/// signed-note style) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// Larger than [`crate::promotion::MAX_CHECKPOINT_BYTES`].
+    #[error("checkpoint: {0} bytes, more than a checkpoint note may have")]
+    TooLarge(usize),
+    /// Not UTF-8, or holds a character a note may not (a control
+    /// character other than newline).
+    #[error("checkpoint: not a text note (line {line})")]
+    NotText {
+        /// 1-based line.
+        line: usize,
+    },
+    /// A line of the body or a signature line is not what it must be.
+    #[error("checkpoint: line {line}: {what}")]
+    Malformed {
+        /// 1-based line.
+        line: usize,
+        /// What was expected there.
+        what: &'static str,
+    },
+    /// Two signature lines by the same key.
+    #[error("checkpoint: two signatures by the key of `{0}`")]
+    DuplicateSignature(String),
 }
 
 /// An SBOM document or a producer's input is invalid.

@@ -387,12 +387,12 @@ fn a_lost_race_leaves_the_chain_valid() {
 
 const CHILD_DIR: &str = "CUSTODIA_RACE_DIR";
 const CHILD_ARTIFACT: &str = "CUSTODIA_RACE_ARTIFACT";
-const KEY_NAMES: [&str; 7] = [
-    "builder", "tester", "scanner", "alice", "bob", "carol", "promoter",
+const KEY_NAMES: [&str; 8] = [
+    "builder", "tester", "scanner", "alice", "bob", "carol", "promoter", "witness",
 ];
 const PROCESS_TEST: &str = "two_processes_race_on_one_link";
 
-fn pipeline_keys(p: &Pipeline) -> [&PrivateKey; 7] {
+fn pipeline_keys(p: &Pipeline) -> [&PrivateKey; 8] {
     [
         &p.builder,
         &p.tester,
@@ -401,6 +401,7 @@ fn pipeline_keys(p: &Pipeline) -> [&PrivateKey; 7] {
         &p.bob,
         &p.carol,
         &p.promoter,
+        &p.witness,
     ]
 }
 
@@ -422,6 +423,7 @@ fn load_pipeline(dir: &Path) -> Pipeline {
         bob: key("bob"),
         carol: key("carol"),
         promoter: key("promoter"),
+        witness: key("witness"),
         policy,
     }
 }

@@ -15,6 +15,7 @@
 mod admit;
 mod audit;
 mod chain;
+mod checkpoint;
 mod dora;
 mod store;
 mod verified;
@@ -25,6 +26,10 @@ pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
     PromotionRequest, RollbackTarget, evidence_about, head, history, promote, record_incident,
     rollback, rollback_target,
+};
+pub use checkpoint::{
+    Checkpoint, MAX_CHECKPOINT_BYTES, SignedCheckpoint, TrustedState, WITNESS_ROLE,
+    check_checkpoints,
 };
 pub use dora::{DoraMetrics, DoraOutcome, DoraTargets, dora, dora_from_store};
 #[cfg(feature = "oci-registry")]

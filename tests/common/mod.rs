@@ -37,6 +37,7 @@ pub struct Pipeline {
     pub bob: PrivateKey,      // approver
     pub carol: PrivateKey,    // approver and change author in some tests
     pub promoter: PrivateKey, // identity "deployer", roles promoter + operator
+    pub witness: PrivateKey,  // identity "witness-a", role witness
     pub policy: ActivePolicy,
 }
 
@@ -99,6 +100,7 @@ impl Pipeline {
             k(KeyAlgorithm::Ed25519),
         );
         let promoter = k(KeyAlgorithm::Ed25519);
+        let witness = k(KeyAlgorithm::EcdsaP256);
         let json = policy_json(
             &[
                 ("ci", &["builder"], &builder),
@@ -108,6 +110,7 @@ impl Pipeline {
                 ("bob", &["approver"], &bob),
                 ("carol", &["approver"], &carol),
                 ("deployer", &["promoter", "operator"], &promoter),
+                ("witness-a", &["witness"], &witness),
             ],
             freeze,
         );
@@ -123,6 +126,7 @@ impl Pipeline {
             bob,
             carol,
             promoter,
+            witness,
             policy,
         }
     }
