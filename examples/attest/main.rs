@@ -277,6 +277,37 @@ Example:
 Prints the incident envelope's digest. Only incidents signed by a key with the
 `operator` or `promoter` role in the policy count.")]
     Incident(IncidentArgs),
+    /// As a witness: validate an environment's history and cosign its
+    /// checkpoint (length and head), for verifiers to require with
+    /// `verifier chain --checkpoint`: records removed from its end are then
+    /// found. The key needs the `witness` role in the policy.
+    #[command(after_help = "\
+Example:
+  attest witness --policy policy.json --dir store --key witness.key --environment prod \\
+      --out prod.checkpoint
+
+Exit codes: 0 cosigned, 1 the history does not validate or the key is no
+witness, 2 bad usage or unreadable / malformed input.")]
+    Witness(WitnessArgs),
+}
+
+#[derive(Args)]
+struct WitnessArgs {
+    /// The promotion policy (JSON).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// The store directory (must exist).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The witness's private key.
+    #[arg(long, value_name = "WITNESS_KEY")]
+    key: PathBuf,
+    /// The environment.
+    #[arg(long, value_name = "ENV", value_parser = NonEmptyStringValueParser::new())]
+    environment: String,
+    /// Where to write the checkpoint note.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -601,6 +632,7 @@ fn main() -> ExitCode {
         Command::Promote(args) => promote_cmd(&args),
         Command::Rollback(args) => rollback_cmd(&args),
         Command::Incident(args) => incident(&args),
+        Command::Witness(args) => witness_cmd(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,
@@ -980,6 +1012,31 @@ fn incident(args: &IncidentArgs) -> Result<(), Failure> {
     incident.resolved = args.resolved;
     let digest = record_incident(&store, &artifact, &incident, &key).map_err(|e| e.to_string())?;
     print_stdout(format!("{digest}\n").as_bytes())
+}
+
+fn witness_cmd(args: &WitnessArgs) -> Result<(), Failure> {
+    let policy = load_policy(&args.policy)?;
+    let store = open_store(&args.dir)?;
+    let key = read_private_key(&args.key)?;
+    let options = custodia::promotion::ValidationOptions::default();
+    match custodia::promotion::witness(&store, &policy, &args.environment, &key, &options) {
+        Ok(note) => {
+            fs::write(&args.out, note.to_note())
+                .map_err(|e| format!("{}: {e}", args.out.display()))?;
+            print_stdout(
+                format!(
+                    "cosigned `{}` at {} record(s)\n",
+                    args.environment,
+                    note.checkpoint().length
+                )
+                .as_bytes(),
+            )
+        }
+        Err(report) => Err(Failure::Refused(match report.first_failure() {
+            Some(c) => format!("{}: {}", c.name, c.reason),
+            None => "not cosigned".to_owned(),
+        })),
+    }
 }
 
 /// Prints a promotion's (or rollback's) report; exit 1 when the gate

@@ -40,8 +40,9 @@ use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
 use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
 use custodia::promotion::{
-    Accounting, DirStore, DoraMetrics, DoraTargets, Store, ValidationOptions, VerifiedHistory,
-    check_policy, check_store, dora_from_store, validate,
+    Accounting, DirStore, DoraMetrics, DoraTargets, MAX_CHECKPOINT_BYTES, SignedCheckpoint, Store,
+    TrustedState, ValidationOptions, VerifiedHistory, check_checkpoints, check_policy, check_store,
+    dora_from_store, validate,
 };
 use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
 use custodia::report::{Check, Report};
@@ -346,6 +347,16 @@ struct ChainArgs {
     /// promoted, or to a subject or SLSA byproduct of their signed evidence.
     #[arg(long = "file", value_name = "PATH")]
     files: Vec<PathBuf>,
+    /// A checkpoint note cosigned by a `witness` key of the policy
+    /// (`attest witness`; repeatable): the history must extend it, so
+    /// records removed from its end are found.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    checkpoints: Vec<PathBuf>,
+    /// This verifier's own state: the checkpoints it accepted last time
+    /// (read if the file exists; every history must extend them) and, when
+    /// everything verifies, written with the new ones.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ChainFormat::Text)]
     format: ChainFormat,
@@ -579,6 +590,8 @@ struct ChainOutcome {
     store: Report,
     /// With --file: each file accounted for.
     files: Option<Report>,
+    /// With --checkpoint / --state: the histories extend every checkpoint.
+    checkpoints: Option<Report>,
 }
 
 impl ChainOutcome {
@@ -588,6 +601,7 @@ impl ChainOutcome {
             && self.policy.verified()
             && self.store.verified()
             && self.files.as_ref().is_none_or(Report::verified)
+            && self.checkpoints.as_ref().is_none_or(Report::verified)
     }
 
     /// The sections that are not environments: the store and the files.
@@ -595,6 +609,9 @@ impl ChainOutcome {
         let mut sections = vec![("policy", &self.policy), ("store", &self.store)];
         if let Some(files) = &self.files {
             sections.push(("files", files));
+        }
+        if let Some(checkpoints) = &self.checkpoints {
+            sections.push(("checkpoints", checkpoints));
         }
         sections
     }
@@ -609,6 +626,7 @@ impl ChainOutcome {
             .chain(self.reports.iter().map(|(env, r)| (env.as_str(), r)))
             .chain(std::iter::once(("store", &self.store)))
             .chain(self.files.iter().map(|r| ("files", r)))
+            .chain(self.checkpoints.iter().map(|r| ("checkpoints", r)))
             .find_map(|(section, r)| r.first_failure().map(|c| (section, c)))
     }
 }
@@ -659,7 +677,9 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
         &names,
         &args.policy.display().to_string(),
     ));
+    let checkpoints = check_kept_and_witnessed(args, &validation, &policy)?;
     let outcome = ChainOutcome {
+        checkpoints,
         policy: policy_report,
         store: progress::with_spinner("checking every stored envelope", || check_store(&store)),
         reports,
@@ -673,12 +693,58 @@ fn chain(args: &ChainArgs) -> Result<(), Failure> {
     };
     print_stdout(format!("{out}\n").as_bytes())?;
     if outcome.verified() {
+        if let Some(path) = &args.state {
+            let mut state = read_state(path)?;
+            state.advance(validation.history());
+            let bytes = state.to_json().map_err(|e| e.to_string())?;
+            fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         return Ok(());
     }
     Err(Failure::NotVerified(match outcome.first_failure() {
         Some((section, check)) => format!("`{section}`: {}: {}", check.name, check.reason),
         None => "the policy has no environments".to_owned(),
     }))
+}
+
+/// `--checkpoint` notes and the `--state` file against the validated
+/// histories (`None` when neither was given).
+fn check_kept_and_witnessed(
+    args: &ChainArgs,
+    validation: &custodia::promotion::Validation,
+    policy: &ActivePolicy,
+) -> Result<Option<Report>, Failure> {
+    if args.checkpoints.is_empty() && args.state.is_none() {
+        return Ok(None);
+    }
+    let kept = match &args.state {
+        Some(path) => read_state(path)?,
+        None => TrustedState::default(),
+    };
+    let mut notes = Vec::new();
+    for path in &args.checkpoints {
+        let bytes = read_file(path, MAX_CHECKPOINT_BYTES as u64)?;
+        notes.push(
+            SignedCheckpoint::from_note(&bytes).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+    }
+    let mut report = check_checkpoints(validation.history(), policy, &kept, &notes);
+    if report.checks().is_empty() {
+        report.push(Check::pass(
+            "checkpoint",
+            "no earlier checkpoint of these environments yet",
+        ));
+    }
+    Ok(Some(report))
+}
+
+/// The verifier's state file, or an empty state when it does not exist yet.
+fn read_state(path: &Path) -> Result<TrustedState, Failure> {
+    if !path.exists() {
+        return Ok(TrustedState::default());
+    }
+    let bytes = read_file(path, 1024 * 1024)?;
+    Ok(TrustedState::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
 }
 
 /// Checks each `--file` (directories expanded, sorted) against what the

@@ -474,3 +474,47 @@ pub fn check_checkpoints(
     }
     report
 }
+
+/// What a witness does: validates `environment` and, when it verifies,
+/// cosigns its checkpoint with `signer`, which must hold the `witness`
+/// role in the policy (named by its identity there). `Err` is the report
+/// that says why not.
+pub fn witness(
+    store: &dyn super::Store,
+    policy: &ActivePolicy,
+    environment: &str,
+    signer: &dyn Signer,
+    options: &super::ValidationOptions,
+) -> Result<SignedCheckpoint, crate::report::Report> {
+    let refuse = |name: &str, reason: String| {
+        let mut report = crate::report::Report::new();
+        report.push(Check::fail(name, reason));
+        report
+    };
+    let name = policy
+        .keys_with_role(WITNESS_ROLE)
+        .get(signer.key_id())
+        .and_then(|_| policy.identity_of(signer.key_id()))
+        .ok_or_else(|| {
+            refuse(
+                "witness",
+                format!(
+                    "key {} has no `{WITNESS_ROLE}` role in the policy",
+                    signer.key_id().short()
+                ),
+            )
+        })?
+        .to_owned();
+    let validation = super::validate(store, policy, &[environment], options);
+    let history = validation.history();
+    let checkpoint = Checkpoint::of(history, environment).ok_or_else(|| {
+        validation
+            .report(environment)
+            .cloned()
+            .unwrap_or_else(|| refuse("history", format!("`{environment}` was not validated")))
+    })?;
+    let mut note = SignedCheckpoint::new(checkpoint);
+    note.sign(&name, signer)
+        .map_err(|e| refuse("witness", e.to_string()))?;
+    Ok(note)
+}

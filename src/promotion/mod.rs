@@ -29,7 +29,7 @@ pub use chain::{
 };
 pub use checkpoint::{
     Checkpoint, MAX_CHECKPOINT_BYTES, SignedCheckpoint, TrustedState, WITNESS_ROLE,
-    check_checkpoints,
+    check_checkpoints, witness,
 };
 pub use dora::{DoraMetrics, DoraOutcome, DoraTargets, dora, dora_from_store};
 #[cfg(feature = "oci-registry")]
