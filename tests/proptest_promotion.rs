@@ -124,7 +124,7 @@ fn build(store: &dyn Store, trips: &[Trip]) -> Built {
         .unwrap();
         t += trip.to_prod;
         let scan = p.scan(store, &a, &[("CVE-2024-0001", "low")]);
-        let x = p.approve(store, &a, "prod", &p.alice);
+        let x = p.approve_at(store, &a, "prod", &p.alice, t);
         let mut evidence = vec![prov, tests, scan, x];
         let req = if trip.emergency {
             let mut req = p.request(&a, Some("staging"), "prod", t, evidence);
@@ -132,7 +132,7 @@ fn build(store: &dyn Store, trips: &[Trip]) -> Built {
             emergencies += 1;
             req
         } else {
-            evidence.push(p.approve(store, &a, "prod", &p.bob));
+            evidence.push(p.approve_at(store, &a, "prod", &p.bob, t));
             p.request(&a, Some("staging"), "prod", t, evidence)
         };
         p.promote(store, &req).unwrap();
@@ -476,5 +476,321 @@ fn timestamps_outside_four_digit_years_round_trip_or_are_refused() {
     if p.promote(&store, &req).is_ok() {
         let h = history(&store, "dev");
         assert!(h.is_ok(), "recorded, then unreadable: {:?}", h.err());
+    }
+}
+
+// ------------------------------------------- edits without a private key
+
+/// An edit an attacker with write access to the store, and no private
+/// key, can make.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Deletes a stored envelope (a record, evidence, an incident).
+    DeleteEnvelope(Index),
+    /// Deletes one link of an environment.
+    DeleteLink(usize, Index),
+    /// Points one link of an environment at any stored envelope.
+    Repoint(usize, Index, Index),
+    /// Links an unsigned promotion record (about any artifact) after a
+    /// record of an environment, replacing what followed it.
+    LinkUnsigned(usize, Index, u32),
+    /// Flips bits of one byte of a stored envelope, keeping its name.
+    Alter(Index, Index, u8),
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let env = 0..ENVIRONMENTS.len();
+    prop::collection::vec(
+        prop_oneof![
+            any::<Index>().prop_map(Edit::DeleteEnvelope),
+            (env.clone(), any::<Index>()).prop_map(|(e, i)| Edit::DeleteLink(e, i)),
+            (env.clone(), any::<Index>(), any::<Index>())
+                .prop_map(|(e, i, j)| Edit::Repoint(e, i, j)),
+            (env, any::<Index>(), 1u32..8).prop_map(|(e, i, a)| Edit::LinkUnsigned(e, i, a)),
+            (any::<Index>(), any::<Index>(), 1u8..=255).prop_map(|(i, b, x)| Edit::Alter(i, b, x)),
+        ],
+        1..=4,
+    )
+}
+
+impl Tamperable {
+    fn apply(&self, edit: &Edit) {
+        let digests: Vec<Digest> = self.envelopes.lock().unwrap().keys().cloned().collect();
+        let slots = |env: &str| -> Vec<Option<Digest>> {
+            self.links
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|(e, _)| e == env)
+                .map(|(_, p)| p.clone())
+                .collect()
+        };
+        match edit {
+            Edit::DeleteEnvelope(i) => {
+                if !digests.is_empty() {
+                    self.remove(&digests[i.index(digests.len())]).unwrap();
+                }
+            }
+            Edit::DeleteLink(e, i) => {
+                let env = ENVIRONMENTS[*e];
+                let slots = slots(env);
+                if !slots.is_empty() {
+                    let slot = slots[i.index(slots.len())].clone();
+                    self.links.lock().unwrap().remove(&(env.to_owned(), slot));
+                }
+            }
+            Edit::Repoint(e, i, j) => {
+                let env = ENVIRONMENTS[*e];
+                let slots = slots(env);
+                if !slots.is_empty() && !digests.is_empty() {
+                    let slot = slots[i.index(slots.len())].clone();
+                    let to = digests[j.index(digests.len())].clone();
+                    self.links
+                        .lock()
+                        .unwrap()
+                        .insert((env.to_owned(), slot), to);
+                }
+            }
+            Edit::LinkUnsigned(e, i, a) => {
+                let env = ENVIRONMENTS[*e];
+                let mut after: Vec<Option<Digest>> = vec![None];
+                after.extend(
+                    self.links
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|((e, _), _)| e == env)
+                        .map(|(_, d)| Some(d.clone())),
+                );
+                let previous = after[i.index(after.len())].clone();
+                let mut record = PromotionRecord::new(
+                    env,
+                    None,
+                    custodia::predicate::promotion::PromotionKind::Promotion,
+                    Timestamp::from_unix(T0 + 1000 * HOUR),
+                    pipeline().policy.digest().clone(),
+                );
+                record.previous = previous.clone();
+                let st = Statement::new(
+                    vec![ResourceDescriptor::new("artifact", artifact(*a))],
+                    &record,
+                )
+                .unwrap();
+                let unsigned = serde_json::to_vec(&serde_json::json!({
+                    "payloadType": PAYLOAD_TYPE,
+                    "payload": base64_of(&st.to_json()),
+                    "signatures": []
+                }))
+                .unwrap();
+                let d = self.put(&unsigned).unwrap();
+                self.links
+                    .lock()
+                    .unwrap()
+                    .insert((env.to_owned(), previous), d);
+            }
+            Edit::Alter(i, b, x) => {
+                if !digests.is_empty() {
+                    self.alter(&digests[i.index(digests.len())], b, *x);
+                }
+            }
+        }
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Every decision the library makes about one environment.
+#[derive(Debug, PartialEq)]
+struct Decisions {
+    head: Option<custodia::digest::DigestSet>,
+    /// Per artifact: admitted as current head, admitted with history.
+    admitted: Vec<(bool, bool)>,
+    rollback: Option<custodia::digest::DigestSet>,
+    deployments: Option<usize>,
+}
+
+/// Decisions per environment; `None` where the history does not validate
+/// or does not extend what the verifier kept (the decision refuses).
+fn decide(
+    store: &dyn Store,
+    kept: &custodia::promotion::TrustedState,
+    artifacts: u32,
+) -> BTreeMap<&'static str, Option<Decisions>> {
+    use custodia::promotion::{
+        AdmissionRequest, ValidationOptions, admit, check_checkpoints, dora, rollback_target,
+        validate,
+    };
+    let p = pipeline();
+    let validation = validate(
+        store,
+        &p.policy,
+        &ENVIRONMENTS,
+        &ValidationOptions::default(),
+    );
+    let history = validation.history();
+    let checkpoints = check_checkpoints(history, &p.policy, kept, &[]);
+    let at = Timestamp::from_unix(T0 + 5000 * HOUR);
+    ENVIRONMENTS
+        .iter()
+        .map(|env| {
+            let incidents_kept = checkpoints
+                .checks()
+                .iter()
+                .filter(|c| c.name == "incidents-kept")
+                .all(|c| c.passed);
+            let kept_ok = incidents_kept
+                && kept
+                    .checkpoints()
+                    .iter()
+                    .filter(|c| c.environment == *env)
+                    .all(|c| c.check(history).passed);
+            let ok = validation.report(env).is_some_and(|r| r.verified()) && kept_ok;
+            let decisions = ok.then(|| {
+                let e = history.environment(env).unwrap();
+                let admitted = (1..=artifacts)
+                    .map(|n| {
+                        let req = AdmissionRequest::new(*env, artifact(n), at);
+                        (
+                            admit(history, &req).allowed,
+                            admit(history, &req.clone().allowing_history()).allowed,
+                        )
+                    })
+                    .collect();
+                Decisions {
+                    head: e.head().map(|h| h.artifact.clone()),
+                    admitted,
+                    rollback: rollback_target(store, history, &p.policy, env, at)
+                        .ok()
+                        .map(|t| t.artifact),
+                    deployments: dora(
+                        history,
+                        env,
+                        Timestamp::from_unix(T0),
+                        at,
+                        &custodia::promotion::DoraTargets::default(),
+                    )
+                    .map(|m| m.deployments),
+                }
+            });
+            (*env, decisions)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    /// #12: for random valid histories, any sequence of link and envelope
+    /// edits made without a private key leaves every decision unchanged or
+    /// makes it refuse, given the verifier's kept state (checkpoints and
+    /// incidents seen), which truncation and deleted incidents need.
+    #[test]
+    fn edits_without_a_private_key_never_change_a_decision(
+        trips in trips(),
+        edits in edits(),
+    ) {
+        use custodia::predicate::promotion::Incident;
+        let original = MemoryStore::new();
+        build(&original, &trips);
+        let n = u32::try_from(trips.len()).unwrap();
+        // An incident about the newest artifact, so decisions depend on one.
+        let p = pipeline();
+        custodia::promotion::record_incident(
+            &original,
+            &artifact(n),
+            &Incident::new("prod", Timestamp::from_unix(T0 + 4000 * HOUR), "errors"),
+            &p.promoter,
+        )
+        .unwrap();
+        let store = Tamperable::copy_of(&original);
+        let validation = custodia::promotion::validate(
+            &store, &p.policy, &ENVIRONMENTS, &custodia::promotion::ValidationOptions::default(),
+        );
+        prop_assert!(validation.verified(), "{}", validation);
+        let mut kept = custodia::promotion::TrustedState::default();
+        kept.advance(validation.history());
+        let before = decide(&store, &kept, n + 1);
+        for env in ENVIRONMENTS {
+            prop_assert!(before[env].is_some());
+        }
+        for edit in &edits {
+            store.apply(edit);
+        }
+        let after = decide(&store, &kept, n + 1);
+        for env in ENVIRONMENTS {
+            prop_assert!(
+                after[env].is_none() || after[env] == before[env],
+                "{} changed after {:?}:\nbefore {:?}\nafter {:?}", env, edits, before[env], after[env]
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    /// #13: any single record deleted or altered makes the scoped
+    /// validation of every environment whose records depend on it (have it
+    /// on their source path) fail, whichever environment holds it.
+    #[test]
+    fn a_broken_record_fails_every_environment_that_depends_on_it(
+        trips in trips(),
+        env in prop::sample::select(ENVIRONMENTS.to_vec()),
+        which in any::<Index>(),
+        delete in any::<bool>(),
+        byte in any::<Index>(),
+        bits in 1u8..=255,
+    ) {
+        use custodia::promotion::{ValidationOptions, validate};
+        let p = pipeline();
+        let original = MemoryStore::new();
+        build(&original, &trips);
+        let validation = validate(&original, &p.policy, &ENVIRONMENTS, &ValidationOptions::default());
+        prop_assert!(validation.verified(), "{}", validation);
+        let history = validation.history();
+        let records = history.environment(env).unwrap().records();
+        let target = records[which.index(records.len())].digest.clone();
+        let dependents: Vec<&str> = ENVIRONMENTS
+            .iter()
+            .copied()
+            .filter(|f| {
+                history.environment(f).unwrap().records().iter().any(|r| {
+                    history.path(&r.digest).iter().any(|x| x.digest == target)
+                })
+            })
+            .collect();
+        prop_assert!(dependents.contains(&env));
+        let store = Tamperable::copy_of(&original);
+        if delete {
+            store.remove(&target).unwrap();
+        } else {
+            store.alter(&target, &byte, bits);
+        }
+        for f in dependents {
+            let scoped = validate(&store, &p.policy, &[f], &ValidationOptions::default());
+            prop_assert!(
+                !scoped.report(f).unwrap().verified(),
+                "`{}` still validates with {} {} in `{}`", f, if delete { "deleted" } else { "altered" }, target, env
+            );
+        }
     }
 }

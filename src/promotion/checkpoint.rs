@@ -393,6 +393,10 @@ impl SignedCheckpoint {
 #[serde(deny_unknown_fields)]
 pub struct TrustedState {
     checkpoints: Vec<Checkpoint>,
+    /// Verified incidents seen so far (incident records are not
+    /// hash-linked, so a deleted one is found only this way).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    incidents: Vec<Digest>,
 }
 
 impl TrustedState {
@@ -445,6 +449,12 @@ impl TrustedState {
                 self.keep(c);
             }
         }
+        let mut incidents: Vec<Digest> =
+            history.all_incidents().map(|i| i.digest.clone()).collect();
+        incidents.extend(self.incidents.iter().cloned());
+        incidents.sort();
+        incidents.dedup();
+        self.incidents = incidents;
     }
 }
 
@@ -463,6 +473,33 @@ pub fn check_checkpoints(
         if history.environment(&c.environment).is_some() {
             report.push(c.check(history));
         }
+    }
+    let known: BTreeSet<&Digest> = history.all_incidents().map(|i| &i.digest).collect();
+    let gone: Vec<String> = kept
+        .incidents
+        .iter()
+        .filter(|d| !known.contains(d))
+        .map(ToString::to_string)
+        .collect();
+    if !kept.incidents.is_empty() {
+        report.push(if gone.is_empty() {
+            Check::pass(
+                "incidents-kept",
+                format!(
+                    "all {} incident(s) seen before are still there",
+                    kept.incidents.len()
+                ),
+            )
+        } else {
+            Check::fail(
+                "incidents-kept",
+                format!(
+                    "{} incident(s) seen before are gone or no longer verify: {}",
+                    gone.len(),
+                    gone.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        });
     }
     for w in witnessed {
         let signed = w.verify(policy, WITNESS_ROLE, 1);

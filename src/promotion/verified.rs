@@ -222,6 +222,11 @@ impl VerifiedHistory {
         self.environments.get(env)?.records.get(*index)
     }
 
+    /// Every verified incident, oldest first.
+    pub fn all_incidents(&self) -> impl Iterator<Item = &IncidentEntry> {
+        self.incidents.iter()
+    }
+
     /// Verified incidents in `environment`, oldest first.
     pub fn incidents<'a>(
         &'a self,
