@@ -112,13 +112,15 @@ fn head_of(store: &dyn Store, p: &Pipeline, env: &str) -> Option<Digest> {
 
 /// The record `p` would write for a promotion, with the fields an insider
 /// (or a buggy old writer) could set; signed by the promoter.
+/// Where a forged record goes: its environment, source environment and
+/// kind.
+struct Into<'a>(&'a str, Option<&'a str>, PromotionKind);
+
 fn forged(
     p: &Pipeline,
     store: &dyn Store,
     artifact: &DigestSet,
-    env: &str,
-    from: Option<&str>,
-    kind: PromotionKind,
+    Into(env, from, kind): Into<'_>,
     time: i64,
     source: Option<Digest>,
 ) -> Digest {
@@ -272,9 +274,7 @@ fn a_rollback_to_an_artifact_with_an_incident_does_not_validate() {
         &p,
         &store,
         &artifact(1),
-        "prod",
-        Some("prod"),
-        PromotionKind::Rollback,
+        Into("prod", Some("prod"), PromotionKind::Rollback),
         T0 + 27 * HOUR,
         Some(r1),
     );
@@ -295,9 +295,7 @@ fn a_rollback_past_the_last_known_good_does_not_validate() {
         &p,
         &store,
         &artifact(1),
-        "prod",
-        Some("prod"),
-        PromotionKind::Rollback,
+        Into("prod", Some("prod"), PromotionKind::Rollback),
         T0 + 51 * HOUR,
         Some(r1),
     );
@@ -317,9 +315,7 @@ fn records_dated_in_the_future_are_refused() {
         &p,
         &store,
         &a,
-        "dev",
-        None,
-        PromotionKind::Promotion,
+        Into("dev", None, PromotionKind::Promotion),
         year_2099,
         None,
     );
@@ -349,9 +345,7 @@ fn a_promotion_earlier_than_its_source_is_refused() {
         &p,
         &store,
         &a,
-        "staging",
-        Some("dev"),
-        PromotionKind::Promotion,
+        Into("staging", Some("dev"), PromotionKind::Promotion),
         T0,
         Some(dev.record),
     );
@@ -593,4 +587,19 @@ fn a_gate_request_with_another_author_than_the_entry_is_refused() {
     gate.author = Some("mallory".into());
     let report = refused(p.promote(&store, &PromotionRequest::new(gate, vec![prov, tests])));
     assert_eq!(first_failure(&report), "author");
+}
+
+/// The `store` fuzz target's harness on its seeds and some fixed edits (so
+/// `cargo test` runs it even where cargo-fuzz is absent).
+#[test]
+fn the_store_fuzz_harness_holds_on_its_seeds() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/store");
+    for entry in std::fs::read_dir(seeds).unwrap() {
+        custodia::promotion::fuzzing::store(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for op in 0u8..7 {
+        for pick in 0u8..6 {
+            custodia::promotion::fuzzing::store(&[op, pick % 2, pick, 3, b'a', b'b', b'c']);
+        }
+    }
 }

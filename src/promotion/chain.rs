@@ -250,7 +250,7 @@ pub fn promote(
     promote_verified(store, &history, policy, request, promoter, &options)
 }
 
-fn promote_verified(
+pub(super) fn promote_verified(
     store: &dyn Store,
     history: &VerifiedHistory,
     policy: &ActivePolicy,

@@ -260,12 +260,7 @@ impl SignedCheckpoint {
                 return Err(CheckpointError::NotText { line: i + 1 }.into());
             }
         }
-        let mut next = |what: &'static str| {
-            lines
-                .next()
-                .ok_or_else(|| malformed(0, what))
-                .map(|(n, l)| (n, l))
-        };
+        let mut next = |what: &'static str| lines.next().ok_or_else(|| malformed(0, what));
         let (n, origin) = next("an origin line")?;
         let environment = origin
             .strip_prefix(ORIGIN_PREFIX)

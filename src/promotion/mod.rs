@@ -17,6 +17,9 @@ mod audit;
 mod chain;
 mod checkpoint;
 mod dora;
+#[doc(hidden)]
+pub mod fuzzing;
+mod refresh;
 mod store;
 mod verified;
 
@@ -32,6 +35,7 @@ pub use checkpoint::{
     check_checkpoints, witness,
 };
 pub use dora::{DoraMetrics, DoraOutcome, DoraTargets, dora, dora_from_store};
+pub use refresh::promote_with;
 #[cfg(feature = "oci-registry")]
 pub(crate) use store::check_environment;
 pub use store::{DirStore, MemoryStore, Store};

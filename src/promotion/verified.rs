@@ -111,8 +111,8 @@ pub struct VerifiedRecord {
 /// One environment's verified chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvironmentHistory {
-    records: Vec<VerifiedRecord>,
-    complete: bool,
+    pub(super) records: Vec<VerifiedRecord>,
+    pub(super) complete: bool,
 }
 
 impl EnvironmentHistory {
@@ -167,15 +167,35 @@ impl EnvironmentHistory {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct VerifiedHistory {
-    policy: Option<Digest>,
-    environments: BTreeMap<String, EnvironmentHistory>,
-    incidents: Vec<IncidentEntry>,
-    by_digest: HashMap<Digest, (String, usize)>,
+    pub(super) policy: Option<Digest>,
+    pub(super) environments: BTreeMap<String, EnvironmentHistory>,
+    pub(super) incidents: Vec<IncidentEntry>,
+    pub(super) by_digest: HashMap<Digest, (String, usize)>,
+    /// Every envelope digest classified so far (records, evidence,
+    /// incidents): a refresh reads only envelopes not in it.
+    pub(super) scanned: std::collections::HashSet<Digest>,
     /// Strong `algorithm:hex` of each record's artifact -> its records.
-    by_artifact: HashMap<String, Vec<(String, usize)>>,
+    pub(super) by_artifact: HashMap<String, Vec<(String, usize)>>,
 }
 
 impl VerifiedHistory {
+    /// Appends an accepted record to its environment, with its indexes.
+    pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
+        let env = self.environments.entry(environment.to_owned()).or_default();
+        let at = env.records.len();
+        self.by_digest
+            .insert(record.digest.clone(), (environment.to_owned(), at));
+        for (algorithm, hex) in record.artifact.iter() {
+            if crate::digest::is_strong_algorithm(algorithm) {
+                self.by_artifact
+                    .entry(format!("{algorithm}:{hex}"))
+                    .or_default()
+                    .push((environment.to_owned(), at));
+            }
+        }
+        env.records.push(record);
+    }
+
     /// The newest verified record of `environment` about `artifact`.
     pub fn latest_with_artifact(
         &self,
@@ -310,14 +330,14 @@ impl Validation {
 
 /// A record opened and checked on its own (signature, type, order), not
 /// yet against its source.
-struct Candidate {
-    digest: Digest,
-    artifact: DigestSet,
-    record: PromotionRecord,
-    index: usize,
-    entered: Timestamp,
+pub(super) struct Candidate {
+    pub(super) digest: Digest,
+    pub(super) artifact: DigestSet,
+    pub(super) record: PromotionRecord,
+    pub(super) index: usize,
+    pub(super) entered: Timestamp,
     /// Own checks so far: `Ok(summary)` or why not.
-    outcome: Result<String, String>,
+    pub(super) outcome: Result<String, String>,
 }
 
 /// What one environment's links say, before any record is read.
@@ -358,7 +378,7 @@ fn follow_links(store: &dyn Store, environment: &str) -> Links {
 }
 
 /// Reads a record and checks its promoter signature and predicate type.
-fn open_record(
+pub(super) fn open_record(
     store: &dyn Store,
     promoters: &KeySet,
     digest: &Digest,
@@ -408,7 +428,7 @@ fn map_records<T: Send>(digests: &[Digest], f: impl Fn(&Digest) -> T + Sync + Se
 }
 
 /// The order checks of one record against the one before it and the clock.
-fn check_order(
+pub(super) fn check_order(
     record: &PromotionRecord,
     environment: &str,
     previous: Option<(&Digest, &PromotionRecord)>,
@@ -470,7 +490,7 @@ fn check_order(
 }
 
 /// Re-evaluates a record's gate with the evidence it recorded.
-fn check_gate(
+pub(super) fn check_gate(
     store: &dyn Store,
     policy: &ActivePolicy,
     candidate: &Candidate,
@@ -505,7 +525,7 @@ fn check_gate(
     }
 }
 
-fn summary(candidate: &Candidate, environment: &str) -> String {
+pub(super) fn summary(candidate: &Candidate, environment: &str) -> String {
     let record = &candidate.record;
     format!(
         "{}: {} {} -> {environment} at {}{}",
@@ -531,14 +551,35 @@ fn summary(candidate: &Candidate, environment: &str) -> String {
 /// One pass over every stored envelope: the promotion records each
 /// environment has (signed or not, to find unlinked ones) and the verified
 /// incidents.
-struct StoreScan {
-    promotion_records: BTreeMap<String, Vec<Digest>>,
-    incidents: Vec<IncidentEntry>,
-    listing: Result<(), String>,
+pub(super) struct StoreScan {
+    pub(super) scanned: std::collections::HashSet<Digest>,
+    pub(super) promotion_records: BTreeMap<String, Vec<Digest>>,
+    pub(super) incidents: Vec<IncidentEntry>,
+    pub(super) listing: Result<(), String>,
 }
 
 fn scan_store(store: &dyn Store, policy: &ActivePolicy) -> StoreScan {
+    match store.list() {
+        Ok(digests) => scan_digests(store, policy, &digests),
+        Err(e) => StoreScan {
+            scanned: std::collections::HashSet::new(),
+            promotion_records: BTreeMap::new(),
+            incidents: Vec::new(),
+            listing: Err(e.to_string()),
+        },
+    }
+}
+
+/// Classifies the given stored envelopes: promotion records by the
+/// environment they claim (unverified), incidents verified against the
+/// incident roles.
+pub(super) fn scan_digests(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    digests: &[Digest],
+) -> StoreScan {
     let mut scan = StoreScan {
+        scanned: std::collections::HashSet::new(),
         promotion_records: BTreeMap::new(),
         incidents: Vec::new(),
         listing: Ok(()),
@@ -549,17 +590,12 @@ fn scan_store(store: &dyn Store, policy: &ActivePolicy) -> StoreScan {
             incident_keys.insert_verifier(k.clone());
         }
     }
-    let digests = match store.list() {
-        Ok(d) => d,
-        Err(e) => {
-            scan.listing = Err(e.to_string());
-            return scan;
-        }
-    };
     for digest in digests {
+        let digest = digest.clone();
         let Ok(bytes) = get_checked(store, &digest) else {
             continue;
         };
+        scan.scanned.insert(digest.clone());
         let Ok(evidence) = EvidenceEnvelope::from_bytes(&bytes) else {
             continue;
         };
@@ -603,7 +639,10 @@ fn scan_store(store: &dyn Store, policy: &ActivePolicy) -> StoreScan {
 
 /// Checks an incident's times: resolved after it opened, neither in the
 /// future.
-fn check_incident(entry: &IncidentEntry, options: &ValidationOptions) -> Result<(), String> {
+pub(super) fn check_incident(
+    entry: &IncidentEntry,
+    options: &ValidationOptions,
+) -> Result<(), String> {
     let latest = options.latest_allowed();
     let i = &entry.incident;
     if i.opened > latest {
@@ -802,6 +841,7 @@ pub fn validate(
         incidents,
         by_digest: HashMap::new(),
         by_artifact: HashMap::new(),
+        scanned: std::mem::take(&mut scan.scanned),
     };
     let mut reports = Vec::new();
     for environment in order {
@@ -1082,21 +1122,74 @@ fn own_status<'a>(
             return Err(format!("the record before it ({}) was rejected", p.digest));
         }
     }
-    source_status(c, environment, status, get, candidates, incidents)?;
+    let status_of = |d: &Digest| status.get(d).cloned();
+    let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
+    let earlier = candidates
+        .get(environment)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    source_status(c, environment, &status_of, &get_linked, earlier, incidents)?;
     // The gate ran with the entry time its source path gives, so its
     // verdict counts only once that path is verified.
     c.outcome.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
-fn source_status<'a>(
-    c: &Candidate,
+/// What the source checks read of a record, whether still a candidate of
+/// a validation or already verified (incremental refresh).
+/// Looks a record up by digest: its environment and the record.
+pub(super) type LookUp<'f, 'a> = &'f dyn Fn(&Digest) -> Option<(&'a str, &'a dyn Linked)>;
+
+pub(super) trait Linked {
+    fn digest(&self) -> &Digest;
+    fn artifact(&self) -> &DigestSet;
+    fn record(&self) -> &PromotionRecord;
+    fn index(&self) -> usize;
+}
+
+impl Linked for Candidate {
+    fn digest(&self) -> &Digest {
+        &self.digest
+    }
+    fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
+    fn record(&self) -> &PromotionRecord {
+        &self.record
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Linked for VerifiedRecord {
+    fn digest(&self) -> &Digest {
+        &self.digest
+    }
+    fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
+    fn record(&self) -> &PromotionRecord {
+        &self.record
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+}
+
+/// Checks a record against its source: the source is a record of the
+/// right environment whose own status is `Ok`, about the same artifact,
+/// not later, with the same author and commit time; a rollback goes to
+/// the last known-good artifact among `earlier` (the environment's records
+/// before it).
+pub(super) fn source_status<'a, R: Linked>(
+    c: &dyn Linked,
     environment: &str,
-    status: &HashMap<Digest, Result<(), String>>,
-    get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
-    candidates: &BTreeMap<String, Vec<Candidate>>,
+    status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
+    get: LookUp<'_, 'a>,
+    earlier: &[R],
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
-    let record = &c.record;
+    let record = c.record();
     let expected_env = match (record.kind, record.from.as_deref()) {
         (_, None) => {
             return match &record.source {
@@ -1117,12 +1210,12 @@ fn source_status<'a>(
             elide_middle(expected_env, 80)
         ));
     };
-    match status.get(source) {
+    match status_of(source) {
         Some(Ok(())) => {}
         Some(Err(why)) => {
             return Err(format!(
                 "source record {source} in `{source_env}` was rejected ({})",
-                elide_middle(why, 300)
+                elide_middle(&why, 300)
             ));
         }
         None => return Err(format!("source record {source} was not checked")),
@@ -1132,41 +1225,38 @@ fn source_status<'a>(
             "source record {source} put the artifact into `{source_env}`, not `{expected_env}`"
         ));
     }
-    if record.kind == PromotionKind::Rollback && s.index >= c.index {
+    if record.kind == PromotionKind::Rollback && s.index() >= c.index() {
         return Err(format!(
             "a rollback returns to an earlier record; {source} is not before it"
         ));
     }
-    s.artifact.matches(&c.artifact).map_err(|e| {
+    s.artifact().matches(c.artifact()).map_err(|e| {
         format!(
             "source record {source} is about another artifact ({e}): a rebuild, not a promotion"
         )
     })?;
-    if s.record.time > record.time {
+    let sr = s.record();
+    if sr.time > record.time {
         return Err(format!(
             "it is dated {}, before its source record {source} ({})",
-            record.time, s.record.time
+            record.time, sr.time
         ));
     }
-    if record.author != s.record.author {
+    if record.author != sr.author {
         return Err(format!(
             "its author `{}` differs from the author `{}` its artifact entered with",
             elide_middle(record.author.as_deref().unwrap_or("(none)"), 80),
-            elide_middle(s.record.author.as_deref().unwrap_or("(none)"), 80)
+            elide_middle(sr.author.as_deref().unwrap_or("(none)"), 80)
         ));
     }
-    if record.commit_time != s.record.commit_time {
+    if record.commit_time != sr.commit_time {
         return Err("its commit time differs from its source record's".to_owned());
     }
     if record.kind == PromotionKind::Rollback {
-        let list = candidates
-            .get(environment)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
         let target = known_good(
-            list,
-            |r| &r.artifact,
-            c.index,
+            earlier,
+            |r| r.artifact(),
+            c.index(),
             |artifact| {
                 incidents.iter().any(|i| {
                     i.incident.environment == environment
@@ -1175,20 +1265,15 @@ fn source_status<'a>(
                 })
             },
         );
+        let shown = |a: &DigestSet| a.strongest().map(|d| d.to_string()).unwrap_or_default();
         match target {
-            Some(t) if t.artifact.matches(&c.artifact).is_ok() => {}
+            Some(t) if t.artifact().matches(c.artifact()).is_ok() => {}
             Some(t) => {
                 return Err(format!(
                     "a rollback goes to the last known-good artifact ({}, record {}), not to {}",
-                    t.artifact
-                        .strongest()
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                    t.digest,
-                    c.artifact
-                        .strongest()
-                        .map(|d| d.to_string())
-                        .unwrap_or_default()
+                    shown(t.artifact()),
+                    t.digest(),
+                    shown(c.artifact())
                 ));
             }
             None => {
