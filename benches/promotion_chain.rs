@@ -1,19 +1,24 @@
-//! Validating one environment's promotion history ([`validate_chain`]) of
-//! 10,000 and 100,000 promotions, each with its evidence (a provenance
-//! attestation and an approval; Ed25519 keys), to show linear scaling,
-//! against ring's raw Ed25519 verification of exactly the signatures the
-//! validation checks (each record's and its evidence's), in the same run.
+//! Validating one environment's promotion history of 10,000 and 100,000
+//! promotions, each with its evidence (a provenance attestation and an
+//! approval; Ed25519 keys), against ring's raw Ed25519 verification of
+//! exactly the signatures the validation checks (each record's and its
+//! evidence's), in the same run:
+//!
+//! * `validate` on 2 cores (rayon) and on 1 (a one-thread pool);
+//! * `refresh_records` after one record was appended to a validated
+//!   history, against the raw cost of that record's three signatures;
+//! * `admit` on the validated history (no store access);
+//! * peak memory (`VmHWM`) during validation.
 //!
 //! `cargo bench --bench promotion_chain`
 //!
-//! * 10k: criterion (`sample_size(10)`), validation and the raw baseline;
+//! * 10k: criterion (`sample_size(10)`);
 //! * 100k: one timed run each (criterion would take too long), printed as
-//!   `RESULT` lines with the ratios and peak memory (`VmHWM`).
+//!   `RESULT` lines with the ratios and peak memory.
 //!
-//! Every record is made by the library's [`promote`] into a `MemoryStore`
-//! (the gate evaluated, the record signed, stored and linked); the setup
-//! prints what one `promote` costs at the start and at the end of the
-//! history (`promote-cost`), which stays flat: building is O(N).
+//! Every record is made by the library's [`promote_with`] into a
+//! `MemoryStore` (the gate evaluated, the record signed, stored and
+//! linked, on a kept verified history), so building is O(N).
 //!
 //! Set `CUSTODIA_BENCH_SKIP_100K=1` to run only the criterion part. Under
 //! `cargo bench -- --test` the sizes shrink to 100 and 1,000.
@@ -29,13 +34,16 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use custodia::digest::{Digest, DigestSet};
 use custodia::dsse::{Envelope, pae};
 use custodia::keys::PrivateKey;
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
-use custodia::promotion::{MemoryStore, PromotionRequest, Store, history, promote, validate_chain};
+use custodia::promotion::{
+    AdmissionRequest, MemoryStore, PromotionRequest, Store, ValidationOptions, VerifiedHistory,
+    admit, history, promote_with, validate,
+};
 use custodia::provenance::{BuildContext, SourceRef};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
@@ -157,14 +165,21 @@ impl Fixture {
 /// taken, and prints what one `promote` call (without making its
 /// evidence) costs over the first and the last 1% of the history.
 fn build(fx: &Fixture, n: usize) -> (MemoryStore, f64) {
+    let (store, _, setup) = build_kept(fx, n);
+    (store, setup)
+}
+
+/// Like [`build`], also returning the kept verified history.
+fn build_kept(fx: &Fixture, n: usize) -> (MemoryStore, VerifiedHistory, f64) {
     let store = MemoryStore::new();
+    let mut kept = VerifiedHistory::default();
     let window = (n / 100).max(1);
     let (mut first, mut last) = (Duration::ZERO, Duration::ZERO);
     let start = Instant::now();
     for i in 0..n {
         let request = fx.request(&store, i);
         let before = Instant::now();
-        if let Err(e) = promote(&store, &fx.policy, &request, &fx.promoter) {
+        if let Err(e) = promote_with(&store, &mut kept, &fx.policy, &request, &fx.promoter) {
             panic!("promotion {i}: {e}");
         }
         let took = before.elapsed();
@@ -182,7 +197,7 @@ fn build(fx: &Fixture, n: usize) -> (MemoryStore, f64) {
         per(last),
         n - window,
     );
-    (store, setup)
+    (store, kept, setup)
 }
 
 /// `(raw public key, PAE, signature)` of every signature validation checks:
@@ -217,14 +232,42 @@ fn raw_verify(triples: &[(&[u8], Vec<u8>, Vec<u8>)]) {
     }
 }
 
-fn validate(fx: &Fixture, store: &MemoryStore, n: usize) {
-    let report = validate_chain(store, &fx.policy, ENV);
-    assert!(report.verified(), "{:?}", report.first_failure());
-    assert_eq!(
-        report.checks().len(),
-        n + 1,
-        "one check per record, then unlinked-records"
-    );
+fn options() -> ValidationOptions {
+    ValidationOptions::default()
+}
+
+/// Validates `prod` (on the current rayon pool); checks it verified all `n`.
+fn validate_all(fx: &Fixture, store: &MemoryStore, n: usize) -> VerifiedHistory {
+    let validation = validate(store, &fx.policy, &[ENV], &options());
+    assert!(validation.verified(), "{validation}");
+    let history = validation.into_history();
+    assert_eq!(history.environment(ENV).unwrap().len(), n);
+    history
+}
+
+fn one_thread() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+}
+
+/// A history validated before the last record, and the store with it.
+fn appended(fx: &Fixture, n: usize) -> (MemoryStore, VerifiedHistory) {
+    let (store, mut kept, _) = build_kept(fx, n);
+    let before = kept.clone();
+    let request = fx.request(&store, n);
+    promote_with(&store, &mut kept, &fx.policy, &request, &fx.promoter).unwrap();
+    (store, before)
+}
+
+/// The raw signatures of the newest record and its evidence.
+fn last_record_signatures<'a>(
+    fx: &'a Fixture,
+    store: &MemoryStore,
+) -> Vec<(&'a [u8], Vec<u8>, Vec<u8>)> {
+    let all = raw_signatures(fx, store);
+    all[all.len() - 3..].to_vec()
 }
 
 /// `VmHWM` / `VmRSS` of this process, in MiB.
@@ -279,6 +322,7 @@ fn small(c: &mut Criterion) {
     );
     let triples = raw_signatures(&fx, &store);
     assert_eq!(triples.len(), 3 * n);
+    let single = one_thread();
 
     let mut group = c.benchmark_group(format!("promotion_chain_{n}"));
     group.sample_size(10);
@@ -296,11 +340,53 @@ fn small(c: &mut Criterion) {
             .push((name, wall / per, cpu / per));
         Duration::from_secs_f64(wall)
     };
-    group.bench_function("validate_chain", |b| {
-        b.iter_custom(|iters| run("validate", iters, &|| validate(&fx, &store, n)))
+    group.bench_function("validate_2_cores", |b| {
+        b.iter_custom(|iters| {
+            run("validate", iters, &|| {
+                validate_all(&fx, &store, n);
+            })
+        })
+    });
+    group.bench_function("validate_1_core", |b| {
+        b.iter_custom(|iters| {
+            run("validate-1", iters, &|| {
+                single.install(|| validate_all(&fx, &store, n));
+            })
+        })
     });
     group.bench_function("ring_raw_verify_3_per_record", |b| {
         b.iter_custom(|iters| run("raw", iters, &|| raw_verify(&triples)))
+    });
+    group.finish();
+
+    // One record appended to a validated history: refresh vs its raw cost.
+    let (store, before) = appended(&fx, n);
+    let last = last_record_signatures(&fx, &store);
+    let mut group = c.benchmark_group(format!("promotion_refresh_{n}"));
+    group.bench_function("refresh_records_after_1_append", |b| {
+        b.iter_batched(
+            || before.clone(),
+            |mut history| {
+                let report = history.refresh_records(&store, &fx.policy, &options());
+                assert!(report.verified(), "{report}");
+                history
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("ring_raw_verify_1_record", |b| b.iter(|| raw_verify(&last)));
+    // Admission on the validated history: no store access.
+    let history = validate_all(&fx, &store, n + 1);
+    let head = history
+        .environment(ENV)
+        .unwrap()
+        .head()
+        .unwrap()
+        .artifact
+        .clone();
+    let request = AdmissionRequest::new(ENV, head, Timestamp::from_unix(T0 + 10 * 86_400));
+    group.bench_function("admit_head", |b| {
+        b.iter(|| assert!(admit(&history, &request).allowed))
     });
     group.finish();
 }
@@ -322,7 +408,16 @@ fn large(_: &mut Criterion) {
             median(v.iter().map(|r| r.2).collect()),
         )
     };
-    let (small_validate, small_raw) = (small_median("validate"), small_median("raw"));
+    let (sv2, sv1, sr) = (
+        small_median("validate"),
+        small_median("validate-1"),
+        small_median("raw"),
+    );
+    println!(
+        "RESULT {small_n} (criterion medians, wall): 1 core validate/raw {:.2}; 2 cores speed-up over 1 core x{:.2}",
+        sv1.0 / sr.0,
+        sv1.0 / sv2.0
+    );
 
     let fx = Fixture::new();
     let before = memory("VmRSS");
@@ -334,16 +429,26 @@ fn large(_: &mut Criterion) {
         built - before,
         (built - before) * 1024.0 / n as f64
     );
-    let process_peak = memory("VmHWM");
     let reset = reset_peak();
-    let validated = timed(|| validate(&fx, &store, n));
+    let parallel = timed(|| {
+        validate_all(&fx, &store, n);
+    });
     let peak = memory("VmHWM");
+    let single = one_thread();
+    let sequential = timed(|| {
+        single.install(|| validate_all(&fx, &store, n));
+    });
+    let triples = raw_signatures(&fx, &store);
+    assert_eq!(triples.len(), 3 * n);
+    let raw = timed(|| raw_verify(&triples));
     println!(
-        "RESULT validate_chain {n}: {:.2} s wall, {:.2} s CPU ({:.0} us CPU per record); peak RSS during it {peak:.0} MiB, \
-         {:.0} MiB above the store{}",
-        validated.0,
-        validated.1,
-        validated.1 / n as f64 * 1e6,
+        "RESULT validate {n}: 1 core {:.2} s wall, 2 cores {:.2} s wall (x{:.2}); raw Ed25519 {n}x3 {:.2} s; \
+         1 core validate/raw {:.2}; peak RSS during validation {peak:.0} MiB, {:.0} MiB above the store{}",
+        sequential.0,
+        parallel.0,
+        sequential.0 / parallel.0,
+        raw.0,
+        sequential.0 / raw.0,
         peak - built,
         if reset {
             ""
@@ -351,35 +456,42 @@ fn large(_: &mut Criterion) {
             " (VmHWM not resettable: peak since start)"
         }
     );
+    drop(store);
 
-    let triples = raw_signatures(&fx, &store);
-    assert_eq!(triples.len(), 3 * n);
-    let raw = timed(|| raw_verify(&triples));
-    println!(
-        "RESULT ring raw Ed25519 verify {n}x3: {:.2} s wall, {:.2} s CPU ({:.1} us CPU per signature)",
-        raw.0,
-        raw.1,
-        raw.1 / (3 * n) as f64 * 1e6
-    );
-    for (what, pick) in [("CPU", 1), ("wall", 0)] {
-        let at = |t: (f64, f64)| if pick == 1 { t.1 } else { t.0 };
-        let (sv, sr, lv, lr) = (at(small_validate), at(small_raw), at(validated), at(raw));
-        println!(
-            "RESULT {what}: {small_n} (criterion medians) validate_chain {sv:.3} s, raw {sr:.3} s, \
-             validation/raw {:.2} | {n} (single run) validate_chain {lv:.3} s, raw {lr:.3} s, \
-             validation/raw {:.2} | scaling {n}/{small_n}: validate_chain x{:.2}, raw x{:.2} (linear x{:.0})",
-            sv / sr,
-            lv / lr,
-            lv / sv,
-            lr / sr,
-            n as f64 / small_n as f64
-        );
+    // Refresh after one append, and admission, on the large history.
+    let (store, kept) = appended(&fx, n);
+    let last = last_record_signatures(&fx, &store);
+    let mut refresh = Vec::new();
+    let mut raw_one = Vec::new();
+    for _ in 0..21 {
+        let mut h = kept.clone();
+        let t = Instant::now();
+        let report = h.refresh_records(&store, &fx.policy, &options());
+        refresh.push(t.elapsed().as_secs_f64());
+        assert!(report.verified(), "{report}");
+        let t = Instant::now();
+        raw_verify(&last);
+        raw_one.push(t.elapsed().as_secs_f64());
+    }
+    let (refresh, raw_one) = (median(refresh), median(raw_one));
+    let mut h = kept;
+    h.refresh_records(&store, &fx.policy, &options());
+    let head = h.environment(ENV).unwrap().head().unwrap().artifact.clone();
+    let request = AdmissionRequest::new(ENV, head, Timestamp::from_unix(T0 + 10 * 86_400));
+    let mut decide = Vec::new();
+    for _ in 0..1001 {
+        let t = Instant::now();
+        assert!(admit(&h, &request).allowed);
+        decide.push(t.elapsed().as_secs_f64());
     }
     println!(
-        "RESULT peak RSS (VmHWM): {process_peak:.0} MiB for the whole run up to the {n} store built, \
-         {:.0} MiB since (validation, then the baseline's {} signatures)",
-        memory("VmHWM"),
-        3 * n
+        "RESULT refresh after 1 append to {n}: median {:.0} us, raw verify of that record {:.0} us (x{:.2}); \
+         admit on the {} -record history: median {:.1} us",
+        refresh * 1e6,
+        raw_one * 1e6,
+        refresh / raw_one,
+        n + 1,
+        median(decide) * 1e6
     );
 }
 

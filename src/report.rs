@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// One named check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Check {
     /// Stable, kebab-case name (`signature`, `predicate-type`, ...).
     pub name: String,
@@ -17,6 +18,56 @@ pub struct Check {
     pub passed: bool,
     /// What was found, or what was wrong and what was expected.
     pub reason: String,
+    /// What the check is about, as data (a record of an environment, a
+    /// digest), when it is about one thing: callers never parse it out of
+    /// `name` or `reason`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<CheckSubject>,
+}
+
+/// What a [`Check`] is about.
+///
+/// ```
+/// use custodia::report::{Check, CheckSubject};
+/// let check = Check::fail("record[3]", "not signed").about(CheckSubject::record("prod", 3, None));
+/// assert_eq!(check.subject.unwrap().record, Some(3));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CheckSubject {
+    /// The environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The record's position in the environment's chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<usize>,
+    /// A digest: the record's envelope, a file's content, an artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+impl CheckSubject {
+    /// Record `index` of `environment` (and its envelope digest).
+    pub fn record(
+        environment: impl Into<String>,
+        index: usize,
+        digest: Option<&crate::digest::Digest>,
+    ) -> Self {
+        Self {
+            environment: Some(environment.into()),
+            record: Some(index),
+            digest: digest.map(ToString::to_string),
+        }
+    }
+
+    /// An environment as a whole.
+    pub fn environment(environment: impl Into<String>) -> Self {
+        Self {
+            environment: Some(environment.into()),
+            ..Self::default()
+        }
+    }
 }
 
 impl Check {
@@ -26,6 +77,7 @@ impl Check {
             name: name.into(),
             passed: true,
             reason: reason.into(),
+            subject: None,
         }
     }
 
@@ -35,7 +87,14 @@ impl Check {
             name: name.into(),
             passed: false,
             reason: reason.into(),
+            subject: None,
         }
+    }
+
+    /// The same check, about `subject`.
+    pub fn about(mut self, subject: CheckSubject) -> Self {
+        self.subject = Some(subject);
+        self
     }
 }
 
@@ -109,8 +168,6 @@ impl Serialize for Report {
     }
 }
 
-/// Escapes control characters so that text from a document (a payload
-/// type, a key id hint) can never forge a line of the report.
 /// Whether `text` has a visible character (not only white space, control
 /// or format characters).
 pub(crate) fn has_visible_text(text: &str) -> bool {
@@ -121,6 +178,8 @@ pub(crate) fn has_visible_text(text: &str) -> bool {
     })
 }
 
+/// Escapes control characters so that text from a document (a payload
+/// type, a key id hint) can never forge a line of the report.
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     // Control characters, line/paragraph separators and bidi overrides
     // could fake or reorder report lines in a terminal.

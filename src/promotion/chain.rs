@@ -360,7 +360,8 @@ pub(super) fn promote_verified(
         gated.author = s.record.author.clone();
         gated.entered = Some(s.entered);
     } else {
-        gated.entered = Some(gate.time);
+        // An entry promotion: its approvals come before it, after the build.
+        gated.entered = None;
     }
 
     let outcome = evaluate_gate(policy, &gated, &evidence);
@@ -559,7 +560,7 @@ pub fn rollback_target(
     );
     gate.kind = PromotionKind::Rollback;
     gate.author = target.record.author.clone();
-    gate.entered = Some(target.entered);
+    gate.entered = target.record.source.as_ref().map(|_| target.entered);
     let outcome = evaluate_gate(policy, &gate, &evidence);
     if outcome.report.verified() {
         return Ok(RollbackTarget {

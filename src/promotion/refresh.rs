@@ -9,7 +9,7 @@
 //! verified are kept in memory, never re-read.
 
 use crate::policy::ActivePolicy;
-use crate::report::{Check, Report};
+use crate::report::{Check, CheckSubject, Report};
 
 use super::Store;
 use super::chain::{PROMOTER_ROLE, Promoted, PromotionError, PromotionRequest};
@@ -272,7 +272,9 @@ impl VerifiedHistory {
             .and_then(|()| candidate.outcome.clone());
             match checked {
                 Ok(summary) => {
-                    report.push(Check::pass(format!("record[{index}]"), summary));
+                    report.push(Check::pass(format!("record[{index}]"), summary).about(
+                        CheckSubject::record(environment, index, Some(&candidate.digest)),
+                    ));
                     self.push(
                         environment,
                         VerifiedRecord {

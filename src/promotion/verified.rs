@@ -36,7 +36,7 @@ use crate::policy::{ActivePolicy, EvidenceEnvelope, GateRequest, evaluate_gate};
 use crate::predicate::promotion::{
     INCIDENT_V1, Incident, PROMOTION_V1, PromotionKind, PromotionRecord,
 };
-use crate::report::{Check, Report, has_visible_text};
+use crate::report::{Check, CheckSubject, Report, has_visible_text};
 use crate::statement::Statement;
 use crate::time::Timestamp;
 use crate::verify::open_envelope;
@@ -514,7 +514,9 @@ pub(super) fn check_gate(
     gate.kind = record.kind;
     gate.author = record.author.clone();
     gate.reason = record.reason.clone();
-    gate.entered = Some(candidate.entered);
+    // Approvals of an entry promotion come before it; later ones must not
+    // predate the artifact's entry.
+    gate.entered = record.source.as_ref().map(|_| candidate.entered);
     let outcome = evaluate_gate(policy, &gate, &evidence);
     match outcome.report.first_failure() {
         Some(c) => Err(format!(
@@ -847,10 +849,11 @@ pub fn validate(
     for environment in order {
         let list = candidates.remove(&environment).unwrap_or_default();
         let mut report = Report::new();
-        let mut records = Vec::new();
         let mut emergencies = Vec::new();
+        let mut last: Option<Digest> = None;
         for c in list {
             let name = format!("record[{}]", c.index);
+            let subject = CheckSubject::record(&environment, c.index, Some(&c.digest));
             match statuses.get(&c.digest) {
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {
@@ -859,17 +862,22 @@ pub fn validate(
                         .previous
                         .as_ref()
                         .map_or("genesis".to_owned(), Digest::hex);
-                    report.push(Check::fail(
-                        name,
-                        format!(
-                            "{}: {reason} (the record linked after {link} in `{environment}`)",
-                            c.digest
-                        ),
-                    ));
+                    report.push(
+                        Check::fail(
+                            name,
+                            format!(
+                                "{}: {reason} (the record linked after {link} in `{environment}`)",
+                                c.digest
+                            ),
+                        )
+                        .about(subject),
+                    );
                     break;
                 }
                 None => {
-                    report.push(Check::fail(name, format!("{}: not checked", c.digest)));
+                    report.push(
+                        Check::fail(name, format!("{}: not checked", c.digest)).about(subject),
+                    );
                     break;
                 }
             }
@@ -880,38 +888,31 @@ pub fn validate(
                     elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
                 ));
             }
-            report.push(Check::pass(name, c.outcome.clone().unwrap_or_default()));
-            history
-                .by_digest
-                .insert(c.digest.clone(), (environment.clone(), records.len()));
-            for (algorithm, hex) in c.artifact.iter() {
-                if crate::digest::is_strong_algorithm(algorithm) {
-                    history
-                        .by_artifact
-                        .entry(format!("{algorithm}:{hex}"))
-                        .or_default()
-                        .push((environment.clone(), records.len()));
-                }
-            }
-            records.push(VerifiedRecord {
-                digest: c.digest,
-                artifact: c.artifact,
-                record: c.record,
-                index: c.index,
-                entered: c.entered,
-            });
+            report.push(Check::pass(name, c.outcome.clone().unwrap_or_default()).about(subject));
+            last = Some(c.digest.clone());
+            history.push(
+                &environment,
+                VerifiedRecord {
+                    digest: c.digest,
+                    artifact: c.artifact,
+                    record: c.record,
+                    index: c.index,
+                    entered: c.entered,
+                },
+            );
         }
         if report.verified() || report.checks().is_empty() {
             if let Some((i, reason)) = stopped.get(&environment) {
-                report.push(Check::fail(
-                    format!("record[{i}]"),
-                    format!(
-                        "{reason} (the record linked after {} in `{environment}`)",
-                        records
-                            .last()
-                            .map_or("genesis".to_owned(), |r| r.digest.hex())
-                    ),
-                ));
+                report.push(
+                    Check::fail(
+                        format!("record[{i}]"),
+                        format!(
+                            "{reason} (the record linked after {} in `{environment}`)",
+                            last.as_ref().map_or("genesis".to_owned(), Digest::hex)
+                        ),
+                    )
+                    .about(CheckSubject::record(&environment, *i, None)),
+                );
             }
         }
         if report.checks().is_empty() {
@@ -975,10 +976,11 @@ pub fn validate(
             ));
         }
         let complete = report.verified();
-        history.environments.insert(
-            environment.clone(),
-            EnvironmentHistory { records, complete },
-        );
+        history
+            .environments
+            .entry(environment.clone())
+            .or_default()
+            .complete = complete;
         reports.push((environment, report));
     }
     Validation { reports, history }
