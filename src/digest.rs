@@ -648,7 +648,8 @@ fn hash_file_counting(
         path: path.to_owned(),
         source,
     };
-    let file = fs::File::open(path).map_err(io_err)?;
+    // A regular file only: a FIFO or device would never end (or block).
+    let (file, _) = crate::fsread::open(path)?;
     hash_read_ahead(algorithm, file, hashed).map_err(io_err)
 }
 
@@ -740,7 +741,8 @@ pub fn hash_path_with_progress(
     progress: &mut dyn FnMut(HashProgress),
 ) -> Result<Digest, Error> {
     let path = path.as_ref();
-    let meta = fs::metadata(path).map_err(|source| Error::Io {
+    // Not following a symbolic link: `hash_file` refuses one, as a tree does.
+    let meta = fs::symlink_metadata(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -814,8 +816,8 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> R
     // Iterative walk: no recursion depth to exhaust on deep trees.
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).map_err(|e| io_err(&dir, e))? {
-            let entry = entry.map_err(|e| io_err(&dir, e))?;
+        for entry in crate::fsread::read_dir(&dir, crate::fsread::MAX_DIR_ENTRIES)? {
+            let entry = entry?;
             let path = entry.path();
             let file_type = entry.file_type().map_err(|e| io_err(&path, e))?;
             if file_type.is_dir() {

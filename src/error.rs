@@ -67,6 +67,69 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file that should hold data is not a regular file (a FIFO, device,
+    /// socket, directory or symbolic link); it was not read (module
+    /// [`crate::fsread`]).
+    #[error("{}: not read: it is {kind}, not a regular file", path.display())]
+    UnsafeFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        kind: FileKind,
+    },
+    /// A file is larger than custodia reads for its kind; refused before
+    /// it was read (or as soon as it grew past the limit while read).
+    #[error("{}: {what} larger than the {limit}-byte limit", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The kind of file (`DSSE envelope`, `store link`, ...).
+        what: &'static str,
+        /// The limit for this kind of file, in bytes.
+        limit: u64,
+    },
+    /// A directory has more entries than custodia lists.
+    #[error("{}: more than {limit} entries", path.display())]
+    TooManyEntries {
+        /// The directory.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// What a file is when it is not a regular file ([`Error::UnsafeFile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A symbolic link (never followed), or a loop of them.
+    Symlink,
+    /// A named pipe: reading it could block forever.
+    Fifo,
+    /// A character device (`/dev/zero`, a terminal): endless or live input.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A Unix domain socket.
+    Socket,
+    /// A directory.
+    Directory,
+    /// Anything else the platform has.
+    Other,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Symlink => "a symbolic link",
+            Self::Fifo => "a FIFO",
+            Self::CharDevice => "a character device",
+            Self::BlockDevice => "a block device",
+            Self::Socket => "a socket",
+            Self::Directory => "a directory",
+            Self::Other => "a special file",
+        })
+    }
 }
 
 /// Convenience alias used throughout the crate.

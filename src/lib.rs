@@ -51,6 +51,7 @@ pub mod digest;
 pub mod dsse;
 mod encoding;
 pub mod error;
+pub mod fsread;
 mod json;
 pub mod keys;
 #[cfg(feature = "oci")]

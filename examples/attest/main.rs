@@ -28,7 +28,7 @@ mod progress;
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -58,10 +58,10 @@ use custodia::time::Timestamp;
 
 /// Key files are small (an RSA-8192 PKCS#8 PEM is under 7 KiB); anything
 /// much larger is not a key and is refused before it is read whole.
-const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+const MAX_KEY_FILE_BYTES: u64 = custodia::fsread::KEY.bytes();
 
 /// Policies are small; a larger file is refused before it is read whole.
-const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_POLICY_BYTES: u64 = custodia::fsread::POLICY.bytes();
 
 /// The predicate type of `demo-statement`.
 const DEMO_PREDICATE_TYPE: &str = "https://custodia.dev/attestation/demo/v1";
@@ -1175,18 +1175,11 @@ fn read_private_key(path: &Path) -> Result<PrivateKey, Failure> {
     PrivateKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
-/// Reads at most `limit` bytes; a longer file (or an endless stream) is refused.
+/// Reads a regular file of at most `limit` bytes (`custodia::fsread`): a
+/// longer file, a FIFO, a device or a symbolic link is refused (exit 2).
 fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
-    let fail = |e: io::Error| format!("{}: {e}", path.display());
-    let file = fs::File::open(path).map_err(fail)?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{}: larger than the {limit}-byte limit", path.display()).into());
-    }
-    Ok(bytes)
+    custodia::fsread::read(path, custodia::fsread::Limit::new("file", limit))
+        .map_err(|e| e.to_string().into())
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {

@@ -28,7 +28,7 @@ mod progress;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,10 +51,10 @@ use custodia::time::Timestamp;
 use custodia::verify::{Expectation, verify_attestation};
 
 /// Key files are small; anything much larger is not a key.
-const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
+const MAX_KEY_FILE_BYTES: u64 = custodia::fsread::KEY.bytes();
 
 /// Policies are small; a larger file is refused before it is read whole.
-const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_POLICY_BYTES: u64 = custodia::fsread::POLICY.bytes();
 
 /// Verify signed attestations (DSSE envelopes) against trusted public keys.
 #[derive(Parser)]
@@ -790,8 +790,10 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, Failure> {
     let mut found = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| unreadable(&dir, e))? {
-            let entry = entry.map_err(|e| unreadable(&dir, e))?;
+        let entries = custodia::fsread::read_dir(&dir, custodia::fsread::MAX_DIR_ENTRIES)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Failure::Input(e.to_string()))?;
             let kind = entry
                 .file_type()
                 .map_err(|e| unreadable(&entry.path(), e))?;
@@ -1458,18 +1460,11 @@ fn read_public_key(path: &Path) -> Result<PublicKey, Failure> {
     PublicKey::from_pem(&pem).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
-/// Reads at most `limit` bytes; a longer file (or an endless stream) is refused.
+/// Reads a regular file of at most `limit` bytes (`custodia::fsread`): a
+/// longer file, a FIFO, a device or a symbolic link is refused (exit 2).
 fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
-    let fail = |e: io::Error| format!("{}: {e}", path.display());
-    let file = fs::File::open(path).map_err(fail)?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{}: larger than the {limit}-byte limit", path.display()).into());
-    }
-    Ok(bytes)
+    custodia::fsread::read(path, custodia::fsread::Limit::new("file", limit))
+        .map_err(|e| e.to_string().into())
 }
 
 /// Writes to stdout without panicking on a closed pipe.

@@ -243,21 +243,27 @@ fn refuse_symlinks(root: &Path, relative: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads at most `limit` bytes of `path`; more is [`OciError::TooLarge`].
-fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Error> {
-    let file = fs::File::open(path).map_err(io_error(path))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io_error(path))?;
-    if bytes.len() as u64 > limit {
-        return Err(OciError::TooLarge {
+/// Reads at most `limit` bytes of the regular file `path` (no FIFO, device
+/// or symbolic link: [`crate::fsread`]); more is [`OciError::TooLarge`].
+fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, Error> {
+    crate::fsread::read(path, crate::fsread::Limit::new(what, limit)).map_err(|e| match e {
+        Error::TooLarge { what, limit, .. } => OciError::TooLarge {
             what: what.to_owned(),
             limit,
         }
-        .into());
+        .into(),
+        other => other,
+    })
+}
+
+/// Opens the regular file `path` ([`crate::fsread::open`]); `None` if it
+/// does not exist.
+fn open_regular(path: &Path) -> Result<Option<fs::File>, Error> {
+    match crate::fsread::open(path) {
+        Ok((file, _)) => Ok(Some(file)),
+        Err(e) if crate::fsread::is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
-    Ok(bytes)
 }
 
 /// Checks `bytes` against `descriptor`'s size and digest.
@@ -349,7 +355,7 @@ impl Layout {
         &self.root
     }
 
-    fn read_file(&self, relative: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Error> {
+    fn read_file(&self, relative: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, Error> {
         refuse_symlinks(&self.root, relative).map_err(|e| OciError::at(relative, e))?;
         read_bounded(&self.root.join(relative), limit, what).map_err(|e| OciError::at(relative, e))
     }
@@ -383,9 +389,9 @@ impl Layout {
         }
         refuse_symlinks(&self.root, &relative).map_err(wrap)?;
         let path = self.root.join(&relative);
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let file = match open_regular(&path) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
                 return Err(wrap(
                     OciError::Missing {
                         digest: descriptor.digest.to_string(),
@@ -393,7 +399,7 @@ impl Layout {
                     .into(),
                 ));
             }
-            Err(source) => return Err(wrap(Error::Io { path, source })),
+            Err(e) => return Err(wrap(e)),
         };
         let mut bytes = Vec::new();
         file.take(descriptor.size.saturating_add(1))
@@ -410,9 +416,9 @@ impl Layout {
         let expected = descriptor.digest.to_digest().map_err(wrap)?;
         refuse_symlinks(&self.root, &relative).map_err(wrap)?;
         let path = self.root.join(&relative);
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let file = match open_regular(&path) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
                 return Err(wrap(
                     OciError::Missing {
                         digest: descriptor.digest.to_string(),
@@ -420,7 +426,7 @@ impl Layout {
                     .into(),
                 ));
             }
-            Err(source) => return Err(wrap(Error::Io { path, source })),
+            Err(e) => return Err(wrap(e)),
         };
         let mut reader = file.take(descriptor.size.saturating_add(1));
         let mut hasher = Hasher::new(expected.algorithm());
@@ -625,7 +631,8 @@ impl Layout {
         let relative = Self::blob_path(&oci)?;
         let path = self.root.join(&relative);
         if path.is_file() {
-            if let Ok(existing) = fs::read(&path) {
+            let same_size = crate::fsread::Limit::new("blob", bytes.len() as u64);
+            if let Ok(existing) = crate::fsread::read(&path, same_size) {
                 if existing == bytes {
                     return Ok(oci);
                 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, StoreError};
+use crate::fsread;
 
 /// Where envelopes and promotion links live.
 ///
@@ -213,7 +214,7 @@ impl Store for DirStore {
     fn put(&self, bytes: &[u8]) -> Result<Digest, Error> {
         let digest = DigestAlgorithm::Sha256.hash(bytes);
         let path = self.envelope_path(&digest);
-        if fs::read(&path).is_ok_and(|existing| existing == bytes) {
+        if fsread::read(&path, fsread::ENVELOPE).is_ok_and(|existing| existing == bytes) {
             return Ok(digest);
         }
         let temp = self.temp_file(bytes)?;
@@ -227,13 +228,8 @@ impl Store for DirStore {
 
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
         let path = self.envelope_path(digest);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing(digest.to_string()).into());
-            }
-            Err(source) => return Err(Error::Io { path, source }),
-        };
+        let bytes = fsread::read_optional(&path, fsread::ENVELOPE)?
+            .ok_or_else(|| StoreError::Missing(digest.to_string()))?;
         check_content(digest, &bytes)?;
         Ok(bytes)
     }
@@ -241,8 +237,8 @@ impl Store for DirStore {
     fn list(&self) -> Result<Vec<Digest>, Error> {
         let dir = self.root.join("envelopes");
         let mut out = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(Self::io(&dir))? {
-            let entry = entry.map_err(Self::io(&dir))?;
+        for entry in fsread::read_dir(&dir, fsread::MAX_DIR_ENTRIES)? {
+            let entry = entry?;
             let name = entry.file_name();
             let name = name.to_str().ok_or_else(|| {
                 StoreError::Invalid(format!("non-UTF-8 file name in {}", dir.display()))
@@ -302,13 +298,7 @@ impl Store for DirStore {
             .join("links")
             .join(environment)
             .join(link_name(previous));
-        match fs::read_to_string(&path) {
-            Ok(text) => sha256(&text).map(Some).map_err(|e| {
-                StoreError::Invalid(format!("link file {}: {e}", path.display())).into()
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io { path, source }),
-        }
+        read_digest_file(&path, fsread::STORE_LINK, "link file")
     }
 
     fn remove(&self, digest: &Digest) -> Result<(), Error> {
@@ -322,13 +312,7 @@ impl Store for DirStore {
 
     fn head_hint(&self, environment: &str) -> Result<Option<Digest>, Error> {
         let path = self.head_path(environment)?;
-        match fs::read_to_string(&path) {
-            Ok(text) => sha256(&text).map(Some).map_err(|e| {
-                StoreError::Invalid(format!("head file {}: {e}", path.display())).into()
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io { path, source }),
-        }
+        read_digest_file(&path, fsread::STORE_HEAD, "head file")
     }
 
     fn set_head_hint(&self, environment: &str, head: &Digest) -> Result<(), Error> {
@@ -340,6 +324,22 @@ impl Store for DirStore {
         }
         renamed
     }
+}
+
+/// A link or head file: one SHA-256 hex digest, read bounded by `limit`
+/// (never a FIFO, device or symbolic link); `None` if there is none.
+fn read_digest_file(
+    path: &Path,
+    limit: fsread::Limit,
+    what: &str,
+) -> Result<Option<Digest>, Error> {
+    let Some(bytes) = fsread::read_optional(path, limit)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    sha256(&text)
+        .map(Some)
+        .map_err(|e| StoreError::Invalid(format!("{what} {}: {e}", path.display())).into())
 }
 
 impl DirStore {
