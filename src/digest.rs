@@ -634,6 +634,10 @@ pub fn hash_buf_reader<R: BufRead>(
 /// Hashes one file. A second thread reads ahead into 1 MiB buffers while
 /// this one hashes, so the kernel's copy overlaps the hash and large files
 /// hash at the primitive's speed.
+///
+/// Only a regular file is read ([`crate::fsread::open`]): a FIFO, a device
+/// or a symbolic link is [`Error::UnsafeFile`], so hashing never blocks on
+/// a pipe or reads an endless device. There is no size cap: hashing streams.
 pub fn hash_file(algorithm: DigestAlgorithm, path: impl AsRef<Path>) -> Result<Digest, Error> {
     hash_file_counting(algorithm, path.as_ref(), &mut |_| {})
 }
@@ -705,7 +709,7 @@ fn hash_read_ahead<R: Read + Send>(
 }
 
 /// The SHA-256 identity of a path: [`hash_tree`] for a directory,
-/// [`hash_file`] otherwise.
+/// [`hash_file`] otherwise (a symbolic link is not followed: refused).
 pub fn hash_path(path: impl AsRef<Path>) -> Result<Digest, Error> {
     hash_path_with_progress(path, &mut |_| {})
 }

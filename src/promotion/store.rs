@@ -121,6 +121,14 @@ pub(crate) fn check_environment(environment: &str) -> Result<(), Error> {
 ///   temporary file, which fails if the name exists: atomic, never partial,
 ///   and a race between two processes has exactly one winner.
 ///
+/// The directory is untrusted: every file is read through
+/// [`crate::fsread`], so a FIFO, device, symbolic link or oversized file in
+/// place of an envelope ([`fsread::ENVELOPE`]), a link
+/// ([`fsread::STORE_LINK`]) or a head ([`fsread::STORE_HEAD`]) is a typed
+/// error naming the path ([`Error::UnsafeFile`], [`Error::TooLarge`]),
+/// never a hang or an unbounded allocation; `list` stops at
+/// [`fsread::MAX_DIR_ENTRIES`] names.
+///
 /// ```
 /// use custodia::promotion::{DirStore, Store};
 /// let dir = tempfile::tempdir()?;
