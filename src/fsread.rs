@@ -208,7 +208,9 @@ pub fn read(path: &Path, limit: Limit) -> Result<Vec<u8>, Error> {
     if size > limit.bytes {
         return Err(too_large());
     }
-    // `size` is at most the limit, so this allocation is bounded by it.
+    // `size` is at most the limit, so this allocation is bounded by it;
+    // reading stops at limit + 1 bytes even if the file grew since `fstat`
+    // (or its size is not its length, as in /proc).
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(limit.bytes.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -368,6 +370,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// /proc files say they are empty and are not: the read goes on past
+    /// the size `fstat` gave, still bounded by the limit (the path a file
+    /// growing while read takes).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_longer_than_its_size_is_still_bounded() {
+        let path = Path::new("/proc/self/status");
+        let whole = read(path, Limit::new("t", 1 << 20)).unwrap();
+        assert!(whole.starts_with(b"Name:"), "{whole:?}");
+        let err = read(path, Limit::new("t", 10)).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 10, .. }));
     }
 
     #[test]

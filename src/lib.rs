@@ -449,6 +449,13 @@ pub mod fuzzing {
     pub fn x509(data: &[u8]) {
         let _ = crate::bundle::fuzz_x509(data);
     }
+
+    /// Builds a store directory from `data` (envelopes, links, heads, raw
+    /// files, directories, symbolic links to /dev/zero or themselves) and
+    /// reads it as a verifier does.
+    pub fn store_dir(data: &[u8]) {
+        crate::promotion::fuzz_store_dir(data);
+    }
 }
 
 /// The README's Rust snippets are compiled and run as doc tests.

@@ -608,3 +608,31 @@ proptest! {
         }
     }
 }
+
+// ---- the store-directory fuzz target's function, on its seeds ----
+
+#[test]
+fn generated_store_directories_are_read_without_panic_or_hang() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/store_dir");
+    let mut count = 0;
+    for entry in fs::read_dir(seeds).unwrap() {
+        let data = fs::read(entry.unwrap().path()).unwrap();
+        promptly("store_dir seed", move || {
+            custodia::fuzzing::store_dir(&data)
+        });
+        count += 1;
+    }
+    assert!(count >= 3, "seeds missing");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any generated store directory is read without a panic or a hang.
+    #[test]
+    fn any_generated_store_directory_is_read_promptly(
+        data in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        promptly("store_dir", move || custodia::fuzzing::store_dir(&data));
+    }
+}

@@ -38,6 +38,8 @@ pub use dora::{DoraMetrics, DoraOutcome, DoraTargets, dora, dora_from_store};
 pub use refresh::promote_with;
 #[cfg(feature = "oci-registry")]
 pub(crate) use store::check_environment;
+#[doc(hidden)]
+pub use store::fuzz_store_dir;
 pub use store::{DirStore, MemoryStore, Store};
 pub use verified::{
     DEFAULT_MAX_CLOCK_SKEW_SECONDS, EnvironmentHistory, Validation, ValidationOptions,

@@ -465,3 +465,121 @@ impl Store for MemoryStore {
         Ok(())
     }
 }
+
+/// Fuzzing: builds a store directory from `data` (a small program of
+/// envelope, link, head, raw-file, directory and symbolic-link entries,
+/// some pointing at /dev/zero or at themselves), then reads it the way a
+/// verifier does: list, get every envelope, every head, and each
+/// environment's links from genesis. Every read must end (no hang), fail
+/// with an error or hold what it promises (an envelope's bytes hash to its
+/// name), never panic.
+#[doc(hidden)]
+pub fn fuzz_store_dir(data: &[u8]) {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    const ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let root =
+        std::env::temp_dir().join(format!("custodia-fuzz-store-{}-{}", std::process::id(), n));
+    let _ = fs::remove_dir_all(&root);
+    if DirStore::open(&root).is_err() {
+        return;
+    }
+    let mut bytes = data.iter().copied();
+    let mut names: Vec<String> = Vec::new();
+    // `genesis` for 0 (or no envelopes yet), else one of the names so far.
+    let pick = |names: &[String], b: Option<u8>| -> String {
+        match b {
+            Some(b) if b > 0 && !names.is_empty() => names
+                .get(usize::from(b - 1) % names.len())
+                .cloned()
+                .unwrap_or_else(|| GENESIS.to_owned()),
+            _ => GENESIS.to_owned(),
+        }
+    };
+    while let Some(op) = bytes.next() {
+        let env = ENVIRONMENTS
+            .get(usize::from(op >> 7))
+            .copied()
+            .unwrap_or("dev");
+        let entry = |names: &[String], kind: u8, b: Option<u8>| -> PathBuf {
+            match kind % 3 {
+                0 => root.join("envelopes").join(pick(names, b)),
+                1 => root.join("links").join(env).join(pick(names, b)),
+                _ => root.join("heads").join(env),
+            }
+        };
+        let _ = fs::create_dir_all(root.join("links").join(env));
+        match (op >> 4) & 7 {
+            0 => {
+                let len = usize::from(bytes.next().unwrap_or(0));
+                let content: Vec<u8> = bytes.by_ref().take(len).collect();
+                let mut hex = DigestAlgorithm::Sha256.hash(&content).hex();
+                if op & 1 == 1 {
+                    // Misnamed: the hash of other bytes.
+                    hex = DigestAlgorithm::Sha256.hash(hex.as_bytes()).hex();
+                }
+                let _ = fs::write(root.join("envelopes").join(&hex), &content);
+                names.push(hex);
+            }
+            1 | 2 => {
+                let path = entry(&names, 1 + (op >> 4 & 1), bytes.next());
+                let mut text = pick(&names, bytes.next());
+                if op & 1 == 1 {
+                    text.push('\n');
+                }
+                let _ = fs::write(path, text);
+            }
+            3 => {
+                let path = entry(&names, op, bytes.next());
+                let len = usize::from(bytes.next().unwrap_or(0));
+                let content: Vec<u8> = bytes.by_ref().take(len).collect();
+                let _ = fs::write(path, content);
+            }
+            4 => {
+                let path = entry(&names, op, bytes.next());
+                let _ = fs::remove_file(&path);
+                let _ = fs::create_dir_all(path);
+            }
+            _ => {
+                let path = entry(&names, op, bytes.next());
+                let target = match op & 3 {
+                    0 => PathBuf::from("/dev/zero"),
+                    1 => path.clone(),
+                    _ => entry(&names, op >> 2, bytes.next()),
+                };
+                let _ = fs::remove_file(&path);
+                #[cfg(unix)]
+                let _ = std::os::unix::fs::symlink(target, &path);
+                #[cfg(not(unix))]
+                let _ = target;
+            }
+        }
+    }
+    if let Ok(store) = DirStore::open_existing(&root) {
+        let listed = store.list().unwrap_or_default();
+        for digest in &listed {
+            if let Ok(bytes) = store.get(digest) {
+                assert!(
+                    check_content(digest, &bytes).is_ok(),
+                    "get returned bytes that do not hash to their name"
+                );
+                let _ = crate::dsse::Envelope::from_json(&bytes);
+            }
+        }
+        for env in ENVIRONMENTS {
+            let _ = store.head_hint(env);
+            // Links may loop; a history is never longer than the store.
+            let mut previous: Option<Digest> = None;
+            for _ in 0..=listed.len() {
+                match store.successor(env, previous.as_ref()) {
+                    Ok(Some(next)) => {
+                        let _ = store.get(&next);
+                        previous = Some(next);
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&root);
+}
