@@ -71,7 +71,7 @@ pub struct Promoted {
 }
 
 /// One record of an environment's history, as read from the store (not yet
-/// verified: [`validate_chain`] verifies).
+/// verified: [`validate`](super::validate) verifies).
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
     /// The record's envelope digest.
@@ -111,7 +111,7 @@ pub(crate) fn artifact_of(statement: &Statement) -> DigestSet {
 }
 
 /// An environment's linked history, oldest first. Unverified: for
-/// decisions use [`validate_chain`].
+/// decisions use [`validate`](super::validate) and the [`VerifiedHistory`] it returns.
 pub fn history(store: &dyn Store, environment: &str) -> Result<Vec<HistoryEntry>, Error> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();

@@ -2,15 +2,24 @@
 //! environment through policy gates, every promotion a signed record
 //! hash-linked to the one before it.
 //!
+//! The store is untrusted: decisions read only a [`VerifiedHistory`], which
+//! only [`validate`] (or a [`refresh`](VerifiedHistory::refresh) of one)
+//! produces.
+//!
 //! * [`Store`]: content-addressed envelopes and fork-proof links
 //!   ([`DirStore`] on disk, [`MemoryStore`] in memory);
-//! * [`promote`], [`rollback`], [`rollback_target`], [`record_incident`];
-//! * [`validate_chain`]: an environment's whole history, every link and
-//!   gate re-checked;
+//! * [`validate`]: environments' histories and, transitively, where their
+//!   records came from: every signature, link, time, gate and source path
+//!   re-checked; [`validate_chain`] for one environment's report;
+//! * [`promote`], [`promote_with`], [`rollback`], [`rollback_target`],
+//!   [`record_incident`];
+//! * [`admit`]: may this digest run in this environment now?
+//! * [`Checkpoint`], [`SignedCheckpoint`], [`TrustedState`]: truncation and
+//!   rollback of history, against a verifier's kept state or a witness;
 //! * [`check_store`], [`Accounting`]: every stored envelope intact, and
 //!   loose files (artifact, SBOM, keys) accounted for by verified chains;
 //! * [`dora`]: deployment frequency, lead time, change failure rate and
-//!   time to restore, from the records.
+//!   time to restore, from verified records.
 
 mod admit;
 mod audit;
