@@ -452,6 +452,9 @@ enum SbomOutput {
     /// CycloneDX 1.5 JSON.
     #[value(name = "cyclonedx-1.5-json")]
     CycloneDx15,
+    /// CycloneDX 1.7 JSON.
+    #[value(name = "cyclonedx-1.7-json")]
+    CycloneDx17,
     /// SPDX 2.3 JSON.
     #[value(name = "spdx-json")]
     Spdx23,
@@ -783,6 +786,10 @@ fn sbom(args: &SbomArgs) -> Result<(), Failure> {
         SbomOutput::CycloneDx15 => (
             SbomFormat::CycloneDx,
             cyclonedx::to_json(&model, CycloneDxVersion::V1_5),
+        ),
+        SbomOutput::CycloneDx17 => (
+            SbomFormat::CycloneDx,
+            cyclonedx::to_json(&model, CycloneDxVersion::V1_7),
         ),
         SbomOutput::Spdx23 => (SbomFormat::Spdx, spdx::to_json(&model)),
     };

@@ -1,5 +1,16 @@
-//! CycloneDX JSON: a writer for specification 1.6 (default) and 1.5, and a
-//! reader for 1.4, 1.5 and 1.6.
+//! CycloneDX JSON: a writer for specification 1.7, 1.6 (default) and 1.5,
+//! and a reader for 1.4 to 1.7.
+//!
+//! # Which version by default
+//!
+//! 1.6. Everything the writer puts in a document means the same in 1.6
+//! and 1.7 (1.7 adds citations, Streebog hashes, license acknowledgement
+//! mixes and more, none of which a Cargo SBOM carries), and both validate
+//! under cyclonedx-python-lib 11.12's strict validator; but a consumer that
+//! checks `specVersion` against the versions it knows rejects a version it
+//! has not caught up with (the `cyclonedx-bom` crate 0.8 stops at 1.5), and
+//! 1.6 is the newer one more consumers know. Ask for 1.7 with
+//! [`CycloneDxVersion::V1_7`] (`attest sbom --format cyclonedx-1.7-json`).
 //!
 //! The wire format is written and read with serde types of our own, one
 //! set per direction, kept apart from the neutral [`Sbom`] model. The
@@ -32,11 +43,11 @@
 //!
 //! # Reading
 //!
-//! [`from_json`] reads CycloneDX 1.4, 1.5 and 1.6 JSON into the model and
+//! [`from_json`] reads CycloneDX 1.4, 1.5, 1.6 and 1.7 JSON into the model and
 //! is strict where the schema is strict for what it reads; every error is
 //! an [`SbomError::Invalid`] with the JSON path of the problem.
 //!
-//! * `bomFormat` must be `CycloneDX`, `specVersion` 1.4, 1.5 or 1.6,
+//! * `bomFormat` must be `CycloneDX`, `specVersion` 1.4, 1.5, 1.6 or 1.7,
 //!   `serialNumber` `urn:uuid:` + a lowercase UUID, `version` at least 1,
 //!   `metadata.timestamp` an RFC 3339 date-time (with `T`, as JSON Schema
 //!   asks);
@@ -51,8 +62,10 @@
 //!   kept (as [`Digest`]s); the others are checked and dropped;
 //! * licenses: each entry holds exactly one of `license` and `expression`,
 //!   a `license` exactly one of `id` and `name`, a license text's
-//!   `encoding` can only be `base64`; from 1.5 on an expression must be
-//!   the only entry. The model's license is an SPDX expression: an
+//!   `encoding` can only be `base64`; in 1.5 and 1.6 an expression must be
+//!   the only entry (1.7 lets expressions and licenses mix). The model's
+//!   license is the declared one: entries acknowledged as `concluded`
+//!   count only when no other entry is there. It is an SPDX expression: an
 //!   `expression` as it is, an `id` as it is, a `name` as
 //!   `LicenseRef-NAME` (characters other than letters, digits, `.` and `-`
 //!   become `-`); several entries are joined with ` AND ` (a compound
@@ -73,8 +86,13 @@
 //!   `metadata.component` gets the root `unknown` with bom-ref
 //!   `urn:custodia:no-root`, and one without `metadata.timestamp` the
 //!   Unix epoch;
+//! * 1.7: a component has `version` or `versionRange`, not both, and a
+//!   version range only when `isExternal` is true; a citation's bom-ref
+//!   counts among the BOM's bom-refs, and it has exactly one of
+//!   `pointers` and `expressions` and at least one of `attributedTo` and
+//!   `process`;
 //! * everything the model has no place for (services, vulnerabilities,
-//!   formulation, ...) is skipped beyond the checks above.
+//!   formulation, citations, ...) is skipped beyond the checks above.
 //!
 //! ```
 //! use custodia::sbom::cyclonedx::{CycloneDxVersion, from_json, to_json};
@@ -117,9 +135,11 @@ const NO_ROOT: &str = "urn:custodia:no-root";
 pub enum CycloneDxVersion {
     /// CycloneDX 1.5.
     V1_5,
-    /// CycloneDX 1.6 (the default).
+    /// CycloneDX 1.6 (the default: see the module documentation for why).
     #[default]
     V1_6,
+    /// CycloneDX 1.7 (ECMA-424 2nd edition).
+    V1_7,
 }
 
 impl CycloneDxVersion {
@@ -128,6 +148,7 @@ impl CycloneDxVersion {
         match self {
             Self::V1_5 => "1.5",
             Self::V1_6 => "1.6",
+            Self::V1_7 => "1.7",
         }
     }
 
@@ -136,6 +157,7 @@ impl CycloneDxVersion {
         match self {
             Self::V1_5 => "http://cyclonedx.org/schema/bom-1.5.schema.json",
             Self::V1_6 => "http://cyclonedx.org/schema/bom-1.6.schema.json",
+            Self::V1_7 => "http://cyclonedx.org/schema/bom-1.7.schema.json",
         }
     }
 }
@@ -400,6 +422,8 @@ mod input {
         V1_5,
         #[serde(rename = "1.6")]
         V1_6,
+        #[serde(rename = "1.7")]
+        V1_7,
     }
 
     #[derive(Deserialize)]
@@ -420,6 +444,25 @@ mod input {
         pub services: Vec<Service>,
         #[serde(default)]
         pub dependencies: Vec<Dependency>,
+        /// 1.7: who or what contributed which data.
+        #[serde(default)]
+        pub citations: Vec<Citation>,
+    }
+
+    /// A 1.7 citation: only its bom-ref and the schema's shape rules are
+    /// read.
+    #[derive(Deserialize)]
+    pub(super) struct Citation {
+        #[serde(rename = "bom-ref", default)]
+        pub bom_ref: Option<String>,
+        #[serde(default)]
+        pub pointers: Option<serde_json::Value>,
+        #[serde(default)]
+        pub expressions: Option<serde_json::Value>,
+        #[serde(rename = "attributedTo", default)]
+        pub attributed_to: Option<serde_json::Value>,
+        #[serde(default)]
+        pub process: Option<serde_json::Value>,
     }
 
     #[derive(Deserialize)]
@@ -443,6 +486,12 @@ mod input {
         pub name: String,
         #[serde(default)]
         pub version: Option<String>,
+        /// 1.7: a version range, only on external components.
+        #[serde(rename = "versionRange", default)]
+        pub version_range: Option<String>,
+        /// 1.7: the component is not part of the BOM's subject.
+        #[serde(rename = "isExternal", default)]
+        pub is_external: bool,
         #[serde(default)]
         pub supplier: Option<Organization>,
         #[serde(default)]
@@ -516,6 +565,10 @@ mod input {
         Blake2b512,
         #[serde(rename = "BLAKE3")]
         Blake3,
+        #[serde(rename = "Streebog-256")]
+        Streebog256,
+        #[serde(rename = "Streebog-512")]
+        Streebog512,
     }
 
     #[derive(Deserialize)]
@@ -524,12 +577,25 @@ mod input {
         pub license: Option<License>,
         #[serde(default)]
         pub expression: Option<String>,
+        /// 1.6 on: `declared` or `concluded` (on an expression entry).
+        #[serde(default)]
+        pub acknowledgement: Option<Acknowledgement>,
+    }
+
+    #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+    #[serde(rename_all = "lowercase")]
+    pub(super) enum Acknowledgement {
+        Declared,
+        Concluded,
     }
 
     #[derive(Deserialize)]
     pub(super) struct License {
         #[serde(default)]
         pub id: Option<String>,
+        /// 1.6 on: `declared` or `concluded` (on a license entry).
+        #[serde(default)]
+        pub acknowledgement: Option<Acknowledgement>,
         #[serde(default)]
         pub name: Option<String>,
         #[serde(rename = "text", default)]
@@ -705,7 +771,8 @@ struct Read {
 
 struct Reader {
     version: SpecVersion,
-    /// Every explicit bom-ref (components, pedigree components, services).
+    /// Every explicit bom-ref (components, pedigree components, services,
+    /// citations).
     refs: BTreeSet<String>,
     /// Components kept in the model, in document order (pre-order).
     components: Vec<Read>,
@@ -801,6 +868,20 @@ impl Reader {
         }
         self.register_ref(c.bom_ref.as_deref(), path)?;
         self.check_properties(&c.properties, path)?;
+        if c.version_range.is_some() {
+            if c.version.is_some() {
+                return Err(invalid(
+                    path,
+                    "a component has `version` or `versionRange`, not both",
+                ));
+            }
+            if !c.is_external {
+                return Err(invalid(
+                    format!("{path}.versionRange"),
+                    "only an external component (`isExternal`: true) has a version range",
+                ));
+            }
+        }
         let mut hashes = Vec::new();
         for (i, h) in c.hashes.iter().enumerate() {
             if let Some(d) = read_hash(h, &format!("{path}.hashes[{i}]"))? {
@@ -848,8 +929,12 @@ impl Reader {
         path: &str,
     ) -> Result<Option<String>, Error> {
         let mut parts: Vec<String> = Vec::new();
+        let mut concluded: Vec<String> = Vec::new();
         for (i, choice) in licenses.iter().enumerate() {
             let at = format!("{path}[{i}]");
+            let acknowledgement = choice
+                .acknowledgement
+                .or_else(|| choice.license.as_ref().and_then(|l| l.acknowledgement));
             let part = match (&choice.license, &choice.expression) {
                 (Some(_), Some(_)) => {
                     return Err(invalid(
@@ -864,7 +949,9 @@ impl Reader {
                     ));
                 }
                 (None, Some(expression)) => {
-                    if self.version >= SpecVersion::V1_5 && licenses.len() != 1 {
+                    if (SpecVersion::V1_5..=SpecVersion::V1_6).contains(&self.version)
+                        && licenses.len() != 1
+                    {
                         return Err(invalid(
                             at,
                             "an SPDX license expression must be the only entry of `licenses`",
@@ -903,10 +990,18 @@ impl Reader {
                     }
                 }
             };
-            if !parts.contains(&part) {
-                parts.push(part);
+            let list = if acknowledgement == Some(input::Acknowledgement::Concluded) {
+                &mut concluded
+            } else {
+                &mut parts
+            };
+            if !list.contains(&part) {
+                list.push(part);
             }
         }
+        // The model's license is the declared one (as SPDX's
+        // `licenseDeclared`); concluded entries count only without it.
+        let parts = if parts.is_empty() { concluded } else { parts };
         Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
     }
 
@@ -925,6 +1020,7 @@ fn spec_str(v: SpecVersion) -> &'static str {
         SpecVersion::V1_4 => "1.4",
         SpecVersion::V1_5 => "1.5",
         SpecVersion::V1_6 => "1.6",
+        SpecVersion::V1_7 => "1.7",
     }
 }
 
@@ -979,6 +1075,8 @@ fn read_hash(h: &input::Hash, path: &str) -> Result<Option<Digest>, Error> {
         A::Sha3_384 | A::Blake2b384 => (&[96], None),
         A::Sha3_512 | A::Blake2b512 => (&[128], None),
         A::Blake3 => (&[32, 40, 64, 96, 128], None),
+        A::Streebog256 => (&[64], None),
+        A::Streebog512 => (&[128], None),
     };
     let content = &h.content;
     if !content.bytes().all(|b| b.is_ascii_hexdigit()) || !lengths.contains(&content.len()) {
@@ -1000,7 +1098,7 @@ fn read_hash(h: &input::Hash, path: &str) -> Result<Option<Digest>, Error> {
     }
 }
 
-/// Reads a CycloneDX 1.4, 1.5 or 1.6 JSON document into the model (see
+/// Reads a CycloneDX 1.4, 1.5, 1.6 or 1.7 JSON document into the model (see
 /// the [module documentation](self) for what is checked and how fields
 /// map).
 ///
@@ -1088,6 +1186,22 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     }
     for (i, s) in bom.services.iter().enumerate() {
         reader.visit_service(s, &format!("services[{i}]"))?;
+    }
+    for (i, c) in bom.citations.iter().enumerate() {
+        let path = format!("citations[{i}]");
+        reader.register_ref(c.bom_ref.as_deref(), &path)?;
+        if c.pointers.is_some() == c.expressions.is_some() {
+            return Err(invalid(
+                path,
+                "a citation has exactly one of `pointers` and `expressions`",
+            ));
+        }
+        if c.attributed_to.is_none() && c.process.is_none() {
+            return Err(invalid(
+                path,
+                "a citation needs `attributedTo` or `process`",
+            ));
+        }
     }
 
     // bom-refs for components that have none: purl, else NAME@VERSION,
