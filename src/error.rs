@@ -449,6 +449,25 @@ pub enum SbomError {
         /// What is wrong.
         reason: String,
     },
+    /// A binary has no `cargo auditable` dependency data (`.dep-v0`).
+    #[error(
+        "the binary has no cargo-auditable data (.dep-v0 section): build it with `cargo auditable build`"
+    )]
+    NoAuditData,
+    /// A binary or its embedded data is over a size limit.
+    #[error("{what} is over the limit of {limit} bytes")]
+    TooLarge {
+        /// What is too large: `binary`, `compressed audit data`, `audit data`.
+        what: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The file is not a well-formed ELF, PE, Mach-O or WebAssembly binary.
+    #[error("not a well-formed ELF, PE, Mach-O or WebAssembly binary")]
+    MalformedBinary,
+    /// The `.dep-v0` section is not zlib-compressed UTF-8 text.
+    #[error("the cargo-auditable data is not zlib-compressed UTF-8")]
+    CorruptAuditData,
 }
 
 /// A Sigstore bundle or trusted root is invalid (module `bundle`).

@@ -275,6 +275,30 @@ pub mod fuzzing {
             assert!(sbom.validate().is_ok(), "SPDX: a valid model");
             sbom_round_trip(&sbom, "SPDX");
         }
+        if let Ok(sbom) = crate::sbom::spdx3::from_json(data) {
+            assert!(sbom.validate().is_ok(), "SPDX 3: a valid model");
+            sbom_round_trip(&sbom, "SPDX 3");
+        }
+    }
+
+    /// Reads `data` as a binary with `cargo auditable` data (small limits)
+    /// and as the decompressed audit JSON; every model that comes out must
+    /// be valid and survive the writers' round trips.
+    #[cfg(feature = "auditable")]
+    pub fn sbom_binary(data: &[u8]) {
+        use crate::sbom::binary::{Limits, from_audit_json, from_binary};
+        let time = crate::time::Timestamp::from_unix(1_700_000_000);
+        let limits = Limits::new(1 << 20, 1 << 16, 1_000);
+        for sbom in [
+            from_binary(data, limits, time),
+            from_audit_json(data, limits, time),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert!(sbom.validate().is_ok(), "binary: a valid model");
+            sbom_round_trip(&sbom, "binary");
+        }
     }
 
     /// Writes `sbom` in each format and reads it back: our output must
@@ -289,7 +313,7 @@ pub mod fuzzing {
         use crate::sbom::{Component, Sbom, spdx};
         type Writer = fn(&Sbom) -> Vec<u8>;
         type Reader = fn(&[u8]) -> Result<Sbom, crate::Error>;
-        let formats: [(&str, Writer, Reader); 3] = [
+        let formats: [(&str, Writer, Reader); 5] = [
             (
                 "CycloneDX 1.6",
                 |s| cyclonedx::to_json(s, CycloneDxVersion::V1_6),
@@ -301,6 +325,18 @@ pub mod fuzzing {
                 cyclonedx::from_json,
             ),
             ("SPDX 2.3", spdx::to_json, spdx::from_json),
+            (
+                "CycloneDX 1.7",
+                |s| cyclonedx::to_json(s, CycloneDxVersion::V1_7),
+                cyclonedx::from_json,
+            ),
+            // Writing cannot fail for a model; empty bytes would fail the
+            // read-back assertion below.
+            (
+                "SPDX 3",
+                |s| crate::sbom::spdx3::to_json(s).unwrap_or_default(),
+                crate::sbom::spdx3::from_json,
+            ),
         ];
         // SPDX writes a purl only when it is shaped like one (`pkg:`, no
         // whitespace); other identifiers are dropped.

@@ -1,7 +1,8 @@
 //! Random SBOM models (1 to 20 components, random names, versions, purls,
 //! SPDX license expressions, SHA-256 hashes, scopes, suppliers,
 //! descriptions, sources, bom-refs and dependency edges) written as
-//! CycloneDX (1.6 and 1.5) and SPDX 2.3 and read back: every field a
+//! CycloneDX (1.7, 1.6 and 1.5), SPDX 2.3 and SPDX 3.0.1 and read back:
+//! every field a
 //! format carries comes back, asserted field by field.
 //!
 //! What each format cannot carry (asserted as such, not skipped):
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use custodia::digest::{Digest, DigestAlgorithm};
 use custodia::sbom::cargo::purl;
 use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::{Component, Sbom, Scope, SourceKind, spdx};
+use custodia::sbom::{Component, Sbom, Scope, SourceKind, spdx, spdx3};
 use custodia::time::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -317,12 +318,77 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// SPDX 3.0.1: bom-refs are kept (the custodia external identifier when
+/// they are not the purl or `NAME@VERSION`); the root's scope and the scope
+/// of a component no edge points to are not carried; whole seconds.
+fn check_spdx3(sbom: &Sbom) -> Result<(), TestCaseError> {
+    let format = "SPDX 3.0.1";
+    let json = spdx3::to_json(sbom).unwrap();
+    let back = spdx3::from_json(&json);
+    prop_assert!(back.is_ok(), "{format}: {:?}", back.err());
+    let back = back.unwrap();
+    prop_assert_eq!(
+        back.timestamp,
+        Timestamp::from_unix(sbom.timestamp.unix()),
+        "{}: timestamp, whole seconds",
+        format
+    );
+    prop_assert_eq!(
+        back.components.len(),
+        sbom.components.len(),
+        "{}: components",
+        format
+    );
+    let pointed_to: BTreeSet<&str> = sbom
+        .dependencies
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    assert_component(
+        format,
+        &sbom.root,
+        &back,
+        &sbom.root.bom_ref,
+        Scope::Required,
+    )?;
+    prop_assert_eq!(&back.root.bom_ref, &sbom.root.bom_ref, "{}: root", format);
+    for c in &sbom.components {
+        let scope = if pointed_to.contains(c.bom_ref.as_str()) {
+            c.scope
+        } else {
+            Scope::Required
+        };
+        assert_component(format, c, &back, &c.bom_ref, scope)?;
+    }
+    prop_assert_eq!(
+        &back.dependencies,
+        &sbom.dependencies,
+        "{}: dependencies",
+        format
+    );
+    prop_assert_eq!(
+        spdx3::to_json(&back).unwrap(),
+        spdx3::to_json(&spdx3::from_json(&spdx3::to_json(&back).unwrap()).unwrap()).unwrap(),
+        "{}: bytes",
+        format
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
+    fn model_to_spdx3_to_model(sbom in model()) {
+        sbom.validate().unwrap();
+        check_spdx3(&sbom)?;
+    }
+
+    #[test]
     fn model_to_cyclonedx_to_model(sbom in model()) {
         sbom.validate().unwrap();
+        check_cyclonedx(&sbom, CycloneDxVersion::V1_7)?;
         check_cyclonedx(&sbom, CycloneDxVersion::V1_6)?;
         check_cyclonedx(&sbom, CycloneDxVersion::V1_5)?;
     }

@@ -25,6 +25,7 @@
 mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
+mod sbom;
 
 use std::ffi::OsString;
 use std::fs;
@@ -34,14 +35,13 @@ use std::process::ExitCode;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_path};
+use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::error::StoreError;
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::{Incident, PromotionKind};
-use custodia::predicate::sbom::{SbomFormat, sbom_statement};
 use custodia::predicate::slsa_provenance::normalize_repository;
 use custodia::promotion::{
     DirStore, Promoted, PromotionError, PromotionRequest, Store, evidence_about, promote,
@@ -50,9 +50,6 @@ use custodia::promotion::{
 use custodia::provenance::{BuildContext, SourceRef};
 use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
-use custodia::sbom::cargo::{CargoInput, from_cargo};
-use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::spdx;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 use custodia::time::Timestamp;
 
@@ -192,12 +189,17 @@ and the same inputs the output is identical byte for byte: it is the
 statement's compact JSON, written as is (no trailing newline), so the bytes
 signed are the bytes written.")]
     Provenance(ProvenanceArgs),
-    /// Write an SBOM of a Cargo project (from Cargo.lock, no network) as
-    /// CycloneDX or SPDX JSON, or as an unsigned in-toto statement about artifacts.
+    /// Write an SBOM of a Cargo project (from Cargo.lock, no network) or of a
+    /// binary built with `cargo auditable` as CycloneDX or SPDX JSON, or as
+    /// an unsigned in-toto statement about artifacts.
     #[command(after_help = "\
 Examples:
   attest sbom --lockfile Cargo.lock --manifest Cargo.toml --format cyclonedx-json -o bom.cdx.json
   attest sbom --lockfile Cargo.lock --format spdx-json -o bom.spdx.json
+  attest sbom --lockfile Cargo.lock --format spdx-3-json -o bom.spdx3.json
+  # what was actually built: the dependency list cargo auditable embedded,
+  # compared with the lock file (the difference goes to stderr):
+  attest sbom --binary target/release/app --lockfile Cargo.lock --format cyclonedx-1.7-json
   # an in-toto statement about the artifact, with the SBOM as predicate:
   attest sbom --lockfile Cargo.lock --manifest Cargo.toml --format cyclonedx-json \\
       --subject target/release/app -o sbom.statement.json
@@ -208,7 +210,7 @@ Every locked package is listed (all targets). With --metadata (the output of
 added and dev/build-only packages are marked excluded. The timestamp is
 SOURCE_DATE_EPOCH when set, else now; the serial number / document namespace
 is derived from the content, so the same inputs give the same bytes.")]
-    Sbom(SbomArgs),
+    Sbom(sbom::SbomArgs),
     /// Put envelope files into a promotion store (prints `sha256:<hex>  FILE` each).
     #[command(after_help = "\
 Example:
@@ -422,44 +424,6 @@ struct ProvenanceArgs {
     output: Option<PathBuf>,
 }
 
-#[derive(Args)]
-struct SbomArgs {
-    /// The Cargo.lock to read.
-    #[arg(long, value_name = "FILE")]
-    lockfile: PathBuf,
-    /// The root Cargo.toml (the root component's name, version, license).
-    #[arg(long, value_name = "FILE")]
-    manifest: Option<PathBuf>,
-    /// `cargo metadata --format-version 1` output to enrich components.
-    #[arg(long, value_name = "FILE")]
-    metadata: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum)]
-    format: SbomOutput,
-    /// Wrap the SBOM in an unsigned in-toto statement about these artifacts.
-    #[arg(long, value_name = "PATH")]
-    subject: Vec<PathBuf>,
-    /// Write here instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SbomOutput {
-    /// CycloneDX 1.6 JSON.
-    #[value(name = "cyclonedx-json")]
-    CycloneDx16,
-    /// CycloneDX 1.5 JSON.
-    #[value(name = "cyclonedx-1.5-json")]
-    CycloneDx15,
-    /// CycloneDX 1.7 JSON.
-    #[value(name = "cyclonedx-1.7-json")]
-    CycloneDx17,
-    /// SPDX 2.3 JSON.
-    #[value(name = "spdx-json")]
-    Spdx23,
-}
-
 /// The artifact a subcommand is about.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
@@ -629,7 +593,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign(&args),
         Command::DemoStatement(args) => demo_statement(&args),
         Command::Provenance(args) => provenance(&args),
-        Command::Sbom(args) => sbom(&args),
+        Command::Sbom(args) => sbom::sbom(&args),
         Command::StorePut(args) => store_put(&args),
         Command::Approve(args) => approve(&args),
         Command::Promote(args) => promote_cmd(&args),
@@ -757,56 +721,6 @@ fn demo_statement(args: &DemoArgs) -> Result<(), Failure> {
     let mut json = statement.to_json();
     json.push(b'\n');
     write_output(args.output.as_deref(), &json)
-}
-
-fn sbom(args: &SbomArgs) -> Result<(), Failure> {
-    let read_text = |path: &Path| -> Result<String, Failure> {
-        String::from_utf8(read_file(path, MAX_POLICY_BYTES)?)
-            .map_err(|_| format!("{}: not UTF-8", path.display()).into())
-    };
-    let lock = read_text(&args.lockfile)?;
-    let manifest = args.manifest.as_deref().map(read_text).transpose()?;
-    let metadata = args.metadata.as_deref().map(read_text).transpose()?;
-    let mut input = CargoInput::new(&lock);
-    if let Some(m) = &manifest {
-        input = input.with_manifest(m);
-    }
-    if let Some(m) = &metadata {
-        input = input.with_metadata(m);
-    }
-    let time = Timestamp::source_date_epoch()
-        .map_err(|e| e.to_string())?
-        .unwrap_or_else(Timestamp::now);
-    let model = from_cargo(&input, time).map_err(|e| e.to_string())?;
-    let (format, document) = match args.format {
-        SbomOutput::CycloneDx16 => (
-            SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
-        ),
-        SbomOutput::CycloneDx15 => (
-            SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_5),
-        ),
-        SbomOutput::CycloneDx17 => (
-            SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_7),
-        ),
-        SbomOutput::Spdx23 => (SbomFormat::Spdx, spdx::to_json(&model)),
-    };
-    if args.subject.is_empty() {
-        return write_output(args.output.as_deref(), &document);
-    }
-    let mut subjects = Vec::new();
-    for path in &args.subject {
-        let digest = hash_path(path).map_err(|e| e.to_string())?;
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        subjects.push(ResourceDescriptor::new(name, digest.to_set()));
-    }
-    let statement = sbom_statement(subjects, format, &document).map_err(|e| e.to_string())?;
-    write_output(args.output.as_deref(), &statement.to_json())
 }
 
 fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {

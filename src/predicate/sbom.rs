@@ -1,6 +1,7 @@
 //! SBOMs as in-toto predicates: a CycloneDX BOM
-//! (`https://cyclonedx.org/bom`) or an SPDX document
-//! (`https://spdx.dev/Document`) is the predicate of a statement whose
+//! (`https://cyclonedx.org/bom`), an SPDX 2 document
+//! (`https://spdx.dev/Document`) or an SPDX 3 JSON-LD document
+//! (`https://spdx.dev/Document/v3`) is the predicate of a statement whose
 //! subject is the artifact, so it is signed and promoted with it.
 
 use crate::error::{Error, SbomError, StatementError};
@@ -9,8 +10,10 @@ use crate::statement::Statement;
 
 /// Predicate type of CycloneDX BOMs.
 pub const CYCLONEDX_BOM: &str = "https://cyclonedx.org/bom";
-/// Predicate type of SPDX documents.
+/// Predicate type of SPDX 2 documents.
 pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
+/// Predicate type of SPDX 3 documents (JSON-LD).
+pub const SPDX_DOCUMENT_V3: &str = "https://spdx.dev/Document/v3";
 
 /// Which SBOM format a predicate carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub enum SbomFormat {
     CycloneDx,
     /// SPDX JSON (2.2 or 2.3).
     Spdx,
+    /// SPDX 3 JSON-LD.
+    Spdx3,
 }
 
 impl SbomFormat {
@@ -28,6 +33,7 @@ impl SbomFormat {
         match self {
             Self::CycloneDx => CYCLONEDX_BOM,
             Self::Spdx => SPDX_DOCUMENT,
+            Self::Spdx3 => SPDX_DOCUMENT_V3,
         }
     }
 
@@ -36,6 +42,7 @@ impl SbomFormat {
         match predicate_type {
             CYCLONEDX_BOM => Some(Self::CycloneDx),
             SPDX_DOCUMENT => Some(Self::Spdx),
+            SPDX_DOCUMENT_V3 => Some(Self::Spdx3),
             _ => None,
         }
     }
@@ -43,7 +50,8 @@ impl SbomFormat {
 
 /// A statement whose predicate is the SBOM `document` (JSON bytes, as a
 /// writer produced them) about `subject`. The document must be a JSON
-/// object of the format named (`bomFormat: CycloneDX` or an `spdxVersion`).
+/// object of the format named (`bomFormat: CycloneDX`, an `spdxVersion`,
+/// or the SPDX 3 JSON-LD `@context`).
 ///
 /// ```
 /// use custodia::predicate::sbom::{sbom_statement, SbomFormat};
@@ -71,7 +79,7 @@ pub fn sbom_statement(
 pub fn sbom_document(statement: &Statement) -> Result<(SbomFormat, Vec<u8>), Error> {
     let format = SbomFormat::from_predicate_type(statement.predicate_type()).ok_or_else(|| {
         StatementError::PredicateTypeMismatch {
-            expected: format!("{CYCLONEDX_BOM} or {SPDX_DOCUMENT}"),
+            expected: format!("{CYCLONEDX_BOM}, {SPDX_DOCUMENT} or {SPDX_DOCUMENT_V3}"),
             found: crate::digest::shorten(statement.predicate_type()),
         }
     })?;
@@ -91,6 +99,11 @@ fn check_format(value: &serde_json::Value, format: SbomFormat) -> Result<(), Err
             .get("spdxVersion")
             .and_then(|v| v.as_str())
             .is_some_and(|v| v.starts_with("SPDX-2.")),
+        SbomFormat::Spdx3 => {
+            let context = value.get("@context");
+            let first = context.and_then(|c| c.as_array().and_then(|a| a.first()).or(Some(c)));
+            first.and_then(|v| v.as_str()) == Some(crate::sbom::spdx3::CONTEXT)
+        }
     };
     if ok {
         Ok(())
@@ -99,6 +112,7 @@ fn check_format(value: &serde_json::Value, format: SbomFormat) -> Result<(), Err
             document: match format {
                 SbomFormat::CycloneDx => "CycloneDX",
                 SbomFormat::Spdx => "SPDX",
+                SbomFormat::Spdx3 => "SPDX 3",
             },
             path: String::new(),
             reason: "the predicate is not a document of this format".to_owned(),

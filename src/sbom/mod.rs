@@ -8,10 +8,13 @@
 //! process); writers serialize it deterministically (the same model and
 //! clock give the same bytes); readers bring other tools' SBOMs into it.
 
+#[cfg(feature = "auditable")]
+pub mod binary;
 pub mod cargo;
 pub mod cyclonedx;
 mod license_ids;
 pub mod spdx;
+pub mod spdx3;
 
 use std::collections::{BTreeMap, BTreeSet};
 

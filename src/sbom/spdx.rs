@@ -89,7 +89,7 @@ use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
 
 const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
-const NOASSERTION: &str = "NOASSERTION";
+pub(super) const NOASSERTION: &str = "NOASSERTION";
 const CRATES_IO_DOWNLOAD: &str = "https://crates.io/api/v1/crates/";
 const CRATES_IO: [&str; 2] = [
     "registry+https://github.com/rust-lang/crates.io-index",
@@ -351,7 +351,7 @@ fn spdx_algorithm(a: DigestAlgorithm) -> &'static str {
 /// purls or NAME@VERSION clash) is kept, so ids settle after one round
 /// trip; the others are `SPDXRef-Package-NAME-VERSION`, with a suffix from
 /// the bom-ref's hash (then a counter) when that is taken.
-fn assign_ids(all: &[&Component]) -> Vec<String> {
+pub(super) fn assign_ids(all: &[&Component]) -> Vec<String> {
     let mut used: BTreeSet<String> = BTreeSet::from([DOCUMENT_ID.to_owned()]);
     // First pass: bom-refs that are SPDX ids already, first come first kept.
     let kept: Vec<bool> = all
@@ -402,7 +402,7 @@ fn sanitize_id(s: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn uri_encode(s: &str) -> String {
+pub(super) fn uri_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -414,7 +414,7 @@ fn uri_encode(s: &str) -> String {
     out
 }
 
-fn download_location(c: &Component) -> String {
+pub(super) fn download_location(c: &Component) -> String {
     match &c.source {
         SourceKind::Registry(r)
             if CRATES_IO.contains(&r.as_str()) && is_url_path_safe(&c.name, &c.version) =>
@@ -471,7 +471,7 @@ fn is_plain_url(url: &str) -> bool {
         && tld.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-fn write_source(source: &SourceKind) -> Option<String> {
+pub(super) fn write_source(source: &SourceKind) -> Option<String> {
     match source {
         SourceKind::Registry(r) => Some(format!("{SOURCE_PREFIX}registry {r}")),
         SourceKind::Git { url, revision } => Some(match revision {
@@ -483,7 +483,7 @@ fn write_source(source: &SourceKind) -> Option<String> {
     }
 }
 
-fn read_source(source_info: Option<&str>, download_location: &str) -> SourceKind {
+pub(super) fn read_source(source_info: Option<&str>, download_location: &str) -> SourceKind {
     if let Some(rest) = source_info.and_then(|s| s.strip_prefix(SOURCE_PREFIX)) {
         if let Some(r) = rest.strip_prefix("registry ") {
             return SourceKind::Registry(r.to_owned());
@@ -600,7 +600,7 @@ fn tokenize(expr: &str) -> Vec<Token<'_>> {
 
 /// What a license id in an expression turned into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// Reading: only the expression's syntax is checked.
     Syntax,
     /// Writing: ids are looked up in the SPDX license list.
@@ -753,7 +753,7 @@ fn lookup(list: &'static [&'static str], id: &str) -> Option<&'static str> {
 }
 
 /// Parses `expr`; returns the normalized expression and the license refs.
-fn parse_license(expr: &str, mode: Mode) -> Result<(String, BTreeSet<String>), String> {
+pub(super) fn parse_license(expr: &str, mode: Mode) -> Result<(String, BTreeSet<String>), String> {
     let tokens = tokenize(expr);
     if tokens.is_empty() {
         return Err("empty license expression".to_owned());
@@ -781,7 +781,7 @@ fn parse_license(expr: &str, mode: Mode) -> Result<(String, BTreeSet<String>), S
 
 /// The `licenseDeclared` value for a model license, or `None` for
 /// NOASSERTION.
-fn write_license(expr: &str, refs: &mut BTreeSet<String>) -> Option<String> {
+pub(super) fn write_license(expr: &str, refs: &mut BTreeSet<String>) -> Option<String> {
     let parsed = parse_license(expr, Mode::Write).or_else(|e| {
         // Cargo's deprecated `MIT/Apache-2.0` means `MIT OR Apache-2.0`.
         if expr.contains('/') {
