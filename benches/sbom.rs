@@ -1,6 +1,9 @@
 //! SBOMs from Cargo lock files: the producer (`from_cargo`) and the
-//! CycloneDX 1.6 and SPDX 2.3 writers, on a synthetic 2,000-package lock
-//! file and on this repository's own `Cargo.lock`.
+//! CycloneDX 1.7 / 1.6 and SPDX 2.3 / 3.0.1 writers and readers, on a
+//! synthetic 2,000-package lock file and on this repository's own
+//! `Cargo.lock`; the SBOM of a binary carrying the same 2,000 packages'
+//! `cargo auditable` data (`sbom_binary_2000`), against auditable-info
+//! reading the same bytes in the same run.
 //!
 //! ```text
 //! cargo bench --bench sbom
@@ -32,7 +35,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use custodia::sbom::cargo::{CargoInput, from_cargo};
 use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::spdx;
+use custodia::sbom::{Sbom, spdx, spdx3};
 use custodia::time::Timestamp;
 
 const PACKAGES: usize = 2_000;
@@ -254,6 +257,112 @@ fn sbom_2000(c: &mut Criterion) {
     });
     g.bench_function("read_spdx_2_3", |b| {
         b.iter(|| spdx::from_json(black_box(&spdx)).unwrap())
+    });
+    let cdx17 = cyclonedx::to_json(&sbom, CycloneDxVersion::V1_7);
+    let spdx3 = spdx3::to_json(&sbom).unwrap();
+    eprintln!(
+        "sbom_2000: CycloneDX 1.7 {} KiB, SPDX 3.0.1 {} KiB",
+        cdx17.len() / 1024,
+        spdx3.len() / 1024
+    );
+    g.bench_function("cyclonedx_1_7", |b| {
+        b.iter(|| cyclonedx::to_json(black_box(&sbom), CycloneDxVersion::V1_7))
+    });
+    g.bench_function("spdx_3_0_1", |b| {
+        b.iter(|| spdx3::to_json(black_box(&sbom)).unwrap())
+    });
+    g.bench_function("read_cyclonedx_1_7", |b| {
+        b.iter(|| cyclonedx::from_json(black_box(&cdx17)).unwrap())
+    });
+    g.bench_function("read_spdx_3_0_1", |b| {
+        b.iter(|| spdx3::from_json(black_box(&spdx3)).unwrap())
+    });
+    g.finish();
+    #[cfg(feature = "auditable")]
+    sbom_binary(c, &sbom);
+}
+
+/// The audit data `cargo auditable` would embed for `sbom` (every
+/// component, its dependencies by index), zlib-compressed in the `.dep-v0`
+/// custom section of a WebAssembly module.
+#[cfg(feature = "auditable")]
+fn auditable_module(sbom: &Sbom) -> Vec<u8> {
+    let all: Vec<&custodia::sbom::Component> = std::iter::once(&sbom.root)
+        .chain(&sbom.components)
+        .collect();
+    let index: std::collections::BTreeMap<&str, usize> = all
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.bom_ref.as_str(), i))
+        .collect();
+    let packages: Vec<serde_json::Value> = all
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let deps: Vec<usize> = sbom
+                .dependencies
+                .get(&c.bom_ref)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect();
+            let source = match &c.source {
+                custodia::sbom::SourceKind::Registry(_) => "crates.io",
+                custodia::sbom::SourceKind::Git { .. } => "git",
+                _ => "local",
+            };
+            serde_json::json!({"name": c.name, "version": c.version, "source": source,
+                "dependencies": deps, "root": i == 0})
+        })
+        .collect();
+    let json = serde_json::to_vec(&serde_json::json!({ "packages": packages })).unwrap();
+    let payload = miniz_oxide::deflate::compress_to_vec_zlib(&json, 7);
+    let leb = |mut n: usize, out: &mut Vec<u8>| loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    };
+    let mut body = Vec::new();
+    leb(7, &mut body);
+    body.extend_from_slice(b".dep-v0");
+    body.extend_from_slice(&payload);
+    let mut module = b"\0asm\x01\0\0\0\0".to_vec();
+    leb(body.len(), &mut module);
+    module.extend(body);
+    module
+}
+
+/// The SBOM of a binary carrying the 2,000 packages' audit data, against
+/// auditable-info (the reference reader) reading the same bytes.
+#[cfg(feature = "auditable")]
+fn sbom_binary(c: &mut Criterion, sbom: &Sbom) {
+    use custodia::sbom::binary::{Limits, from_binary};
+    let module = auditable_module(sbom);
+    let time = Timestamp::from_unix(1_700_000_000);
+    let ours = from_binary(&module, Limits::default(), time).unwrap();
+    let theirs = auditable_info::audit_info_from_slice(&module, 8 << 20).unwrap();
+    assert_eq!(ours.components.len() + 1, theirs.packages.len());
+    eprintln!(
+        "sbom_binary: module {} KiB, {} packages",
+        module.len() / 1024,
+        theirs.packages.len()
+    );
+    let mut g = group(c, "sbom_binary_2000");
+    g.bench_function("custodia_from_binary", |b| {
+        b.iter(|| from_binary(black_box(&module), Limits::default(), time).unwrap())
+    });
+    g.bench_function("auditable_info_audit_info_from_slice", |b| {
+        b.iter(|| auditable_info::audit_info_from_slice(black_box(&module), 8 << 20).unwrap())
+    });
+    g.bench_function("custodia_from_binary_to_cyclonedx_1_7", |b| {
+        b.iter(|| {
+            let sbom = from_binary(black_box(&module), Limits::default(), time).unwrap();
+            cyclonedx::to_json(&sbom, CycloneDxVersion::V1_7)
+        })
     });
     g.finish();
 }

@@ -287,8 +287,9 @@ pub struct Difference {
     /// binary: dev-dependencies, dependencies of features or targets not
     /// built.
     pub only_in_lock_graph: BTreeSet<String>,
-    /// Locked packages outside the root's graph altogether (other
-    /// workspace members and what only they use).
+    /// Locked packages (the lock-file SBOM's components; its root is the
+    /// workspace) outside the root's graph altogether: other workspace
+    /// members and what only they use.
     pub outside_root_graph: BTreeSet<String>,
     /// Edges (`A -> B`) the binary has and the lock file does not.
     pub edges_only_in_binary: BTreeSet<(String, String)>,
@@ -331,7 +332,7 @@ fn keyed(sbom: &Sbom) -> (BTreeMap<&str, String>, BTreeSet<(String, String)>) {
 /// reachable from it) against the binary's packages and edges.
 pub fn compare(binary: &Sbom, lock: &Sbom) -> Difference {
     let (_, bin_edges) = keyed(binary);
-    let (lock_keys, lock_edges) = keyed(lock);
+    let (_, lock_edges) = keyed(lock);
     let bin_nodes: BTreeSet<String> = std::iter::once(&binary.root)
         .chain(&binary.components)
         .map(|c| format!("{}@{}", c.name, c.version))
@@ -349,7 +350,14 @@ pub fn compare(binary: &Sbom, lock: &Sbom) -> Difference {
             stack.extend(adjacency.get(n).into_iter().flatten().copied());
         }
     }
-    let all_locked: BTreeSet<&str> = lock_keys.values().map(String::as_str).collect();
+    // The lock-file SBOM's root is the workspace (virtual or a package
+    // named by the manifest), not a locked package: only its components
+    // count as locked.
+    let all_locked: BTreeSet<String> = lock
+        .components
+        .iter()
+        .map(|c| format!("{}@{}", c.name, c.version))
+        .collect();
     let graph_edges: BTreeSet<(String, String)> = lock_edges
         .iter()
         .filter(|(a, b)| bin_nodes.contains(a) && bin_nodes.contains(b))
@@ -367,9 +375,8 @@ pub fn compare(binary: &Sbom, lock: &Sbom) -> Difference {
             .map(|k| (*k).to_owned())
             .collect(),
         outside_root_graph: all_locked
-            .iter()
-            .filter(|k| !reachable.contains(*k))
-            .map(|k| (*k).to_owned())
+            .into_iter()
+            .filter(|k| !reachable.contains(k.as_str()) && !bin_nodes.contains(k))
             .collect(),
         edges_only_in_binary: bin_edges.difference(&lock_edges).cloned().collect(),
         edges_only_in_lock: graph_edges.difference(&bin_edges).cloned().collect(),
