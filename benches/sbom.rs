@@ -35,7 +35,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use custodia::sbom::cargo::{CargoInput, from_cargo};
 use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::{Sbom, spdx, spdx3};
+use custodia::sbom::{spdx, spdx3};
 use custodia::time::Timestamp;
 
 const PACKAGES: usize = 2_000;
@@ -286,7 +286,7 @@ fn sbom_2000(c: &mut Criterion) {
 /// component, its dependencies by index), zlib-compressed in the `.dep-v0`
 /// custom section of a WebAssembly module.
 #[cfg(feature = "auditable")]
-fn auditable_module(sbom: &Sbom) -> Vec<u8> {
+fn auditable_module(sbom: &custodia::sbom::Sbom) -> Vec<u8> {
     let all: Vec<&custodia::sbom::Component> = std::iter::once(&sbom.root)
         .chain(&sbom.components)
         .collect();
@@ -339,7 +339,7 @@ fn auditable_module(sbom: &Sbom) -> Vec<u8> {
 /// The SBOM of a binary carrying the 2,000 packages' audit data, against
 /// auditable-info (the reference reader) reading the same bytes.
 #[cfg(feature = "auditable")]
-fn sbom_binary(c: &mut Criterion, sbom: &Sbom) {
+fn sbom_binary(c: &mut Criterion, sbom: &custodia::sbom::Sbom) {
     use custodia::sbom::binary::{Limits, from_binary};
     let module = auditable_module(sbom);
     let time = Timestamp::from_unix(1_700_000_000);

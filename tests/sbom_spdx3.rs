@@ -412,7 +412,8 @@ fn broken_documents_are_refused_with_a_path() {
         .position(|n| n["type"] == "software_Package" && n.get("verifiedUsing").is_some())
         .unwrap();
     let rel = index("Relationship");
-    let cases: Vec<(Box<dyn Fn(&mut serde_json::Value)>, String)> = vec![
+    type Change = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Change, String)> = vec![
         (
             Box::new(|d| d["@context"] = "https://spdx.org/rdf/3.0.0/spdx-context.jsonld".into()),
             "@context".to_owned(),
