@@ -1075,6 +1075,10 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
             (root, several.to_vec())
         }
     };
+    let mut root = root;
+    // The root's scope is not carried (an edge to it, e.g. a self-edge,
+    // says nothing about how the root is used).
+    root.scope = Scope::Required;
     let mut sbom = Sbom::new(root, timestamp);
     for c in all.into_iter().flatten() {
         sbom.add(c);
