@@ -22,7 +22,7 @@ use custodia::Error;
 use custodia::dsse::Envelope;
 use custodia::keys::{KeyAlgorithm, KeySet, Signer as _, SigningKey, Verifier as _, load_signer};
 use custodia::pkcs11::{Pkcs11Error, Pkcs11Signer, Pkcs11Uri, RsaPadding, generate_key_pair};
-use pkcs11_support::{PIN, PIN_TOKEN, TOKEN, hsm, unique, write};
+use pkcs11_support::{PIN, PIN_TOKEN, TOKEN, TOOL_TOKEN, hsm, shared, unique, write};
 
 const PAYLOAD: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"}}],"predicateType":"https://example.com/interop/v1","predicate":{}}"#;
 
@@ -100,6 +100,7 @@ fn pkcs11_error(result: Result<impl std::fmt::Debug, Error>) -> Pkcs11Error {
 #[test]
 fn envelopes_signed_on_the_token_verify_with_custodia_and_securesystemslib() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     for algorithm in ALGORITHMS {
         let uri: Pkcs11Uri = hsm.uri(&unique(algorithm.name())).parse().unwrap();
         let signer = generate_key_pair(&uri, algorithm).unwrap();
@@ -144,8 +145,11 @@ fn generated_private_keys_are_sensitive_and_never_extractable() {
     let Some(hsm) = hsm() else { return };
     for algorithm in ALGORITHMS {
         let label = unique(&format!("protect-{}", algorithm.name()));
-        let signer = generate_key_pair(&hsm.uri(&label).parse().unwrap(), algorithm).unwrap();
-        let protection = signer.key_protection().unwrap();
+        let protection = {
+            let _shared = shared();
+            let signer = generate_key_pair(&hsm.uri(&label).parse().unwrap(), algorithm).unwrap();
+            signer.key_protection().unwrap()
+        };
         assert!(protection.sensitive, "{algorithm}: {protection:?}");
         assert!(!protection.extractable, "{algorithm}: {protection:?}");
         assert!(protection.always_sensitive && protection.never_extractable && protection.local);
@@ -177,6 +181,7 @@ fn generated_private_keys_are_sensitive_and_never_extractable() {
 #[test]
 fn rsa_pkcs1_v15_when_asked_and_the_peer_agrees() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let uri: Pkcs11Uri = hsm.uri(&unique("rsa-pkcs1")).parse().unwrap();
     generate_key_pair(&uri, KeyAlgorithm::Rsa).unwrap();
     let signer = Pkcs11Signer::open_with_padding(&uri, RsaPadding::Pkcs1v15).unwrap();
@@ -202,7 +207,7 @@ fn a_keys_allowed_mechanisms_choose_the_padding_or_refuse() {
     let make = |label: &str, mechanisms: &str| {
         let (ok, out) = hsm.pkcs11_tool(&[
             "--token-label",
-            TOKEN,
+            TOOL_TOKEN,
             "--login",
             "--pin",
             PIN,
@@ -224,7 +229,8 @@ fn a_keys_allowed_mechanisms_choose_the_padding_or_refuse() {
     };
     let pkcs1 = unique("allowed-pkcs1");
     make(&pkcs1, "SHA256-RSA-PKCS");
-    let signer = Pkcs11Signer::open(&hsm.uri(&pkcs1).parse().unwrap()).unwrap();
+    let shared_guard = shared();
+    let signer = Pkcs11Signer::open(&hsm.uri_on(TOOL_TOKEN, &pkcs1, PIN).parse().unwrap()).unwrap();
     let sig = signer.sign(b"m").unwrap();
     assert_eq!(
         signer.public_key().verify(b"m", &sig),
@@ -232,16 +238,20 @@ fn a_keys_allowed_mechanisms_choose_the_padding_or_refuse() {
     );
     assert!(matches!(
         pkcs11_error(Pkcs11Signer::open_with_padding(
-            &hsm.uri(&pkcs1).parse().unwrap(),
+            &hsm.uri_on(TOOL_TOKEN, &pkcs1, PIN).parse().unwrap(),
             RsaPadding::Pss
         )),
         Pkcs11Error::UnsupportedMechanism { .. }
     ));
 
     // A key that may only sign with SHA-1: nothing custodia signs with.
+    drop(shared_guard);
     let sha1 = unique("allowed-sha1");
     make(&sha1, "SHA1-RSA-PKCS");
-    let err = pkcs11_error(Pkcs11Signer::open(&hsm.uri(&sha1).parse().unwrap()));
+    let _shared = shared();
+    let err = pkcs11_error(Pkcs11Signer::open(
+        &hsm.uri_on(TOOL_TOKEN, &sha1, PIN).parse().unwrap(),
+    ));
     assert!(
         matches!(err, Pkcs11Error::UnsupportedMechanism { .. }),
         "{err:?}"
@@ -252,6 +262,7 @@ fn a_keys_allowed_mechanisms_choose_the_padding_or_refuse() {
 #[test]
 fn eight_threads_sign_through_one_signer() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     for algorithm in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Ed25519] {
         let uri: Pkcs11Uri = hsm.uri(&unique("threads")).parse().unwrap();
         let signer = Arc::new(generate_key_pair(&uri, algorithm).unwrap());
@@ -284,6 +295,7 @@ fn eight_threads_sign_through_one_signer() {
 #[test]
 fn load_signer_takes_a_uri_with_the_pin_in_a_file() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let label = unique("load");
     let generated =
         generate_key_pair(&hsm.uri(&label).parse().unwrap(), KeyAlgorithm::EcdsaP384).unwrap();
@@ -308,6 +320,7 @@ fn load_signer_takes_a_uri_with_the_pin_in_a_file() {
 #[test]
 fn keygen_refuses_to_overwrite_and_needs_a_label() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let uri: Pkcs11Uri = hsm.uri(&unique("twice")).parse().unwrap();
     generate_key_pair(&uri, KeyAlgorithm::Ed25519).unwrap();
     assert!(matches!(
@@ -338,6 +351,7 @@ fn assert_names_uri_without_pin(err: &Pkcs11Error, needle: &str, pin: &str) {
 #[test]
 fn a_wrong_pin_is_a_typed_error_without_the_pin() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let wrong = "0000-wrong-pin";
     let err = pkcs11_error(load_signer(hsm.uri_on(PIN_TOKEN, "any", wrong)));
     assert!(matches!(err, Pkcs11Error::PinIncorrect { .. }), "{err:?}");
@@ -347,6 +361,7 @@ fn a_wrong_pin_is_a_typed_error_without_the_pin() {
 #[test]
 fn a_second_pin_for_a_logged_in_token_is_refused() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let uri: Pkcs11Uri = hsm.uri(&unique("conflict")).parse().unwrap();
     generate_key_pair(&uri, KeyAlgorithm::Ed25519).unwrap();
     let err = pkcs11_error(load_signer(hsm.uri_on(TOKEN, "x", "another-pin")));
@@ -357,6 +372,7 @@ fn a_second_pin_for_a_logged_in_token_is_refused() {
 #[test]
 fn unknown_objects_and_tokens_are_typed_errors() {
     let Some(hsm) = hsm() else { return };
+    let _shared = shared();
     let missing = unique("no-such-key");
     let err = pkcs11_error(load_signer(hsm.uri(&missing)));
     assert!(
@@ -398,6 +414,7 @@ fn unknown_objects_and_tokens_are_typed_errors() {
 #[test]
 fn a_module_that_is_not_pkcs11_is_a_typed_error() {
     let Some(_) = hsm() else { return };
+    let _shared = shared();
     let dir = tempfile::tempdir().unwrap();
     let garbage = write(
         dir.path(),

@@ -16,8 +16,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
 /// The token every test signs on, and its PINs.
 pub const TOKEN: &str = "custodia-test";
@@ -26,6 +26,27 @@ pub const SO_PIN: &str = "so-custodia-0815";
 /// A token only the wrong-PIN tests use, so no correct login precedes them
 /// in the process.
 pub const PIN_TOKEN: &str = "custodia-pin";
+/// A token where only pkcs11-tool (another process) creates keys: SoftHSM2
+/// notices another process's new objects reliably only on a token this
+/// process does not write to at the same time.
+pub const TOOL_TOKEN: &str = "custodia-tool";
+
+/// SoftHSM2 keeps tokens in files, and one process reading a token while
+/// another rewrites it can fail (`CKR_GENERAL_ERROR` from C_GetTokenInfo, a
+/// token missing for a moment). Tests in this process hold [`shared`]
+/// while they use the token; running pkcs11-tool (or the CLI, another
+/// process) takes it exclusively.
+static TOKEN_FILES: RwLock<()> = RwLock::new(());
+
+/// Held while this process uses the token.
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    TOKEN_FILES.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Held while another process uses the token.
+pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    TOKEN_FILES.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 pub struct Hsm {
     pub module: PathBuf,
@@ -70,7 +91,7 @@ fn setup() -> Option<Hsm> {
         return skip("softhsm2-util not found (apt-get install softhsm2)");
     };
     let slots = String::from_utf8_lossy(&slots.stdout).into_owned();
-    for token in [TOKEN, PIN_TOKEN] {
+    for token in [TOKEN, PIN_TOKEN, TOOL_TOKEN] {
         let present = slots
             .lines()
             .any(|l| l.trim() == format!("Label:            {token}"));
@@ -105,21 +126,30 @@ impl Hsm {
     }
 
     /// Runs pkcs11-tool against the module; returns (success, stdout+stderr).
+    /// SoftHSM2 keeps a token in files that another process (this one,
+    /// generating keys in other tests) may be rewriting: pkcs11-tool can
+    /// then miss the token for a moment, so that one failure is retried.
     pub fn pkcs11_tool(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new("pkcs11-tool")
-            .arg("--module")
-            .arg(&self.module)
-            .args(args)
-            .output()
-            .expect("pkcs11-tool (apt-get install opensc)");
-        (
-            out.status.success(),
-            format!(
+        let _exclusive = exclusive();
+        let mut attempt = 0;
+        loop {
+            let out = Command::new("pkcs11-tool")
+                .arg("--module")
+                .arg(&self.module)
+                .args(args)
+                .output()
+                .expect("pkcs11-tool (apt-get install opensc)");
+            let text = format!(
                 "{}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+            );
+            attempt += 1;
+            if out.status.success() || !text.contains("No slot with token") || attempt == 5 {
+                return (out.status.success(), text);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 }
 
