@@ -667,6 +667,11 @@ impl SigningKey {
             Self::Pkcs11(key) => key.public_key(),
         }
     }
+
+    /// The public half's key id.
+    pub fn key_id(&self) -> &KeyId {
+        self.public_key().key_id()
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -693,10 +698,6 @@ impl Signer for SigningKey {
     }
 }
 
-/// The largest private key file [`load_signer`] reads (an RSA-8192 PKCS#8
-/// PEM is under 7 KiB).
-pub const MAX_KEY_FILE_BYTES: u64 = 1024 * 1024;
-
 /// Loads a signing key from `key`: an RFC 7512 `pkcs11:` URI (feature
 /// `pkcs11`; see [`crate::pkcs11`]) or the path of a PKCS#8 PEM private key
 /// file. Everything that takes a private key file takes a URI this way.
@@ -715,24 +716,9 @@ pub fn load_signer(key: impl AsRef<std::ffi::OsStr>) -> Result<SigningKey, Error
         }
         .into());
     }
-    use std::io::Read as _;
+    // A regular file within the key limit: never a FIFO, device or symlink.
     let path = std::path::Path::new(key);
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(KeyError::Pem(format!(
-            "{}: larger than {MAX_KEY_FILE_BYTES} bytes, not a key",
-            path.display()
-        ))
-        .into());
-    }
+    let bytes = Zeroizing::new(crate::fsread::read(path, crate::fsread::KEY)?);
     let pem = std::str::from_utf8(&bytes).map_err(|_| {
         KeyError::Pem(format!(
             "{}: not a PEM private key (not text)",

@@ -237,3 +237,26 @@ pub fn fuzz_uri(data: &[u8]) {
     let redacted = Pkcs11Uri::parse(&shown);
     assert!(redacted.is_ok(), "Display output parses: {shown}");
 }
+
+/// Generates a key pair on the token `uri` names (see
+/// [`generate_key_pair`], feature `pkcs11`) and returns it as a
+/// [`SigningKey`]. Without the feature it parses the URI and returns
+/// [`Pkcs11Error::FeatureDisabled`], so callers need no `cfg` of their own.
+pub fn generate_on_token(
+    uri: &str,
+    algorithm: crate::keys::KeyAlgorithm,
+) -> Result<crate::keys::SigningKey, crate::Error> {
+    let uri = Pkcs11Uri::parse(uri)?;
+    #[cfg(feature = "pkcs11")]
+    return Ok(crate::keys::SigningKey::Pkcs11(generate_key_pair(
+        &uri, algorithm,
+    )?));
+    #[cfg(not(feature = "pkcs11"))]
+    {
+        let _ = algorithm;
+        Err(Pkcs11Error::FeatureDisabled {
+            uri: uri.to_string(),
+        }
+        .into())
+    }
+}
