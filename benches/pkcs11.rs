@@ -78,7 +78,10 @@ fn bench(c: &mut Criterion) {
             ])
             .unwrap()[0];
         let (mechanism, data) = if *algorithm == KeyAlgorithm::Ed25519 {
-            (Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)), message.as_slice())
+            (
+                Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+                message.as_slice(),
+            )
         } else {
             (Mechanism::Ecdsa, digest.as_bytes())
         };

@@ -651,8 +651,9 @@ fn generate_rsa_pkcs8() -> Result<Vec<u8>, Error> {
 /// ```
 #[non_exhaustive]
 pub enum SigningKey {
-    /// A PKCS#8 PEM private key read from a file.
-    File(PrivateKey),
+    /// A PKCS#8 PEM private key read from a file (boxed: ring's key pairs
+    /// are large).
+    File(Box<PrivateKey>),
     /// A key on a PKCS#11 token (feature `pkcs11`).
     #[cfg(feature = "pkcs11")]
     Pkcs11(crate::pkcs11::Pkcs11Signer),
@@ -725,5 +726,5 @@ pub fn load_signer(key: impl AsRef<std::ffi::OsStr>) -> Result<SigningKey, Error
             path.display()
         ))
     })?;
-    Ok(SigningKey::File(PrivateKey::from_pem(pem)?))
+    Ok(SigningKey::File(Box::new(PrivateKey::from_pem(pem)?)))
 }

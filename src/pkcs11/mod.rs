@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The URI parser is always built (so a key argument can be recognised and
-//! refused with a typed error); the signer, [`Pkcs11Signer`], and key
-//! generation, [`generate_key_pair`], need the `pkcs11` feature, which adds
+//! refused with a typed error); the signer, `Pkcs11Signer`, and key
+//! generation, `generate_key_pair`, need the `pkcs11` feature, which adds
 //! the `cryptoki` crate. [`crate::keys::load_signer`] takes a key file path
 //! or a `pkcs11:` URI, so every caller that signs accepts both.
 //!
@@ -26,7 +26,7 @@
 //! The module is process-wide state by the standard's design (`C_Initialize`
 //! once per process), so a module is loaded once and kept; each token is
 //! logged into once per process, and sessions are pooled and reused, so one
-//! [`Pkcs11Signer`] can be shared by many threads. A PIN is never printed:
+//! `Pkcs11Signer` can be shared by many threads. A PIN is never printed:
 //! [`Pkcs11Uri`]'s `Display` and every error leave `pin-value` out.
 
 mod uri;
@@ -239,8 +239,8 @@ pub fn fuzz_uri(data: &[u8]) {
 }
 
 /// Generates a key pair on the token `uri` names (see
-/// [`generate_key_pair`], feature `pkcs11`) and returns it as a
-/// [`SigningKey`]. Without the feature it parses the URI and returns
+/// `generate_key_pair`, feature `pkcs11`) and returns it as a
+/// [`SigningKey`](crate::keys::SigningKey). Without the feature it parses the URI and returns
 /// [`Pkcs11Error::FeatureDisabled`], so callers need no `cfg` of their own.
 pub fn generate_on_token(
     uri: &str,
