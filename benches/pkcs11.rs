@@ -36,7 +36,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
-use cryptoki::object::{Attribute, ObjectClass};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use custodia::digest::DigestAlgorithm;
 use custodia::keys::{KeyAlgorithm, Signer as _, Verifier as _};
 use custodia::pkcs11::generate_key_pair;
@@ -100,8 +100,23 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // pkcs11-tool, a process per signature, over the same digest and key.
+    // pkcs11-tool, a process per signature, over the same digest and key
+    // (named by its CKA_ID: pkcs11-tool's --sign --label can pick another key).
     let (_, label, signer) = &signers[0];
+    let key = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .unwrap()[0];
+    let id = match session
+        .get_attributes(key, &[AttributeType::Id])
+        .unwrap()
+        .as_slice()
+    {
+        [Attribute::Id(id)] => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        other => panic!("no CKA_ID: {other:?}"),
+    };
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("digest.bin");
     let output = dir.path().join("sig.bin");
@@ -118,8 +133,8 @@ fn bench(c: &mut Criterion) {
             "--sign",
             "--mechanism",
             "ECDSA",
-            "--label",
-            label,
+            "--id",
+            &id,
             "--input-file",
             &input,
             "--output-file",
