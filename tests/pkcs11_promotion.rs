@@ -193,7 +193,7 @@ fn a_release_promoted_with_builder_and_promoter_keys_on_the_token_validates() {
         put(
             &store,
             &a,
-            &Approval::new("prod", Timestamp::from_unix(T0)),
+            &Approval::new("prod", Timestamp::from_unix(T0 + 2 * HOUR)),
             k,
         )
     });
