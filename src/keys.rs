@@ -720,11 +720,7 @@ pub fn load_signer(key: impl AsRef<std::ffi::OsStr>) -> Result<SigningKey, Error
     // A regular file within the key limit: never a FIFO, device or symlink.
     let path = std::path::Path::new(key);
     let bytes = Zeroizing::new(crate::fsread::read(path, crate::fsread::KEY)?);
-    let pem = std::str::from_utf8(&bytes).map_err(|_| {
-        KeyError::Pem(format!(
-            "{}: not a PEM private key (not text)",
-            path.display()
-        ))
-    })?;
+    let pem = std::str::from_utf8(&bytes)
+        .map_err(|_| KeyError::Pem("not a PEM private key (not text)".to_owned()))?;
     Ok(SigningKey::File(Box::new(PrivateKey::from_pem(pem)?)))
 }
