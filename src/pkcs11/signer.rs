@@ -78,13 +78,15 @@ struct Token {
     slot: Slot,
     login: Mutex<Login>,
     idle: Mutex<Vec<Session>>,
+    pin_key: ring::hmac::Key,
 }
 
 #[derive(Default)]
 struct Login {
     /// Kept open: a token stays logged in while the application has a session.
     session: Option<Session>,
-    /// SHA-256 of the PIN that logged in (never the PIN).
+    /// HMAC-SHA-256 of the PIN that logged in, under a key made for this
+    /// token in this process (never the PIN, nor a plain hash of it).
     pin_digest: Option<Vec<u8>>,
 }
 
@@ -239,11 +241,19 @@ impl Module {
         if let Some(token) = tokens.iter().find(|t| t.slot == slot) {
             return Ok(Arc::clone(token));
         }
+        let pin_key =
+            ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
+                .map_err(|_| Pkcs11Error::Call {
+                    uri: shown.to_owned(),
+                    function: "(custodia) random key",
+                    code: "the system random source failed".to_owned(),
+                })?;
         let token = Arc::new(Token {
             ctx: self.ctx.clone(),
             slot,
             login: Mutex::new(Login::default()),
             idle: Mutex::new(Vec::new()),
+            pin_key,
         });
         tokens.push(Arc::clone(&token));
         Ok(token)
@@ -293,13 +303,12 @@ impl Token {
         let Some(pin) = pin else {
             return Ok(lock(&self.login).pin_digest.is_some());
         };
-        let digest = DigestAlgorithm::Sha256
-            .hash(pin.expose().as_bytes())
-            .as_bytes()
+        let digest = ring::hmac::sign(&self.pin_key, pin.expose().as_bytes())
+            .as_ref()
             .to_vec();
         let mut login = lock(&self.login);
         if let Some(existing) = &login.pin_digest {
-            return if *existing == digest {
+            return if ring::hmac::verify(&self.pin_key, pin.expose().as_bytes(), existing).is_ok() {
                 Ok(true)
             } else {
                 Err(Pkcs11Error::PinConflict {
