@@ -1207,10 +1207,11 @@ fn digest_path(path: &Path, algorithm: DigestAlgorithm) -> Result<Digest, Failur
 /// A private key file or a `pkcs11:` URI (the library tells them apart).
 fn read_private_key(path: &Path) -> Result<SigningKey, Failure> {
     custodia::keys::load_signer(path).map_err(|e| match e {
-        // The error names the URI without its PIN; the argument itself may hold one.
-        custodia::Error::Pkcs11(e) => e.to_string().into(),
-        custodia::Error::Io { .. } => e.to_string().into(),
-        e => format!("{}: {e}", path.display()).into(),
+        // A key file's content: say which file.
+        custodia::Error::Key(_) => format!("{}: {e}", path.display()).into(),
+        // Reading errors name the file; PKCS#11 errors name the URI
+        // without its PIN (the argument itself may hold one).
+        e => e.to_string().into(),
     })
 }
 
