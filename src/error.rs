@@ -58,6 +58,9 @@ pub enum Error {
     #[cfg(feature = "oci")]
     #[error(transparent)]
     Oci(#[from] crate::oci::OciError),
+    /// A PKCS#11 key (a `pkcs11:` URI) could not be used.
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

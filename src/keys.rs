@@ -184,7 +184,7 @@ impl PublicKey {
         })
     }
 
-    fn from_raw(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn from_raw(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Self, Error> {
         let spki_der = encode_spki(algorithm, raw)?;
         Self::from_spki_der(&spki_der)
     }
@@ -566,9 +566,9 @@ fn check_public_key(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<(), KeyError>
 
 /// PKCS#1 RSAPublicKey: SEQUENCE { modulus INTEGER, publicExponent INTEGER }.
 #[derive(der::Sequence)]
-struct RsaPublicKeyDer<'a> {
-    modulus: der::asn1::UintRef<'a>,
-    public_exponent: der::asn1::UintRef<'a>,
+pub(crate) struct RsaPublicKeyDer<'a> {
+    pub(crate) modulus: der::asn1::UintRef<'a>,
+    pub(crate) public_exponent: der::asn1::UintRef<'a>,
 }
 
 fn encode_spki(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Vec<u8>, Error> {
@@ -627,4 +627,100 @@ fn generate_rsa_pkcs8() -> Result<Vec<u8>, Error> {
 #[cfg(not(feature = "rsa-keygen"))]
 fn generate_rsa_pkcs8() -> Result<Vec<u8>, Error> {
     Err(KeyError::Generation("RSA key generation needs the `rsa-keygen` feature".to_owned()).into())
+}
+
+/// A signing key as [`load_signer`] found it: a private key file, or a key
+/// on a PKCS#11 token. Either way it signs and tells its public key.
+///
+/// ```
+/// use custodia::keys::{load_signer, KeyAlgorithm, PrivateKey, Signer as _};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("builder.key");
+/// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+/// std::fs::write(&path, key.to_pem().as_bytes())?;
+/// let loaded = load_signer(&path)?;
+/// assert_eq!(loaded.public_key(), key.public_key());
+/// assert_eq!(loaded.key_id(), key.key_id());
+/// // Without the `pkcs11` feature a URI is refused with a typed error.
+/// # #[cfg(not(feature = "pkcs11"))]
+/// assert!(matches!(
+///     load_signer("pkcs11:token=ci;object=builder"),
+///     Err(custodia::Error::Pkcs11(custodia::pkcs11::Pkcs11Error::FeatureDisabled { .. }))
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[non_exhaustive]
+pub enum SigningKey {
+    /// A PKCS#8 PEM private key read from a file (boxed: ring's key pairs
+    /// are large).
+    File(Box<PrivateKey>),
+    /// A key on a PKCS#11 token (feature `pkcs11`).
+    #[cfg(feature = "pkcs11")]
+    Pkcs11(crate::pkcs11::Pkcs11Signer),
+}
+
+impl SigningKey {
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        match self {
+            Self::File(key) => key.public_key(),
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(key) => key.public_key(),
+        }
+    }
+
+    /// The public half's key id.
+    pub fn key_id(&self) -> &KeyId {
+        self.public_key().key_id()
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(key) => key.fmt(f),
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(key) => key.fmt(f),
+        }
+    }
+}
+
+impl Signer for SigningKey {
+    fn key_id(&self) -> &KeyId {
+        self.public_key().key_id()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        match self {
+            Self::File(key) => key.sign(message),
+            #[cfg(feature = "pkcs11")]
+            Self::Pkcs11(key) => key.sign(message),
+        }
+    }
+}
+
+/// Loads a signing key from `key`: an RFC 7512 `pkcs11:` URI (feature
+/// `pkcs11`; see [`crate::pkcs11`]) or the path of a PKCS#8 PEM private key
+/// file. Everything that takes a private key file takes a URI this way.
+pub fn load_signer(key: impl AsRef<std::ffi::OsStr>) -> Result<SigningKey, Error> {
+    let key = key.as_ref();
+    if let Some(uri) = key
+        .to_str()
+        .filter(|k| crate::pkcs11::Pkcs11Uri::is_pkcs11_uri(k))
+    {
+        let uri = crate::pkcs11::Pkcs11Uri::parse(uri)?;
+        #[cfg(feature = "pkcs11")]
+        return Ok(SigningKey::Pkcs11(crate::pkcs11::Pkcs11Signer::open(&uri)?));
+        #[cfg(not(feature = "pkcs11"))]
+        return Err(crate::pkcs11::Pkcs11Error::FeatureDisabled {
+            uri: uri.to_string(),
+        }
+        .into());
+    }
+    // A regular file within the key limit: never a FIFO, device or symlink.
+    let path = std::path::Path::new(key);
+    let bytes = Zeroizing::new(crate::fsread::read(path, crate::fsread::KEY)?);
+    let pem = std::str::from_utf8(&bytes)
+        .map_err(|_| KeyError::Pem("not a PEM private key (not text)".to_owned()))?;
+    Ok(SigningKey::File(Box::new(PrivateKey::from_pem(pem)?)))
 }

@@ -56,6 +56,7 @@ mod json;
 pub mod keys;
 #[cfg(feature = "oci")]
 pub mod oci;
+pub mod pkcs11;
 pub mod policy;
 pub mod predicate;
 pub mod promotion;

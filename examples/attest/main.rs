@@ -38,7 +38,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::error::StoreError;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey, SigningKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::{Incident, PromotionKind};
@@ -52,10 +52,6 @@ use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 use custodia::time::Timestamp;
-
-/// Key files are small (an RSA-8192 PKCS#8 PEM is under 7 KiB); anything
-/// much larger is not a key and is refused before it is read whole.
-const MAX_KEY_FILE_BYTES: u64 = custodia::fsread::KEY.bytes();
 
 /// Policies are small; a larger file is refused before it is read whole.
 const MAX_POLICY_BYTES: u64 = custodia::fsread::POLICY.bytes();
@@ -101,8 +97,17 @@ enum Command {
     #[command(after_help = "\
 Example:
   attest keygen --algorithm ecdsa-p256 --out ci-builder
-  # writes ci-builder.key and ci-builder.pub, prints the key id")]
+  # writes ci-builder.key and ci-builder.pub, prints the key id
+  attest keygen --algorithm ecdsa-p256 --out ci-builder \\
+    --pkcs11 'pkcs11:token=ci;object=builder?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/pin'
+  # generates a non-extractable key pair on the token; writes only ci-builder.pub")]
     Keygen(KeygenArgs),
+    /// Print a signing key's public key (SPKI PEM): from a private key file or a `pkcs11:` URI.
+    #[command(after_help = "\
+Example:
+  attest pubkey --key builder.key > builder.pub
+  attest pubkey --key 'pkcs11:token=ci;object=builder?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/pin'")]
+    Pubkey(PubkeyArgs),
     /// Print the digest of files (`sha256:<hex>  PATH`) or directory trees.
     #[command(after_help = "\
 Example:
@@ -320,6 +325,18 @@ struct KeygenArgs {
     /// Path prefix of the files to write (PREFIX.key, PREFIX.pub); existing files are not overwritten.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
+    /// Generate the key pair on this PKCS#11 token (an RFC 7512 URI with
+    /// object= and module-path=); the private key never leaves it, only
+    /// PREFIX.pub is written.
+    #[arg(long, value_name = "URI")]
+    pkcs11: Option<String>,
+}
+
+#[derive(Args)]
+struct PubkeyArgs {
+    /// Private key: a PKCS#8 PEM file or a `pkcs11:` URI.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -362,7 +379,7 @@ struct DigestArgs {
 
 #[derive(Args)]
 struct SignArgs {
-    /// Private key (PKCS#8 PEM, as `attest keygen` writes).
+    /// Private key: a PKCS#8 PEM file (as `attest keygen` writes) or a `pkcs11:` URI.
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The payload to sign, or with --append the envelope to add a signature to.
@@ -448,7 +465,7 @@ struct StorePutArgs {
 
 #[derive(Args)]
 struct ApproveArgs {
-    /// The approver's private key (PKCS#8 PEM).
+    /// The approver's private key (PKCS#8 PEM file or `pkcs11:` URI).
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The environment the artifact is approved for.
@@ -478,7 +495,7 @@ struct PromoteArgs {
     /// The store directory (must exist).
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
-    /// The promoter's private key (its public key needs the `promoter` role in the policy).
+    /// The promoter's private key, a file or a `pkcs11:` URI (its public key needs the `promoter` role in the policy).
     #[arg(long, value_name = "PROMOTER_KEY")]
     key: PathBuf,
     #[command(flatten)]
@@ -520,7 +537,7 @@ struct RollbackArgs {
     /// The store directory (must exist).
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
-    /// The promoter's private key.
+    /// The promoter's private key (file or `pkcs11:` URI).
     #[arg(long, value_name = "PROMOTER_KEY")]
     key: PathBuf,
     /// The environment to roll back.
@@ -542,7 +559,7 @@ struct IncidentArgs {
     /// The store directory (must exist).
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
-    /// The signer's private key (an `operator` or `promoter` key in the policy).
+    /// The signer's private key, a file or a `pkcs11:` URI (an `operator` or `promoter` key in the policy).
     #[arg(long, value_name = "KEY")]
     key: PathBuf,
     /// The environment the incident happened in.
@@ -587,6 +604,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(args) => keygen(&args),
+        Command::Pubkey(args) => pubkey(&args),
         Command::Digest(args) => digest(&args),
         #[cfg(feature = "oci")]
         Command::Attach(args) => oci::attach(&args),
@@ -613,6 +631,19 @@ fn main() -> ExitCode {
 fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
     let key_path = with_suffix(&args.out, ".key");
     let pub_path = with_suffix(&args.out, ".pub");
+    if let Some(uri) = &args.pkcs11 {
+        if pub_path.exists() {
+            return Err(format!(
+                "{}: already exists; not overwriting a key",
+                pub_path.display()
+            )
+            .into());
+        }
+        let key = custodia::pkcs11::generate_on_token(uri, args.algorithm.key_algorithm())
+            .map_err(|e| e.to_string())?;
+        write_new_file(&pub_path, key.public_key().to_pem().as_bytes(), false)?;
+        return print_stdout(format!("{}\n", key.public_key().key_id()).as_bytes());
+    }
     for path in [&key_path, &pub_path] {
         if path.exists() {
             return Err(
@@ -627,6 +658,11 @@ fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
         return Err(e);
     }
     print_stdout(format!("{}\n", key.key_id()).as_bytes())
+}
+
+fn pubkey(args: &PubkeyArgs) -> Result<(), Failure> {
+    let key = read_private_key(&args.key)?;
+    print_stdout(key.public_key().to_pem().as_bytes())
 }
 
 fn digest(args: &DigestArgs) -> Result<(), Failure> {
@@ -1089,11 +1125,15 @@ fn digest_path(path: &Path, algorithm: DigestAlgorithm) -> Result<Digest, Failur
     digest.map_err(|e| e.to_string().into())
 }
 
-fn read_private_key(path: &Path) -> Result<PrivateKey, Failure> {
-    let bytes = read_file(path, MAX_KEY_FILE_BYTES)?;
-    let pem = String::from_utf8(bytes)
-        .map_err(|_| format!("{}: not a PEM private key (not text)", path.display()))?;
-    PrivateKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()).into())
+/// A private key file or a `pkcs11:` URI (the library tells them apart).
+fn read_private_key(path: &Path) -> Result<SigningKey, Failure> {
+    custodia::keys::load_signer(path).map_err(|e| match e {
+        // A key file's content: say which file.
+        custodia::Error::Key(_) => format!("{}: {e}", path.display()).into(),
+        // Reading errors name the file; PKCS#11 errors name the URI
+        // without its PIN (the argument itself may hold one).
+        e => e.to_string().into(),
+    })
 }
 
 /// Reads a regular file of at most `limit` bytes (`custodia::fsread`): a
