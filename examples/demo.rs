@@ -165,7 +165,7 @@ fn policy_json(team: &Team) -> serde_json::Value {
         "conditions": {"builderIds": ["https://ci.acme.example/builders/release"], "sourceRepository": "github.com/acme/shop"}});
     let tests = serde_json::json!({"predicateType": "https://in-toto.io/attestation/test-result/v0.1",
         "signerRole": "tester", "conditions": {"testResult": "PASSED"}});
-    let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.1",
+    let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.2",
         "signerRole": "scanner", "conditions": {"maxSeverity": "medium"}});
     let sbom =
         serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "signerRole": "builder"});
