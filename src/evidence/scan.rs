@@ -118,6 +118,10 @@ pub struct Finding {
     pub status: Option<String>,
     /// Where: a Trivy target, an OSV source path, a SARIF `uri:line`.
     pub location: Option<String>,
+    /// The package's ecosystem or type (OSV `ecosystem`, Grype artifact `type`).
+    pub ecosystem: Option<String>,
+    /// The database namespace that matched (Grype).
+    pub namespace: Option<String>,
 }
 
 impl Finding {
@@ -163,6 +167,7 @@ pub struct ScanReport {
     scanner: ScannerInfo,
     created: Option<String>,
     artifact: Option<String>,
+    artifact_type: Option<String>,
     findings: Vec<Finding>,
     suppressed: Vec<SuppressedFinding>,
 }
@@ -175,7 +180,7 @@ impl ScanReport {
             None => detect(bytes)?,
         };
         let source = Source::of_bytes(bytes);
-        let (scanner, created, artifact, findings, suppressed) = match format {
+        let (scanner, created, (artifact, artifact_type), findings, suppressed) = match format {
             ScanFormat::Trivy => read_trivy(bytes)?,
             ScanFormat::Grype => read_grype(bytes)?,
             ScanFormat::Osv => read_osv(bytes)?,
@@ -183,7 +188,7 @@ impl ScanReport {
             ScanFormat::Sarif => {
                 let log = SarifLog::from_slice(bytes)?;
                 let (scanner, findings) = log.to_findings();
-                (scanner, None, None, findings, Vec::new())
+                (scanner, None, (None, None), findings, Vec::new())
             }
         };
         Ok(Self {
@@ -192,6 +197,7 @@ impl ScanReport {
             scanner,
             created,
             artifact,
+            artifact_type,
             findings,
             suppressed,
         })
@@ -223,6 +229,12 @@ impl ScanReport {
         self.artifact.as_deref()
     }
 
+    /// What kind of thing was scanned (Trivy `ArtifactType`, Grype
+    /// `source.type`).
+    pub fn artifact_type(&self) -> Option<&str> {
+        self.artifact_type.as_deref()
+    }
+
     /// Open findings.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
@@ -237,7 +249,7 @@ impl ScanReport {
 type Parts = (
     ScannerInfo,
     Option<String>,
-    Option<String>,
+    (Option<String>, Option<String>),
     Vec<Finding>,
     Vec<SuppressedFinding>,
 );
@@ -297,6 +309,7 @@ struct TrivyReport {
     schema_version: u32,
     created_at: Option<String>,
     artifact_name: Option<String>,
+    artifact_type: Option<String>,
     trivy: Option<TrivyTool>,
     results: Option<Vec<TrivyResult>>,
 }
@@ -371,6 +384,8 @@ impl TrivyVulnerability {
             fixed_version: self.fixed_version,
             status: self.status,
             location: Some(target.to_owned()),
+            ecosystem: None,
+            namespace: None,
         }
     }
 }
@@ -417,7 +432,13 @@ fn read_trivy(bytes: &[u8]) -> Result<Parts, Error> {
         database_version: None,
         database_updated: None,
     };
-    Ok((scanner, r.created_at, r.artifact_name, findings, suppressed))
+    Ok((
+        scanner,
+        r.created_at,
+        (r.artifact_name, r.artifact_type),
+        findings,
+        suppressed,
+    ))
 }
 
 // ---- Grype ----
@@ -431,6 +452,8 @@ struct GrypeReport {
 
 #[derive(Deserialize)]
 struct GrypeSource {
+    #[serde(rename = "type")]
+    kind: Option<String>,
     target: Option<Value>,
 }
 
@@ -468,6 +491,7 @@ struct GrypeMatch {
 #[derive(Deserialize)]
 struct GrypeVulnerability {
     id: String,
+    namespace: Option<String>,
     severity: Option<String>,
     cvss: Option<Vec<GrypeCvss>>,
     fix: Option<GrypeFix>,
@@ -493,6 +517,8 @@ struct GrypeRelated {
 #[derive(Deserialize)]
 struct GrypeArtifact {
     name: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
     version: Option<String>,
     purl: Option<String>,
 }
@@ -515,9 +541,10 @@ fn read_grype(bytes: &[u8]) -> Result<Parts, Error> {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|r| r.id)
-                    .filter(|id| *id != v.id)
                     .collect(),
                 id: v.id,
+                namespace: v.namespace,
+                ecosystem: m.artifact.kind,
                 tool_severity: v.severity,
                 scores: v
                     .cvss
@@ -554,7 +581,8 @@ fn read_grype(bytes: &[u8]) -> Result<Parts, Error> {
         }
         None => (None, None),
     };
-    let artifact = r.source.and_then(|s| s.target).and_then(|t| match t {
+    let (kind, target) = r.source.map_or((None, None), |s| (s.kind, s.target));
+    let artifact = target.and_then(|t| match t {
         Value::String(s) => Some(s),
         Value::Object(o) => o
             .get("userInput")
@@ -571,7 +599,7 @@ fn read_grype(bytes: &[u8]) -> Result<Parts, Error> {
     Ok((
         scanner,
         r.descriptor.timestamp,
-        artifact,
+        (artifact, kind),
         findings,
         Vec::new(),
     ))
@@ -660,6 +688,8 @@ fn read_osv(bytes: &[u8]) -> Result<Parts, Error> {
                     fixed_version: None,
                     status: None,
                     location: Some(result.source.path.clone()),
+                    ecosystem: p.package.ecosystem.clone(),
+                    namespace: None,
                 });
             }
         }
@@ -670,7 +700,7 @@ fn read_osv(bytes: &[u8]) -> Result<Parts, Error> {
         database_version: None,
         database_updated: None,
     };
-    Ok((scanner, None, None, findings, Vec::new()))
+    Ok((scanner, None, (None, None), findings, Vec::new()))
 }
 
 /// The purl of an OSV package in the ecosystems whose purl type is known.
@@ -783,6 +813,8 @@ fn read_cargo_audit(bytes: &[u8]) -> Result<Parts, Error> {
                     .map(|p| p.join(", ")),
                 status: None,
                 location: None,
+                ecosystem: Some("crates.io".to_owned()),
+                namespace: None,
             }
         })
         .collect();
@@ -793,7 +825,7 @@ fn read_cargo_audit(bytes: &[u8]) -> Result<Parts, Error> {
         database_version: db.as_ref().and_then(|d| d.last_commit.clone()),
         database_updated: db.and_then(|d| d.last_updated),
     };
-    Ok((scanner, None, None, findings, Vec::new()))
+    Ok((scanner, None, (None, None), findings, Vec::new()))
 }
 
 // ---- SARIF 2.1.0 ----
@@ -843,6 +875,8 @@ pub struct SarifResult {
     pub locations: Vec<(String, Option<u64>)>,
     /// The rule's `properties["security-severity"]`, verbatim.
     pub security_severity: Option<String>,
+    /// The rule's `properties["problem.severity"]` (CodeQL), verbatim.
+    pub problem_severity: Option<String>,
     /// The tool's own severity wording: the rule's
     /// `properties["problem.severity"]`, else its last tag when that is a
     /// severity word (Trivy).
@@ -1033,6 +1067,7 @@ impl SarifLog {
                         })
                         .collect(),
                     security_severity: prop_str("security-severity"),
+                    problem_severity: prop_str("problem.severity"),
                     tool_severity,
                     aliases: tags
                         .iter()
