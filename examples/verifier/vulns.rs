@@ -2,7 +2,7 @@
 //! judged against a maximum severity after signed OpenVEX statements.
 //! Every decision is `custodia::evidence::judge::verify_vulns`'s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use custodia::digest::Digest;
@@ -57,7 +57,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse().map_err(|e: custodia::Error| e.to_string())
 }
 
-fn read_envelope(path: &PathBuf) -> Result<Envelope, Failure> {
+fn read_envelope(path: &Path) -> Result<Envelope, Failure> {
     let bytes = read_file(path, MAX_ENVELOPE_BYTES as u64)?;
     Envelope::from_json(&bytes).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }

@@ -204,10 +204,11 @@ pub fn vulns(
     } else {
         "application/json"
     };
-    let mut metadata = ScanMetadata::default();
-    metadata.scan_started_on = created;
-    metadata.scan_finished_on = created;
-    metadata.report = Some(scan.source().descriptor(name, media_type));
+    let metadata = ScanMetadata {
+        scan_started_on: created,
+        scan_finished_on: created,
+        report: Some(scan.source().descriptor(name, media_type)),
+    };
     Ok(VulnerabilityReport::from_parts(
         Scanner::new(
             scanner_uri(scan),

@@ -777,7 +777,7 @@ struct AuditPackage {
 fn read_cargo_audit(bytes: &[u8]) -> Result<Parts, Error> {
     let r: AuditReport = crate::json::from_slice(bytes, "cargo-audit JSON")?;
     let v = r.vulnerabilities;
-    if v.count != v.list.len() as u64 || v.found != !v.list.is_empty() {
+    if v.count != v.list.len() as u64 || v.found == v.list.is_empty() {
         return Err(invalid(
             ScanFormat::CargoAudit,
             "vulnerabilities".to_owned(),
