@@ -220,17 +220,56 @@ fn invalid(path: &str, reason: impl Into<String>) -> EvidenceError {
     }
 }
 
+fn attribute_value(
+    attr: &quick_xml::events::attributes::Attribute<'_>,
+    position: u64,
+) -> Result<String, Error> {
+    // Only values with references or whitespace to normalize need the
+    // normalizing (allocating, entity-checking) path.
+    if attr
+        .value
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+    {
+        let value = attr
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| xml_error(position, &err))?;
+        Ok(value.into_owned())
+    } else {
+        Ok(attr.value.as_ref().to_owned())
+    }
+}
+
 fn attribute(e: &BytesStart<'_>, name: &str, position: u64) -> Result<Option<String>, Error> {
     for attr in e.attributes() {
         let attr = attr.map_err(|err| xml_error(position, &err))?;
         if attr.key.as_ref() == name {
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| xml_error(position, &err))?;
-            return Ok(Some(value.into_owned()));
+            return attribute_value(&attr, position).map(Some);
         }
     }
     Ok(None)
+}
+
+/// A test case's `<classname>::<name>` in one pass over its attributes
+/// (`None` without a name).
+fn case_id(e: &BytesStart<'_>, position: u64) -> Result<Option<String>, Error> {
+    let (mut class, mut name) = (None, None);
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| xml_error(position, &err))?;
+        match attr.key.as_ref() {
+            "classname" => class = Some(attribute_value(&attr, position)?),
+            "name" => name = Some(attribute_value(&attr, position)?),
+            _ => {}
+        }
+    }
+    Ok(name.map(|n| {
+        let class = class.unwrap_or_default();
+        let mut id = String::with_capacity(class.len() + 2 + n.len());
+        id.push_str(&class);
+        id.push_str("::");
+        id.push_str(&n);
+        id
+    }))
 }
 
 fn count_attribute(
@@ -347,16 +386,15 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
                         }
                     }
                     Node::Case => {
-                        let Some(test) = attribute(e, "name", position)? else {
+                        let Some(id) = case_id(e, position)? else {
                             return Err(invalid(
                                 "testcase",
                                 format!("test case #{} has no name", report.counts.tests + 1),
                             )
                             .into());
                         };
-                        let class = attribute(e, "classname", position)?.unwrap_or_default();
                         case = Some(OpenCase {
-                            id: format!("{class}::{test}"),
+                            id,
                             failure: false,
                             error: false,
                             skipped: false,
