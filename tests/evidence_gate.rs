@@ -423,7 +423,7 @@ fn findings_without_severity_count_as_the_policy_says() {
     assert!(
         severity
             .reason
-            .contains("RUSTSEC-2026-0044 (no severity stated)"),
+            .contains("RUSTSEC-2026-0044 (unknown severity)"),
         "{}",
         severity.reason
     );

@@ -185,7 +185,7 @@ pub fn judge(
         }
         let label = match j.finding.max_severity() {
             Some(s) => format!("{id} ({s:?})"),
-            None => format!("{id} (no severity stated)"),
+            None => format!("{id} (unknown severity)"),
         };
         if j.suppressed() {
             let s = j.statement.map(|s| s.status.as_str()).unwrap_or_default();
@@ -213,7 +213,7 @@ pub fn judge(
         Check::fail(
             "severity",
             format!(
-                "{} open finding(s) above {:?}: {}{tail}",
+                "{} finding(s) above {:?}: {}{tail}",
                 over.len(),
                 rule.max,
                 list(&over)

@@ -628,7 +628,7 @@ fn satisfy(
                 &statement,
             );
             if let Some(failed) = details.iter().find(|c| !c.passed) {
-                reasons.push(format!("{}: {} failed", ev.digest, failed.name));
+                reasons.push(format!("{}: {}", ev.digest, failed.reason));
                 continue;
             }
         }
