@@ -220,10 +220,10 @@ fn invalid(path: &str, reason: impl Into<String>) -> EvidenceError {
     }
 }
 
-fn attribute_value(
-    attr: &quick_xml::events::attributes::Attribute<'_>,
+fn attribute_value<'a>(
+    attr: quick_xml::events::attributes::Attribute<'a>,
     position: u64,
-) -> Result<String, Error> {
+) -> Result<std::borrow::Cow<'a, str>, Error> {
     // Only values with references or whitespace to normalize need the
     // normalizing (allocating, entity-checking) path.
     if attr
@@ -234,9 +234,9 @@ fn attribute_value(
         let value = attr
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|err| xml_error(position, &err))?;
-        Ok(value.into_owned())
+        Ok(std::borrow::Cow::Owned(value.into_owned()))
     } else {
-        Ok(attr.value.as_ref().to_owned())
+        Ok(attr.value)
     }
 }
 
@@ -244,7 +244,7 @@ fn attribute(e: &BytesStart<'_>, name: &str, position: u64) -> Result<Option<Str
     for attr in e.attributes() {
         let attr = attr.map_err(|err| xml_error(position, &err))?;
         if attr.key.as_ref() == name {
-            return attribute_value(&attr, position).map(Some);
+            return attribute_value(attr, position).map(|v| Some(v.into_owned()));
         }
     }
     Ok(None)
@@ -256,16 +256,17 @@ fn case_id(e: &BytesStart<'_>, position: u64) -> Result<Option<String>, Error> {
     let (mut class, mut name) = (None, None);
     for attr in e.attributes() {
         let attr = attr.map_err(|err| xml_error(position, &err))?;
-        match attr.key.as_ref() {
-            "classname" => class = Some(attribute_value(&attr, position)?),
-            "name" => name = Some(attribute_value(&attr, position)?),
+        let key = attr.key;
+        match key.as_ref() {
+            "classname" => class = Some(attribute_value(attr, position)?),
+            "name" => name = Some(attribute_value(attr, position)?),
             _ => {}
         }
     }
     Ok(name.map(|n| {
-        let class = class.unwrap_or_default();
+        let class = class.as_deref().unwrap_or_default();
         let mut id = String::with_capacity(class.len() + 2 + n.len());
-        id.push_str(&class);
+        id.push_str(class);
         id.push_str("::");
         id.push_str(&n);
         id
