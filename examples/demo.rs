@@ -31,7 +31,7 @@ use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::Incident;
 use custodia::predicate::sbom::{SbomFormat, sbom_statement};
-use custodia::predicate::test_result::{TestOutcome, TestResult};
+use custodia::predicate::test_result::TestResult;
 use custodia::predicate::vulns::VulnerabilityReport;
 use custodia::promotion::{
     AdmissionRequest, DirStore, DoraTargets, PromotionError, PromotionRequest, Store,
@@ -164,8 +164,8 @@ fn policy_json(team: &Team) -> serde_json::Value {
     let provenance = serde_json::json!({"predicateType": "https://slsa.dev/provenance/v1", "signerRole": "builder",
         "conditions": {"builderIds": ["https://ci.acme.example/builders/release"], "sourceRepository": "github.com/acme/shop"}});
     let tests = serde_json::json!({"predicateType": "https://in-toto.io/attestation/test-result/v0.1",
-        "signerRole": "tester", "conditions": {"testResult": "PASSED"}});
-    let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.1",
+        "signerRole": "tester", "conditions": {"minTestsRun": 10}});
+    let scan = serde_json::json!({"predicateType": "https://in-toto.io/attestation/vulns/v0.2",
         "signerRole": "scanner", "conditions": {"maxSeverity": "medium"}});
     let sbom =
         serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "signerRole": "builder"});
@@ -333,11 +333,7 @@ impl Demo<'_> {
             "build -> dev",
             &self.request(artifact, None, "dev", at, vec![prov.clone()]),
         );
-        let tests = self.attest(
-            artifact,
-            &TestResult::new(TestOutcome::Passed),
-            &self.team.tests,
-        )?;
+        let tests = self.attest(artifact, &junit_tests(at)?, &self.team.tests)?;
         let staging = self.promote(
             "dev -> staging",
             &self.request(
@@ -529,7 +525,7 @@ fn run(args: &Args) -> Result<bool> {
     );
     let rebuilt = DigestSet::of_bytes(&[v1_bytes.clone(), b"rebuilt".to_vec()].concat());
     let prov = demo.provenance(&rebuilt, T0, &[])?;
-    let tests = demo.attest(&rebuilt, &TestResult::new(TestOutcome::Passed), &team.tests)?;
+    let tests = demo.attest(&rebuilt, &junit_tests(T0)?, &team.tests)?;
     demo.refuse(
         "a rebuild of 1.0 promoted to staging",
         &demo.request(
@@ -558,7 +554,7 @@ fn run(args: &Args) -> Result<bool> {
         "1.1 build -> dev",
         &demo.request(&v2, None, "dev", T0 + 24 * HOUR, vec![prov2.clone()]),
     );
-    let tests2 = demo.attest(&v2, &TestResult::new(TestOutcome::Passed), &team.tests)?;
+    let tests2 = demo.attest(&v2, &junit_tests(T0)?, &team.tests)?;
     let (sbom2, _, _) = demo.sboms(&v2, "1.1.0", T0 + 23 * HOUR)?;
     demo.promote(
         "1.1 dev -> staging",
@@ -797,4 +793,17 @@ fn release(n: u8) -> Vec<u8> {
             .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(u32::from(n)) >> 24) as u8),
     );
     bytes
+}
+
+/// The test gate's evidence: a real JUnit report (pytest's, from the
+/// conformance set: 14 cases, 4 skipped, none failed), converted as
+/// `attest test-result` does, never a hand-written predicate.
+fn junit_tests(at: i64) -> Result<TestResult> {
+    const JUNIT: &[u8] =
+        include_bytes!("../tests/conformance/evidence/junit/pytest/junit.gloo.elastic.xml");
+    let run = custodia::evidence::junit::JunitReport::from_slice(JUNIT)?;
+    Ok(custodia::evidence::convert::test_result(
+        &[("junit.xml", &run)],
+        Some(Timestamp::from_unix(at)),
+    ))
 }

@@ -53,6 +53,9 @@ pub enum Error {
     /// A Sigstore bundle, trusted root or identity policy is invalid.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// A CI tool's output (JUnit, scanner report, SARIF, VEX) could not be read.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
     /// OCI content (a manifest, an image layout, a registry) is invalid,
     /// corrupt or unavailable (feature `oci`).
     #[cfg(feature = "oci")]
@@ -485,6 +488,54 @@ pub enum BundleError {
         /// Where in the document.
         path: String,
         /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A CI tool's output (JUnit XML, a scanner report, SARIF, a VEX document)
+/// could not be read (module `evidence`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// Not well-formed XML (or not UTF-8), at a byte offset.
+    #[error("{format}: not well-formed XML at byte {position}: {reason}")]
+    Xml {
+        /// `JUnit XML`.
+        format: &'static str,
+        /// Byte offset of the problem.
+        position: u64,
+        /// What the XML parser found.
+        reason: String,
+    },
+    /// Well-formed, but not the structure the format requires.
+    #[error("{format}: {}{reason}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
+    Invalid {
+        /// `JUnit XML`, `Trivy JSON`, `SARIF`, `OpenVEX`, ...
+        format: &'static str,
+        /// Where in the document (element or field path).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Over a size, depth or count limit.
+    #[error("{format}: {what} over the limit of {limit}")]
+    Limit {
+        /// The format being read.
+        format: &'static str,
+        /// What was counted.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// The report is none of the formats asked for or detected.
+    #[error("report format not recognised: {0}")]
+    UnknownFormat(String),
+    /// Reading the input failed.
+    #[error("{format}: reading failed: {reason}")]
+    Io {
+        /// The format being read.
+        format: &'static str,
+        /// The I/O error.
         reason: String,
     },
 }

@@ -51,6 +51,7 @@ pub mod digest;
 pub mod dsse;
 mod encoding;
 pub mod error;
+pub mod evidence;
 pub mod fsread;
 mod json;
 pub mod keys;

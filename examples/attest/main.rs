@@ -21,6 +21,7 @@
 //! gates, limits) is the library's; this file only reads files, calls
 //! custodia and writes the result.
 
+mod evidence;
 #[cfg(feature = "oci")]
 mod oci;
 #[path = "../common/progress.rs"]
@@ -296,6 +297,43 @@ Example:
 Exit codes: 0 cosigned, 1 the history does not validate or the key is no
 witness, 2 bad usage or unreadable / malformed input.")]
     Witness(WitnessArgs),
+    /// Write an unsigned in-toto test-result v0.1 statement from JUnit XML.
+    #[command(after_help = "\
+Example:
+  cargo nextest run --profile ci   # writes target/nextest/ci/junit.xml
+  attest test-result --junit target/nextest/ci/junit.xml --subject app.tar.gz -o tests.json
+  attest sign --key tester.key --in tests.json -o tests.intoto.json
+
+Every <testcase> is one test (nested suites counted once); <failure> and
+<error> fail it, <skipped> skips it; nextest's and Surefire's retry elements
+add no tests (a case that passed on a retry is passed, flaky). Each JUnit
+file is named in `configuration` by its sha256, with its counts and the time
+of conversion (SOURCE_DATE_EPOCH, else now) as `finishedOn`.")]
+    TestResult(evidence::TestResultArgs),
+    /// Write an unsigned in-toto vulns v0.2 statement from a scanner's report.
+    #[command(after_help = "\
+Examples:
+  trivy image --format json -o trivy.json registry.example/app:1.4
+  attest vulns --report trivy.json --digest sha256:... -o scan.json
+  attest vulns --report audit.json --report-format cargo-audit --subject app -o scan.json
+
+Formats: Trivy JSON, Grype JSON, OSV-Scanner JSON, cargo-audit JSON, SARIF
+2.1.0 (detected from the content when --report-format is omitted). Findings
+whose tool states no severity keep none: a gate counts them as its policy
+says (by default: too high). The report is named by its sha256 in
+metadata.report.")]
+    Vulns(evidence::VulnsArgs),
+    /// Write an unsigned in-toto OpenVEX 0.2.0 statement from a VEX document.
+    #[command(after_help = "\
+Examples:
+  attest vex --openvex app.openvex.json --digest sha256:... -o vex.json
+  attest vex --cyclonedx bom.vex.json --subject app.tar.gz -o vex.json
+  attest sign --key security.key --in vex.json -o vex.intoto.json
+
+CycloneDX and CSAF statuses are mapped to OpenVEX's (exploitable -> affected,
+in_triage -> under_investigation, resolved -> fixed, known_not_affected ->
+not_affected, ...); products keep their purls.")]
+    Vex(evidence::VexArgs),
 }
 
 #[derive(Args)]
@@ -618,6 +656,9 @@ fn main() -> ExitCode {
         Command::Rollback(args) => rollback_cmd(&args),
         Command::Incident(args) => incident(&args),
         Command::Witness(args) => witness_cmd(&args),
+        Command::TestResult(args) => evidence::test_result(&args),
+        Command::Vulns(args) => evidence::vulns(&args),
+        Command::Vex(args) => evidence::vex(&args),
     };
     let (code, reason) = match result {
         Ok(()) => return ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ mod bundle;
 mod oci;
 #[path = "../common/progress.rs"]
 mod progress;
+mod vulns;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -226,6 +227,24 @@ Checks run in order: history, promoted, current, incident, path.
 Exit codes: 0 allowed, 1 refused (the first failing check on stderr), 2 bad
 usage or unreadable / malformed input.")]
     Admit(admit::AdmitArgs),
+    /// Judge a signed vulnerability report (in-toto vulns v0.2) against a
+    /// maximum severity, after VEX statements signed by the given keys.
+    #[command(after_help = "\
+Examples:
+  verifier vulns --in scan.intoto.json --key scanner.pub --digest sha256:... --max-severity high
+  verifier vulns --in scan.intoto.json --key scanner.pub --artifact app.tar.gz \\
+      --vex vex.intoto.json --vex-key security.pub --max-severity medium --format markdown
+
+A VEX statement (OpenVEX, about this artifact) suppresses a finding when it
+names the vulnerability (or an alias) for the artifact or the finding's
+package and says fixed, or not_affected with a justification; the newest
+statement per vulnerability wins; under_investigation suppresses nothing.
+Findings the scanner gives no severity count as too high unless
+--unknown-severity says otherwise.
+
+Exit codes: 0 no open finding above LEVEL, 1 otherwise (the ids named) or a
+signature did not verify, 2 bad usage or unreadable / malformed input.")]
+    Vulns(vulns::VulnsArgs),
     /// Verify a container image's attestations where they live: attached as
     /// OCI 1.1 referrers in an image layout or a registry.
     #[command(after_help = "\
@@ -441,6 +460,7 @@ fn main() -> ExitCode {
         Command::Chain(args) => chain(&args),
         Command::Dora(args) => dora_cmd(&args),
         Command::Admit(args) => admit::admit(&args),
+        Command::Vulns(args) => vulns::vulns(&args),
         #[cfg(feature = "oci")]
         Command::Oci(args) => oci::oci(&args),
     };

@@ -10,7 +10,6 @@ use crate::predicate::approval::{APPROVAL_V1, Approval};
 use crate::predicate::promotion::{Evidence, PromotionKind};
 use crate::predicate::slsa_provenance::{ProvenanceClaims, normalize_repository};
 use crate::predicate::test_result::TestResult;
-use crate::predicate::vulns::VulnerabilityReport;
 use crate::provenance::builder_id_matches;
 use crate::report::{Check, Report};
 use crate::statement::Statement;
@@ -263,7 +262,7 @@ impl EvidenceEnvelope {
     /// verified offline against the policy's trusted root for each keyless
     /// signer with `role` (its certificate chain, log entry, signing time,
     /// identity and issuer, signature, and that it is about `artifact`).
-    fn open(
+    pub(super) fn open(
         &self,
         policy: &ActivePolicy,
         role: &str,
@@ -462,7 +461,8 @@ pub fn evaluate_gate(
     let mut builders = BTreeSet::new();
     for (i, requirement) in env.requires.iter().enumerate() {
         let name = format!("requires[{i}]");
-        match satisfy(policy, requirement, request, evidence) {
+        let mut details = Vec::new();
+        match satisfy(policy, requirement, request, evidence, &mut details) {
             Ok(satisfied) => {
                 if requirement
                     .predicate_type
@@ -471,7 +471,7 @@ pub fn evaluate_gate(
                     builders.extend(satisfied.identities.iter().cloned());
                 }
                 report.push(Check::pass(
-                    name,
+                    name.clone(),
                     format!(
                         "{} signed by {} ({}), envelope {}",
                         requirement.predicate_type,
@@ -487,7 +487,13 @@ pub fn evaluate_gate(
                 ));
                 used.push(satisfied.evidence);
             }
-            Err(reason) => report.push(Check::fail(name, reason)),
+            Err(reason) => report.push(Check::fail(name.clone(), reason)),
+        }
+        for c in details {
+            report.push(Check {
+                name: format!("{name}.{}", c.name),
+                ..c
+            });
         }
     }
     check_approvals(
@@ -575,6 +581,7 @@ fn satisfy(
     requirement: &Requirement,
     request: &GateRequest,
     evidence: &[EvidenceEnvelope],
+    details: &mut Vec<Check>,
 ) -> Result<Satisfied, String> {
     let signers = policy.signers_with_role(&requirement.signer_role);
     if signers < requirement.threshold {
@@ -611,6 +618,19 @@ fn satisfy(
         if let Err(why) = check_conditions(&statement, &requirement.conditions) {
             reasons.push(format!("{}: {why}", ev.digest));
             continue;
+        }
+        if requirement.conditions.has_evidence_conditions() {
+            *details = super::evidence_conditions::evaluate(
+                policy,
+                requirement,
+                request,
+                evidence,
+                &statement,
+            );
+            if let Some(failed) = details.iter().find(|c| !c.passed) {
+                reasons.push(format!("{}: {}", ev.digest, failed.reason));
+                continue;
+            }
         }
         return Ok(Satisfied {
             evidence: Evidence {
@@ -670,25 +690,6 @@ fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String>
                     .map(|t| elide_middle(t, 80))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
-        }
-    }
-    if let Some(max) = c.max_severity {
-        let report: VulnerabilityReport = statement.predicate_as().map_err(|e| e.to_string())?;
-        let over: Vec<String> = report
-            .findings()
-            .into_iter()
-            .filter(|(_, s)| s.is_none_or(|s| s > max))
-            .map(|(id, s)| match s {
-                Some(s) => format!("{} ({s:?})", elide_middle(&id, 80)),
-                None => format!("{} (unknown severity)", elide_middle(&id, 80)),
-            })
-            .collect();
-        if !over.is_empty() {
-            return Err(format!(
-                "{} finding(s) above {max:?}: {}",
-                over.len(),
-                over.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
             ));
         }
     }

@@ -17,6 +17,7 @@
 //!  "promotions": [{"from": "dev", "to": "prod"}]}
 //! ```
 
+mod evidence_conditions;
 mod gate;
 
 use serde::{Deserialize, Serialize};
@@ -194,10 +195,36 @@ pub struct Conditions {
     /// Test result: the outcome required (`PASSED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_result: Option<TestOutcome>,
-    /// Vulnerability report: no finding above this severity, and none of
-    /// unknown severity.
+    /// Vulnerability report: no open finding above this severity (after
+    /// VEX, see `vexSignerRole`), and none of unknown severity unless
+    /// `unknownSeverity` says what it counts as. Check `requires[i].severity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<Severity>,
+    /// Test result: at least this many tests ran (passed, failed or
+    /// errored; skipped ones did not run) and none failed or errored.
+    /// Check `requires[i].tests`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tests_run: Option<u64>,
+    /// Vulnerability report: OpenVEX statements (predicate
+    /// `https://openvex.dev/ns/v0.2.0`) about this artifact, signed by a key
+    /// with this role, suppress findings they say are `fixed` or
+    /// `not_affected` with a justification; the newest statement per
+    /// vulnerability wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex_signer_role: Option<String>,
+    /// Vulnerability report: the severity a finding counts as when the
+    /// scanner states none (default: above any maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_severity: Option<Severity>,
+    /// Vulnerability report: ids (or aliases) refused whatever their
+    /// severity or VEX. Check `requires[i].deny-list`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_vulnerabilities: Vec<String>,
+    /// Test result or vulnerability report: refused when produced more than
+    /// this many seconds before the promotion (a scan's `scanFinishedOn`, a
+    /// test result's JUnit `finishedOn`). Check `requires[i].freshness`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<u64>,
 }
 
 /// Approvals an environment needs.

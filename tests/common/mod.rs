@@ -71,7 +71,7 @@ pub fn policy_json(keys: &[(&str, &[&str], &PrivateKey)], freeze: Option<(i64, i
                  "conditions": {"builderIds": [BUILDER_ID]}},
                 {"predicateType": "https://in-toto.io/attestation/test-result/v0.1", "signerRole": "tester",
                  "conditions": {"testResult": "PASSED"}},
-                {"predicateType": "https://in-toto.io/attestation/vulns/v0.1", "signerRole": "scanner",
+                {"predicateType": "https://in-toto.io/attestation/vulns/v0.2", "signerRole": "scanner",
                  "conditions": {"maxSeverity": "medium"}}],
              "approvals": {"count": 2, "role": "approver"},
              "freezeWindows": freeze,
