@@ -71,6 +71,10 @@ pub struct ArtifactIdentity {
     /// For an index: the manifests it lists (each read and checked), in
     /// order. Empty for an image manifest.
     pub manifests: Vec<Descriptor>,
+    /// What reading the manifests noticed that does not refuse the image:
+    /// a `layers` check per image manifest, whose reason is a warning for
+    /// a zero-layer image ([`ImageManifest::layers_check`]).
+    pub checks: Report,
 }
 
 impl ArtifactIdentity {
@@ -83,6 +87,15 @@ impl ArtifactIdentity {
     /// [`crate::verify::Expectation`]).
     pub fn digest_set(&self) -> Result<DigestSet, Error> {
         Ok(self.digest()?.to_set())
+    }
+
+    /// The warnings among [`ArtifactIdentity::checks`] (reasons starting
+    /// with `warning:`), for a command line to print.
+    pub fn warnings(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .checks()
+            .iter()
+            .filter(|c| c.reason.starts_with("warning:"))
     }
 
     /// Whether the identity is an index (a multi-platform image).
@@ -200,6 +213,18 @@ fn problem_of(error: &Error) -> BlobProblem {
             other => BlobProblem::Invalid(other.to_string()),
         },
         other => BlobProblem::Invalid(other.to_string()),
+    }
+}
+
+/// Adds the `layers` check of an image manifest (of `child`, in an index)
+/// to an identity's checks.
+pub(crate) fn identity_check(checks: &mut Report, child: Option<&Descriptor>, manifest: &Manifest) {
+    if let Manifest::Image(m) = manifest {
+        let mut check = m.layers_check();
+        if let Some(child) = child {
+            check.reason = format!("{}: {}", shorten(child.digest.as_str()), check.reason);
+        }
+        checks.push(check);
     }
 }
 
@@ -560,17 +585,23 @@ impl Layout {
         let descriptor = self.resolve(reference)?;
         let manifest = self.read_manifest(&descriptor)?;
         let mut manifests = Vec::new();
-        if let Manifest::Index(index) = manifest {
-            for child in index.manifests {
-                if child.is_manifest() || child.is_index() {
-                    self.read_manifest(&child)?;
+        let mut checks = Report::new();
+        match manifest {
+            Manifest::Index(index) => {
+                for child in index.manifests {
+                    if child.is_manifest() || child.is_index() {
+                        let read = self.read_manifest(&child)?;
+                        identity_check(&mut checks, Some(&child), &read);
+                    }
+                    manifests.push(child);
                 }
-                manifests.push(child);
             }
+            image => identity_check(&mut checks, None, &image),
         }
         Ok(ArtifactIdentity {
             descriptor,
             manifests,
+            checks,
         })
     }
 

@@ -821,20 +821,28 @@ impl Registry {
             .manifest(reference)?
             .ok_or_else(|| OciError::NotFound(format!("{}:{reference}", self.name())))?;
         let mut manifests = Vec::new();
-        if let Manifest::Index(index) = Manifest::from_json(&descriptor.media_type, &bytes)? {
-            for child in index.manifests {
-                if child.is_manifest() || child.is_index() {
-                    self.manifest(child.digest.as_str())?
-                        .ok_or_else(|| OciError::Missing {
-                            digest: child.digest.to_string(),
-                        })?;
+        let mut checks = crate::report::Report::new();
+        match Manifest::from_json(&descriptor.media_type, &bytes)? {
+            Manifest::Index(index) => {
+                for child in index.manifests {
+                    if child.is_manifest() || child.is_index() {
+                        let (read, child_bytes) = self
+                            .manifest(child.digest.as_str())?
+                            .ok_or_else(|| OciError::Missing {
+                                digest: child.digest.to_string(),
+                            })?;
+                        let parsed = Manifest::from_json(&read.media_type, &child_bytes)?;
+                        super::layout::identity_check(&mut checks, Some(&child), &parsed);
+                    }
+                    manifests.push(child);
                 }
-                manifests.push(child);
             }
+            image => super::layout::identity_check(&mut checks, None, &image),
         }
         Ok(ArtifactIdentity {
             descriptor,
             manifests,
+            checks,
         })
     }
 
