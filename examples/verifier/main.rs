@@ -102,7 +102,8 @@ Examples:
 Checks run in order: bundle, certificate-chain (keyless), transparency-log,
 signing-time, identity and issuer (keyless), signature, tlog-body, then
 payload-type, statement, predicate-type (with --type) and subject for an
-attestation, or artifact for a message signature. A regular expression
+attestation (in-toto payload types as `verifier envelope --help` says), or
+artifact for a message signature. A regular expression
 matches anywhere unless anchored with ^...$. Nothing is fetched: the
 trusted root (trusted_root.json, e.g. from sigstore's TUF repository) is
 the only trust.
@@ -124,6 +125,13 @@ Examples:
   verifier envelope --in envelope.json --key builder.pub \\
       --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 \\
       --predicate-type https://custodia.dev/attestation/demo/v1
+
+Payload types: an in-toto statement is `application/vnd.in-toto+json` or,
+per in-toto attestation 1.2, `application/vnd.in-toto.<predicate>+json`
+(e.g. application/vnd.in-toto.provenance+json); both are accepted here, by
+`bundle`, `oci` and the promotion gates. The <predicate> part is never
+trusted: --predicate-type is checked against the signed statement's
+predicateType only.
 
 Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable /
 malformed input.")]

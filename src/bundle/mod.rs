@@ -374,14 +374,14 @@ fn run(
             (report, None)
         }
         Content::Dsse(envelope) => {
-            if envelope.payload_type() == PAYLOAD_TYPE {
-                report.push(Check::pass("payload-type", PAYLOAD_TYPE));
+            if crate::statement::is_payload_type(envelope.payload_type()) {
+                report.push(Check::pass("payload-type", envelope.payload_type()));
             } else {
                 return fail(
                     report,
                     "payload-type",
                     format!(
-                        "expected `{PAYLOAD_TYPE}`, found `{}`",
+                        "expected `{PAYLOAD_TYPE}` or `application/vnd.in-toto.<predicate>+json`, found `{}`",
                         crate::digest::shorten(envelope.payload_type())
                     ),
                 );

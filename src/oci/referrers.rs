@@ -31,7 +31,7 @@ use crate::dsse::Envelope;
 use crate::error::Error;
 use crate::keys::KeySet;
 use crate::report::{Check, Report};
-use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::statement::Statement;
 use crate::verify::{Expectation, VerifiedAttestation, verify_attestation};
 
 use super::OciDigest;
@@ -127,7 +127,7 @@ impl Attachment {
                 ANNOTATION_SIGSTORE_CONTENT.to_owned(),
                 "dsse-envelope".to_owned(),
             );
-            if envelope.payload_type() == PAYLOAD_TYPE {
+            if crate::statement::is_payload_type(envelope.payload_type()) {
                 if let Ok(statement) = Statement::from_json(envelope.payload()) {
                     for key in [
                         ANNOTATION_SIGSTORE_PREDICATE_TYPE,
@@ -154,7 +154,7 @@ impl Attachment {
 
     fn dsse_parsed(envelope: &Envelope, bytes: Vec<u8>) -> Self {
         let mut annotations = Annotations::new();
-        if envelope.payload_type() == PAYLOAD_TYPE {
+        if crate::statement::is_payload_type(envelope.payload_type()) {
             if let Ok(statement) = Statement::from_json(envelope.payload()) {
                 annotations.insert(
                     ANNOTATION_PREDICATE_TYPE.to_owned(),

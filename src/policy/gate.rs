@@ -246,7 +246,8 @@ impl EvidenceEnvelope {
         }
         let _ = artifact;
         let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
-        if !verified.verified() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+        if !verified.verified() || !crate::statement::is_payload_type(self.envelope.payload_type())
+        {
             return None;
         }
         Statement::from_json(self.envelope.payload()).ok()
@@ -288,7 +289,7 @@ impl EvidenceEnvelope {
                 .unwrap_or_default();
             return Err(why);
         }
-        if self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+        if !crate::statement::is_payload_type(self.envelope.payload_type()) {
             return Err(format!(
                 "payload type `{}` is not an in-toto statement",
                 elide_middle(self.envelope.payload_type(), 80)
