@@ -234,8 +234,8 @@ Checks run in order: history, promoted, current, incident, path.
 Exit codes: 0 allowed, 1 refused (the first failing check on stderr), 2 bad
 usage or unreadable / malformed input.")]
     Admit(admit::AdmitArgs),
-    /// Verify a container image's attestations where they live: attached as
-    /// OCI 1.1 referrers in an image layout or a registry.
+    /// Verify a container image's attestations where they live: OCI 1.1
+    /// referrers and cosign v2 `.att` tags, in an image layout or a registry.
     #[command(after_help = "\
 Examples:
   verifier oci --oci-layout image:v1.4.2 --key builder.pub \\
@@ -255,6 +255,12 @@ offline for the certificate identity) and its statement is about that
 digest. --registry needs the
 oci-registry feature; credentials come from CUSTODIA_REGISTRY_USERNAME and
 CUSTODIA_REGISTRY_PASSWORD.
+
+Attestations are looked for in both places: OCI 1.1 referrers (cosign v3,
+custodia, BuildKit) and cosign v2's tag sha256-<hex>.att (in a layout: that
+ref name, or a `cosign save` entry); a keyless cosign v2 attestation is
+verified with --trusted-root like a bundle. The report's `referrer` and
+`location` checks say where the one that verified was found.
 
 Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
 input.")]

@@ -838,6 +838,47 @@ impl Layout {
         Ok(out)
     }
 
+    /// cosign v2's `.sig` / `.att` manifest for `subject`: the `index.json`
+    /// entry whose ref name is the tag cosign uses (`sha256-<hex>.att`, as
+    /// a `skopeo copy` of the tag writes it); else, in a layout `cosign
+    /// save` wrote, the entry of that `kind` when the layout's image entry
+    /// (kind `dev.cosignproject.cosign/image` or `imageIndex`) is `subject`.
+    pub fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        let index = self.index()?;
+        let tag = kind.tag(subject);
+        let by_name = index
+            .manifests
+            .iter()
+            .find(|d| d.is_manifest() && d.ref_name() == Some(tag.as_str()));
+        let saved_image = index.manifests.iter().any(|d| {
+            &d.digest == subject
+                && matches!(
+                    d.annotation(COSIGN_KIND),
+                    Some("dev.cosignproject.cosign/image" | "dev.cosignproject.cosign/imageIndex")
+                )
+        });
+        let by_kind = || {
+            index
+                .manifests
+                .iter()
+                .find(|d| d.is_manifest() && d.annotation(COSIGN_KIND) == Some(kind.save_kind()))
+        };
+        let Some(descriptor) = by_name.or_else(|| saved_image.then(by_kind).flatten()) else {
+            return Ok(None);
+        };
+        let manifest = self.read_image_manifest(descriptor)?;
+        Ok(Some(super::LegacyManifest {
+            kind,
+            tag,
+            descriptor: descriptor.clone(),
+            manifest,
+        }))
+    }
+
     /// The attached blob of a referrer (its first layer), checked.
     pub fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
         let blob = referrer
@@ -870,6 +911,18 @@ impl super::referrers::ReferrerSource for Layout {
 
     fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
         Layout::fetch_attachment(self, referrer)
+    }
+
+    fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        Layout::legacy_manifest(self, subject, kind)
+    }
+
+    fn fetch_layer(&self, layer: &Descriptor) -> Result<Vec<u8>, Error> {
+        self.read_blob(layer, MAX_ATTACHMENT_BYTES)
     }
 }
 
