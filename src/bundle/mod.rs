@@ -56,7 +56,7 @@ mod wire;
 mod x509;
 
 pub use policy::{CertificateMatch, IdentityPolicy};
-pub use trust::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+pub use trust::{CLIENT_TRUST_CONFIG_V0_1, MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
 pub use wire::{
     Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,
     VerificationMaterial,
