@@ -264,7 +264,7 @@ impl EvidenceEnvelope {
     /// verified offline against the policy's trusted root for each keyless
     /// signer with `role` (its certificate chain, log entry, signing time,
     /// identity and issuer, signature, and that it is about `artifact`).
-    fn open(
+    pub(crate) fn open(
         &self,
         policy: &ActivePolicy,
         role: &str,
@@ -487,6 +487,7 @@ pub fn evaluate_gate(
                     ),
                 ));
                 used.push(satisfied.evidence);
+                used.extend(satisfied.source_vsa);
             }
             Err(reason) => report.push(Check::fail(name, reason)),
         }
@@ -567,6 +568,8 @@ fn check_edge(policy: &Policy, request: &GateRequest, report: &mut Report) {
 
 struct Satisfied {
     evidence: Evidence,
+    /// The Source VSA a `sourceVsa` condition was met with.
+    source_vsa: Option<Evidence>,
     identities: BTreeSet<String>,
 }
 
@@ -613,7 +616,18 @@ fn satisfy(
             reasons.push(format!("{}: {why}", ev.digest));
             continue;
         }
+        let mut source_vsa = None;
+        if let Some(rule) = &requirement.conditions.source_vsa {
+            match super::source_track::satisfy(policy, &statement, rule, evidence) {
+                Ok(vsa) => source_vsa = Some(vsa),
+                Err(why) => {
+                    reasons.push(format!("{}: {why}", ev.digest));
+                    continue;
+                }
+            }
+        }
         return Ok(Satisfied {
+            source_vsa,
             evidence: Evidence {
                 digest: ev.digest.clone(),
                 predicate_type: requirement.predicate_type.clone(),

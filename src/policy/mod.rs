@@ -18,6 +18,7 @@
 //! ```
 
 mod gate;
+pub mod source_track;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,7 @@ use crate::predicate::vulns::Severity;
 use crate::time::Timestamp;
 
 pub use gate::{ActivePolicy, EvidenceEnvelope, GateOutcome, GateRequest, evaluate_gate};
+pub use source_track::SourceVsaRule;
 
 /// The policy format version custodia reads.
 pub const POLICY_VERSION: u32 = 1;
@@ -198,6 +200,11 @@ pub struct Conditions {
     /// unknown severity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<Severity>,
+    /// SLSA provenance: the build's source commit must have a Source VSA
+    /// (SLSA 1.2 Source track) from a trusted verifier with these levels
+    /// ([`source_track`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_vsa: Option<SourceVsaRule>,
 }
 
 /// Approvals an environment needs.
