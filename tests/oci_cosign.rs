@@ -549,3 +549,157 @@ mod cli {
         assert_eq!(out.check("subject")["passed"], true);
     }
 }
+
+mod signatures {
+    use super::*;
+    use base64::Engine as _;
+    use custodia::keys::Signer as _;
+    use custodia::oci::verify_attached_signatures;
+
+    /// A cosign v2 `.sig` manifest as cosign writes one (a config whose
+    /// rootfs lists the payload, one simple signing layer with the base64
+    /// signature annotation), put under the image's `.sig` tag.
+    fn put_sig(layout: &Layout, image: &OciDigest, payloads: &[(Vec<u8>, Vec<u8>)]) {
+        let mut layers = Vec::new();
+        let mut diff_ids = Vec::new();
+        for (payload, signature) in payloads {
+            let d = layout.write_blob(payload).unwrap();
+            diff_ids.push(d.to_string());
+            layers.push(json!({
+                "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                "size": payload.len(),
+                "digest": d.to_string(),
+                "annotations": {"dev.cosignproject.cosign/signature":
+                    base64::engine::general_purpose::STANDARD.encode(signature)},
+            }));
+        }
+        let config = serde_json::to_vec(
+            &json!({"architecture": "", "created": "0001-01-01T00:00:00Z",
+            "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {}}),
+        )
+        .unwrap();
+        let config_digest = layout.write_blob(&config).unwrap();
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                "size": config.len(), "digest": config_digest.to_string()},
+            "layers": layers,
+        }))
+        .unwrap();
+        layout
+            .put_manifest(
+                "application/vnd.oci.image.manifest.v1+json",
+                &manifest,
+                Some(&LegacyKind::Signatures.tag(image)),
+            )
+            .unwrap();
+    }
+
+    fn payload(image: &OciDigest) -> Vec<u8> {
+        serde_json::to_vec(&json!({"critical": {
+            "identity": {"docker-reference": "registry.example/team/app"},
+            "image": {"docker-manifest-digest": image.to_string()},
+            "type": "cosign container image signature"}, "optional": null}))
+        .unwrap()
+    }
+
+    use serde_json::json;
+
+    #[test]
+    fn cosign_v2_signatures_are_found_and_verified_with_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        ImageBuilder::new()
+            .file("app", b"signed image")
+            .write_to(&layout, "v1")
+            .unwrap();
+        let image = layout.identity(Some("v1")).unwrap().descriptor.digest;
+        // cosign's default key type: ECDSA P-256.
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let good = payload(&image);
+        let elsewhere = payload(&digest(IMAGE));
+        put_sig(
+            &layout,
+            &image,
+            &[
+                (good.clone(), key.sign(&good).unwrap()),
+                (good.clone(), other.sign(&good).unwrap()),
+                (elsewhere.clone(), key.sign(&elsewhere).unwrap()),
+            ],
+        );
+        let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+        let verified = verify_attached_signatures(&layout, &image, &keys).unwrap();
+        assert_eq!(verified.len(), 3);
+        assert!(verified[0].verified(), "{}", verified[0].report);
+        assert_eq!(verified[0].payload.as_ref().unwrap().manifest_digest, image);
+        assert_eq!(
+            verified[0].location,
+            Location::LegacyTag {
+                tag: LegacyKind::Signatures.tag(&image),
+                manifest: verified[0].location.manifest().clone(),
+                layer: 0
+            }
+        );
+        // Another key: refused at `signature`; a signature of another
+        // image under this image's tag: refused at `image`.
+        assert_eq!(
+            verified[1].report.first_failure().unwrap().name,
+            "signature"
+        );
+        assert_eq!(verified[2].report.first_failure().unwrap().name, "image");
+        assert!(verified[1].payload.is_none() && verified[2].payload.is_none());
+
+        // Discovery lists them beside an attestation referrer: every kind,
+        // each with where it was found.
+        let statement = Statement::new_untyped(
+            vec![ResourceDescriptor::new("app", DigestSet::of_bytes(b"x"))],
+            SLSA_V02,
+            json!({}),
+        )
+        .unwrap();
+        let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key).unwrap();
+        let identity = layout.identity(Some("v1")).unwrap();
+        layout
+            .attach(&identity.descriptor, &Attachment::dsse(&envelope))
+            .unwrap();
+        let found = discover(&layout, &image, &ReferrerFilter::any()).unwrap();
+        assert_eq!(found.len(), 4);
+        assert!(!found[0].location.is_legacy());
+        assert!(found[1..].iter().all(|f| f.location.is_legacy()));
+        // An attestation query does not return signatures.
+        assert_eq!(
+            verify_attached(&layout, &image, &keys, SLSA_V02)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn simple_signing_payloads_are_read_strictly() {
+        use custodia::oci::cosign::SimpleSigning;
+        let image = digest(IMAGE);
+        assert_eq!(
+            SimpleSigning::from_json(&payload(&image))
+                .unwrap()
+                .manifest_digest,
+            image
+        );
+        for bad in [
+            json!({"critical": {"identity": {"docker-reference": "r"}, "image": {"docker-manifest-digest": IMAGE}, "type": "something else"}}),
+            json!({"critical": {"identity": {"docker-reference": "r"}, "image": {"docker-manifest-digest": "sha256:zz"}, "type": "cosign container image signature"}}),
+            json!({"critical": {"image": {"docker-manifest-digest": IMAGE}, "type": "cosign container image signature"}}),
+        ] {
+            let err = SimpleSigning::from_json(&serde_json::to_vec(&bad).unwrap()).unwrap_err();
+            assert!(
+                matches!(err, custodia::Error::Oci(_) | custodia::Error::Json(_)),
+                "{bad}: {err:?}"
+            );
+        }
+        let duplicate = br#"{"critical":{"identity":{"docker-reference":"r"},"identity":{"docker-reference":"s"},"image":{"docker-manifest-digest":"sha256:234e2c830c2fb31ac5671789d22adfe44d30c3ee831d01beae5e237841a13122"},"type":"cosign container image signature"}}"#;
+        assert!(SimpleSigning::from_json(duplicate).is_err());
+    }
+}

@@ -79,7 +79,7 @@ pub use layout::{
 pub use referrers::verify_attached_bundles;
 pub use referrers::{
     Attachment, Found, LegacyManifest, Referrer, ReferrerFilter, ReferrerManifest, ReferrerSource,
-    VerifiedReferrer, discover, predicate_type_of, referrer_manifest, referrers_index,
-    verify_attached,
+    VerifiedReferrer, VerifiedSignature, discover, predicate_type_of, referrer_manifest,
+    referrers_index, verify_attached, verify_attached_signatures,
 };
 pub use spec::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType, Platform};

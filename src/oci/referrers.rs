@@ -27,6 +27,8 @@
 //! to the same subject always gives the same manifest digest, so a repeated
 //! attach is a no-op rather than a duplicate.
 
+use base64::Engine as _;
+
 use crate::dsse::Envelope;
 use crate::error::Error;
 use crate::keys::KeySet;
@@ -35,7 +37,7 @@ use crate::statement::Statement;
 use crate::verify::{Expectation, VerifiedAttestation, verify_attestation};
 
 use super::OciDigest;
-use super::cosign::{LegacyKind, Location};
+use super::cosign::{LegacyKind, Location, SimpleSigning};
 
 use super::error::invalid;
 use super::spec::{
@@ -588,6 +590,111 @@ pub fn verify_attached(
             Err(e) => (Check::fail("envelope", e.to_string()), None),
         },
     )
+}
+
+/// One cosign v2 image signature (a layer of the `sha256-<hex>.sig` tag)
+/// and the result of verifying it.
+#[derive(Debug, Clone)]
+pub struct VerifiedSignature {
+    /// Where it was found.
+    pub location: Location,
+    /// The checks: `location`, `payload` (a simple signing payload),
+    /// `signature` (a trusted key signed the payload bytes), `image` (the
+    /// payload names this image's manifest digest).
+    pub report: Report,
+    /// The payload, only when every check passed.
+    pub payload: Option<SimpleSigning>,
+}
+
+impl VerifiedSignature {
+    /// Whether every check passed.
+    pub fn verified(&self) -> bool {
+        self.report.verified()
+    }
+}
+
+/// Finds cosign v2's signatures of the image `subject` (the simple signing
+/// layers of its `sha256-<hex>.sig` tag) and verifies each with `keys`:
+/// the base64 signature in `dev.cosignproject.cosign/signature` over the
+/// payload's exact bytes, by a trusted key, and the payload's
+/// `docker-manifest-digest` equal to `subject`. The payload is parsed only
+/// after its signature verified.
+pub fn verify_attached_signatures(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    keys: &KeySet,
+) -> Result<Vec<VerifiedSignature>, Error> {
+    let filter = ReferrerFilter::any().artifact_type(super::cosign::MEDIA_TYPE_SIMPLE_SIGNING);
+    let mut out = Vec::new();
+    for f in discover_legacy(source, subject, &filter)? {
+        let mut report = Report::new();
+        report.push(Check::pass("location", f.location.to_string()));
+        let payload = source.fetch_layer(&f.blob)?;
+        report.push(Check::pass(
+            "payload",
+            format!("{} bytes ({})", payload.len(), f.blob.media_type),
+        ));
+        let signature = f
+            .blob
+            .annotation(super::cosign::ANNOTATION_SIGNATURE)
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
+        let signed_by = signature.as_ref().and_then(|sig| {
+            keys.iter()
+                .find(|k| k.verify(&payload, sig).is_ok())
+                .map(|k| k.key_id().to_string())
+        });
+        let parsed = match (&signature, signed_by) {
+            (None, _) => {
+                report.push(Check::fail(
+                    "signature",
+                    "no base64 signature in dev.cosignproject.cosign/signature",
+                ));
+                None
+            }
+            (Some(_), None) => {
+                report.push(Check::fail(
+                    "signature",
+                    format!("no trusted key ({}) signed the payload", keys.len()),
+                ));
+                None
+            }
+            (Some(_), Some(key)) => {
+                report.push(Check::pass("signature", format!("signed by key {key}")));
+                match SimpleSigning::from_json(&payload) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        report.push(Check::fail("image", e.to_string()));
+                        None
+                    }
+                }
+            }
+        };
+        let payload = parsed.and_then(|p| {
+            if &p.manifest_digest == subject {
+                report.push(Check::pass(
+                    "image",
+                    format!(
+                        "{} ({})",
+                        p.manifest_digest,
+                        crate::digest::shorten(&p.reference)
+                    ),
+                ));
+                Some(p)
+            } else {
+                report.push(Check::fail(
+                    "image",
+                    format!("the signature is for {}, not {subject}", p.manifest_digest),
+                ));
+                None
+            }
+        });
+        out.push(VerifiedSignature {
+            location: f.location,
+            report,
+            payload,
+        });
+    }
+    Ok(out)
 }
 
 /// [`verify_attached`] for Sigstore bundles: finds the bundle referrers of
