@@ -269,6 +269,12 @@ fn a_legacy_tag_attestation_about_another_image_is_refused() {
     let image = layout.identity(Some("v1")).unwrap();
     let tag = LegacyKind::Attestations.tag(&image.descriptor.digest);
     put_real_atts(&layout, &tag, &real_atts_manifest());
+    // The legacy tag is an attachment, not a second image: the layout
+    // still names one image.
+    assert_eq!(
+        layout.identity(None).unwrap().descriptor.digest,
+        image.descriptor.digest
+    );
 
     let found = discover(&layout, &image.descriptor.digest, &ReferrerFilter::any()).unwrap();
     assert_eq!(found.len(), 1);

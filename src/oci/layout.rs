@@ -216,6 +216,24 @@ fn problem_of(error: &Error) -> BlobProblem {
     }
 }
 
+/// Whether a ref name is a tag for attachments, not an image: cosign v2's
+/// `sha256-<hex>.sig` / `.att` / `.sbom`, or the referrers tag schema's
+/// `sha256-<hex>`.
+fn is_attachment_tag(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = match rest.split_once('.') {
+        Some((hex, "sig" | "att" | "sbom")) => hex,
+        Some(_) => return false,
+        None => rest,
+    };
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Adds the `layers` check of an image manifest (of `child`, in an index)
 /// to an identity's checks.
 pub(crate) fn identity_check(checks: &mut Report, child: Option<&Descriptor>, manifest: &Manifest) {
@@ -504,7 +522,9 @@ impl Layout {
     /// * a digest (`sha256:<hex>`, optionally after `@`): the entry with
     ///   that digest;
     /// * a name: the entry whose `org.opencontainers.image.ref.name` it is;
-    /// * none: the only named entry; or, when no entry is named, the only
+    /// * none: the only named entry (names of attachment tags, cosign v2's
+    ///   `sha256-<hex>.sig` / `.att` / `.sbom` and the referrers tag
+    ///   schema's `sha256-<hex>`, do not count); or, when no entry is named, the only
     ///   image or index that is not an attachment (not a referrer, not a
     ///   cosign signature, attestation or SBOM).
     pub fn resolve(&self, reference: Option<&str>) -> Result<Descriptor, Error> {
@@ -526,7 +546,7 @@ impl Layout {
                 let named: Vec<&Descriptor> = index
                     .manifests
                     .iter()
-                    .filter(|d| d.ref_name().is_some())
+                    .filter(|d| d.ref_name().is_some_and(|n| !is_attachment_tag(n)))
                     .collect();
                 if named.is_empty() {
                     let mut images = Vec::new();
