@@ -28,6 +28,45 @@ use crate::resource::{ResourceDescriptor, ResourceDescriptorWire};
 /// The media type of an in-toto Statement, used as the DSSE payload type.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
+/// Whether a DSSE payload type says "an in-toto Statement": the generic
+/// [`PAYLOAD_TYPE`] or, per in-toto attestation 1.2's envelope layer, the
+/// predicate-specific `application/vnd.in-toto.<predicate>+json`, where
+/// `<predicate>` is a predicate specification's file name (`provenance`,
+/// `vsa`, `spdx`, `test-result`, ...): lowercase letters, digits, `-`,
+/// `_` and `.`, starting with a letter or digit, at most 64 characters.
+///
+/// The `<predicate>` part is never trusted: the spec says consumers rely
+/// only on the signed Statement's `predicateType`, so verification checks
+/// that, and a payload type naming another predicate changes nothing.
+///
+/// ```
+/// use custodia::statement::is_payload_type;
+/// assert!(is_payload_type("application/vnd.in-toto+json"));
+/// assert!(is_payload_type("application/vnd.in-toto.provenance+json"));
+/// assert!(is_payload_type("application/vnd.in-toto.test-result+json"));
+/// assert!(!is_payload_type("application/vnd.in-toto.+json"));
+/// assert!(!is_payload_type("application/vnd.in-toto.Provenance+json"));
+/// assert!(!is_payload_type("application/vnd.in-toto.provenance+dsse"));
+/// assert!(!is_payload_type("text/plain"));
+/// ```
+pub fn is_payload_type(payload_type: &str) -> bool {
+    if payload_type == PAYLOAD_TYPE {
+        return true;
+    }
+    let Some(predicate) = payload_type
+        .strip_prefix("application/vnd.in-toto.")
+        .and_then(|rest| rest.strip_suffix("+json"))
+    else {
+        return false;
+    };
+    let mut chars = predicate.chars();
+    predicate.len() <= 64
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
 /// A typed predicate: a serde type with its predicate type URI.
 ///
 /// ```

@@ -162,13 +162,15 @@ pub(crate) fn open_envelope(
         }
     }
 
-    if envelope.payload_type() == PAYLOAD_TYPE {
-        report.push(Check::pass("payload-type", PAYLOAD_TYPE));
+    // in-toto 1.2: `application/vnd.in-toto.<predicate>+json` too, never
+    // trusted for the predicate type (the statement's is checked).
+    if crate::statement::is_payload_type(envelope.payload_type()) {
+        report.push(Check::pass("payload-type", envelope.payload_type()));
     } else {
         report.push(Check::fail(
             "payload-type",
             format!(
-                "expected `{PAYLOAD_TYPE}`, found `{}`",
+                "expected `{PAYLOAD_TYPE}` or `application/vnd.in-toto.<predicate>+json`, found `{}`",
                 crate::digest::shorten(envelope.payload_type())
             ),
         ));

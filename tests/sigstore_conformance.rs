@@ -186,15 +186,11 @@ fn digest_arg(s: &str) -> DigestSet {
     set
 }
 
-/// The trusted root of a case: a file, or the `trustedRoot` of a client
-/// trust config.
+/// The trusted root of a case: a file, or a client trust config, given
+/// whole (`TrustedRoot::from_json` reads its `trustedRoot`).
 fn root_bytes(rel: &str) -> Vec<u8> {
     match rel.strip_suffix(" trustedRoot") {
-        Some(config) => {
-            let v: Value =
-                serde_json::from_slice(&read(&format!("sigstore-python/{config}"))).unwrap();
-            serde_json::to_vec(&v["trustedRoot"]).unwrap()
-        }
+        Some(config) => read(&format!("sigstore-python/{config}")),
         None => read(rel),
     }
 }

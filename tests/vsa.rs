@@ -137,7 +137,7 @@ fn google_vsa_passes_as_upstream_does() {
     assert_eq!(summary.verification_result, VerificationResult::Passed);
     assert_eq!(
         summary.time_verified,
-        "2024-06-12T07:24:34.351608Z".parse().unwrap()
+        Some("2024-06-12T07:24:34.351608Z".parse().unwrap())
     );
     assert!(
         summary
@@ -500,7 +500,6 @@ fn parsing_requires_the_spec_fields_by_name() {
     for (pointer, field) in [
         ("/verifier", "`verifier`"),
         ("/verifier/id", "`verifier.id`"),
-        ("/timeVerified", "`timeVerified`"),
         ("/resourceUri", "`resourceUri`"),
         ("/policy", "`policy`"),
         ("/policy/uri", "`policy`"),
@@ -516,6 +515,10 @@ fn parsing_requires_the_spec_fields_by_name() {
             "{pointer}: {err}"
         );
     }
+    // SLSA 1.1: `timeVerified` is optional.
+    let mut doc = valid_predicate();
+    doc.as_object_mut().unwrap().remove("timeVerified");
+    assert_eq!(parse(&doc).unwrap().time_verified, None);
     // A policy known only by digest is accepted.
     let mut doc = valid_predicate();
     doc["policy"] = json!({"digest": {"sha256": DigestSet::of_bytes(b"p").get("sha256").unwrap()}});

@@ -47,6 +47,9 @@ pub(crate) fn digest(spec: &str) -> Result<(), Failure> {
     let identity = layout
         .identity(reference.as_deref())
         .map_err(|e| format!("{}: {e}", dir.display()))?;
+    for warning in identity.warnings() {
+        eprintln!("{}: {}", one_line(spec), one_line(&warning.reason));
+    }
     print_stdout(render_identity(spec, &identity).as_bytes())
 }
 

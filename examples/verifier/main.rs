@@ -103,7 +103,8 @@ Examples:
 Checks run in order: bundle, certificate-chain (keyless), transparency-log,
 signing-time, identity and issuer (keyless), signature, tlog-body, then
 payload-type, statement, predicate-type (with --type) and subject for an
-attestation, or artifact for a message signature. A regular expression
+attestation (in-toto payload types as `verifier envelope --help` says), or
+artifact for a message signature. A regular expression
 matches anywhere unless anchored with ^...$. Nothing is fetched: the
 trusted root (trusted_root.json, e.g. from sigstore's TUF repository) is
 the only trust.
@@ -125,6 +126,13 @@ Examples:
   verifier envelope --in envelope.json --key builder.pub \\
       --digest sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 \\
       --predicate-type https://custodia.dev/attestation/demo/v1
+
+Payload types: an in-toto statement is `application/vnd.in-toto+json` or,
+per in-toto attestation 1.2, `application/vnd.in-toto.<predicate>+json`
+(e.g. application/vnd.in-toto.provenance+json); both are accepted here, by
+`bundle`, `oci` and the promotion gates. The <predicate> part is never
+trusted: --predicate-type is checked against the signed statement's
+predicateType only.
 
 Exit codes: 0 verified, 1 verification failed, 2 bad usage or unreadable /
 malformed input.")]
@@ -245,8 +253,8 @@ Findings the scanner gives no severity count as too high unless
 Exit codes: 0 no open finding above LEVEL, 1 otherwise (the ids named) or a
 signature did not verify, 2 bad usage or unreadable / malformed input.")]
     Vulns(vulns::VulnsArgs),
-    /// Verify a container image's attestations where they live: attached as
-    /// OCI 1.1 referrers in an image layout or a registry.
+    /// Verify a container image's attestations where they live: OCI 1.1
+    /// referrers and cosign v2 `.att` tags, in an image layout or a registry.
     #[command(after_help = "\
 Examples:
   verifier oci --oci-layout image:v1.4.2 --key builder.pub \\
@@ -266,6 +274,12 @@ offline for the certificate identity) and its statement is about that
 digest. --registry needs the
 oci-registry feature; credentials come from CUSTODIA_REGISTRY_USERNAME and
 CUSTODIA_REGISTRY_PASSWORD.
+
+Attestations are looked for in both places: OCI 1.1 referrers (cosign v3,
+custodia, BuildKit) and cosign v2's tag sha256-<hex>.att (in a layout: that
+ref name, or a `cosign save` entry); a keyless cosign v2 attestation is
+verified with --trusted-root like a bundle. The report's `referrer` and
+`location` checks say where the one that verified was found.
 
 Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
 input.")]

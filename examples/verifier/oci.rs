@@ -1,6 +1,6 @@
-//! `verifier oci`: find an image's attestations where they live (attached
-//! as OCI 1.1 referrers in an image layout or a registry) and verify them
-//! against the image's own digest.
+//! `verifier oci`: find an image's attestations where they live (OCI 1.1
+//! referrers, and cosign v2's `sha256-<hex>.att` tag, in an image layout or
+//! a registry) and verify them against the image's own digest.
 
 use std::path::PathBuf;
 
@@ -211,14 +211,15 @@ fn conclude(
         ),
     ));
     let summary = format!(
-        "a `{predicate_type}` attestation about {}, attached as an OCI referrer and signed by {}",
+        "a `{predicate_type}` attestation about {}, attached as an OCI 1.1 referrer or under \
+         cosign's legacy .att tag, and signed by {}",
         identity.descriptor.digest,
         signers.describe()
     );
     if let Some(ok) = found.iter().find(|f| f.verified()) {
         report.push(Check::pass(
             "referrer",
-            format!("{} ({} found)", ok.referrer.descriptor.digest, found.len()),
+            format!("{} ({} found)", ok.location, found.len()),
         ));
         report.extend(ok.report.clone());
         return (report, summary);
@@ -234,7 +235,7 @@ fn conclude(
             format!(
                 "{} attached `{predicate_type}` attestation(s), none verified; {}: {why}",
                 found.len(),
-                first.referrer.descriptor.digest
+                first.location
             )
         }
     };

@@ -56,7 +56,7 @@ mod wire;
 mod x509;
 
 pub use policy::{CertificateMatch, IdentityPolicy};
-pub use trust::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+pub use trust::{CLIENT_TRUST_CONFIG_V0_1, MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
 pub use wire::{
     Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,
     VerificationMaterial,
@@ -374,14 +374,14 @@ fn run(
             (report, None)
         }
         Content::Dsse(envelope) => {
-            if envelope.payload_type() == PAYLOAD_TYPE {
-                report.push(Check::pass("payload-type", PAYLOAD_TYPE));
+            if crate::statement::is_payload_type(envelope.payload_type()) {
+                report.push(Check::pass("payload-type", envelope.payload_type()));
             } else {
                 return fail(
                     report,
                     "payload-type",
                     format!(
-                        "expected `{PAYLOAD_TYPE}`, found `{}`",
+                        "expected `{PAYLOAD_TYPE}` or `application/vnd.in-toto.<predicate>+json`, found `{}`",
                         crate::digest::shorten(envelope.payload_type())
                     ),
                 );

@@ -19,6 +19,22 @@ fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
     .into()
 }
 
+/// The media type of a Sigstore `ClientTrustConfig` (protobuf-specs 0.5).
+pub const CLIENT_TRUST_CONFIG_V0_1: &str =
+    "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaTypeWire {
+    media_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigWire {
+    trusted_root: serde_json::Value,
+}
+
 // Only what custodia reports on is typed here; the verifier reads the rest.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +65,7 @@ struct RootWire {
 /// # }
 /// ```
 pub struct TrustedRoot {
+    client_trust_config: bool,
     media_type: String,
     counts: [usize; 4],
     pub(crate) verifier: sigstore_verify::Verifier,
@@ -58,6 +75,7 @@ impl std::fmt::Debug for TrustedRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TrustedRoot")
             .field("media_type", &self.media_type)
+            .field("client_trust_config", &self.client_trust_config)
             .field("certificate_authorities", &self.counts[0])
             .field("tlogs", &self.counts[1])
             .field("ctlogs", &self.counts[2])
@@ -72,7 +90,66 @@ impl TrustedRoot {
     /// unknown media type, or material the verifier refuses (a key or
     /// certificate that does not parse, a validity window without a start,
     /// duplicate log ids).
+    ///
+    /// A Sigstore `ClientTrustConfig` (protobuf-specs 0.5, media type
+    /// [`CLIENT_TRUST_CONFIG_V0_1`], what sigstore clients now ship as
+    /// `trust_config.json`) is accepted too: its `trustedRoot` is the root
+    /// (its `signingConfig` is for signers and is not read).
+    ///
+    /// ```
+    /// # #[cfg(feature = "sigstore")] {
+    /// use custodia::bundle::TrustedRoot;
+    /// let root = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"),
+    ///     "/tests/data/sigstore/trusted_roots/production.trusted_root.json")).unwrap();
+    /// let root: serde_json::Value = serde_json::from_slice(&root).unwrap();
+    /// let config = serde_json::json!({
+    ///     "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+    ///     "trustedRoot": root,
+    ///     "signingConfig": {},
+    /// });
+    /// let parsed = TrustedRoot::from_json(&serde_json::to_vec(&config).unwrap()).unwrap();
+    /// assert!(parsed.from_client_trust_config());
+    /// assert!(parsed.certificate_authorities() > 0);
+    /// # }
+    /// ```
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
+            return Err(invalid(
+                "",
+                format!(
+                    "{} bytes is more than the limit of {MAX_TRUSTED_ROOT_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let peek: MediaTypeWire = crate::json::from_slice(bytes, DOC)?;
+        if peek.media_type != CLIENT_TRUST_CONFIG_V0_1 {
+            return Self::from_root_json(bytes);
+        }
+        let config: ConfigWire = crate::json::from_slice(bytes, "client trust config")?;
+        let root = serde_json::to_vec(&config.trusted_root)
+            .map_err(|e| invalid("trustedRoot", e.to_string()))?;
+        let mut parsed = Self::from_root_json(&root).map_err(|e| match e {
+            Error::Bundle(BundleError::Invalid { path, reason, .. }) => invalid(
+                if path.is_empty() {
+                    "trustedRoot".to_owned()
+                } else {
+                    format!("trustedRoot.{path}")
+                },
+                reason,
+            ),
+            other => other,
+        })?;
+        parsed.client_trust_config = true;
+        Ok(parsed)
+    }
+
+    /// Whether it was read from a `ClientTrustConfig`'s `trustedRoot`.
+    pub fn from_client_trust_config(&self) -> bool {
+        self.client_trust_config
+    }
+
+    fn from_root_json(bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
             return Err(invalid(
                 "",
@@ -103,6 +180,7 @@ impl TrustedRoot {
         let verifier =
             sigstore_verify::Verifier::new(&root).map_err(|e| invalid("", e.to_string()))?;
         Ok(Self {
+            client_trust_config: false,
             media_type: wire.media_type,
             counts: [
                 wire.certificate_authorities.len(),

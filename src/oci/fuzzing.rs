@@ -152,3 +152,31 @@ pub fn layout(data: &[u8]) {
     }
     let _ = std::fs::write(dir.join("index.json"), original);
 }
+
+/// The `oci_cosign` target: `data` split at its first NUL into a layer
+/// descriptor (JSON, with cosign's annotations) and the layer's blob. The
+/// cosign v2 readers ([`super::cosign::legacy_bundle`],
+/// [`super::cosign::SimpleSigning`]) never panic, and a bundle built from
+/// a layer is JSON (and, with `sigstore`, is read by the bundle parser
+/// without a panic).
+pub fn cosign(data: &[u8]) {
+    let _ = super::cosign::SimpleSigning::from_json(data);
+    let (head, blob) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (
+            data.get(..i).unwrap_or_default(),
+            data.get(i + 1..).unwrap_or_default(),
+        ),
+        None => (data, &[][..]),
+    };
+    let Ok(layer) = Descriptor::from_json(head) else {
+        return;
+    };
+    if let Ok(Some(bundle)) = super::cosign::legacy_bundle(&layer, blob) {
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(&bundle).is_ok(),
+            "legacy bundle is JSON"
+        );
+        #[cfg(feature = "sigstore")]
+        let _ = crate::bundle::Bundle::from_json(&bundle);
+    }
+}

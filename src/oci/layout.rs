@@ -71,6 +71,10 @@ pub struct ArtifactIdentity {
     /// For an index: the manifests it lists (each read and checked), in
     /// order. Empty for an image manifest.
     pub manifests: Vec<Descriptor>,
+    /// What reading the manifests noticed that does not refuse the image:
+    /// a `layers` check per image manifest, whose reason is a warning for
+    /// a zero-layer image ([`ImageManifest::layers_check`]).
+    pub checks: Report,
 }
 
 impl ArtifactIdentity {
@@ -83,6 +87,15 @@ impl ArtifactIdentity {
     /// [`crate::verify::Expectation`]).
     pub fn digest_set(&self) -> Result<DigestSet, Error> {
         Ok(self.digest()?.to_set())
+    }
+
+    /// The warnings among [`ArtifactIdentity::checks`] (reasons starting
+    /// with `warning:`), for a command line to print.
+    pub fn warnings(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .checks()
+            .iter()
+            .filter(|c| c.reason.starts_with("warning:"))
     }
 
     /// Whether the identity is an index (a multi-platform image).
@@ -200,6 +213,36 @@ fn problem_of(error: &Error) -> BlobProblem {
             other => BlobProblem::Invalid(other.to_string()),
         },
         other => BlobProblem::Invalid(other.to_string()),
+    }
+}
+
+/// Whether a ref name is a tag for attachments, not an image: cosign v2's
+/// `sha256-<hex>.sig` / `.att` / `.sbom`, or the referrers tag schema's
+/// `sha256-<hex>`.
+fn is_attachment_tag(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = match rest.split_once('.') {
+        Some((hex, "sig" | "att" | "sbom")) => hex,
+        Some(_) => return false,
+        None => rest,
+    };
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Adds the `layers` check of an image manifest (of `child`, in an index)
+/// to an identity's checks.
+pub(crate) fn identity_check(checks: &mut Report, child: Option<&Descriptor>, manifest: &Manifest) {
+    if let Manifest::Image(m) = manifest {
+        let mut check = m.layers_check();
+        if let Some(child) = child {
+            check.reason = format!("{}: {}", shorten(child.digest.as_str()), check.reason);
+        }
+        checks.push(check);
     }
 }
 
@@ -479,7 +522,9 @@ impl Layout {
     /// * a digest (`sha256:<hex>`, optionally after `@`): the entry with
     ///   that digest;
     /// * a name: the entry whose `org.opencontainers.image.ref.name` it is;
-    /// * none: the only named entry; or, when no entry is named, the only
+    /// * none: the only named entry (names of attachment tags, cosign v2's
+    ///   `sha256-<hex>.sig` / `.att` / `.sbom` and the referrers tag
+    ///   schema's `sha256-<hex>`, do not count); or, when no entry is named, the only
     ///   image or index that is not an attachment (not a referrer, not a
     ///   cosign signature, attestation or SBOM).
     pub fn resolve(&self, reference: Option<&str>) -> Result<Descriptor, Error> {
@@ -501,7 +546,7 @@ impl Layout {
                 let named: Vec<&Descriptor> = index
                     .manifests
                     .iter()
-                    .filter(|d| d.ref_name().is_some())
+                    .filter(|d| d.ref_name().is_some_and(|n| !is_attachment_tag(n)))
                     .collect();
                 if named.is_empty() {
                     let mut images = Vec::new();
@@ -560,17 +605,23 @@ impl Layout {
         let descriptor = self.resolve(reference)?;
         let manifest = self.read_manifest(&descriptor)?;
         let mut manifests = Vec::new();
-        if let Manifest::Index(index) = manifest {
-            for child in index.manifests {
-                if child.is_manifest() || child.is_index() {
-                    self.read_manifest(&child)?;
+        let mut checks = Report::new();
+        match manifest {
+            Manifest::Index(index) => {
+                for child in index.manifests {
+                    if child.is_manifest() || child.is_index() {
+                        let read = self.read_manifest(&child)?;
+                        identity_check(&mut checks, Some(&child), &read);
+                    }
+                    manifests.push(child);
                 }
-                manifests.push(child);
             }
+            image => identity_check(&mut checks, None, &image),
         }
         Ok(ArtifactIdentity {
             descriptor,
             manifests,
+            checks,
         })
     }
 
@@ -807,6 +858,47 @@ impl Layout {
         Ok(out)
     }
 
+    /// cosign v2's `.sig` / `.att` manifest for `subject`: the `index.json`
+    /// entry whose ref name is the tag cosign uses (`sha256-<hex>.att`, as
+    /// a `skopeo copy` of the tag writes it); else, in a layout `cosign
+    /// save` wrote, the entry of that `kind` when the layout's image entry
+    /// (kind `dev.cosignproject.cosign/image` or `imageIndex`) is `subject`.
+    pub fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        let index = self.index()?;
+        let tag = kind.tag(subject);
+        let by_name = index
+            .manifests
+            .iter()
+            .find(|d| d.is_manifest() && d.ref_name() == Some(tag.as_str()));
+        let saved_image = index.manifests.iter().any(|d| {
+            &d.digest == subject
+                && matches!(
+                    d.annotation(COSIGN_KIND),
+                    Some("dev.cosignproject.cosign/image" | "dev.cosignproject.cosign/imageIndex")
+                )
+        });
+        let by_kind = || {
+            index
+                .manifests
+                .iter()
+                .find(|d| d.is_manifest() && d.annotation(COSIGN_KIND) == Some(kind.save_kind()))
+        };
+        let Some(descriptor) = by_name.or_else(|| saved_image.then(by_kind).flatten()) else {
+            return Ok(None);
+        };
+        let manifest = self.read_image_manifest(descriptor)?;
+        Ok(Some(super::LegacyManifest {
+            kind,
+            tag,
+            descriptor: descriptor.clone(),
+            manifest,
+        }))
+    }
+
     /// The attached blob of a referrer (its first layer), checked.
     pub fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
         let blob = referrer
@@ -839,6 +931,18 @@ impl super::referrers::ReferrerSource for Layout {
 
     fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
         Layout::fetch_attachment(self, referrer)
+    }
+
+    fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        Layout::legacy_manifest(self, subject, kind)
+    }
+
+    fn fetch_layer(&self, layer: &Descriptor) -> Result<Vec<u8>, Error> {
+        self.read_blob(layer, MAX_ATTACHMENT_BYTES)
     }
 }
 

@@ -55,6 +55,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod cosign;
 mod digest;
 mod error;
 #[doc(hidden)]
@@ -66,6 +67,7 @@ pub mod referrers;
 pub mod registry;
 pub mod spec;
 
+pub use cosign::{LegacyKind, Location};
 pub use digest::OciDigest;
 pub use error::{DigestProblem, OciError};
 pub use image::{BuiltImage, ImageBuilder};
@@ -76,7 +78,8 @@ pub use layout::{
 #[cfg(feature = "sigstore")]
 pub use referrers::verify_attached_bundles;
 pub use referrers::{
-    Attachment, Referrer, ReferrerFilter, ReferrerManifest, ReferrerSource, VerifiedReferrer,
-    predicate_type_of, referrer_manifest, referrers_index, verify_attached,
+    Attachment, Found, LegacyManifest, Referrer, ReferrerFilter, ReferrerManifest, ReferrerSource,
+    VerifiedReferrer, VerifiedSignature, discover, predicate_type_of, referrer_manifest,
+    referrers_index, verify_attached, verify_attached_signatures,
 };
 pub use spec::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType, Platform};

@@ -27,14 +27,17 @@
 //! to the same subject always gives the same manifest digest, so a repeated
 //! attach is a no-op rather than a duplicate.
 
+use base64::Engine as _;
+
 use crate::dsse::Envelope;
 use crate::error::Error;
 use crate::keys::KeySet;
 use crate::report::{Check, Report};
-use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::statement::Statement;
 use crate::verify::{Expectation, VerifiedAttestation, verify_attestation};
 
 use super::OciDigest;
+use super::cosign::{LegacyKind, Location, SimpleSigning};
 
 use super::error::invalid;
 use super::spec::{
@@ -127,7 +130,7 @@ impl Attachment {
                 ANNOTATION_SIGSTORE_CONTENT.to_owned(),
                 "dsse-envelope".to_owned(),
             );
-            if envelope.payload_type() == PAYLOAD_TYPE {
+            if crate::statement::is_payload_type(envelope.payload_type()) {
                 if let Ok(statement) = Statement::from_json(envelope.payload()) {
                     for key in [
                         ANNOTATION_SIGSTORE_PREDICATE_TYPE,
@@ -154,7 +157,7 @@ impl Attachment {
 
     fn dsse_parsed(envelope: &Envelope, bytes: Vec<u8>) -> Self {
         let mut annotations = Annotations::new();
-        if envelope.payload_type() == PAYLOAD_TYPE {
+        if crate::statement::is_payload_type(envelope.payload_type()) {
             if let Ok(statement) = Statement::from_json(envelope.payload()) {
                 annotations.insert(
                     ANNOTATION_PREDICATE_TYPE.to_owned(),
@@ -408,14 +411,145 @@ pub trait ReferrerSource {
     /// A referrer's attached blob (its first layer), checked against its
     /// digest and size.
     fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error>;
+    /// cosign v2's manifest of `kind` for `subject` (the tag
+    /// `sha256-<hex>.sig` / `.att`; in a layout also a `cosign save`
+    /// entry), with its descriptor and the tag it was found under; `None`
+    /// when there is none.
+    fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: LegacyKind,
+    ) -> Result<Option<LegacyManifest>, Error>;
+    /// Any layer blob (at most [`super::MAX_ATTACHMENT_BYTES`]), checked
+    /// against its digest and size.
+    fn fetch_layer(&self, layer: &Descriptor) -> Result<Vec<u8>, Error>;
 }
 
-/// One DSSE referrer and the result of verifying it.
+/// A cosign v2 `.sig` / `.att` manifest found for a subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyManifest {
+    /// Which kind.
+    pub kind: LegacyKind,
+    /// The tag it was found under.
+    pub tag: String,
+    /// Its descriptor.
+    pub descriptor: Descriptor,
+    /// The manifest.
+    pub manifest: ImageManifest,
+}
+
+/// One attachment of an image, found in either place: an OCI 1.1
+/// referrer's blob, or a layer of a cosign v2 `.sig` / `.att` manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where.
+    pub location: Location,
+    /// The blob's descriptor (the referrer's first layer, or the layer).
+    pub blob: Descriptor,
+    /// The manifest it is in, as a referrer (for a legacy tag: that
+    /// manifest, listed under its tag).
+    pub referrer: Referrer,
+    /// The predicate type the annotations claim (unauthenticated).
+    pub predicate_type: Option<String>,
+}
+
+/// Every attachment of `subject` in both places: the OCI 1.1 referrers
+/// passing `filter`, then the layers of cosign v2's `.sig` and `.att`
+/// manifests (those whose media type and claimed predicate type pass
+/// `filter`: an `.att` layer is a DSSE envelope, a `.sig` layer a simple
+/// signing payload).
+pub fn discover(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    filter: &ReferrerFilter,
+) -> Result<Vec<Found>, Error> {
+    let mut out = discover_referrers(source, subject, filter)?;
+    out.extend(discover_legacy(source, subject, filter)?);
+    Ok(out)
+}
+
+fn discover_referrers(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    filter: &ReferrerFilter,
+) -> Result<Vec<Found>, Error> {
+    let mut out = Vec::new();
+    for referrer in source.referrers(subject, filter)? {
+        let Some(blob) = referrer.blob().cloned() else {
+            continue;
+        };
+        out.push(Found {
+            location: Location::Referrer {
+                manifest: referrer.descriptor.digest.clone(),
+            },
+            predicate_type: referrer.predicate_type().map(str::to_owned),
+            blob,
+            referrer,
+        });
+    }
+    Ok(out)
+}
+
+/// The layers of cosign v2's manifests for `subject` that pass `filter`
+/// (its artifact type tested against the layer's media type).
+fn discover_legacy(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    filter: &ReferrerFilter,
+) -> Result<Vec<Found>, Error> {
+    let mut out = Vec::new();
+    for kind in LegacyKind::ALL {
+        let Some(legacy) = source.legacy_manifest(subject, kind)? else {
+            continue;
+        };
+        for (i, layer) in legacy.manifest.layers.iter().enumerate() {
+            let claimed = layer
+                .annotation(super::cosign::ANNOTATION_PREDICATE_TYPE)
+                .or_else(|| predicate_type_of(&layer.annotations));
+            let type_ok = filter
+                .artifact_type
+                .as_ref()
+                .is_none_or(|want| layer.media_type == want.as_str());
+            let predicate_ok = filter
+                .predicate_type
+                .as_ref()
+                .is_none_or(|want| claimed.is_none_or(|c| c == want));
+            if !(type_ok && predicate_ok) {
+                continue;
+            }
+            let mut descriptor = legacy.descriptor.clone();
+            descriptor.annotations.insert(
+                super::spec::ANNOTATION_REF_NAME.to_owned(),
+                legacy.tag.clone(),
+            );
+            out.push(Found {
+                location: Location::LegacyTag {
+                    tag: legacy.tag.clone(),
+                    manifest: legacy.descriptor.digest.clone(),
+                    layer: i,
+                },
+                blob: layer.clone(),
+                referrer: Referrer {
+                    descriptor,
+                    manifest: legacy.manifest.clone(),
+                },
+                predicate_type: claimed.map(str::to_owned),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One attestation found for an image (an OCI 1.1 referrer, or a layer of
+/// a cosign v2 `.att` tag) and the result of verifying it.
 #[derive(Debug, Clone)]
 pub struct VerifiedReferrer {
-    /// The referrer.
+    /// Where it was found; also the report's first check, `location`.
+    pub location: Location,
+    /// The referrer (for a legacy tag: its manifest, listed under the tag).
     pub referrer: Referrer,
-    /// The checks: `envelope` (parses), then those of
+    /// The checks: `location` (where it was found), `envelope` (parses),
+    /// then those of
     /// [`verify_attestation`] (signature, payload type, statement,
     /// predicate type, subject = the image digest).
     pub report: Report,
@@ -430,8 +564,9 @@ impl VerifiedReferrer {
     }
 }
 
-/// Finds the DSSE referrers of the image `subject` whose annotations name
-/// `predicate_type`, fetches each and verifies it with
+/// Finds the DSSE attestations of the image `subject` whose annotations
+/// name `predicate_type`, in both places (OCI 1.1 referrers, and the layers
+/// of cosign v2's `sha256-<hex>.att` tag), fetches each and verifies it with
 /// [`verify_attestation`] against the image's own digest: an attestation
 /// counts only if its statement's subject is this image. The caller decides
 /// how many must verify (usually: at least one).
@@ -446,6 +581,7 @@ pub fn verify_attached(
         subject,
         ARTIFACT_TYPE_DSSE,
         predicate_type,
+        |_, bytes| Ok(bytes),
         |bytes, expectation| match Envelope::from_json(bytes) {
             Ok(envelope) => (
                 Check::pass("envelope", format!("{} bytes", bytes.len())),
@@ -456,8 +592,116 @@ pub fn verify_attached(
     )
 }
 
+/// One cosign v2 image signature (a layer of the `sha256-<hex>.sig` tag)
+/// and the result of verifying it.
+#[derive(Debug, Clone)]
+pub struct VerifiedSignature {
+    /// Where it was found.
+    pub location: Location,
+    /// The checks: `location`, `payload` (a simple signing payload),
+    /// `signature` (a trusted key signed the payload bytes), `image` (the
+    /// payload names this image's manifest digest).
+    pub report: Report,
+    /// The payload, only when every check passed.
+    pub payload: Option<SimpleSigning>,
+}
+
+impl VerifiedSignature {
+    /// Whether every check passed.
+    pub fn verified(&self) -> bool {
+        self.report.verified()
+    }
+}
+
+/// Finds cosign v2's signatures of the image `subject` (the simple signing
+/// layers of its `sha256-<hex>.sig` tag) and verifies each with `keys`:
+/// the base64 signature in `dev.cosignproject.cosign/signature` over the
+/// payload's exact bytes, by a trusted key, and the payload's
+/// `docker-manifest-digest` equal to `subject`. The payload is parsed only
+/// after its signature verified.
+pub fn verify_attached_signatures(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    keys: &KeySet,
+) -> Result<Vec<VerifiedSignature>, Error> {
+    let filter = ReferrerFilter::any().artifact_type(super::cosign::MEDIA_TYPE_SIMPLE_SIGNING);
+    let mut out = Vec::new();
+    for f in discover_legacy(source, subject, &filter)? {
+        let mut report = Report::new();
+        report.push(Check::pass("location", f.location.to_string()));
+        let payload = source.fetch_layer(&f.blob)?;
+        report.push(Check::pass(
+            "payload",
+            format!("{} bytes ({})", payload.len(), f.blob.media_type),
+        ));
+        let signature = f
+            .blob
+            .annotation(super::cosign::ANNOTATION_SIGNATURE)
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
+        let signed_by = signature.as_ref().and_then(|sig| {
+            keys.iter()
+                .find(|k| k.verify(&payload, sig).is_ok())
+                .map(|k| k.key_id().to_string())
+        });
+        let parsed = match (&signature, signed_by) {
+            (None, _) => {
+                report.push(Check::fail(
+                    "signature",
+                    "no base64 signature in dev.cosignproject.cosign/signature",
+                ));
+                None
+            }
+            (Some(_), None) => {
+                report.push(Check::fail(
+                    "signature",
+                    format!("no trusted key ({}) signed the payload", keys.len()),
+                ));
+                None
+            }
+            (Some(_), Some(key)) => {
+                report.push(Check::pass("signature", format!("signed by key {key}")));
+                match SimpleSigning::from_json(&payload) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        report.push(Check::fail("image", e.to_string()));
+                        None
+                    }
+                }
+            }
+        };
+        let payload = parsed.and_then(|p| {
+            if &p.manifest_digest == subject {
+                report.push(Check::pass(
+                    "image",
+                    format!(
+                        "{} ({})",
+                        p.manifest_digest,
+                        crate::digest::shorten(&p.reference)
+                    ),
+                ));
+                Some(p)
+            } else {
+                report.push(Check::fail(
+                    "image",
+                    format!("the signature is for {}, not {subject}", p.manifest_digest),
+                ));
+                None
+            }
+        });
+        out.push(VerifiedSignature {
+            location: f.location,
+            report,
+            payload,
+        });
+    }
+    Ok(out)
+}
+
 /// [`verify_attached`] for Sigstore bundles: finds the bundle referrers of
-/// `subject` whose annotations name `predicate_type`, and verifies each
+/// `subject` whose annotations name `predicate_type` (as cosign v3 attaches
+/// them), and the keyless DSSE layers of cosign v2's `.att` tag (each read
+/// as the bundle v0.1 it is equivalent to, [`super::cosign::legacy_bundle`]),
+/// and verifies each
 /// offline with [`crate::bundle::verify_attestation`] against `root` and
 /// `policy` (certificate chain, transparency log, signing time, identity,
 /// signature), then payload type, predicate type, and subject = the
@@ -475,6 +719,15 @@ pub fn verify_attached_bundles(
         subject,
         ARTIFACT_TYPE_SIGSTORE_BUNDLE,
         predicate_type,
+        |layer, bytes| {
+            super::cosign::legacy_bundle(layer, &bytes)?.ok_or_else(|| {
+                invalid(
+                    "cosign layer",
+                    "annotations",
+                    "no certificate: signed with a key, verify it with keys",
+                )
+            })
+        },
         |bytes, expectation| match crate::bundle::Bundle::from_json(bytes) {
             Ok(bundle) => (
                 Check::pass("bundle-blob", format!("{} bytes", bytes.len())),
@@ -493,29 +746,59 @@ pub fn verify_attached_bundles(
 /// The referrers of `subject` of one artifact and predicate type, each
 /// fetched and verified by `verify` (which parses the blob: a check, and
 /// the attestation's result when it parsed).
+///
+/// cosign v2 `.att` layers (DSSE envelopes) are verified too, after
+/// `legacy` turns a layer's bytes into what `verify` reads (an error there
+/// is a failed check, not a refusal of the others).
 fn verify_referrers(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
     artifact_type: &str,
     predicate_type: &str,
+    legacy: impl Fn(&Descriptor, Vec<u8>) -> Result<Vec<u8>, Error>,
     verify: impl Fn(&[u8], &Expectation) -> (Check, Option<VerifiedAttestation>),
 ) -> Result<Vec<VerifiedReferrer>, Error> {
     let filter = ReferrerFilter::any()
         .artifact_type(artifact_type)
         .predicate_type(predicate_type);
     let expectation = Expectation::new(predicate_type, subject.to_digest()?.to_set());
+    let mut found = discover_referrers(source, subject, &filter)?;
+    found.extend(discover_legacy(
+        source,
+        subject,
+        &ReferrerFilter::any()
+            .artifact_type(ARTIFACT_TYPE_DSSE)
+            .predicate_type(predicate_type),
+    )?);
     let mut out = Vec::new();
-    for referrer in source.referrers(subject, &filter)? {
-        let bytes = source.fetch_attachment(&referrer)?;
+    for f in found {
         let mut report = Report::new();
-        let (parsed, result) = verify(&bytes, &expectation);
-        report.push(parsed);
-        let statement = result.and_then(|result| {
-            report.extend(result.report().clone());
-            result.statement().cloned()
-        });
+        report.push(Check::pass("location", f.location.to_string()));
+        let bytes = if f.location.is_legacy() {
+            source
+                .fetch_layer(&f.blob)
+                .and_then(|bytes| legacy(&f.blob, bytes))
+        } else {
+            source.fetch_attachment(&f.referrer)
+        };
+        let statement = match bytes {
+            Ok(bytes) => {
+                let (parsed, result) = verify(&bytes, &expectation);
+                report.push(parsed);
+                result.and_then(|result| {
+                    report.extend(result.report().clone());
+                    result.statement().cloned()
+                })
+            }
+            Err(e) if f.location.is_legacy() => {
+                report.push(Check::fail("legacy-layer", e.to_string()));
+                None
+            }
+            Err(e) => return Err(e),
+        };
         out.push(VerifiedReferrer {
-            referrer,
+            location: f.location,
+            referrer: f.referrer,
             report,
             statement,
         });

@@ -213,16 +213,6 @@ fn schema_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     Ok(2)
 }
 
-fn non_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    let v = Vec::<T>::deserialize(d)?;
-    if v.is_empty() {
-        return Err(serde::de::Error::custom(
-            "at least one layer is required (the spec's minItems: 1)",
-        ));
-    }
-    Ok(v)
-}
-
 fn is_empty_map(m: &Annotations) -> bool {
     m.is_empty()
 }
@@ -416,8 +406,12 @@ pub struct ImageManifest {
     pub artifact_type: Option<MediaType>,
     /// The configuration blob (the empty descriptor for most artifacts).
     pub config: Descriptor,
-    /// The layers (for an artifact: its blobs). At least one.
-    #[serde(deserialize_with = "non_empty")]
+    /// The layers (for an artifact: its blobs). Required, and may be
+    /// empty: the image spec's prose says only that layers SHOULD have at
+    /// least one entry "for portability" (its JSON Schema's `minItems: 1`
+    /// is stricter than the prose, and `umoci new`, `FROM scratch` builds
+    /// and skopeo make and read zero-layer images). An empty list is
+    /// reported by [`ImageManifest::layers_check`] as a warning.
     pub layers: Vec<Descriptor>,
     /// The manifest this one refers to (OCI 1.1 referrers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -445,6 +439,38 @@ impl ImageManifest {
     /// The canonical bytes custodia writes (deterministic).
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The `layers` check: passes always (the spec's MUSTs are checked when
+    /// the manifest is read), and for a manifest without layers the reason
+    /// is a warning: the image spec says layers SHOULD have at least one
+    /// entry, for portability.
+    ///
+    /// ```
+    /// use custodia::oci::ImageManifest;
+    /// let m = ImageManifest::from_json(br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#)?;
+    /// let check = m.layers_check();
+    /// assert!(check.passed && m.has_no_layers());
+    /// // `layers` itself is still required.
+    /// assert!(ImageManifest::from_json(br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}}"#).is_err());
+    /// # Ok::<(), custodia::Error>(())
+    /// ```
+    pub fn layers_check(&self) -> crate::report::Check {
+        if self.has_no_layers() {
+            crate::report::Check::pass(
+                "layers",
+                "warning: no layers (the image spec says layers SHOULD have at least one \
+                 entry, for portability); accepted, the manifest digest is the identity",
+            )
+        } else {
+            crate::report::Check::pass("layers", format!("{} layer(s)", self.layers.len()))
+        }
+    }
+
+    /// Whether the manifest lists no layer (a zero-layer image, as
+    /// `umoci new` or a `FROM scratch` build without files makes).
+    pub fn has_no_layers(&self) -> bool {
+        self.layers.is_empty()
     }
 
     /// The artifact type as the referrers API reports it: `artifactType`,

@@ -245,7 +245,8 @@ impl EvidenceEnvelope {
         }
         let _ = artifact;
         let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
-        if !verified.verified() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+        if !verified.verified() || !crate::statement::is_payload_type(self.envelope.payload_type())
+        {
             return None;
         }
         Statement::from_json(self.envelope.payload()).ok()
@@ -262,7 +263,7 @@ impl EvidenceEnvelope {
     /// verified offline against the policy's trusted root for each keyless
     /// signer with `role` (its certificate chain, log entry, signing time,
     /// identity and issuer, signature, and that it is about `artifact`).
-    pub(super) fn open(
+    pub(crate) fn open(
         &self,
         policy: &ActivePolicy,
         role: &str,
@@ -287,7 +288,7 @@ impl EvidenceEnvelope {
                 .unwrap_or_default();
             return Err(why);
         }
-        if self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+        if !crate::statement::is_payload_type(self.envelope.payload_type()) {
             return Err(format!(
                 "payload type `{}` is not an in-toto statement",
                 elide_middle(self.envelope.payload_type(), 80)
@@ -486,6 +487,7 @@ pub fn evaluate_gate(
                     ),
                 ));
                 used.push(satisfied.evidence);
+                used.extend(satisfied.source_vsa);
             }
             Err(reason) => report.push(Check::fail(name.clone(), reason)),
         }
@@ -572,6 +574,8 @@ fn check_edge(policy: &Policy, request: &GateRequest, report: &mut Report) {
 
 struct Satisfied {
     evidence: Evidence,
+    /// The Source VSA a `sourceVsa` condition was met with.
+    source_vsa: Option<Evidence>,
     identities: BTreeSet<String>,
 }
 
@@ -632,7 +636,18 @@ fn satisfy(
                 continue;
             }
         }
+        let mut source_vsa = None;
+        if let Some(rule) = &requirement.conditions.source_vsa {
+            match super::source_track::satisfy(policy, &statement, rule, evidence) {
+                Ok(vsa) => source_vsa = Some(vsa),
+                Err(why) => {
+                    reasons.push(format!("{}: {why}", ev.digest));
+                    continue;
+                }
+            }
+        }
         return Ok(Satisfied {
+            source_vsa,
             evidence: Evidence {
                 digest: ev.digest.clone(),
                 predicate_type: requirement.predicate_type.clone(),

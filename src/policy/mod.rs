@@ -19,6 +19,7 @@
 
 mod evidence_conditions;
 mod gate;
+pub mod source_track;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,7 @@ use crate::predicate::vulns::Severity;
 use crate::time::Timestamp;
 
 pub use gate::{ActivePolicy, EvidenceEnvelope, GateOutcome, GateRequest, evaluate_gate};
+pub use source_track::SourceVsaRule;
 
 /// The policy format version custodia reads.
 pub const POLICY_VERSION: u32 = 1;
@@ -225,6 +227,11 @@ pub struct Conditions {
     /// test result's JUnit `finishedOn`). Check `requires[i].freshness`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age_seconds: Option<u64>,
+    /// SLSA provenance: the build's source commit must have a Source VSA
+    /// (SLSA 1.2 Source track) from a trusted verifier with these levels
+    /// ([`source_track`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_vsa: Option<SourceVsaRule>,
 }
 
 /// Approvals an environment needs.

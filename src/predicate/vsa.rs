@@ -12,17 +12,22 @@
 //!   elsewhere) or [`verify_vsa`] (a DSSE envelope, signature included)
 //!   against a [`VsaExpectation`].
 //!
-//! Parsing follows the spec (SLSA v1.0 and v1.1, which added
-//! `verifier.version`): `verifier.id`, `timeVerified`, `resourceUri`,
-//! `policy` (with a `uri` or a `digest`), `verificationResult` and
-//! `verifiedLevels` are required, missing ones are reported by name as
-//! [`PredicateError::MissingField`]. Unknown fields are ignored.
+//! Parsing follows the spec (SLSA v1.0, v1.1, which added
+//! `verifier.version` and made `timeVerified` optional, and v1.2, whose
+//! Source track VSAs are about a git commit): `verifier.id`,
+//! `resourceUri`, `policy` (with a `uri` or a `digest`),
+//! `verificationResult` and `verifiedLevels` are required, missing ones are
+//! reported by name as [`PredicateError::MissingField`]. Unknown fields are
+//! ignored. A Source VSA (subject digest `gitCommit`, levels
+//! `SLSA_SOURCE_LEVEL_1` to `_4`) is checked against a build's provenance
+//! by [`crate::policy::source_track`].
 //!
 //! Level names (`verifiedLevels`, the keys of `dependencyLevels`) are
 //! checked loosely: non-empty and made of `A-Z`, `0-9`, `_`, `-`, `.`.
 //! Names starting with `SLSA_` are reserved by the spec and must be
 //! `SLSA_<TRACK>_LEVEL_<n>` with a single-digit `n`, `0` to `3` for the
-//! build track (`SLSA_BUILD_LEVEL_3`, `SLSA_SOURCE_LEVEL_2`); there may be
+//! build track and `1` to `4` for the source track (`SLSA_BUILD_LEVEL_3`,
+//! `SLSA_SOURCE_LEVEL_2`); there may be
 //! at most one level per SLSA track. A `FAILED` summary may list no level
 //! other than `SLSA_BUILD_LEVEL_0` or `FAILED`.
 
@@ -112,8 +117,9 @@ const NAME: &str = "SLSA VSA v1";
 pub struct VerificationSummary {
     /// Who verified.
     pub verifier: Verifier,
-    /// When the verification happened.
-    pub time_verified: Timestamp,
+    /// When the verification happened (optional since SLSA 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_verified: Option<Timestamp>,
     /// The URI of the resource the artifact was verified as (the
     /// consumer's name for it, e.g. a download URL or package URL).
     pub resource_uri: String,
@@ -385,7 +391,7 @@ impl VerificationSummary {
         };
         let summary = Self {
             verifier: inputs.verifier.clone(),
-            time_verified: inputs.time_verified.unwrap_or_else(Timestamp::now),
+            time_verified: Some(inputs.time_verified.unwrap_or_else(Timestamp::now)),
             resource_uri: inputs.resource_uri.clone(),
             policy: inputs.policy.clone(),
             input_attestations: inputs.input_attestations.clone(),
@@ -513,6 +519,9 @@ fn check_level_name(level: &str) -> Result<(), String> {
             Some(("BUILD", n)) if n > 3 => {
                 return Err(format!("`{level}`: SLSA build levels go from 0 to 3"));
             }
+            Some(("SOURCE", n)) if n > 4 => {
+                return Err(format!("`{level}`: SLSA source levels go from 1 to 4"));
+            }
             Some(_) => {}
             None => {
                 return Err(format!(
@@ -523,6 +532,22 @@ fn check_level_name(level: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The source level a summary verified: `n` of `SLSA_SOURCE_LEVEL_<n>`,
+/// `None` when it lists none (or is `FAILED`).
+pub fn source_level(summary: &VerificationSummary) -> Option<u8> {
+    if summary.verification_result != VerificationResult::Passed {
+        return None;
+    }
+    summary
+        .verified_levels
+        .iter()
+        .filter_map(|l| match slsa_level(l) {
+            Some(("SOURCE", n)) => Some(n),
+            _ => None,
+        })
+        .max()
 }
 
 /// `SLSA_BUILD_LEVEL_2` -> `("BUILD", 2)`.
@@ -537,7 +562,19 @@ fn slsa_level(level: &str) -> Option<(&str, u8)> {
     }
 }
 
-fn level_satisfies(have: &str, required: &str) -> bool {
+/// Whether the level `have` satisfies `required`: the same name, or a
+/// higher level of the same SLSA track (`SLSA_SOURCE_LEVEL_4` satisfies
+/// `SLSA_SOURCE_LEVEL_3`). Other names (a verifier's properties) only
+/// satisfy themselves.
+///
+/// ```
+/// use custodia::predicate::vsa::level_satisfies;
+/// assert!(level_satisfies("SLSA_SOURCE_LEVEL_4", "SLSA_SOURCE_LEVEL_3"));
+/// assert!(!level_satisfies("SLSA_SOURCE_LEVEL_2", "SLSA_SOURCE_LEVEL_3"));
+/// assert!(!level_satisfies("SLSA_BUILD_LEVEL_3", "SLSA_SOURCE_LEVEL_3"));
+/// assert!(level_satisfies("ORG_TWO_PARTY_REVIEW", "ORG_TWO_PARTY_REVIEW"));
+/// ```
+pub fn level_satisfies(have: &str, required: &str) -> bool {
     have == required
         || matches!(
             (slsa_level(have), slsa_level(required)),
@@ -582,7 +619,7 @@ impl<'de> Deserialize<'de> for VerificationSummary {
         };
         let summary = Self {
             verifier: wire.verifier.ok_or_else(|| missing("verifier"))?,
-            time_verified: wire.time_verified.ok_or_else(|| missing("timeVerified"))?,
+            time_verified: wire.time_verified,
             resource_uri: wire.resource_uri.ok_or_else(|| missing("resourceUri"))?,
             policy: wire.policy.ok_or_else(|| missing("policy"))?,
             input_attestations: wire.input_attestations.unwrap_or_default(),
@@ -758,7 +795,10 @@ fn check_summary(
         Ok(s) => {
             report.push(Check::pass(
                 "predicate",
-                format!("{NAME} parsed, verified at {}", s.time_verified),
+                match &s.time_verified {
+                    Some(t) => format!("{NAME} parsed, verified at {t}"),
+                    None => format!("{NAME} parsed (no timeVerified)"),
+                },
             ));
             s
         }

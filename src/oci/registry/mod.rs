@@ -813,6 +813,28 @@ impl Registry {
         Err(self.fail(None, "tag list pagination does not end"))
     }
 
+    /// cosign v2's `.sig` / `.att` manifest for `subject`: the manifest
+    /// tagged `sha256-<hex>.sig` / `.att` in this repository, if any.
+    pub fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        let tag = kind.tag(subject);
+        let Some((descriptor, bytes)) = self.manifest(&tag)? else {
+            return Ok(None);
+        };
+        let Manifest::Image(manifest) = Manifest::from_json(&descriptor.media_type, &bytes)? else {
+            return Err(self.fail(None, format!("{tag} is an index, not a cosign manifest")));
+        };
+        Ok(Some(super::LegacyManifest {
+            kind,
+            tag,
+            descriptor,
+            manifest,
+        }))
+    }
+
     /// The identity of the image `reference` (tag or digest) names: its
     /// manifest (or index) digest, and for an index the manifests it
     /// lists, each fetched and checked. Never fetches a layer.
@@ -821,20 +843,28 @@ impl Registry {
             .manifest(reference)?
             .ok_or_else(|| OciError::NotFound(format!("{}:{reference}", self.name())))?;
         let mut manifests = Vec::new();
-        if let Manifest::Index(index) = Manifest::from_json(&descriptor.media_type, &bytes)? {
-            for child in index.manifests {
-                if child.is_manifest() || child.is_index() {
-                    self.manifest(child.digest.as_str())?
-                        .ok_or_else(|| OciError::Missing {
-                            digest: child.digest.to_string(),
-                        })?;
+        let mut checks = crate::report::Report::new();
+        match Manifest::from_json(&descriptor.media_type, &bytes)? {
+            Manifest::Index(index) => {
+                for child in index.manifests {
+                    if child.is_manifest() || child.is_index() {
+                        let (read, child_bytes) = self
+                            .manifest(child.digest.as_str())?
+                            .ok_or_else(|| OciError::Missing {
+                                digest: child.digest.to_string(),
+                            })?;
+                        let parsed = Manifest::from_json(&read.media_type, &child_bytes)?;
+                        super::layout::identity_check(&mut checks, Some(&child), &parsed);
+                    }
+                    manifests.push(child);
                 }
-                manifests.push(child);
             }
+            image => super::layout::identity_check(&mut checks, None, &image),
         }
         Ok(ArtifactIdentity {
             descriptor,
             manifests,
+            checks,
         })
     }
 
@@ -1038,6 +1068,18 @@ impl ReferrerSource for Registry {
 
     fn fetch_attachment(&self, referrer: &Referrer) -> Result<Vec<u8>, Error> {
         Registry::fetch_attachment(self, referrer)
+    }
+
+    fn legacy_manifest(
+        &self,
+        subject: &OciDigest,
+        kind: super::LegacyKind,
+    ) -> Result<Option<super::LegacyManifest>, Error> {
+        Registry::legacy_manifest(self, subject, kind)
+    }
+
+    fn fetch_layer(&self, layer: &Descriptor) -> Result<Vec<u8>, Error> {
+        self.fetch_blob(layer, MAX_ATTACHMENT_BYTES)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::digest::{Digest, DigestAlgorithm};
 use crate::dsse::Envelope;
 use crate::error::{Error, StoreError};
 use crate::promotion::{Store, check_environment};
-use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::statement::Statement;
 
 use super::super::OciDigest;
 use super::super::error::OciError;
@@ -183,7 +183,7 @@ impl Store for RegistryStore {
                 let attachment = Attachment::dsse_bytes(bytes)?;
                 // The statement's first SHA-256 subject, if it is a
                 // manifest in this repository, becomes the OCI subject.
-                let subject = if envelope.payload_type() == PAYLOAD_TYPE {
+                let subject = if crate::statement::is_payload_type(envelope.payload_type()) {
                     Statement::from_json(envelope.payload())
                         .ok()
                         .and_then(|st| {
