@@ -37,7 +37,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file, hash_path};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::error::StoreError;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::{Incident, PromotionKind};
@@ -701,23 +701,14 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
             )
         })?;
     }
-    if args.append {
-        // Appending the same key twice would make verification fail (a key
-        // that signs twice is rejected), so refuse it here.
-        let mine: KeySet = [key.public_key().clone()].into_iter().collect();
-        let already = envelope
-            .verify(&mine, 1)
-            .is_ok_and(|v| !v.accepted_keys().is_empty());
-        if already {
-            return Err(format!(
-                "{}: already signed by key {}",
-                args.input.display(),
-                key.key_id()
-            )
-            .into());
+    // The library refuses a second signature by a key already in the
+    // envelope (verification would reject it), however the first was hinted.
+    envelope.add_signature(&key).map_err(|e| match e {
+        custodia::Error::Dsse(custodia::error::DsseError::AlreadySigned(_)) => {
+            format!("{}: {e}", args.input.display())
         }
-    }
-    envelope.add_signature(&key).map_err(|e| e.to_string())?;
+        other => other.to_string(),
+    })?;
     let mut json = envelope.to_json();
     if json.len() > MAX_ENVELOPE_BYTES {
         return Err(format!(
