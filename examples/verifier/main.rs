@@ -322,9 +322,15 @@ struct ProvenanceArgs {
     /// The build type the provenance must have.
     #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
     build_type: Option<String>,
-    /// A workflow input the build must have had (compared as text); repeat or list several.
+    /// A workflow input the build must have had, as a string (slsa-verifier's
+    /// --build-workflow-input: `x=true` matches the string "true", not the boolean);
+    /// repeat or list several.
     #[arg(long, num_args = 1.., value_name = "NAME=VALUE", value_parser = parse_build_input)]
     build_input: Vec<(String, String)>,
+    /// A workflow input the build must have had, as a JSON value compared with its
+    /// type (`dry_run=false` is the boolean, `shards=3` the number); repeat or list several.
+    #[arg(long, num_args = 1.., value_name = "NAME=JSON", value_parser = parse_build_input_json)]
+    build_input_json: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Args)]
@@ -524,6 +530,9 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     }
     for (name, value) in &args.build_input {
         expect = expect.with_input(name.clone(), value.clone());
+    }
+    for (name, value) in &args.build_input_json {
+        expect = expect.with_input_value(name.clone(), value.clone());
     }
 
     let verified = verify_provenance(&envelope, &keys, &expect);
@@ -1542,4 +1551,11 @@ fn parse_build_input(s: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err("expected NAME=VALUE".to_owned()),
     }
+}
+
+fn parse_build_input_json(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = parse_build_input(s).map_err(|_| "expected NAME=JSON".to_owned())?;
+    let value =
+        serde_json::from_str::<serde_json::Value>(&value).map_err(|e| format!("not JSON: {e}"))?;
+    Ok((name, value))
 }
