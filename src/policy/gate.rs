@@ -252,6 +252,45 @@ impl EvidenceEnvelope {
         Statement::from_json(self.envelope.payload()).ok()
     }
 
+    /// The statement and every identity the policy knows (any role; a key
+    /// without an identity by its key id) whose signature on it verifies,
+    /// or None when none does. A Sigstore bundle is opened for every
+    /// keyless role (about `artifact`).
+    pub(super) fn signed_by_any(
+        &self,
+        policy: &ActivePolicy,
+        artifact: &DigestSet,
+    ) -> Option<(Statement, BTreeSet<String>)> {
+        #[cfg(feature = "sigstore")]
+        if let Some(bundle) = &self.bundle {
+            let mut found: Option<(Statement, BTreeSet<String>)> = None;
+            for role in policy.keyless.by_role.keys() {
+                if let Ok((statement, ids)) = self.open_bundle(bundle, policy, role, 1, artifact) {
+                    found
+                        .get_or_insert_with(|| (statement, BTreeSet::new()))
+                        .1
+                        .extend(ids);
+                }
+            }
+            return found;
+        }
+        let _ = artifact;
+        let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
+        let identities: BTreeSet<String> = verified
+            .accepted_keys()
+            .into_iter()
+            .chain(verified.duplicates())
+            .map(|id| policy.identity_of(id).unwrap_or(id.as_str()).to_owned())
+            .collect();
+        if identities.is_empty() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+            return None;
+        }
+        Some((
+            Statement::from_json(self.envelope.payload()).ok()?,
+            identities,
+        ))
+    }
+
     /// Whether the payload claims `predicate_type` (unauthenticated: only
     /// to pick which envelopes are worth verifying).
     pub(crate) fn claims(&self, predicate_type: &str) -> bool {
@@ -459,7 +498,9 @@ pub fn evaluate_gate(
     report.push(Check::pass("environment", &env.name));
     check_edge(&policy.policy, request, &mut report);
 
-    let mut builders = BTreeSet::new();
+    // Separation of duties: everyone who signed provenance for this
+    // artifact among the evidence, not only the envelope a requirement used.
+    let mut builders = super::duties::builder_identities(policy, &request.artifact, evidence);
     for (i, requirement) in env.requires.iter().enumerate() {
         let name = format!("requires[{i}]");
         match satisfy(policy, requirement, request, evidence) {
