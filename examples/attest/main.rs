@@ -672,7 +672,7 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.paths {
         match digest_path(path, args.algorithm) {
-            Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
+            Ok(d) => print_stdout(checksum_line(&d, path).as_bytes())?,
             Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
         }
     }
@@ -860,7 +860,7 @@ fn store_put(args: &StorePutArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.files {
         match put_envelope(&store, path) {
-            Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
+            Ok(d) => print_stdout(checksum_line(&d, path).as_bytes())?,
             Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
         }
     }
@@ -1210,6 +1210,33 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Failure> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(|e| format!("writing to stdout: {e}").into())
+}
+
+/// `DIGEST  NAME\n` as sha256sum prints it: a name with a backslash, a
+/// newline or a carriage return (or another control character, line
+/// separator or bidi override) is escaped (`\\`, `\n`, `\r`, `\u{1b}`)
+/// and the line starts with `\`, so a file name can never forge a line.
+fn checksum_line(digest: &Digest, path: &Path) -> String {
+    let name = path.display().to_string();
+    let special = |c: char| {
+        c == '\\'
+            || c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !name.chars().any(special) {
+        return format!("{digest}  {name}\n");
+    }
+    let escaped: String = name
+        .chars()
+        .map(|c| match c {
+            '\\' => "\\\\".to_owned(),
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            c if special(c) => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("\\{digest}  {escaped}\n")
 }
 
 /// Escapes control characters, line separators and bidi overrides so a
