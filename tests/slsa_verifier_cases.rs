@@ -563,3 +563,30 @@ proptest! {
         prop_assert_eq!(builder_id_matches("https://ci.acme.dev/linux", &id), model, "{}", id);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The fuzz target's entry point and its invariants, on generated text
+    /// and on its committed seeds.
+    #[test]
+    fn provenance_match_fuzz_entry_holds(pattern in "[a-z:/@.+%\\\\-]{0,40}", id in "[a-z:/@.+%\\\\0-9-]{0,40}") {
+        custodia::fuzzing::provenance_match(format!("{pattern}\0{id}").as_bytes());
+        custodia::fuzzing::provenance_match(format!("https://{pattern}\0https://{id}").as_bytes());
+    }
+}
+
+#[test]
+fn provenance_match_fuzz_seeds_hold() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/provenance_match");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        custodia::fuzzing::provenance_match(&std::fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n >= 5);
+    let pem_seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/pem");
+    for entry in std::fs::read_dir(pem_seeds).unwrap() {
+        custodia::fuzzing::pem(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+}
