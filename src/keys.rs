@@ -17,7 +17,7 @@
 //! [`KeySet`], a threshold and a policy count it once. Weak keys (Ed25519
 //! small-order points, EC points off the curve, small or even RSA moduli,
 //! bad RSA exponents) are refused when read, with a
-//! [`WeakKey`](crate::error::WeakKey) reason.
+//! [`crate::error::WeakKey`] reason.
 //!
 //! **ECDSA malleability.** `(r, s)` and `(r, n−s)` are both valid
 //! signatures of one message. custodia *normalises*: its signers emit only

@@ -8,6 +8,12 @@
 //! - a high-S ECDSA signature and its low-S twin (both verify; together they
 //!   are one key signing twice);
 //! - RSA-PSS signatures with salt lengths 0, 20, 32, 64 and the maximum.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod cli_support;
 mod peers;

@@ -5,6 +5,12 @@
 //! attack cases of issue #14, in the library and through `verifier
 //! provenance`, and a reference model of source and builder matching
 //! checked on generated inputs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod cli_support;
 

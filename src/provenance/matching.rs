@@ -2,12 +2,7 @@
 //! (scheme, host, path, ref), builder ids (name and version) and version
 //! tags (Go's `golang.org/x/mod/semver`, which slsa-verifier uses).
 //!
-//! | input | rule |
-//! | --- | --- |
-//! | source URI | `scheme://host/path[@ref]`; scheme `git+https` unless the caller allows another; no user info; a host of letters, digits, `-` and `.`, and an optional numeric port; path segments non-empty and never `.` or `..`; no `%`, `\`, `?`, `#`, spaces or controls; a trailing `.git` or `/` is ignored |
-//! | expected source (`github.com/o/r`) | as slsa-verifier's `NormalizeGitURI`: no scheme means `git+https://`, `https://…` means `git+https://…` |
-//! | builder id | `scheme://host/path[@version]` with the same host and path rules; a trusted id with a version matches that version (or `refs/tags/<it>`, as slsa-verifier); one without matches the unversioned id or a version **tag** (`vX[.Y[.Z]]` semver, optionally under `refs/tags/`), never a branch, an empty version or a path |
-//! | versioned tag | slsa-verifier's `VerifyVersionedTag`: expected `vX`, `vX.Y` or `vX.Y.Z[-pre][+build]`; the tag's major (and minor, and patch with pre-release, when given) must equal; build metadata is ignored; leading zeros, `v1.2-rc` and non-`v` tags are not semver |
+//! The rules are in [`parse_uri`]'s documentation.
 
 use std::fmt;
 
@@ -57,7 +52,15 @@ pub enum UriError {
     BadCharacter,
 }
 
-/// Parses `scheme://host/path[@version]`.
+/// Parses `scheme://host/path[@version]`. The rules custodia's provenance
+/// matching follows:
+///
+/// | input | rule |
+/// | --- | --- |
+/// | source URI | `scheme://host/path[@ref]`; scheme `git+https` unless the caller allows another; no user info; a host of letters, digits, `-` and `.`, and an optional numeric port; path segments non-empty and never `.` or `..`; no `%`, `\`, `?`, `#`, spaces or controls; a trailing `.git` or `/` is ignored |
+/// | expected source (`github.com/o/r`) | as slsa-verifier's `NormalizeGitURI`: no scheme means `git+https://`, `https://…` means `git+https://…` |
+/// | builder id | `scheme://host/path[@version]` with the same host and path rules; a trusted id with a version matches that version (or `refs/tags/<it>`, as slsa-verifier); one without matches the unversioned id or a version **tag** (`vX[.Y[.Z]]` semver, optionally under `refs/tags/`), never a branch, an empty version or a path |
+/// | versioned tag | slsa-verifier's `VerifyVersionedTag`: expected `vX`, `vX.Y` or `vX.Y.Z[-pre][+build]`; the tag's major (and minor, and patch with pre-release, when given) must equal; build metadata is ignored; leading zeros, `v1.2-rc` and non-`v` tags are not semver |
 ///
 /// ```
 /// use custodia::provenance::parse_uri;
@@ -230,8 +233,7 @@ pub fn normalize_git_uri(uri: &str) -> String {
     }
 }
 
-/// Whether a builder `id` is trusted by `pattern` (see the [module
-/// docs](self)): both parse; the names (scheme, host, path) are equal; a
+/// Whether a builder `id` is trusted by `pattern` (see [`parse_uri`]): both parse; the names (scheme, host, path) are equal; a
 /// versioned pattern needs that version (or `refs/tags/<version>`), an
 /// unversioned one accepts no version or a version tag.
 ///
@@ -342,8 +344,8 @@ pub(crate) fn match_versioned_tag(expected: &str, tag: &str) -> Result<(), TagMi
     }
 }
 
-/// `v1`/`v1.2`/`v1.2.3`: whether `tag` is within `pattern` (see the
-/// [module docs](self)).
+/// `v1`/`v1.2`/`v1.2.3`: whether `tag` is within `pattern` (see
+/// [`parse_uri`]).
 ///
 /// ```
 /// use custodia::provenance::versioned_tag_matches;
