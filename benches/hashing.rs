@@ -19,7 +19,12 @@
 //! (`hash_path_complete`: sha256, sha384 and sha512 in one read, what
 //! `verifier --artifact` now computes so every digest a subject lists is
 //! checked).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::io::Write as _;
