@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::keys::{KeyId, KeySet, PublicKey};
 use crate::predicate::approval::{APPROVAL_V1, Approval};
 use crate::predicate::promotion::{Evidence, PromotionKind};
-use crate::predicate::slsa_provenance::{ProvenanceClaims, normalize_repository};
+use crate::predicate::slsa_provenance::ProvenanceClaims;
 use crate::predicate::test_result::TestResult;
 use crate::predicate::vulns::VulnerabilityReport;
 use crate::provenance::builder_id_matches;
@@ -687,13 +687,15 @@ fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String>
             ));
         }
         if let Some(want) = &c.source_repository {
-            let want = normalize_repository(want);
-            let found = claims.source.as_ref().map(|s| s.repository.as_str());
-            if found != Some(want.as_str()) {
-                return Err(format!(
-                    "source is `{}`, expected `{want}`",
-                    elide_middle(found.unwrap_or("(none)"), 400)
-                ));
+            // Parsed, as provenance verification does (#14): git+https, and
+            // every place the provenance names its source agrees.
+            use crate::provenance::matching::{SourceMismatch, match_source, source_places};
+            let places = source_places(statement.predicate_type(), statement.predicate());
+            match match_source(&places, want, &["git+https".to_owned()]) {
+                Ok(_) => {}
+                Err(SourceMismatch::Repository(why) | SourceMismatch::Refs { reason: why, .. }) => {
+                    return Err(format!("source: {why}"));
+                }
             }
         }
     }

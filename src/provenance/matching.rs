@@ -221,6 +221,89 @@ pub(crate) fn source_places(
     out
 }
 
+/// Why the places naming a source do not name the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SourceMismatch {
+    /// A place names another repository, over a scheme not allowed, or not
+    /// as a valid URI; or none names a source; or the expectation is bad.
+    Repository(String),
+    /// Every place names the repository, but their refs disagree.
+    Refs {
+        /// What did match.
+        summary: String,
+        /// Which refs disagree.
+        reason: String,
+    },
+}
+
+/// Every place must name the `expected` repository (normalized as
+/// slsa-verifier's `--source-uri`) over one of `schemes`, and the refs the
+/// places give must agree. Ok: a summary of what matched.
+pub(crate) fn match_source(
+    places: &[SourcePlace],
+    expected: &str,
+    schemes: &[String],
+) -> Result<String, SourceMismatch> {
+    use crate::digest::shorten;
+    let want = match parse_uri(&normalize_git_uri(expected)) {
+        Ok(w) if w.version.is_none() => w,
+        _ => {
+            return Err(SourceMismatch::Repository(format!(
+                "the expected source `{}` is not a repository URI",
+                shorten(expected)
+            )));
+        }
+    };
+    if places.is_empty() {
+        return Err(SourceMismatch::Repository(format!(
+            "expected `{}`, provenance names no source",
+            want.location()
+        )));
+    }
+    let mut refs: Vec<(&str, String)> = Vec::new();
+    for place in places {
+        let shown = shorten(&place.uri);
+        let found = match parse_uri(&place.uri) {
+            Err(e) => Err(format!("`{shown}` is not a valid source URI ({e})")),
+            Ok(found) if found.location() != want.location() => Err(format!(
+                "expected `{}`, it names `{shown}`",
+                want.location()
+            )),
+            Ok(found) if !schemes.contains(&found.scheme) => Err(format!(
+                "`{shown}` is fetched over `{}`, expected `{}`",
+                found.scheme,
+                schemes.join("` or `")
+            )),
+            Ok(found) => Ok(found),
+        };
+        let found = found
+            .map_err(|problem| SourceMismatch::Repository(format!("{}: {problem}", place.place)))?;
+        refs.extend(
+            found
+                .version
+                .into_iter()
+                .chain(place.git_ref.clone())
+                .map(|r| (place.place.as_str(), r)),
+        );
+    }
+    let names: Vec<&str> = places.iter().map(|p| p.place.as_str()).collect();
+    let summary = format!("`{}` ({})", want.location(), names.join(", "));
+    if let Some(((first_place, first), (other_place, other))) = refs
+        .first()
+        .and_then(|f| refs.iter().find(|r| r.1 != f.1).map(|o| (f, o)))
+    {
+        return Err(SourceMismatch::Refs {
+            summary,
+            reason: format!(
+                "{first_place} gives ref `{}`, {other_place} gives `{}`",
+                shorten(first),
+                shorten(other)
+            ),
+        });
+    }
+    Ok(summary)
+}
+
 /// slsa-verifier's `NormalizeGitURI`: `github.com/o/r` and
 /// `https://github.com/o/r` become `git+https://github.com/o/r`.
 pub fn normalize_git_uri(uri: &str) -> String {

@@ -2,7 +2,7 @@
 //! against a [`ProvenanceExpectation`].
 
 mod context;
-mod matching;
+pub(crate) mod matching;
 mod verify;
 
 pub use context::{

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::matching::{
-    SourcePlace, match_builder, match_versioned_ref, normalize_git_uri, parse_uri, source_places,
+    SourceMismatch, SourcePlace, match_builder, match_source, match_versioned_ref, source_places,
 };
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
@@ -395,77 +395,19 @@ fn check_builder(claims: &ProvenanceClaims, trusted: &[String], report: &mut Rep
 }
 
 fn check_source(places: &[SourcePlace], expected: &ProvenanceExpectation, report: &mut Report) {
-    let wanted = normalize_git_uri(&expected.source_repository);
-    let want = match parse_uri(&wanted) {
-        Ok(w) if w.version.is_none() => w,
-        _ => {
-            report.push(Check::fail(
-                "source-repository",
-                format!(
-                    "the expected source `{}` is not a repository URI",
-                    crate::digest::shorten(&expected.source_repository)
-                ),
-            ));
-            return;
+    match match_source(
+        places,
+        &expected.source_repository,
+        &expected.source_schemes,
+    ) {
+        Ok(summary) => report.push(Check::pass("source-repository", summary)),
+        Err(SourceMismatch::Refs { summary, reason }) => {
+            report.push(Check::pass("source-repository", summary));
+            report.push(Check::fail("source-consistency", reason));
         }
-    };
-    if places.is_empty() {
-        report.push(Check::fail(
-            "source-repository",
-            format!("expected `{}`, provenance names no source", want.location()),
-        ));
-        return;
-    }
-    let mut refs: Vec<(&str, String)> = Vec::new();
-    for place in places {
-        let shown = crate::digest::shorten(&place.uri);
-        let problem = match parse_uri(&place.uri) {
-            Err(e) => Some(format!("`{shown}` is not a valid source URI ({e})")),
-            Ok(found) if found.location() != want.location() => Some(format!(
-                "expected `{}`, it names `{shown}`",
-                want.location()
-            )),
-            Ok(found) if !expected.source_schemes.contains(&found.scheme) => Some(format!(
-                "`{shown}` is fetched over `{}`, expected `{}`",
-                found.scheme,
-                expected.source_schemes.join("` or `")
-            )),
-            Ok(found) => {
-                refs.extend(
-                    found
-                        .version
-                        .into_iter()
-                        .chain(place.git_ref.clone())
-                        .map(|r| (place.place.as_str(), r)),
-                );
-                None
-            }
-        };
-        if let Some(problem) = problem {
-            report.push(Check::fail(
-                "source-repository",
-                format!("{}: {problem}", place.place),
-            ));
-            return;
+        Err(SourceMismatch::Repository(reason)) => {
+            report.push(Check::fail("source-repository", reason));
         }
-    }
-    let names: Vec<&str> = places.iter().map(|p| p.place.as_str()).collect();
-    report.push(Check::pass(
-        "source-repository",
-        format!("`{}` ({})", want.location(), names.join(", ")),
-    ));
-    if let Some(((first_place, first), (other_place, other))) = refs
-        .first()
-        .and_then(|f| refs.iter().find(|r| r.1 != f.1).map(|o| (f, o)))
-    {
-        report.push(Check::fail(
-            "source-consistency",
-            format!(
-                "{first_place} gives ref `{}`, {other_place} gives `{}`",
-                crate::digest::shorten(first),
-                crate::digest::shorten(other)
-            ),
-        ));
     }
 }
 
