@@ -232,6 +232,25 @@ fn one_rsa_key_in_two_encodings_has_one_id_and_counts_once() {
     assert_ne!(out.code, 0, "{out:#?}");
     assert!(out.stderr.contains("threshold"), "{out:#?}");
 
+    // A policy cannot list the key as two people (#14).
+    let pem = |name: &str| String::from_utf8(f.read(name)).unwrap();
+    let policy = serde_json::json!({
+        "version": 1,
+        "keys": [
+            {"identity": "alice", "roles": ["approver"], "publicKey": pem("rsa-null.pub")},
+            {"identity": "bob", "roles": ["approver"], "publicKey": pem("rsa-no-null.pub")},
+        ],
+        "environments": [{"name": "dev"}],
+        "promotions": [],
+    });
+    let parsed = custodia::policy::Policy::from_json(policy.to_string().as_bytes()).unwrap();
+    assert!(matches!(
+        parsed.activate(),
+        Err(Error::Policy(
+            custodia::error::PolicyError::KeyListedTwice { .. }
+        ))
+    ));
+
     // Appending a second signature by the key is refused by the library,
     // whatever the first signature's hint (here: none).
     let mut env = Envelope::from_json(

@@ -51,8 +51,16 @@ impl Policy {
         let mut all = KeySet::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
-            if !identities.contains_key(public.key_id()) {
-                all.insert(public.clone());
+            match identities.get(public.key_id()) {
+                None => all.insert(public.clone()),
+                Some(first) if first != &key.identity => {
+                    return Err(crate::error::PolicyError::KeyListedTwice {
+                        first: first.clone(),
+                        second: key.identity.clone(),
+                    }
+                    .into());
+                }
+                Some(_) => {}
             }
             identities.insert(public.key_id().clone(), key.identity.clone());
             for role in &key.roles {
