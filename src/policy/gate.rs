@@ -47,7 +47,7 @@ impl Policy {
     pub fn activate(self) -> Result<ActivePolicy, Error> {
         self.validate()?;
         let mut by_role: BTreeMap<String, KeySet> = BTreeMap::new();
-        let mut identities = BTreeMap::new();
+        let mut identities: BTreeMap<KeyId, String> = BTreeMap::new();
         let mut all = KeySet::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
