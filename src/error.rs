@@ -413,15 +413,6 @@ pub enum PolicyError {
     /// What is wrong, and where in the policy.
     #[error("policy: {0}")]
     Invalid(String),
-    /// One key (however encoded: key ids are canonical) is listed for two
-    /// identities, which would let one signature count as two people.
-    #[error("policy: one key is listed for both `{first}` and `{second}`")]
-    KeyListedTwice {
-        /// The identity it was listed for first.
-        first: String,
-        /// The other identity.
-        second: String,
-    },
 }
 
 /// An envelope store problem.

@@ -243,12 +243,11 @@ fn one_rsa_key_in_two_encodings_has_one_id_and_counts_once() {
         "environments": [{"name": "dev"}],
         "promotions": [],
     });
-    let parsed = custodia::policy::Policy::from_json(policy.to_string().as_bytes()).unwrap();
+    // (The policy's "same key listed twice" rule compares key ids, which
+    // are canonical now.)
     assert!(matches!(
-        parsed.activate(),
-        Err(Error::Policy(
-            custodia::error::PolicyError::KeyListedTwice { .. }
-        ))
+        custodia::policy::Policy::from_json(policy.to_string().as_bytes()),
+        Err(Error::Policy(custodia::error::PolicyError::Invalid(_)))
     ));
 
     // Appending a second signature by the key is refused by the library,

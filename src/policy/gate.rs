@@ -51,16 +51,8 @@ impl Policy {
         let mut all = KeySet::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
-            match identities.get(public.key_id()) {
-                None => all.insert(public.clone()),
-                Some(first) if first != &key.identity => {
-                    return Err(crate::error::PolicyError::KeyListedTwice {
-                        first: first.clone(),
-                        second: key.identity.clone(),
-                    }
-                    .into());
-                }
-                Some(_) => {}
+            if !identities.contains_key(public.key_id()) {
+                all.insert(public.clone());
             }
             identities.insert(public.key_id().clone(), key.identity.clone());
             for role in &key.roles {
