@@ -691,7 +691,7 @@ fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String>
             // every place the provenance names its source agrees.
             use crate::provenance::matching::{SourceMismatch, match_source, source_places};
             let places = source_places(statement.predicate_type(), statement.predicate());
-            match match_source(&places, want, &["git+https".to_owned()]) {
+            match match_source(&places, want, &["git+https".to_owned(), "https".to_owned()]) {
                 Ok(_) => {}
                 Err(SourceMismatch::Repository(why) | SourceMismatch::Refs { reason: why, .. }) => {
                     return Err(format!("source: {why}"));

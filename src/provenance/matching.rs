@@ -57,7 +57,7 @@ pub enum UriError {
 ///
 /// | input | rule |
 /// | --- | --- |
-/// | source URI | `scheme://host/path[@ref]`; scheme `git+https` unless the caller allows another; no user info; a host of letters, digits, `-` and `.`, and an optional numeric port; path segments non-empty and never `.` or `..`; no `%`, `\`, `?`, `#`, spaces or controls; a trailing `.git` or `/` is ignored |
+/// | source URI | `scheme://host/path[@ref]`; scheme `git+https` (or `https`, as Google Cloud Build writes) unless the caller allows another; no user info; a host of letters, digits, `-` and `.`, and an optional numeric port; path segments non-empty and never `.` or `..`; no `%`, `\`, `?`, `#`, spaces or controls; a trailing `.git` or `/` is ignored |
 /// | expected source (`github.com/o/r`) | as slsa-verifier's `NormalizeGitURI`: no scheme means `git+https://`, `https://…` means `git+https://…` |
 /// | builder id | `scheme://host/path[@version]` with the same host and path rules; a trusted id with a version matches that version (or `refs/tags/<it>`, as slsa-verifier); one without matches the unversioned id or a version **tag** (`vX[.Y[.Z]]` semver, optionally under `refs/tags/`), never a branch, an empty version or a path |
 /// | versioned tag | slsa-verifier's `VerifyVersionedTag`: expected `vX`, `vX.Y` or `vX.Y.Z[-pre][+build]`; the tag's major (and minor, and patch with pre-release, when given) must equal; build metadata is ignored; leading zeros, `v1.2-rc` and non-`v` tags are not semver |
@@ -247,7 +247,24 @@ pub(crate) fn match_source(
     use crate::digest::shorten;
     let want = match parse_uri(&normalize_git_uri(expected)) {
         Ok(w) if w.version.is_none() => w,
-        _ => {
+        Ok(w) => {
+            let found: Vec<String> = places
+                .iter()
+                .map(|p| format!("`{}`", shorten(&p.uri)))
+                .collect();
+            return Err(SourceMismatch::Repository(format!(
+                "expected `{}@{}`, a repository with a ref (expect refs with a branch, tag \
+                 or versioned tag); provenance names {}",
+                w.location(),
+                shorten(w.version.as_deref().unwrap_or_default()),
+                if found.is_empty() {
+                    "no source".to_owned()
+                } else {
+                    found.join(", ")
+                }
+            )));
+        }
+        Err(_) => {
             return Err(SourceMismatch::Repository(format!(
                 "the expected source `{}` is not a repository URI",
                 shorten(expected)

@@ -109,13 +109,14 @@ impl ProvenanceExpectation {
             subject_name: None,
             build_type: None,
             inputs: BTreeMap::new(),
-            source_schemes: vec!["git+https".to_owned()],
+            source_schemes: vec!["git+https".to_owned(), "https".to_owned()],
             threshold: 1,
         }
     }
 
     /// Also accepts sources over this scheme (`git+ssh`, `git+http`);
-    /// only `git+https` is accepted otherwise.
+    /// only `git+https` (and plain `https`, which Google Cloud Build
+    /// writes) is accepted otherwise.
     pub fn allow_source_scheme(mut self, scheme: impl Into<String>) -> Self {
         self.source_schemes.push(scheme.into().to_ascii_lowercase());
         self
@@ -325,21 +326,38 @@ fn check_claims(
         let check = format!("input:{name}");
         let found = claims.inputs.as_ref().and_then(|i| i.get(name));
         report.push(match found {
-            Some(v) if v == want => Check::pass(check, format!("`{v}`")),
+            Some(v) if v == want => Check::pass(check, input_text(v)),
             Some(v) => Check::fail(
                 check,
                 format!(
-                    "expected `{want}`, provenance has `{}`",
-                    crate::digest::shorten(&v.to_string())
+                    "expected {}, provenance has {}",
+                    input_text(want),
+                    input_text(v)
                 ),
             ),
             None => Check::fail(
                 check,
-                format!("expected `{want}`, provenance records no such input"),
+                format!(
+                    "expected {}, provenance records no such input",
+                    input_text(want)
+                ),
             ),
         });
     }
     Some(claims)
+}
+
+/// A workflow input for people: a string as `text`, anything else with
+/// its JSON type (the string `true` and the boolean `true` differ).
+fn input_text(v: &Value) -> String {
+    use crate::digest::shorten;
+    match v {
+        Value::String(s) => format!("`{}`", shorten(s)),
+        Value::Bool(b) => format!("the boolean `{b}`"),
+        Value::Number(n) => format!("the number `{n}`"),
+        Value::Null => "`null`".to_owned(),
+        other => format!("the JSON `{}`", shorten(&other.to_string())),
+    }
 }
 
 fn check_subject_name(
