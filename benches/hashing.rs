@@ -13,14 +13,27 @@
 //!   `BufRead`'s buffer in place.
 //! * `hash_file`: `hash_file(Sha256, path)` on a 256 MiB temporary file
 //!   (page cache warm after the first pass).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//!
+//! Group `artifact_64MiB` (issue #14), on a 64 MiB file: `sha256_only`
+//! (`hash_file(Sha256)`, the baseline) against `complete`
+//! (`hash_path_complete`: sha256, sha384 and sha512 in one read, what
+//! `verifier --artifact` now computes so every digest a subject lists is
+//! checked).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::io::Write as _;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use custodia::digest::{DigestAlgorithm, hash_buf_reader, hash_file, hash_reader};
+use custodia::digest::{
+    DigestAlgorithm, DigestSet, hash_buf_reader, hash_file, hash_path_complete, hash_reader,
+};
 use sha2::Digest as _;
 
 const SIZE: usize = 256 * 1024 * 1024;
@@ -81,6 +94,30 @@ fn hashing(c: &mut Criterion) {
     });
     group.bench_function("hash_file", |b| {
         b.iter(|| hash_file(DigestAlgorithm::Sha256, black_box(&path)).unwrap())
+    });
+    group.finish();
+
+    const ARTIFACT: usize = 64 * 1024 * 1024;
+    let mut small = tempfile::NamedTempFile::new().expect("temp file");
+    small.write_all(&buf[..ARTIFACT]).expect("write temp file");
+    small.flush().expect("flush temp file");
+    let small_path = small.path().to_owned();
+    assert_eq!(
+        hash_path_complete(&small_path, &mut |_| {}).unwrap(),
+        DigestSet::of_artifact(&buf[..ARTIFACT])
+    );
+    let mut group = c.benchmark_group("artifact_64MiB");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Bytes(ARTIFACT as u64));
+    group.bench_function("sha256_only", |b| {
+        b.iter(|| hash_file(DigestAlgorithm::Sha256, black_box(&small_path)).unwrap())
+    });
+    group.bench_function("complete", |b| {
+        b.iter(|| hash_path_complete(black_box(&small_path), &mut |_| {}).unwrap())
     });
     group.finish();
 }

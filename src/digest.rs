@@ -368,9 +368,41 @@ fn check_entry(algorithm: &str, value: &str) -> Result<(), DigestError> {
 /// assert!(expected.matches(&actual).is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default)]
 pub struct DigestSet {
     entries: BTreeMap<String, String>,
+    /// Computed from the artifact's bytes for every algorithm of
+    /// [`DigestAlgorithm::ALL`] ([`DigestSet::of_artifact`],
+    /// [`hash_path_complete`]): then a claimed strong digest this set lacks
+    /// is one custodia cannot check, and [`DigestSet::matches`] fails on it.
+    /// Not part of equality, ordering or hashing.
+    complete: bool,
+}
+
+impl PartialEq for DigestSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for DigestSet {}
+
+impl PartialOrd for DigestSet {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DigestSet {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.entries.cmp(&other.entries)
+    }
+}
+
+impl std::hash::Hash for DigestSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.entries.hash(state);
+    }
 }
 
 /// Why two digest sets do not identify the same artifact.
@@ -386,6 +418,14 @@ pub enum DigestMismatch {
         expected: String,
         /// Value in the other set.
         found: String,
+    },
+    /// The claimed set lists a strong algorithm that the artifact's
+    /// digests, computed from its bytes, do not include: custodia cannot
+    /// compute it, so it cannot say that claim is true.
+    #[error("claimed {algorithm} cannot be checked: custodia computes sha256, sha384 and sha512")]
+    NotComputed {
+        /// The algorithm.
+        algorithm: String,
     },
     /// The sets share no strong algorithm, so they cannot identify the same bytes.
     #[error("no strong digest algorithm in common (claimed {expected:?}, actual {found:?})")]
@@ -406,6 +446,37 @@ impl DigestSet {
     /// The SHA-256 digest set of `bytes`.
     pub fn of_bytes(bytes: &[u8]) -> Self {
         DigestAlgorithm::Sha256.hash(bytes).to_set()
+    }
+
+    /// The artifact's digests for every algorithm custodia computes
+    /// (sha256, sha384, sha512), marked complete: matched against a
+    /// subject, every strong algorithm the subject lists must be among them
+    /// and agree (a subject `{sha256: right, sha512: wrong}` does not
+    /// match, nor does one whose only other strong digest is sha3_256).
+    /// Use it whenever the artifact is at hand; a digest given alone (a
+    /// `--digest`) establishes only its own algorithm.
+    ///
+    /// ```
+    /// use custodia::digest::{DigestAlgorithm, DigestSet};
+    /// let bytes = b"release";
+    /// let mut claimed = DigestSet::of_bytes(bytes);
+    /// claimed.insert(&DigestAlgorithm::Sha512.hash(b"another artifact"));
+    /// assert!(claimed.matches(&DigestSet::of_bytes(bytes)).is_ok()); // sha256 only: blind to sha512
+    /// assert!(claimed.matches(&DigestSet::of_artifact(bytes)).is_err());
+    /// ```
+    pub fn of_artifact(bytes: &[u8]) -> Self {
+        let mut set = Self::new();
+        for algorithm in DigestAlgorithm::ALL {
+            set.insert(&algorithm.hash(bytes));
+        }
+        set.complete = true;
+        set
+    }
+
+    /// Whether the set was computed from the artifact for every algorithm
+    /// custodia computes (see [`DigestSet::of_artifact`]).
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// Adds (or replaces) the value for a computed digest.
@@ -468,6 +539,11 @@ impl DigestSet {
         let mut strong = Vec::new();
         for (algorithm, expected) in &self.entries {
             let Some(found) = other.entries.get(algorithm) else {
+                if other.complete && is_strong_algorithm(algorithm) {
+                    return Err(DigestMismatch::NotComputed {
+                        algorithm: algorithm.clone(),
+                    });
+                }
                 continue;
             };
             if found != expected {
@@ -509,7 +585,10 @@ impl<'de> serde::Deserialize<'de> for DigestSet {
         for (algorithm, value) in &entries {
             check_entry(algorithm, value).map_err(serde::de::Error::custom)?;
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            complete: false,
+        })
     }
 }
 
@@ -663,9 +742,22 @@ const READ_AHEAD_BUFFERS: usize = 3;
 
 fn hash_read_ahead<R: Read + Send>(
     algorithm: DigestAlgorithm,
-    mut reader: R,
+    reader: R,
     hashed: &mut dyn FnMut(u64),
 ) -> io::Result<Digest> {
+    let digests = hash_read_ahead_all(&[algorithm], reader, hashed)?;
+    digests
+        .into_iter()
+        .next()
+        .ok_or_else(|| io::Error::other("no digest computed"))
+}
+
+/// Reads once, hashes with every algorithm of `algorithms`.
+fn hash_read_ahead_all<R: Read + Send>(
+    algorithms: &[DigestAlgorithm],
+    mut reader: R,
+    hashed: &mut dyn FnMut(u64),
+) -> io::Result<Vec<Digest>> {
     let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(READ_AHEAD_BUFFERS);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..READ_AHEAD_BUFFERS {
@@ -697,15 +789,62 @@ fn hash_read_ahead<R: Read + Send>(
         });
         // `full_rx` and `empty_tx` are owned here: returning early (on an
         // error) drops them, which stops the reader before the scope joins.
-        let mut hasher = Hasher::new(algorithm);
+        let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
         while let Ok(message) = full_rx.recv() {
             let (buffer, filled) = message?;
-            hasher.update(buffer.get(..filled).unwrap_or_default());
+            for hasher in &mut hashers {
+                hasher.update(buffer.get(..filled).unwrap_or_default());
+            }
             hashed(filled as u64);
             let _ = empty_tx.send(buffer);
         }
-        Ok(hasher.finish())
+        Ok(hashers.into_iter().map(Hasher::finish).collect())
     })
+}
+
+/// The digests to match a subject against when the artifact is at hand:
+/// for a file, [`DigestSet::of_artifact`]'s sha256, sha384 and sha512 in
+/// one read (marked complete); for a directory, its [`hash_tree`] digest
+/// (sha256 only: a tree digest is custodia's own, not marked complete).
+/// `progress` is called as for [`hash_path_with_progress`].
+///
+/// ```
+/// use custodia::digest::{hash_path_complete, DigestSet};
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("app");
+/// std::fs::write(&file, b"app")?;
+/// let set = hash_path_complete(&file, &mut |_| {})?;
+/// assert_eq!(set, DigestSet::of_artifact(b"app"));
+/// assert!(set.is_complete());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn hash_path_complete(
+    path: impl AsRef<Path>,
+    progress: &mut dyn FnMut(HashProgress),
+) -> Result<DigestSet, Error> {
+    let path = path.as_ref();
+    let io_err = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Ok(hash_tree_counting(path, progress)?.to_set());
+    }
+    let total = meta.len();
+    let mut done = 0u64;
+    let file = fs::File::open(path).map_err(io_err)?;
+    let digests = hash_read_ahead_all(&DigestAlgorithm::ALL, file, &mut |n| {
+        done = done.saturating_add(n);
+        progress(HashProgress { done, total });
+    })
+    .map_err(io_err)?;
+    let mut set = DigestSet::new();
+    for digest in &digests {
+        set.insert(digest);
+    }
+    set.complete = true;
+    Ok(set)
 }
 
 /// The SHA-256 identity of a path: [`hash_tree`] for a directory,

@@ -111,8 +111,11 @@ impl Envelope {
 
     /// Appends a signature by `signer` over the same payload. The signature
     /// carries the signer's key id as its hint. Signing twice with one key is
-    /// refused (verification would reject the envelope).
+    /// refused with [`DsseError::AlreadySigned`] (verification would reject
+    /// the envelope): "one key" means a signature already there verifies
+    /// under the signer's public key, whatever its `keyid` hint says.
     pub fn add_signature(&mut self, signer: &dyn Signer) -> Result<(), Error> {
+        use crate::keys::Verifier as _;
         if self.signatures.len() >= MAX_SIGNATURES {
             return Err(DsseError::TooManySignatures {
                 count: self.signatures.len() + 1,
@@ -120,15 +123,16 @@ impl Envelope {
             }
             .into());
         }
-        let hint = signer.key_id().to_string();
+        let message = pae(&self.payload_type, &self.payload);
+        let public = signer.public_key();
         if self
             .signatures
             .iter()
-            .any(|s| s.keyid.as_deref() == Some(&hint))
+            .any(|s| public.verify(&message, &s.sig).is_ok())
         {
-            return Err(DsseError::AlreadySigned(hint).into());
+            return Err(DsseError::AlreadySigned(signer.key_id().to_string()).into());
         }
-        let sig = signer.sign(&pae(&self.payload_type, &self.payload))?;
+        let sig = signer.sign(&message)?;
         self.signatures.push(Signature {
             keyid: Some(signer.key_id().to_string()),
             sig,

@@ -305,6 +305,45 @@ pub enum KeyError {
     /// Key generation failed.
     #[error("key generation failed: {0}")]
     Generation(String),
+    /// The key parses but must not be trusted.
+    #[error("{algorithm} key refused: {reason}")]
+    Weak {
+        /// Key algorithm.
+        algorithm: &'static str,
+        /// What makes it weak.
+        reason: WeakKey,
+    },
+}
+
+/// Why a well-formed public key is refused (see [`crate::keys`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WeakKey {
+    /// An Ed25519 point of small order: one fixed signature would verify
+    /// every message under it.
+    #[error("point of small order (a signature that verifies every message exists)")]
+    SmallOrder,
+    /// An Ed25519 `y` coordinate not below the field prime.
+    #[error("non-canonical point encoding")]
+    NonCanonicalEncoding,
+    /// An EC point that is not on the key's curve.
+    #[error("point is not on the curve")]
+    NotOnCurve,
+    /// An EC point neither uncompressed nor compressed, or of the wrong size.
+    #[error("point encoding is not an uncompressed or compressed point of the curve's size")]
+    PointEncoding,
+    /// An RSA modulus outside 2048 to 8192 bits.
+    #[error("RSA modulus is {bits} bits, expected 2048 to 8192")]
+    ModulusSize {
+        /// The modulus size found.
+        bits: usize,
+    },
+    /// An even RSA modulus.
+    #[error("RSA modulus is even")]
+    EvenModulus,
+    /// An RSA public exponent that is even, below 3 or above 2^32-1.
+    #[error("RSA public exponent must be odd, at least 3 and below 2^32")]
+    Exponent,
 }
 
 /// A DSSE envelope was malformed.

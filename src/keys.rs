@@ -3,13 +3,34 @@
 //! | algorithm | verify | sign |
 //! | --- | --- | --- |
 //! | Ed25519 | yes | yes |
-//! | ECDSA P-256 + SHA-256 | DER or fixed-width `r‖s` | DER |
-//! | ECDSA P-384 + SHA-384 | DER or fixed-width `r‖s` | DER |
-//! | RSA 2048-8192 | RSASSA-PSS and PKCS#1 v1.5, SHA-256 | PSS, SHA-256, salt 32 |
+//! | ECDSA P-256 + SHA-256 | DER or fixed-width `r‖s`, low or high S | DER, low S |
+//! | ECDSA P-384 + SHA-384 | DER or fixed-width `r‖s`, low or high S | DER, low S |
+//! | RSA 2048-8192 | RSASSA-PSS (any salt length) and PKCS#1 v1.5, SHA-256 | PSS, SHA-256, salt 32 |
 //!
 //! Public keys are read and written as PEM `PUBLIC KEY` (SubjectPublicKeyInfo),
-//! private keys as PEM `PRIVATE KEY` (PKCS#8 v1 or v2). A key's id is the
-//! lowercase hex SHA-256 of its SubjectPublicKeyInfo DER ([`KeyId`]).
+//! private keys as PEM `PRIVATE KEY` (PKCS#8 v1 or v2).
+//!
+//! **One key, one id.** A key's id is the lowercase hex SHA-256 of its
+//! *canonical* SubjectPublicKeyInfo DER ([`KeyId`]): RSA parameters NULL
+//! (absent is read the same), EC points uncompressed (compressed points are
+//! read too), integers minimal. Two encodings of one key get one id, so a
+//! [`KeySet`], a threshold and a policy count it once. Weak keys (Ed25519
+//! small-order points, EC points off the curve, small or even RSA moduli,
+//! bad RSA exponents) are refused when read, with a
+//! [`crate::error::WeakKey`] reason.
+//!
+//! **ECDSA malleability.** `(r, s)` and `(r, n−s)` are both valid
+//! signatures of one message. custodia *normalises*: its signers emit only
+//! low-S signatures, and its verifiers accept either form, because Go,
+//! OpenSSL, Python `cryptography` and cosign emit high-S signatures half of
+//! the time. A malleated copy of a signature gains nothing: signatures
+//! count per canonical key, and a second signature by a key that already
+//! counted fails verification ([`crate::dsse`]).
+//!
+//! **RSA-PSS salt.** RFC 8017 lets the signer pick the salt length; Go's
+//! `rsa.SignPSS` uses the longest salt by default, Python `cryptography`
+//! asks for one. custodia verifies any salt length (read from the encoded
+//! message, as Go's `PSSSaltLengthAuto` does) and signs with 32 bytes.
 //!
 //! [`Signer`] and [`Verifier`] are traits, so a key held in a KMS or HSM can
 //! sign envelopes and take part in verification like a local key.
@@ -24,7 +45,10 @@ use ring::signature::{self, KeyPair as _};
 use zeroize::Zeroizing;
 
 use crate::digest::DigestAlgorithm;
-use crate::error::{Error, KeyError};
+use crate::error::{Error, KeyError, WeakKey};
+
+mod canonical;
+pub(crate) use canonical::RsaPublicKeyDer;
 
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -64,13 +88,16 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
-/// A key id: lowercase hex SHA-256 of the SubjectPublicKeyInfo DER.
+/// A key id: lowercase hex SHA-256 of the canonical SubjectPublicKeyInfo
+/// DER (see the [module docs](self)).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct KeyId(String);
 
 impl KeyId {
-    /// The id of the key with this SubjectPublicKeyInfo DER.
+    /// The SHA-256 of exactly these SubjectPublicKeyInfo bytes. For a
+    /// key's id use [`PublicKey::key_id`], which hashes the canonical
+    /// encoding whatever encoding the key was read from.
     pub fn of_spki_der(spki_der: &[u8]) -> Self {
         Self(DigestAlgorithm::Sha256.hash(spki_der).hex())
     }
@@ -118,8 +145,12 @@ pub trait Verifier: Send + Sync {
 
 /// Something that signs with one key: a [`PrivateKey`], or an HSM/KMS.
 pub trait Signer: Send + Sync {
+    /// The signing key's public half.
+    fn public_key(&self) -> &PublicKey;
     /// The id of the signing key's public half.
-    fn key_id(&self) -> &KeyId;
+    fn key_id(&self) -> &KeyId {
+        self.public_key().key_id()
+    }
     /// Signs `message`.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
 }
@@ -175,12 +206,13 @@ impl PublicKey {
                 reason: "public key bit string has unused bits".to_owned(),
             })?;
         let algorithm = identify(spki.algorithm.oid, spki.algorithm.parameters)?;
-        check_public_key(algorithm, raw)?;
+        let raw = canonical_public_key(algorithm, raw)?;
+        let spki_der = encode_spki(algorithm, &raw)?;
         Ok(Self {
             algorithm,
-            spki_der: der.to_vec(),
-            raw: raw.to_vec(),
-            id: KeyId::of_spki_der(der),
+            id: KeyId::of_spki_der(&spki_der),
+            spki_der,
+            raw,
         })
     }
 
@@ -199,7 +231,7 @@ impl PublicKey {
         &self.id
     }
 
-    /// The SubjectPublicKeyInfo DER.
+    /// The canonical SubjectPublicKeyInfo DER (the bytes the key id hashes).
     pub fn spki_der(&self) -> &[u8] {
         &self.spki_der
     }
@@ -265,6 +297,12 @@ impl Verifier for PublicKey {
             {
                 return Ok(name);
             }
+        }
+        // ring's PSS takes a salt as long as the hash only.
+        if self.algorithm == KeyAlgorithm::Rsa
+            && canonical::verify_pss_sha256_any_salt(&self.raw, message, sig)
+        {
+            return Ok("rsassa-pss-sha256");
         }
         Err(Rejected(format!(
             "signature does not verify with {} key {}",
@@ -411,19 +449,24 @@ impl fmt::Debug for PrivateKey {
 }
 
 impl Signer for PrivateKey {
-    fn key_id(&self) -> &KeyId {
-        &self.public.id
+    fn public_key(&self) -> &PublicKey {
+        &self.public
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| KeyError::SigningFailed(self.public.algorithm.name());
         match &self.pair {
             KeyPair::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
-            KeyPair::Ecdsa(k) => Ok(k
-                .sign(&self.rng, message)
-                .map_err(failed)?
-                .as_ref()
-                .to_vec()),
+            KeyPair::Ecdsa(k) => {
+                let sig = k.sign(&self.rng, message).map_err(failed)?;
+                let curve = if self.public.algorithm == KeyAlgorithm::EcdsaP384 {
+                    &canonical::P384
+                } else {
+                    &canonical::P256
+                };
+                canonical::ecdsa_low_s(curve, sig.as_ref())
+                    .map_err(|_| KeyError::SigningFailed(self.public.algorithm.name()).into())
+            }
             KeyPair::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
                 k.sign(&signature::RSA_PSS_SHA256, &self.rng, message, &mut sig)
@@ -522,53 +565,41 @@ fn identify(oid: ObjectIdentifier, params: Option<AnyRef<'_>>) -> Result<KeyAlgo
                 other => Err(unsupported(format!("EC curve {other}"))),
             }
         }
-        OID_RSA => Ok(KeyAlgorithm::Rsa),
+        // RFC 3279: NULL parameters; absent ones are common and mean the same.
+        OID_RSA if params.is_none_or(|p| p.decode_as::<der::asn1::Null>().is_ok()) => {
+            Ok(KeyAlgorithm::Rsa)
+        }
+        OID_RSA => Err(unsupported(
+            "RSA with parameters other than NULL".to_owned(),
+        )),
         other => Err(unsupported(format!("algorithm OID {other}"))),
     }
 }
 
-fn check_public_key(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<(), KeyError> {
-    let bad = |reason: String| KeyError::Rejected {
+/// Checks a public key and returns its canonical raw form.
+fn canonical_public_key(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let weak = |reason: WeakKey| KeyError::Weak {
         algorithm: algorithm.name(),
         reason,
     };
     match algorithm {
-        KeyAlgorithm::Ed25519 if raw.len() != 32 => {
-            Err(bad(format!("key is {} bytes, expected 32", raw.len())))
+        KeyAlgorithm::Ed25519 if raw.len() != 32 => Err(KeyError::Rejected {
+            algorithm: algorithm.name(),
+            reason: format!("key is {} bytes, expected 32", raw.len()),
+        }),
+        KeyAlgorithm::Ed25519 => {
+            canonical::ed25519(raw).map_err(weak)?;
+            Ok(raw.to_vec())
         }
-        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
-            let expected = if algorithm == KeyAlgorithm::EcdsaP256 {
-                65
-            } else {
-                97
-            };
-            if raw.len() != expected || raw.first() != Some(&0x04) {
-                return Err(bad(format!(
-                    "expected an uncompressed point of {expected} bytes, found {} bytes",
-                    raw.len()
-                )));
-            }
-            Ok(())
-        }
-        KeyAlgorithm::Rsa => {
-            let key = RsaPublicKeyDer::from_der(raw).map_err(|e| bad(e.to_string()))?;
-            let bits = key.modulus.as_bytes().len() * 8;
-            if !(2048..=8192).contains(&bits) {
-                return Err(bad(format!(
-                    "modulus is {bits} bits, expected 2048 to 8192"
-                )));
-            }
-            Ok(())
-        }
-        KeyAlgorithm::Ed25519 => Ok(()),
+        KeyAlgorithm::EcdsaP256 => canonical::ec_point(&canonical::P256, raw).map_err(weak),
+        KeyAlgorithm::EcdsaP384 => canonical::ec_point(&canonical::P384, raw).map_err(weak),
+        KeyAlgorithm::Rsa => canonical::rsa(raw)
+            .map_err(|e| KeyError::Rejected {
+                algorithm: algorithm.name(),
+                reason: e.to_string(),
+            })?
+            .map_err(weak),
     }
-}
-
-/// PKCS#1 RSAPublicKey: SEQUENCE { modulus INTEGER, publicExponent INTEGER }.
-#[derive(der::Sequence)]
-pub(crate) struct RsaPublicKeyDer<'a> {
-    pub(crate) modulus: der::asn1::UintRef<'a>,
-    pub(crate) public_exponent: der::asn1::UintRef<'a>,
 }
 
 fn encode_spki(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<Vec<u8>, Error> {
@@ -687,7 +718,11 @@ impl fmt::Debug for SigningKey {
 
 impl Signer for SigningKey {
     fn key_id(&self) -> &KeyId {
-        self.public_key().key_id()
+        SigningKey::public_key(self).key_id()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        SigningKey::public_key(self)
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {

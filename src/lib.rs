@@ -159,8 +159,43 @@ pub mod fuzzing {
             }
             let _ = crate::keys::PrivateKey::from_pem(s);
         }
-        let _ = crate::keys::PublicKey::from_spki_der(data);
+        if let Ok(k) = crate::keys::PublicKey::from_spki_der(data) {
+            // One key, one id: the canonical encoding reads back as itself.
+            let again = crate::keys::PublicKey::from_spki_der(k.spki_der());
+            assert_eq!(again.ok().as_ref(), Some(&k), "canonical key round trip");
+        }
         let _ = crate::keys::PrivateKey::from_pkcs8_der(data);
+    }
+
+    /// Source URIs, builder ids and version tags (issue #14): `data` is
+    /// `pattern NUL id`. A parsed URI never keeps user info or a `.`/`..`
+    /// segment, and a builder id is trusted only by a pattern naming the
+    /// same scheme, host and path.
+    pub fn provenance_match(data: &[u8]) {
+        use crate::provenance::{builder_id_matches, parse_uri, versioned_tag_matches};
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let (pattern, id) = text.split_once('\0').unwrap_or((text, text));
+        for s in [pattern, id] {
+            if let Ok(u) = parse_uri(s) {
+                assert!(!u.host.contains('@'), "user info kept");
+                assert!(
+                    u.path
+                        .split('/')
+                        .all(|seg| !seg.is_empty() && seg != "." && seg != ".."),
+                    "path walk kept"
+                );
+            }
+        }
+        if builder_id_matches(pattern, id) {
+            let (p, i) = (parse_uri(pattern), parse_uri(id));
+            assert!(
+                matches!((&p, &i), (Ok(p), Ok(i)) if p.location() == i.location() && p.scheme == i.scheme),
+                "trusted another builder"
+            );
+        }
+        let _ = versioned_tag_matches(pattern, id);
     }
 
     /// Parses a promotion policy and, if it parses, activates it, evaluates

@@ -54,6 +54,14 @@ pub struct Expectation {
 impl Expectation {
     /// Expect a statement of `predicate_type` about the artifact with these
     /// digests, signed by at least one trusted key.
+    ///
+    /// With the artifact at hand, pass [`DigestSet::of_artifact`] (or
+    /// [`crate::digest::hash_path_complete`]): every strong digest a
+    /// subject lists is then computed and must agree, so a subject
+    /// `{sha256: right, sha512: wrong}` fails. A digest known alone (a
+    /// `--digest sha256:…`) establishes only that a subject lists that
+    /// digest; the subject's other digests are not checked, because
+    /// custodia has no bytes to check them against.
     pub fn new(predicate_type: impl Into<String>, artifact: DigestSet) -> Self {
         Self {
             predicate_type: predicate_type.into(),

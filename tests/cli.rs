@@ -1838,7 +1838,8 @@ fn verifier_provenance_escapes_control_characters() {
         !out.stdout.contains("\nPASS  builder-id: forged"),
         "{out:#?}"
     );
-    // Trusted exactly, it verifies, and the summary line is escaped too.
+    // Trusted exactly, it is still refused (#14): a builder id or source
+    // with control characters is not a URI, and the refusal is escaped too.
     let out = f.verify_prov(
         "evil.json",
         &[
@@ -1847,11 +1848,14 @@ fn verifier_provenance_escapes_control_characters() {
         ],
         &["--builder-id", evil],
     );
-    out.ok();
-    assert!(!out.stdout.contains('\u{1b}'), "{out:#?}");
-    assert_eq!(
-        out.stdout.lines().filter(|l| l.starts_with("PASS")).count(),
-        9
+    out.fails_one_line(1, "builder-id");
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stderr.contains('\u{1b}'),
+        "{out:#?}"
+    );
+    assert!(
+        !out.stdout.contains("\nPASS  builder-id: forged"),
+        "{out:#?}"
     );
 }
 

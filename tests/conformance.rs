@@ -503,8 +503,8 @@ fn external_signers_plug_in() {
     /// A signer that lives "elsewhere" (as a KMS would), here wrapping a key.
     struct Remote(PrivateKey);
     impl Signer for Remote {
-        fn key_id(&self) -> &custodia::keys::KeyId {
-            self.0.key_id()
+        fn public_key(&self) -> &custodia::keys::PublicKey {
+            self.0.public_key()
         }
         fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
             self.0.sign(message)

@@ -279,6 +279,56 @@ fn the_builder_cannot_approve_what_it_built() {
 }
 
 #[test]
+fn whoever_signed_any_provenance_for_the_artifact_cannot_approve_it() {
+    // Issue #14: alice (an approver, not a builder) also signs provenance
+    // for the artifact. The gate's provenance requirement is met by the
+    // builder's envelope, but alice is in the builder set all the same.
+    let p = Pipeline::new();
+    let store = MemoryStore::new();
+    let a = artifact(1);
+    let prov = p.provenance(&store, &a);
+    let alice_prov = p.provenance_signed_by(&store, &a, &p.alice);
+    p.promote(&store, &p.request(&a, None, "dev", T0, vec![prov.clone()]))
+        .unwrap();
+    let tests = p.tests_passed(&store, &a);
+    p.promote(
+        &store,
+        &p.request(
+            &a,
+            Some("dev"),
+            "staging",
+            T0 + HOUR,
+            vec![prov.clone(), tests.clone()],
+        ),
+    )
+    .unwrap();
+    let scan = p.scan(&store, &a, &[]);
+    let by_alice = p.approve(&store, &a, "prod", &p.alice);
+    for evidence in [
+        vec![
+            prov.clone(),
+            alice_prov.clone(),
+            tests.clone(),
+            scan.clone(),
+            by_alice.clone(),
+        ],
+        vec![
+            alice_prov.clone(),
+            prov.clone(),
+            tests.clone(),
+            scan.clone(),
+            by_alice.clone(),
+        ],
+    ] {
+        let report = refused(p.promote(
+            &store,
+            &p.request(&a, Some("staging"), "prod", T0 + 2 * HOUR, evidence),
+        ));
+        assert_check(&report, "approvals", &["alice signed the build"]);
+    }
+}
+
+#[test]
 fn a_missing_or_failed_test_attestation_is_refused() {
     let p = Pipeline::new();
     let store = MemoryStore::new();

@@ -439,22 +439,39 @@ fn v0_2_and_v1_mix_ups_are_named() {
 }
 
 #[test]
-fn workflow_inputs_are_checked_as_text() {
+fn workflow_inputs_are_compared_typed() {
     let mut ctx = context(&github_vars());
     ctx.external_parameters.insert(
         "inputs".into(),
-        serde_json::json!({"release": "1.4.2", "dry_run": false, "shards": 3}),
+        serde_json::json!({"release": "1.4.2", "dry_run": false, "shards": 3, "sign": "true"}),
     );
     let st = ctx.to_statement().unwrap();
     let ok = expectation()
-        .with_input("dry_run", "false")
-        .with_input("shards", "3");
+        .with_input("release", "1.4.2")
+        .with_input("sign", "true")
+        .with_input_value("dry_run", serde_json::json!(false))
+        .with_input_value("shards", serde_json::json!(3));
     assert!(verify_provenance_statement(&st, &ok).report().verified());
-    assert_fails(
-        verify_provenance_statement(&st, &expectation().with_input("shards", "4")).report(),
-        "input:shards",
-        &["`4`", "`3`"],
-    );
+    // Text is not a boolean or a number, and a boolean is not text (#14).
+    for (name, expect) in [
+        ("dry_run", expectation().with_input("dry_run", "false")),
+        ("shards", expectation().with_input("shards", "3")),
+        (
+            "sign",
+            expectation().with_input_value("sign", serde_json::json!(true)),
+        ),
+        (
+            "shards",
+            expectation().with_input_value("shards", serde_json::json!(4)),
+        ),
+    ] {
+        let report = verify_provenance_statement(&st, &expect).report().clone();
+        assert_eq!(
+            report.first_failure().map(|c| c.name.clone()),
+            Some(format!("input:{name}")),
+            "{report}"
+        );
+    }
     assert_fails(
         verify_provenance_statement(&st, &expectation().with_input("missing", "x")).report(),
         "input:missing",

@@ -418,9 +418,18 @@ fn overlay(base: &Flags, case: &Flags) -> Flags {
 fn expectations(f: &Flags, artifact: &DigestSet) -> Vec<ProvenanceExpectation> {
     let builders: Vec<String> = match &f.builder {
         Some(b) => vec![b.clone()],
+        // slsa-verifier's test data passes with SLSA_VERIFIER_TESTING set,
+        // under which it also trusts its own builders at `refs/heads/main`
+        // (verifyTrustedBuilderRef); custodia trusts any version *tag* of
+        // an unversioned id only (#14), so that branch is trusted exactly.
         None => DEFAULT_TRUSTED_BUILDERS
             .iter()
-            .map(|b| (*b).to_owned())
+            .flat_map(|b| {
+                let main = b
+                    .contains("/slsa-framework/slsa-github-generator/")
+                    .then(|| format!("{b}@refs/heads/main"));
+                std::iter::once((*b).to_owned()).chain(main)
+            })
             .collect(),
     };
     let source = f.source.as_deref().expect("every case names a source");

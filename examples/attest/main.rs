@@ -39,7 +39,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet, hash_file};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::error::StoreError;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey, SigningKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey, SigningKey};
 use custodia::policy::{ActivePolicy, GateRequest, Policy};
 use custodia::predicate::approval::Approval;
 use custodia::predicate::promotion::{Incident, PromotionKind};
@@ -716,7 +716,7 @@ fn digest(args: &DigestArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.paths {
         match digest_path(path, args.algorithm) {
-            Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
+            Ok(d) => print_stdout(checksum_line(&d, path).as_bytes())?,
             Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
         }
     }
@@ -745,23 +745,14 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
             )
         })?;
     }
-    if args.append {
-        // Appending the same key twice would make verification fail (a key
-        // that signs twice is rejected), so refuse it here.
-        let mine: KeySet = [key.public_key().clone()].into_iter().collect();
-        let already = envelope
-            .verify(&mine, 1)
-            .is_ok_and(|v| !v.accepted_keys().is_empty());
-        if already {
-            return Err(format!(
-                "{}: already signed by key {}",
-                args.input.display(),
-                key.key_id()
-            )
-            .into());
+    // The library refuses a second signature by a key already in the
+    // envelope (verification would reject it), however the first was hinted.
+    envelope.add_signature(&key).map_err(|e| match e {
+        custodia::Error::Dsse(custodia::error::DsseError::AlreadySigned(_)) => {
+            format!("{}: {e}", args.input.display())
         }
-    }
-    envelope.add_signature(&key).map_err(|e| e.to_string())?;
+        other => other.to_string(),
+    })?;
     let mut json = envelope.to_json();
     if json.len() > MAX_ENVELOPE_BYTES {
         return Err(format!(
@@ -867,7 +858,7 @@ fn store_put(args: &StorePutArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.files {
         match put_envelope(&store, path) {
-            Ok(d) => print_stdout(format!("{d}  {}\n", path.display()).as_bytes())?,
+            Ok(d) => print_stdout(checksum_line(&d, path).as_bytes())?,
             Err(Failure::Input(reason) | Failure::Refused(reason)) => failures.push(reason),
         }
     }
@@ -1221,6 +1212,33 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Failure> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(|e| format!("writing to stdout: {e}").into())
+}
+
+/// `DIGEST  NAME\n` as sha256sum prints it: a name with a backslash, a
+/// newline or a carriage return (or another control character, line
+/// separator or bidi override) is escaped (`\\`, `\n`, `\r`, `\u{1b}`)
+/// and the line starts with `\`, so a file name can never forge a line.
+fn checksum_line(digest: &Digest, path: &Path) -> String {
+    let name = path.display().to_string();
+    let special = |c: char| {
+        c == '\\'
+            || c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !name.chars().any(special) {
+        return format!("{digest}  {name}\n");
+    }
+    let escaped: String = name
+        .chars()
+        .map(|c| match c {
+            '\\' => "\\\\".to_owned(),
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            c if special(c) => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("\\{digest}  {escaped}\n")
 }
 
 /// Escapes control characters, line separators and bidi overrides so a

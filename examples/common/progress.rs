@@ -15,11 +15,25 @@ const BAR_FROM_BYTES: u64 = 64 * 1024 * 1024;
 
 /// `hash_path`, with a byte-count bar on a terminal for large inputs.
 pub fn hash_path(path: &Path) -> Result<Digest, custodia::Error> {
+    with_bar(path, |progress| hash_path_with_progress(path, progress))
+}
+
+/// [`custodia::digest::hash_path_complete`] (every digest algorithm, to
+/// check every digest a subject lists) with the same progress bar.
+#[allow(dead_code)] // not every binary that includes this module checks subjects
+pub fn hash_path_complete(path: &Path) -> Result<custodia::digest::DigestSet, custodia::Error> {
+    with_bar(path, |progress| {
+        custodia::digest::hash_path_complete(path, progress)
+    })
+}
+
+/// Runs `hash` with a progress callback that draws a bar on a terminal.
+fn with_bar<T>(path: &Path, hash: impl FnOnce(&mut dyn FnMut(HashProgress)) -> T) -> T {
     if !std::io::stderr().is_terminal() {
-        return hash_path_with_progress(path, &mut |_| {});
+        return hash(&mut |_| {});
     }
     let mut bar: Option<ProgressBar> = None;
-    let digest = hash_path_with_progress(path, &mut |p: HashProgress| {
+    let out = hash(&mut |p: HashProgress| {
         if p.total < BAR_FROM_BYTES {
             return;
         }
@@ -37,7 +51,7 @@ pub fn hash_path(path: &Path) -> Result<Digest, custodia::Error> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    digest
+    out
 }
 
 /// A spinner with `message` on a terminal while `work` runs.

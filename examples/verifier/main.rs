@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use custodia::digest::{Digest, DigestSet};
+use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
@@ -314,6 +314,8 @@ struct EnvelopeArgs {
     #[arg(long, value_name = "PATH", requires = "predicate_type")]
     artifact: Option<PathBuf>,
     /// The artifact's digest instead of the artifact, as ALG:HEX (sha256, sha384, sha512).
+    /// It establishes that one digest only: other digests the subject lists are not
+    /// checked (--artifact checks every one).
     #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest, requires = "predicate_type")]
     digest: Option<Digest>,
     /// The predicate type the statement must have.
@@ -331,6 +333,8 @@ struct ProvenanceArgs {
     #[arg(long, value_name = "PATH")]
     artifact: Option<PathBuf>,
     /// The artifact's digest instead of the artifact, as ALG:HEX (sha256, sha384, sha512).
+    /// It establishes that one digest only: other digests the subject lists are not
+    /// checked (--artifact checks every one).
     #[arg(long, value_name = "ALG:HEX", value_parser = parse_digest)]
     digest: Option<Digest>,
     /// Trusted builder id(s); without `@` any version of that builder; repeat or list several.
@@ -351,9 +355,15 @@ struct ProvenanceArgs {
     /// The build type the provenance must have.
     #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
     build_type: Option<String>,
-    /// A workflow input the build must have had (compared as text); repeat or list several.
+    /// A workflow input the build must have had, as a string (slsa-verifier's
+    /// --build-workflow-input: `x=true` matches the string "true", not the boolean);
+    /// repeat or list several.
     #[arg(long, num_args = 1.., value_name = "NAME=VALUE", value_parser = parse_build_input)]
     build_input: Vec<(String, String)>,
+    /// A workflow input the build must have had, as a JSON value compared with its
+    /// type (`dry_run=false` is the boolean, `shards=3` the number); repeat or list several.
+    #[arg(long, num_args = 1.., value_name = "NAME=JSON", value_parser = parse_build_input_json)]
+    build_input_json: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Args)]
@@ -494,13 +504,13 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
 
     let (report, summary) = match &args.predicate_type {
         Some(predicate_type) => {
-            let artifact = subject_digest(
+            let (artifact, digests) = subject_digest(
                 args.artifact.as_deref(),
                 args.digest.as_ref(),
                 "--predicate-type",
             )?;
-            let expect = Expectation::new(predicate_type.clone(), artifact.to_set())
-                .with_threshold(common.threshold);
+            let expect =
+                Expectation::new(predicate_type.clone(), digests).with_threshold(common.threshold);
             let report = verify_attestation(&envelope, &keys, &expect)
                 .report()
                 .clone();
@@ -530,14 +540,12 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     let common = &args.common;
     let (envelope, keys) = read_inputs(common)?;
     let file = common.input.display();
-    let artifact = subject_digest(args.artifact.as_deref(), args.digest.as_ref(), "provenance")?;
+    let (artifact, digests) =
+        subject_digest(args.artifact.as_deref(), args.digest.as_ref(), "provenance")?;
 
-    let mut expect = ProvenanceExpectation::new(
-        artifact.to_set(),
-        args.builder_id.iter().cloned(),
-        &args.source_uri,
-    )
-    .with_threshold(common.threshold);
+    let mut expect =
+        ProvenanceExpectation::new(digests, args.builder_id.iter().cloned(), &args.source_uri)
+            .with_threshold(common.threshold);
     let git_ref = match (
         &args.source_branch,
         &args.source_tag,
@@ -556,6 +564,9 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     }
     for (name, value) in &args.build_input {
         expect = expect.with_input(name.clone(), value.clone());
+    }
+    for (name, value) in &args.build_input_json {
+        expect = expect.with_input_value(name.clone(), value.clone());
     }
 
     let verified = verify_provenance(&envelope, &keys, &expect);
@@ -1368,15 +1379,25 @@ fn read_inputs(common: &CommonArgs) -> Result<(Envelope, KeySet), Failure> {
     Ok((envelope, keys))
 }
 
-/// The artifact's digest from --artifact or --digest.
+/// The artifact's digest from --artifact or --digest (for people), and the
+/// digests a subject must match: with --artifact every algorithm custodia
+/// computes (so every strong digest a subject lists is checked), with
+/// --digest that one digest only.
 fn subject_digest(
     artifact: Option<&Path>,
     digest: Option<&Digest>,
     needed_by: &str,
-) -> Result<Digest, Failure> {
+) -> Result<(Digest, DigestSet), Failure> {
     match (artifact, digest) {
-        (Some(path), _) => artifact_digest(path),
-        (None, Some(digest)) => Ok(digest.clone()),
+        (Some(path), _) => {
+            let set =
+                progress::hash_path_complete(path).map_err(|e| Failure::Input(e.to_string()))?;
+            let shown = set
+                .digest(DigestAlgorithm::Sha256)
+                .ok_or_else(|| Failure::Input(format!("{}: no sha256 computed", path.display())))?;
+            Ok((shown, set))
+        }
+        (None, Some(digest)) => Ok((digest.clone(), digest.to_set())),
         // clap's argument groups make this unreachable; still no panic.
         (None, None) => Err(Failure::Input(format!(
             "{needed_by} needs --artifact or --digest"
@@ -1564,4 +1585,11 @@ fn parse_build_input(s: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err("expected NAME=VALUE".to_owned()),
     }
+}
+
+fn parse_build_input_json(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = parse_build_input(s).map_err(|_| "expected NAME=JSON".to_owned())?;
+    let value =
+        serde_json::from_str::<serde_json::Value>(&value).map_err(|e| format!("not JSON: {e}"))?;
+    Ok((name, value))
 }

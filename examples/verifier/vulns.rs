@@ -85,11 +85,12 @@ pub(crate) fn vulns(args: &VulnsArgs) -> Result<(), Failure> {
         let key_set = keys(key.map(std::slice::from_ref).unwrap_or_default())?;
         vex.push((read_envelope(path)?, key_set));
     }
-    let artifact = subject_digest(args.artifact.as_deref(), args.digest.as_ref(), "vulns")?;
+    let (artifact, computed) =
+        subject_digest(args.artifact.as_deref(), args.digest.as_ref(), "vulns")?;
     let mut rule = SeverityRule::new(args.max_severity);
     rule.unknown_as = args.unknown_severity;
     rule.deny.clone_from(&args.deny);
-    let report = verify_vulns(&envelope, &scanner_keys, &vex, &artifact.to_set(), &rule);
+    let report = verify_vulns(&envelope, &scanner_keys, &vex, &computed, &rule);
     let file = args.input.display().to_string();
     let summary = format!(
         "{file}: no open finding above {:?} for {artifact}",

@@ -599,6 +599,10 @@ impl Signer for Pkcs11Signer {
         self.public.key_id()
     }
 
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         Ok(self.sign_raw(message)?)
     }

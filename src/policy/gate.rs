@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::keys::{KeyId, KeySet, PublicKey};
 use crate::predicate::approval::{APPROVAL_V1, Approval};
 use crate::predicate::promotion::{Evidence, PromotionKind};
-use crate::predicate::slsa_provenance::{ProvenanceClaims, normalize_repository};
+use crate::predicate::slsa_provenance::ProvenanceClaims;
 use crate::predicate::test_result::TestResult;
 use crate::provenance::builder_id_matches;
 use crate::report::{Check, Report};
@@ -46,7 +46,7 @@ impl Policy {
     pub fn activate(self) -> Result<ActivePolicy, Error> {
         self.validate()?;
         let mut by_role: BTreeMap<String, KeySet> = BTreeMap::new();
-        let mut identities = BTreeMap::new();
+        let mut identities: BTreeMap<KeyId, String> = BTreeMap::new();
         let mut all = KeySet::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
@@ -250,6 +250,45 @@ impl EvidenceEnvelope {
             return None;
         }
         Statement::from_json(self.envelope.payload()).ok()
+    }
+
+    /// The statement and every identity the policy knows (any role; a key
+    /// without an identity by its key id) whose signature on it verifies,
+    /// or None when none does. A Sigstore bundle is opened for every
+    /// keyless role (about `artifact`).
+    pub(super) fn signed_by_any(
+        &self,
+        policy: &ActivePolicy,
+        artifact: &DigestSet,
+    ) -> Option<(Statement, BTreeSet<String>)> {
+        #[cfg(feature = "sigstore")]
+        if let Some(bundle) = &self.bundle {
+            let mut found: Option<(Statement, BTreeSet<String>)> = None;
+            for role in policy.keyless.by_role.keys() {
+                if let Ok((statement, ids)) = self.open_bundle(bundle, policy, role, 1, artifact) {
+                    found
+                        .get_or_insert_with(|| (statement, BTreeSet::new()))
+                        .1
+                        .extend(ids);
+                }
+            }
+            return found;
+        }
+        let _ = artifact;
+        let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
+        let identities: BTreeSet<String> = verified
+            .accepted_keys()
+            .into_iter()
+            .chain(verified.duplicates())
+            .map(|id| policy.identity_of(id).unwrap_or(id.as_str()).to_owned())
+            .collect();
+        if identities.is_empty() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
+            return None;
+        }
+        Some((
+            Statement::from_json(self.envelope.payload()).ok()?,
+            identities,
+        ))
     }
 
     /// Whether the payload claims `predicate_type` (unauthenticated: only
@@ -459,7 +498,9 @@ pub fn evaluate_gate(
     report.push(Check::pass("environment", &env.name));
     check_edge(&policy.policy, request, &mut report);
 
-    let mut builders = BTreeSet::new();
+    // Separation of duties: everyone who signed provenance for this
+    // artifact among the evidence, not only the envelope a requirement used.
+    let mut builders = super::duties::builder_identities(policy, &request.artifact, evidence);
     for (i, requirement) in env.requires.iter().enumerate() {
         let name = format!("requires[{i}]");
         let mut details = Vec::new();
@@ -681,13 +722,15 @@ fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String>
             ));
         }
         if let Some(want) = &c.source_repository {
-            let want = normalize_repository(want);
-            let found = claims.source.as_ref().map(|s| s.repository.as_str());
-            if found != Some(want.as_str()) {
-                return Err(format!(
-                    "source is `{}`, expected `{want}`",
-                    elide_middle(found.unwrap_or("(none)"), 400)
-                ));
+            // Parsed, as provenance verification does (#14): git+https, and
+            // every place the provenance names its source agrees.
+            use crate::provenance::matching::{SourceMismatch, match_source, source_places};
+            let places = source_places(statement.predicate_type(), statement.predicate());
+            match match_source(&places, want, &["git+https".to_owned(), "https".to_owned()]) {
+                Ok(_) => {}
+                Err(SourceMismatch::Repository(why) | SourceMismatch::Refs { reason: why, .. }) => {
+                    return Err(format!("source: {why}"));
+                }
             }
         }
     }

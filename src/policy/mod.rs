@@ -17,6 +17,7 @@
 //!  "promotions": [{"from": "dev", "to": "prod"}]}
 //! ```
 
+mod duties;
 mod evidence_conditions;
 mod gate;
 pub mod source_track;
@@ -247,7 +248,11 @@ pub struct ApprovalRule {
     /// The change's author may not approve it (default true).
     #[serde(default = "yes")]
     pub distinct_from_author: bool,
-    /// Whoever signed the build may not approve it (default true).
+    /// Whoever signed the build may not approve it (default true). The
+    /// builders are every identity whose key (or keyless certificate) the
+    /// policy lists and that signed SLSA provenance about the artifact in
+    /// any of the evidence offered for this promotion, not only the
+    /// provenance a requirement used.
     #[serde(default = "yes")]
     pub distinct_from_builder: bool,
     /// An approval older than this many seconds at promotion time does not

@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::matching::{
+    SourceMismatch, SourcePlace, match_builder, match_source, match_versioned_ref, source_places,
+};
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
 use crate::keys::KeySet;
 use crate::predicate::slsa_provenance::{
-    PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims, normalize_repository,
+    PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims,
 };
 use crate::report::{Check, Report};
 use crate::statement::Statement;
@@ -25,8 +28,10 @@ pub enum RefExpectation {
     Branch(String),
     /// Exactly `refs/tags/<tag>`.
     Tag(String),
-    /// A semantic-version tag that `vX`, `vX.Y` or `vX.Y.Z` names: `v1.2`
-    /// accepts `v1.2.0` and `v1.2.7`, not `v1.3.0`.
+    /// A semantic-version tag that `vX`, `vX.Y` or `vX.Y.Z[-pre]` names, as
+    /// slsa-verifier's `--source-versioned-tag`: `v1.2` accepts `v1.2.0`
+    /// and `v1.2.7`, not `v1.3.0`; `v1.4.2` accepts `v1.4.2+build`, not
+    /// `v1.4.2-rc1` or `v01.04.002`.
     VersionedTag(String),
     /// Exactly this full ref.
     Exact(String),
@@ -35,9 +40,14 @@ pub enum RefExpectation {
 /// What provenance must say for an artifact to be accepted.
 ///
 /// Trusted builder ids are required: a builder id with `@` must match
-/// exactly; one without matches that builder at any version
+/// exactly; one without matches that builder at any version *tag*
 /// (`https://github.com/org/builder.yml` accepts
-/// `https://github.com/org/builder.yml@refs/tags/v2.1.0`).
+/// `https://github.com/org/builder.yml@refs/tags/v2.1.0`, not
+/// `...@refs/heads/main`). Source URIs, builder ids and tags are parsed
+/// (see [`parse_uri`](super::parse_uri)): every place the provenance names
+/// its source must name the expected repository over `git+https` (unless
+/// [`ProvenanceExpectation::allow_source_scheme`] allows another), and the
+/// refs they give must agree.
 ///
 /// ```
 /// use custodia::provenance::{BuildContext, SourceRef, ProvenanceExpectation, RefExpectation, verify_provenance};
@@ -77,14 +87,15 @@ pub struct ProvenanceExpectation {
     refs: Vec<RefExpectation>,
     subject_name: Option<String>,
     build_type: Option<String>,
-    inputs: BTreeMap<String, String>,
+    inputs: BTreeMap<String, Value>,
+    source_schemes: Vec<String>,
     threshold: usize,
 }
 
 impl ProvenanceExpectation {
     /// The artifact's digests, the builder ids trusted to build it, and the
-    /// source repository it must come from (`github.com/org/repo`; a scheme
-    /// and a trailing `.git` are ignored).
+    /// source repository it must come from (`github.com/org/repo`, or a URI
+    /// such as `https://github.com/org/repo`; a trailing `.git` is ignored).
     pub fn new<I, S>(artifact: DigestSet, trusted_builders: I, source_repository: &str) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -98,8 +109,17 @@ impl ProvenanceExpectation {
             subject_name: None,
             build_type: None,
             inputs: BTreeMap::new(),
+            source_schemes: vec!["git+https".to_owned(), "https".to_owned()],
             threshold: 1,
         }
+    }
+
+    /// Also accepts sources over this scheme (`git+ssh`, `git+http`);
+    /// only `git+https` (and plain `https`, which Google Cloud Build
+    /// writes) is accepted otherwise.
+    pub fn allow_source_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.source_schemes.push(scheme.into().to_ascii_lowercase());
+        self
     }
 
     /// Requires the build to come from this ref. Calling it again adds
@@ -123,9 +143,18 @@ impl ProvenanceExpectation {
         self
     }
 
-    /// Requires a workflow input to have this value (compared as text).
+    /// Requires a workflow input to be this string (slsa-verifier's
+    /// `--build-workflow-input`): `true` matches the input `"true"`, not
+    /// the boolean `true`.
     pub fn with_input(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.inputs.insert(name.into(), value.into());
+        self.inputs.insert(name.into(), Value::String(value.into()));
+        self
+    }
+
+    /// Requires a workflow input to be exactly this JSON value (type and
+    /// value: the boolean `true` is not the string `"true"`).
+    pub fn with_input_value(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.inputs.insert(name.into(), value);
         self
     }
 
@@ -269,7 +298,11 @@ fn check_claims(
     };
     check_subject(statement, &expected.artifact, report);
     check_builder(&claims, &expected.trusted_builders, report);
-    check_source(&claims, &expected.source_repository, report);
+    check_source(
+        &source_places(statement.predicate_type(), statement.predicate()),
+        expected,
+        report,
+    );
     if let Some(name) = &expected.subject_name {
         check_subject_name(statement, &expected.artifact, name, report);
     }
@@ -292,16 +325,39 @@ fn check_claims(
     for (name, want) in &expected.inputs {
         let check = format!("input:{name}");
         let found = claims.inputs.as_ref().and_then(|i| i.get(name));
-        report.push(match found.map(value_text) {
-            Some(v) if &v == want => Check::pass(check, format!("`{v}`")),
-            Some(v) => Check::fail(check, format!("expected `{want}`, provenance has `{v}`")),
+        report.push(match found {
+            Some(v) if v == want => Check::pass(check, input_text(v)),
+            Some(v) => Check::fail(
+                check,
+                format!(
+                    "expected {}, provenance has {}",
+                    input_text(want),
+                    input_text(v)
+                ),
+            ),
             None => Check::fail(
                 check,
-                format!("expected `{want}`, provenance records no such input"),
+                format!(
+                    "expected {}, provenance records no such input",
+                    input_text(want)
+                ),
             ),
         });
     }
     Some(claims)
+}
+
+/// A workflow input for people: a string as `text`, anything else with
+/// its JSON type (the string `true` and the boolean `true` differ).
+fn input_text(v: &Value) -> String {
+    use crate::digest::shorten;
+    match v {
+        Value::String(s) => format!("`{}`", shorten(s)),
+        Value::Bool(b) => format!("the boolean `{b}`"),
+        Value::Number(n) => format!("the number `{n}`"),
+        Value::Null => "`null`".to_owned(),
+        other => format!("the JSON `{}`", shorten(&other.to_string())),
+    }
 }
 
 fn check_subject_name(
@@ -330,37 +386,25 @@ fn check_subject_name(
     });
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Whether `id` is trusted by `pattern` (exact, or any version of a
-/// pattern without `@`).
-pub fn builder_id_matches(pattern: &str, id: &str) -> bool {
-    if pattern.contains('@') {
-        pattern == id
-    } else {
-        id == pattern
-            || id
-                .strip_prefix(pattern)
-                .is_some_and(|rest| rest.starts_with('@'))
-    }
-}
-
 fn check_builder(claims: &ProvenanceClaims, trusted: &[String], report: &mut Report) {
     let id = &claims.builder_id;
     report.push(if trusted.is_empty() {
         Check::fail("builder-id", "no trusted builder ids were given")
-    } else if let Some(pattern) = trusted.iter().find(|p| builder_id_matches(p, id)) {
+    } else if let Some(pattern) = trusted.iter().find(|p| match_builder(p, id).is_ok()) {
         Check::pass("builder-id", format!("`{id}` is trusted (`{pattern}`)"))
     } else {
+        // The closest reason: the first pattern of the same builder, else
+        // the first pattern.
+        let reason = trusted
+            .iter()
+            .filter_map(|p| match_builder(p, id).err())
+            .min_by_key(|e| matches!(e, super::matching::BuilderMismatch::Name))
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         Check::fail(
             "builder-id",
             format!(
-                "`{}` is not a trusted builder (trusted: `{}`)",
+                "`{}` is not a trusted builder: {reason} (trusted: `{}`)",
                 elide_middle(id, 400),
                 trusted.join("`, `")
             ),
@@ -368,22 +412,21 @@ fn check_builder(claims: &ProvenanceClaims, trusted: &[String], report: &mut Rep
     });
 }
 
-fn check_source(claims: &ProvenanceClaims, expected: &str, report: &mut Report) {
-    let want = normalize_repository(expected);
-    report.push(match &claims.source {
-        Some(s) if s.repository == want => Check::pass("source-repository", format!("`{}`", s.uri)),
-        Some(s) => Check::fail(
-            "source-repository",
-            format!(
-                "expected `{want}`, provenance has `{}`",
-                crate::digest::shorten(&s.uri)
-            ),
-        ),
-        None => Check::fail(
-            "source-repository",
-            format!("expected `{want}`, provenance names no source"),
-        ),
-    });
+fn check_source(places: &[SourcePlace], expected: &ProvenanceExpectation, report: &mut Report) {
+    match match_source(
+        places,
+        &expected.source_repository,
+        &expected.source_schemes,
+    ) {
+        Ok(summary) => report.push(Check::pass("source-repository", summary)),
+        Err(SourceMismatch::Refs { summary, reason }) => {
+            report.push(Check::pass("source-repository", summary));
+            report.push(Check::fail("source-consistency", reason));
+        }
+        Err(SourceMismatch::Repository(reason)) => {
+            report.push(Check::fail("source-repository", reason));
+        }
+    }
 }
 
 fn check_ref(claims: &ProvenanceClaims, expected: &RefExpectation, report: &mut Report) {
@@ -397,12 +440,17 @@ fn check_ref(claims: &ProvenanceClaims, expected: &RefExpectation, report: &mut 
             let want = format!("refs/tags/{t}");
             (found == Some(want.as_str()), format!("tag `{t}`"))
         }
-        RefExpectation::VersionedTag(t) => (
-            found
-                .and_then(|r| r.strip_prefix("refs/tags/"))
-                .is_some_and(|tag| versioned_tag_matches(t, tag)),
-            format!("a tag within `{t}`"),
-        ),
+        RefExpectation::VersionedTag(t) => {
+            let outcome = found.map(|r| match_versioned_ref(t, r));
+            let why = match outcome {
+                Some(Err(e)) => format!(" ({e})"),
+                _ => String::new(),
+            };
+            (
+                outcome.is_some_and(|o| o.is_ok()),
+                format!("a tag within `{t}`{why}"),
+            )
+        }
         RefExpectation::Exact(r) => (found == Some(r.as_str()), format!("ref `{r}`")),
     };
     report.push(match (ok, found) {
@@ -416,20 +464,4 @@ fn check_ref(claims: &ProvenanceClaims, expected: &RefExpectation, report: &mut 
             format!("expected {wanted}, provenance records no ref"),
         ),
     });
-}
-
-/// `v1`/`v1.2`/`v1.2.3` accepts a tag whose leading version components
-/// are equal (`v1.2` accepts `v1.2.0`, `v1.2.9`; not `v1.3.0`, `v1.20.0`).
-pub fn versioned_tag_matches(pattern: &str, tag: &str) -> bool {
-    fn components(s: &str) -> Option<Vec<u64>> {
-        let core = s.strip_prefix('v').unwrap_or(s);
-        let core = core.split(['-', '+']).next()?;
-        core.split('.').map(|c| c.parse().ok()).collect()
-    }
-    match (components(pattern), components(tag)) {
-        (Some(p), Some(t)) if !p.is_empty() && p.len() <= 3 && t.len() == 3 => {
-            p.iter().zip(&t).all(|(a, b)| a == b)
-        }
-        _ => false,
-    }
 }

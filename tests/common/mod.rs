@@ -154,6 +154,17 @@ impl Pipeline {
     }
 
     pub fn provenance(&self, store: &dyn Store, artifact: &DigestSet) -> Digest {
+        self.provenance_signed_by(store, artifact, &self.builder)
+    }
+
+    /// Provenance for `artifact` signed by `key` (whoever holds it).
+    #[allow(dead_code)] // not every test crate uses it
+    pub fn provenance_signed_by(
+        &self,
+        store: &dyn Store,
+        artifact: &DigestSet,
+        key: &PrivateKey,
+    ) -> Digest {
         let st = BuildContext::new(format!("{BUILDER_ID}@v1"))
             .with_source(SourceRef::new(SOURCE).with_git_ref("refs/heads/main"))
             .with_subject("app.tar.gz", artifact.clone())
@@ -162,7 +173,7 @@ impl Pipeline {
             .unwrap();
         store
             .put(
-                &Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.builder)
+                &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
                     .unwrap()
                     .to_json(),
             )
