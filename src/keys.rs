@@ -48,6 +48,7 @@ use crate::digest::DigestAlgorithm;
 use crate::error::{Error, KeyError, WeakKey};
 
 mod canonical;
+#[cfg(feature = "pkcs11")]
 pub(crate) use canonical::RsaPublicKeyDer;
 
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");

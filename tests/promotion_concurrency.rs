@@ -53,8 +53,8 @@ fn staged(p: &Pipeline, store: &dyn Store, a: &DigestSet, start: i64) -> Vec<Dig
     )
     .unwrap();
     let scan = p.scan(store, a, &[("CVE-2024-0001", "low")]);
-    let x = p.approve(store, a, "prod", &p.alice);
-    let y = p.approve(store, a, "prod", &p.bob);
+    let x = p.approve_at(store, a, "prod", &p.alice, start + HOUR);
+    let y = p.approve_at(store, a, "prod", &p.bob, start + HOUR);
     vec![prov, tests, scan, x, y]
 }
 

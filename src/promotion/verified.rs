@@ -48,6 +48,9 @@ use super::chain::{INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, artifact_of, ge
 /// five minutes, for clocks that drift.
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
+/// Checks about the store's upkeep rather than its records.
+const STORE_HYGIENE: [&str; 2] = ["head", "unlinked-records"];
+
 /// The verifier's view of time for a validation.
 ///
 /// ```
@@ -975,7 +978,14 @@ pub fn validate(
                 ),
             ));
         }
-        let complete = report.verified();
+        // The head hint and records outside the chain are the store's
+        // hygiene, reported to auditors; decisions read only linked,
+        // verified records, so those two do not make the history unusable
+        // (a crash between storing and linking, a torn hint).
+        let complete = report
+            .checks()
+            .iter()
+            .all(|c| c.passed || STORE_HYGIENE.contains(&c.name.as_str()));
         history
             .environments
             .entry(environment.clone())
@@ -1316,8 +1326,16 @@ pub(crate) fn verified_history(
     let validation = validate(store, policy, environments, options);
     let mut failures = Report::new();
     for (env, report) in validation.reports() {
-        if environments.contains(&env.as_str()) {
-            if let Some(c) = report.first_failure() {
+        let usable = validation
+            .history()
+            .environment(env)
+            .is_some_and(EnvironmentHistory::verified);
+        if environments.contains(&env.as_str()) && !usable {
+            if let Some(c) = report
+                .checks()
+                .iter()
+                .find(|c| !c.passed && !STORE_HYGIENE.contains(&c.name.as_str()))
+            {
                 failures.push(Check::fail(
                     "history",
                     format!("`{env}` does not validate: {}: {}", c.name, c.reason),
