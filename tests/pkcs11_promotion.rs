@@ -56,7 +56,7 @@ fn policy(keys: &[(&str, &[&str], &PublicKey)]) -> ActivePolicy {
                  "conditions": {"builderIds": [BUILDER_ID]}},
                 {"predicateType": "https://in-toto.io/attestation/test-result/v0.1", "signerRole": "tester",
                  "conditions": {"testResult": "PASSED"}},
-                {"predicateType": "https://in-toto.io/attestation/vulns/v0.1", "signerRole": "scanner",
+                {"predicateType": "https://in-toto.io/attestation/vulns/v0.2", "signerRole": "scanner",
                  "conditions": {"maxSeverity": "medium"}}],
              "approvals": {"count": 2, "role": "approver"}}
         ],
