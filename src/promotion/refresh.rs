@@ -57,7 +57,7 @@ impl VerifiedHistory {
             let mut progress = false;
             let mut still = Vec::new();
             for env in pending {
-                match self.extend_environment(store, policy, options, &env, &mut report) {
+                match self.extend(store, policy, options, &env, &mut report, false) {
                     Extended::Done => {}
                     Extended::Waiting(n) => {
                         progress |= n > 0;
@@ -72,7 +72,7 @@ impl VerifiedHistory {
         }
         // What still waits names a source no environment verified.
         for env in pending {
-            self.extend_final(store, policy, options, &env, &mut report);
+            let _ = self.extend(store, policy, options, &env, &mut report, true);
         }
         report
     }
@@ -142,28 +142,6 @@ impl VerifiedHistory {
             }
         }
         report
-    }
-
-    fn extend_environment(
-        &mut self,
-        store: &dyn Store,
-        policy: &ActivePolicy,
-        options: &ValidationOptions,
-        environment: &str,
-        report: &mut Report,
-    ) -> Extended {
-        self.extend(store, policy, options, environment, report, false)
-    }
-
-    fn extend_final(
-        &mut self,
-        store: &dyn Store,
-        policy: &ActivePolicy,
-        options: &ValidationOptions,
-        environment: &str,
-        report: &mut Report,
-    ) {
-        let _ = self.extend(store, policy, options, environment, report, true);
     }
 
     /// Verifies the records after `environment`'s head, one at a time.
@@ -348,14 +326,12 @@ pub fn promote_with(
         *history = validate(store, policy, &names, &options).into_history();
     } else {
         let refreshed = history.refresh_records(store, policy, &options);
-        if !refreshed.verified() && refreshed.first_failure().is_some() {
+        if let Some(c) = refreshed.first_failure() {
             let mut report = Report::new();
-            if let Some(c) = refreshed.first_failure() {
-                report.push(Check::fail(
-                    "history",
-                    format!("the history does not extend: {}: {}", c.name, c.reason),
-                ));
-            }
+            report.push(Check::fail(
+                "history",
+                format!("the history does not extend: {}: {}", c.name, c.reason),
+            ));
             return Err(PromotionError::Refused(report));
         }
     }
