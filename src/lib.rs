@@ -62,6 +62,7 @@ pub mod policy;
 pub mod predicate;
 pub mod promotion;
 pub mod provenance;
+pub mod render;
 pub mod report;
 pub mod resource;
 pub mod sbom;

@@ -168,6 +168,26 @@ impl Serialize for Report {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Report {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Report".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        /// A report of named checks, as its JSON form shows it.
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Report {
+            /// At least one check ran and every check passed.
+            verified: bool,
+            /// The checks, in the order they ran.
+            checks: Vec<Check>,
+        }
+        <Report as schemars::JsonSchema>::json_schema(generator)
+    }
+}
+
 /// Whether `text` has a visible character (not only white space, control
 /// or format characters).
 pub(crate) fn has_visible_text(text: &str) -> bool {

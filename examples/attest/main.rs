@@ -49,7 +49,7 @@ use custodia::promotion::{
     record_incident, rollback,
 };
 use custodia::provenance::{BuildContext, SourceRef};
-use custodia::report::Report;
+use custodia::render::{checks_text, one_line};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 use custodia::time::Timestamp;
@@ -1062,7 +1062,7 @@ fn conclude_promotion(
                 out.push_str(&one_line(line));
                 out.push('\n');
             }
-            out.push_str(&render_checks(report));
+            out.push_str(&checks_text(report));
             out.push_str(&one_line(&verdict));
             out
         }
@@ -1072,20 +1072,6 @@ fn conclude_promotion(
         Ok(_) => Ok(()),
         Err(e) => Err(Failure::Refused(e.to_string())),
     }
-}
-
-/// `PASS  name: reason` per check, escaped.
-fn render_checks(report: &Report) -> String {
-    let mut out = String::new();
-    for check in report.checks() {
-        let mark = if check.passed { "PASS" } else { "FAIL" };
-        out.push_str(&format!(
-            "{mark}  {}: {}\n",
-            one_line(&check.name),
-            one_line(&check.reason)
-        ));
-    }
-    out
 }
 
 /// The artifact a stored record is about.
@@ -1239,22 +1225,6 @@ fn checksum_line(digest: &Digest, path: &Path) -> String {
         })
         .collect();
     format!("\\{digest}  {escaped}\n")
-}
-
-/// Escapes control characters, line separators and bidi overrides so a
-/// reason stays on one line and can neither drive the terminal nor
-/// reorder what it shows.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let bidi = matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if c.is_control() || bidi {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn parse_digest_algorithm(s: &str) -> Result<DigestAlgorithm, String> {

@@ -9,9 +9,11 @@ use custodia::digest::{Digest, DigestSet};
 use custodia::promotion::{AdmissionRequest, ValidationOptions, admit_from_store};
 use custodia::time::Timestamp;
 
+use custodia::render::Render as _;
+
 use super::{
-    Failure, Format, artifact_digest, known_environment, load_policy, md, open_store, parse_digest,
-    parse_time, print_stdout, render, render_markdown,
+    Failure, Format, artifact_digest, known_environment, load_policy, open_store, parse_digest,
+    parse_time, print_stdout,
 };
 
 /// `verifier admit`: the store, the environment and the artifact.
@@ -55,47 +57,14 @@ pub(crate) fn admit(args: &AdmitArgs) -> Result<(), Failure> {
     let environment = known_environment(&policy, &args.policy, &args.environment)?;
     let artifact = subject(args)?;
     let now = args.at.unwrap_or_else(Timestamp::now);
-    let mut request = AdmissionRequest::new(environment.clone(), artifact.clone(), now);
+    let mut request = AdmissionRequest::new(environment.clone(), artifact, now);
     if args.allow_history {
         request = request.allowing_history();
     }
     let decision = admit_from_store(&store, &policy, &request, &ValidationOptions::at(now));
-    let shown = artifact
-        .strongest()
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    let summary = format!("{shown} may run in `{environment}`");
-    let out = match args.format {
-        Format::Text => render(&decision.report, &summary),
-        Format::Markdown => render_markdown(
-            &format!("admission of `{}` to `{}`", md(&shown), md(&environment)),
-            &decision.report,
-            &summary,
-        ),
-        Format::Json => {
-            let serialize = |e: serde_json::Error| format!("serializing the report: {e}");
-            let mut json = match serde_json::to_value(&decision.report).map_err(serialize)? {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            json.insert("environment".into(), environment.clone().into());
-            json.insert("artifact".into(), shown.clone().into());
-            json.insert(
-                "record".into(),
-                decision.record.as_ref().map(ToString::to_string).into(),
-            );
-            json.insert(
-                "path".into(),
-                decision
-                    .path
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
-            serde_json::to_string_pretty(&json).map_err(serialize)?
-        }
-    };
+    let out = decision
+        .render(args.format.into())
+        .map_err(|e| format!("serializing the report: {e}"))?;
     print_stdout(format!("{out}\n").as_bytes())?;
     if decision.allowed {
         return Ok(());

@@ -14,8 +14,7 @@ use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::verify::Expectation;
 
 use super::{
-    Failure, Format, artifact_digest, md, parse_digest, print_stdout, read_file, read_public_key,
-    render, render_markdown,
+    Failure, Format, artifact_digest, parse_digest, print_verdict, read_file, read_public_key,
 };
 
 /// `verifier bundle`: the bundle, the trust, the artifact, who must have
@@ -200,20 +199,11 @@ pub(crate) fn bundle(args: &BundleArgs) -> Result<(), Failure> {
             )
         }
     };
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map_err(|e| format!("serializing the report: {e}"))?,
-        Format::Text => render(&report, &summary),
-        Format::Markdown => {
-            render_markdown(&format!("Sigstore bundle {}", md(&file)), &report, &summary)
-        }
-    };
-    print_stdout(format!("{out}\n").as_bytes())?;
-    if report.verified() {
-        return Ok(());
-    }
-    Err(Failure::NotVerified(match report.first_failure() {
-        Some(check) => format!("{file}: {}: {}", check.name, check.reason),
-        None => format!("{file}: no checks ran"),
-    }))
+    print_verdict(
+        args.format,
+        &format!("Sigstore bundle {file}"),
+        &report,
+        &summary,
+        &file,
+    )
 }

@@ -27,7 +27,6 @@ mod oci;
 mod progress;
 mod vulns;
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -39,14 +38,13 @@ use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::keys::{KeySet, PublicKey};
 use custodia::policy::{ActivePolicy, Policy};
-use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
 use custodia::promotion::{
-    Accounting, DirStore, DoraMetrics, DoraTargets, MAX_CHECKPOINT_BYTES, SignedCheckpoint, Store,
-    TrustedState, ValidationOptions, VerifiedHistory, check_checkpoints, check_policy, check_store,
-    dora_from_store, validate,
+    AuditRequest, DirStore, DoraTargets, MAX_CHECKPOINT_BYTES, SignedCheckpoint, TrustedState,
+    ValidationOptions, audit, dora_from_store,
 };
 use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provenance};
-use custodia::report::{Check, Report};
+use custodia::render::{Render as _, Titled, one_line};
+use custodia::report::Report;
 use custodia::statement::Statement;
 use custodia::time::Timestamp;
 use custodia::verify::{Expectation, verify_attestation};
@@ -401,18 +399,8 @@ struct ChainArgs {
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ChainFormat::Text)]
-    format: ChainFormat,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ChainFormat {
-    /// Human-readable lines, one section per environment.
-    Text,
-    /// {"verified": bool, "environments": {"dev": {"verified", "checks"}, ...}}.
-    Json,
-    /// A GitHub step summary: check tables and a Mermaid chain diagram.
-    Markdown,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -458,6 +446,16 @@ enum Format {
     /// A GitHub step summary / pull-request comment: verdict heading and a
     /// table of checks.
     Markdown,
+}
+
+impl From<Format> for custodia::render::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Text => Self::Text,
+            Format::Json => Self::Json,
+            Format::Markdown => Self::Markdown,
+        }
+    }
 }
 
 /// Why the run did not end with "verified".
@@ -533,7 +531,14 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
             (verification.report(), summary)
         }
     };
-    conclude("DSSE envelope", common, &report, &summary)
+    let file = common.input.display().to_string();
+    print_verdict(
+        common.format,
+        &format!("DSSE envelope {file}"),
+        &report,
+        &summary,
+        &file,
+    )
 }
 
 fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
@@ -587,200 +592,61 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
         }
         None => String::new(),
     };
-    conclude("SLSA provenance", common, verified.report(), &summary)
-}
-
-/// Where a digest is in one environment's history.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Location {
-    /// The environment's current head.
-    Current,
-    /// In its history, not the head.
-    Earlier,
-    /// Never promoted there.
-    Never,
-    /// The history does not validate, so it says nothing.
-    Unverified,
-}
-
-impl Location {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Current => "current",
-            Self::Earlier => "earlier",
-            Self::Never => "never",
-            Self::Unverified => "unverified",
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Current => "the current head",
-            Self::Earlier => "in its history, not the current head",
-            Self::Never => "never promoted there",
-            Self::Unverified => "unknown: the history does not validate",
-        }
-    }
-}
-
-/// What `verifier chain` found.
-struct ChainOutcome {
-    /// One validated history per environment, in policy order.
-    reports: Vec<(String, Report)>,
-    /// With --artifact/--digest: the digest and where it is.
-    artifact: Option<(Digest, Vec<(String, Location)>)>,
-    /// The policy file is the one the records were gated by.
-    policy: Report,
-    /// Every stored envelope hashes to its name.
-    store: Report,
-    /// With --file: each file accounted for.
-    files: Option<Report>,
-    /// With --checkpoint / --state: the histories extend every checkpoint.
-    checkpoints: Option<Report>,
-}
-
-impl ChainOutcome {
-    fn verified(&self) -> bool {
-        !self.reports.is_empty()
-            && self.reports.iter().all(|(_, r)| r.verified())
-            && self.policy.verified()
-            && self.store.verified()
-            && self.files.as_ref().is_none_or(Report::verified)
-            && self.checkpoints.as_ref().is_none_or(Report::verified)
-    }
-
-    /// The sections that are not environments: the store and the files.
-    fn extra_sections(&self) -> Vec<(&'static str, &Report)> {
-        let mut sections = vec![("policy", &self.policy), ("store", &self.store)];
-        if let Some(files) = &self.files {
-            sections.push(("files", files));
-        }
-        if let Some(checkpoints) = &self.checkpoints {
-            sections.push(("checkpoints", checkpoints));
-        }
-        sections
-    }
-
-    /// The first failing check and the section it is in.
-    /// A policy file other than the one the records name explains every
-    /// other failure, so it comes first; then the environments (a corrupt
-    /// envelope they use is named there, with what it broke), then the
-    /// store's other envelopes, then the files.
-    fn first_failure(&self) -> Option<(&str, &Check)> {
-        std::iter::once(("policy", &self.policy))
-            .chain(self.reports.iter().map(|(env, r)| (env.as_str(), r)))
-            .chain(std::iter::once(("store", &self.store)))
-            .chain(self.files.iter().map(|r| ("files", r)))
-            .chain(self.checkpoints.iter().map(|r| ("checkpoints", r)))
-            .find_map(|(section, r)| r.first_failure().map(|c| (section, c)))
-    }
+    let file = common.input.display().to_string();
+    print_verdict(
+        common.format,
+        &format!("SLSA provenance {file}"),
+        verified.report(),
+        &summary,
+        &file,
+    )
 }
 
 fn chain(args: &ChainArgs) -> Result<(), Failure> {
     let policy = load_policy(&args.policy)?;
     let store = open_store(&args.dir)?;
-    let environments = match &args.environment {
-        Some(name) => vec![known_environment(&policy, &args.policy, name)?],
-        None => policy
-            .policy()
+    let mut request = AuditRequest::new(args.policy.display().to_string());
+    if let Some(name) = &args.environment {
+        request
             .environments
-            .iter()
-            .map(|e| e.name.clone())
-            .collect(),
-    };
-    let artifact = match (&args.artifact, &args.digest) {
-        (Some(path), _) => Some(artifact_digest(path)?),
-        (None, Some(digest)) => Some(digest.clone()),
+            .push(known_environment(&policy, &args.policy, name)?);
+    }
+    request.artifact = match (&args.artifact, &args.digest) {
+        (Some(path), _) => Some(artifact_digest(path)?.to_set()),
+        (None, Some(digest)) => Some(digest.to_set()),
         (None, None) => None,
     };
-    let names: Vec<&str> = environments.iter().map(String::as_str).collect();
-    let validation = progress::with_spinner("verifying promotion chains", || {
-        validate(&store, &policy, &names, &ValidationOptions::default())
-    });
-    // Environments their records came from were validated as far as the
-    // paths need; the report shows those asked for.
-    let reports: Vec<(String, Report)> = validation
-        .reports()
-        .iter()
-        .filter(|(env, _)| environments.contains(env))
-        .cloned()
-        .collect();
-    let artifact = artifact.map(|digest| {
-        let found = locate(validation.history(), &reports, &digest.to_set());
-        (digest, found)
-    });
-    let files = if args.files.is_empty() {
-        None
-    } else {
-        Some(account_for_files(&store, &policy, &reports, &args.files)?)
-    };
-    let names: Vec<&str> = reports.iter().map(|(env, _)| env.as_str()).collect();
-    let mut policy_report = Report::new();
-    policy_report.push(check_policy(
-        &store,
-        &policy,
-        &names,
-        &args.policy.display().to_string(),
-    ));
-    let checkpoints = check_kept_and_witnessed(args, &validation, &policy)?;
-    let outcome = ChainOutcome {
-        checkpoints,
-        policy: policy_report,
-        store: progress::with_spinner("checking every stored envelope", || check_store(&store)),
-        reports,
-        artifact,
-        files,
-    };
-    let out = match args.format {
-        ChainFormat::Text => render_chain_text(&outcome),
-        ChainFormat::Json => chain_json(&outcome)?,
-        ChainFormat::Markdown => render_chain_markdown(&outcome, &store, &policy, &args.dir),
-    };
-    print_stdout(format!("{out}\n").as_bytes())?;
-    if outcome.verified() {
-        if let Some(path) = &args.state {
-            let mut state = read_state(path)?;
-            state.advance(validation.history());
-            let bytes = state.to_json().map_err(|e| e.to_string())?;
-            fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        return Ok(());
-    }
-    Err(Failure::NotVerified(match outcome.first_failure() {
-        Some((section, check)) => format!("`{section}`: {}: {}", check.name, check.reason),
-        None => "the policy has no environments".to_owned(),
-    }))
-}
-
-/// `--checkpoint` notes and the `--state` file against the validated
-/// histories (`None` when neither was given).
-fn check_kept_and_witnessed(
-    args: &ChainArgs,
-    validation: &custodia::promotion::Validation,
-    policy: &ActivePolicy,
-) -> Result<Option<Report>, Failure> {
-    if args.checkpoints.is_empty() && args.state.is_none() {
-        return Ok(None);
-    }
-    let kept = match &args.state {
-        Some(path) => read_state(path)?,
-        None => TrustedState::default(),
-    };
-    let mut notes = Vec::new();
+    request.files.clone_from(&args.files);
     for path in &args.checkpoints {
         let bytes = read_file(path, MAX_CHECKPOINT_BYTES as u64)?;
-        notes.push(
+        request.checkpoints.push(
             SignedCheckpoint::from_note(&bytes).map_err(|e| format!("{}: {e}", path.display()))?,
         );
     }
-    let mut report = check_checkpoints(validation.history(), policy, &kept, &notes);
-    if report.checks().is_empty() {
-        report.push(Check::pass(
-            "checkpoint",
-            "no earlier checkpoint of these environments yet",
-        ));
+    if let Some(path) = &args.state {
+        request.kept = Some(read_state(path)?);
     }
-    Ok(Some(report))
+    let audit = progress::with_spinner("auditing the promotion store", || {
+        audit(&store, &policy, &request)
+    })
+    .map_err(|e| format!("{}: {e}", args.dir.display()))?;
+    let out = audit
+        .render(args.format.into())
+        .map_err(|e| format!("serializing the report: {e}"))?;
+    print_stdout(format!("{out}\n").as_bytes())?;
+    if let (Some(path), Some(mut state)) = (&args.state, request.kept) {
+        if audit.advance(&mut state) {
+            let bytes = state.to_json().map_err(|e| e.to_string())?;
+            fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    if audit.verified {
+        return Ok(());
+    }
+    Err(Failure::NotVerified(match &audit.first_failure {
+        Some(f) => format!("`{}`: {}: {}", f.section, f.check.name, f.check.reason),
+        None => "the policy has no environments".to_owned(),
+    }))
 }
 
 /// The verifier's state file, or an empty state when it does not exist yet.
@@ -790,72 +656,6 @@ fn read_state(path: &Path) -> Result<TrustedState, Failure> {
     }
     let bytes = read_file(path, 1024 * 1024)?;
     Ok(TrustedState::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
-}
-
-/// Checks each `--file` (directories expanded, sorted) against what the
-/// verified environments' chains vouch for. Unreadable files are input
-/// errors (exit 2).
-fn account_for_files(
-    store: &DirStore,
-    policy: &ActivePolicy,
-    reports: &[(String, Report)],
-    paths: &[PathBuf],
-) -> Result<Report, Failure> {
-    let verified: Vec<&str> = reports
-        .iter()
-        .filter(|(_, r)| r.verified())
-        .map(|(env, _)| env.as_str())
-        .collect();
-    let accounting = Accounting::from_chains(store, policy, &verified);
-    let mut report = Report::new();
-    for path in paths {
-        for file in files_under(path)? {
-            let name = file.display().to_string();
-            let size = fs::metadata(&file)
-                .map_err(|e| format!("{name}: {e}"))?
-                .len();
-            report.push(if size <= MAX_KEY_FILE_BYTES {
-                accounting.check_file(&name, &read_file(&file, MAX_KEY_FILE_BYTES)?)
-            } else {
-                let digest = progress::hash_path(&file).map_err(|e| format!("{name}: {e}"))?;
-                accounting.check_digest(&name, &digest.to_set())
-            });
-        }
-    }
-    Ok(report)
-}
-
-/// `path` itself, or every regular file under the directory `path`, sorted.
-fn files_under(path: &Path) -> Result<Vec<PathBuf>, Failure> {
-    let unreadable = |p: &Path, e: std::io::Error| Failure::Input(format!("{}: {e}", p.display()));
-    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = custodia::fsread::read_dir(&dir, custodia::fsread::MAX_DIR_ENTRIES)
-            .map_err(|e| Failure::Input(e.to_string()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Failure::Input(e.to_string()))?;
-            let kind = entry
-                .file_type()
-                .map_err(|e| unreadable(&entry.path(), e))?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                found.push(entry.path());
-            } else {
-                return Err(Failure::Input(format!(
-                    "{}: not a regular file or directory",
-                    entry.path().display()
-                )));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 /// `name` if the policy has that environment.
@@ -878,353 +678,6 @@ fn known_environment(
         policy_path.display(),
         names.join(", ")
     )))
-}
-
-/// Where `artifact` is, per environment whose history validated.
-fn locate(
-    history: &VerifiedHistory,
-    reports: &[(String, Report)],
-    artifact: &DigestSet,
-) -> Vec<(String, Location)> {
-    reports
-        .iter()
-        .map(|(env, _)| {
-            let location = match history
-                .environment(env)
-                .and_then(|e| e.verified().then_some(e))
-            {
-                Some(e) => match history.latest_with_artifact(env, artifact) {
-                    Some(r) if e.head().is_some_and(|h| h.digest == r.digest) => Location::Current,
-                    Some(_) => Location::Earlier,
-                    None => Location::Never,
-                },
-                None => Location::Unverified,
-            };
-            (env.clone(), location)
-        })
-        .collect()
-}
-
-fn render_chain_text(outcome: &ChainOutcome) -> String {
-    let mut out = String::new();
-    for (env, report) in &outcome.reports {
-        out.push_str(&format!(
-            "== {}: {} ==\n",
-            one_line(env),
-            if report.verified() {
-                "VERIFIED"
-            } else {
-                "NOT VERIFIED"
-            }
-        ));
-        out.push_str(&render_checks(report));
-    }
-    for (section, report) in outcome.extra_sections() {
-        out.push_str(&format!(
-            "== {section}: {} ==\n",
-            if report.verified() {
-                "VERIFIED"
-            } else {
-                "NOT VERIFIED"
-            }
-        ));
-        out.push_str(&render_checks(report));
-    }
-    if let Some((digest, found)) = &outcome.artifact {
-        out.push_str(&format!("== where {digest} is ==\n"));
-        for (env, location) in found {
-            out.push_str(&format!("{}: {}\n", one_line(env), location.describe()));
-        }
-    }
-    let failed: Vec<&str> = outcome
-        .reports
-        .iter()
-        .map(|(env, r)| (env.as_str(), r))
-        .chain(outcome.extra_sections())
-        .filter(|(_, r)| !r.verified())
-        .map(|(section, _)| section)
-        .collect();
-    if outcome.verified() {
-        out.push_str(&format!(
-            "VERIFIED\nthe promotion histories of {} validate",
-            one_line(&environment_list(outcome))
-        ));
-    } else if failed.is_empty() {
-        out.push_str("NOT VERIFIED: the policy has no environments");
-    } else {
-        out.push_str(&format!("NOT VERIFIED: {}", one_line(&failed.join(", "))));
-    }
-    out
-}
-
-fn environment_list(outcome: &ChainOutcome) -> String {
-    outcome
-        .reports
-        .iter()
-        .map(|(env, _)| env.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn chain_json(outcome: &ChainOutcome) -> Result<String, Failure> {
-    let serialize = |e: serde_json::Error| format!("serializing the report: {e}");
-    let mut environments = serde_json::Map::new();
-    for (env, report) in &outcome.reports {
-        environments.insert(
-            env.clone(),
-            serde_json::to_value(report).map_err(serialize)?,
-        );
-    }
-    let mut json = serde_json::Map::new();
-    json.insert("verified".into(), outcome.verified().into());
-    json.insert("environments".into(), environments.into());
-    for (section, report) in outcome.extra_sections() {
-        json.insert(
-            section.into(),
-            serde_json::to_value(report).map_err(serialize)?,
-        );
-    }
-    if let Some((digest, found)) = &outcome.artifact {
-        let places: serde_json::Map<String, serde_json::Value> = found
-            .iter()
-            .map(|(env, location)| (env.clone(), location.as_str().into()))
-            .collect();
-        let mut artifact = serde_json::Map::new();
-        artifact.insert("digest".into(), digest.to_string().into());
-        artifact.insert("environments".into(), places.into());
-        json.insert("artifact".into(), artifact.into());
-    }
-    Ok(serde_json::to_string_pretty(&json).map_err(serialize)?)
-}
-
-fn mark(passed: bool) -> &'static str {
-    if passed { "✅" } else { "❌" }
-}
-
-/// A GitHub-step-summary report: a heading, a table of checks per
-/// environment, where the artifact is, and the chain as a Mermaid diagram.
-/// Every text from the store is escaped for Markdown table cells.
-fn render_chain_markdown(
-    outcome: &ChainOutcome,
-    store: &DirStore,
-    policy: &ActivePolicy,
-    dir: &Path,
-) -> String {
-    let verified = outcome.verified();
-    let mut out = format!(
-        "## {} Promotion chain {}\n\nStore {}, policy {}: {} environment(s).\n\n",
-        mark(verified),
-        if verified { "verified" } else { "NOT verified" },
-        md(&dir.display().to_string()),
-        md(&policy.digest().to_string()),
-        outcome.reports.len()
-    );
-    let sections = outcome
-        .reports
-        .iter()
-        .map(|(env, r)| (env.as_str(), r))
-        .chain(outcome.extra_sections());
-    for (env, report) in sections {
-        out.push_str(&format!(
-            "### {} {}\n\n{}\n",
-            mark(report.verified()),
-            md(env),
-            markdown_checks(report)
-        ));
-    }
-    if let Some((digest, found)) = &outcome.artifact {
-        out.push_str(&format!(
-            "### Where {} is\n\n| Environment | Where |\n| --- | --- |\n",
-            md(&digest.to_string())
-        ));
-        for (env, location) in found {
-            out.push_str(&format!("| {} | {} |\n", md(env), md(location.describe())));
-        }
-        out.push('\n');
-    }
-    let target = outcome.artifact.as_ref().map(|(d, _)| d.to_set());
-    out.push_str("### Chain\n\n```mermaid\n");
-    out.push_str(&mermaid(store, &outcome.reports, target.as_ref()));
-    out.push_str("```");
-    out
-}
-
-/// The histories as a Mermaid `flowchart LR`: one subgraph per
-/// environment, one node per record (short digest, environment, kind),
-/// `-->` from each record to the next in its environment, `==>` from the
-/// record that brought the artifact into the source environment. Records
-/// whose check failed are red; records of the --artifact digest are bold.
-/// Labels hold only hex, environment names (the policy allows
-/// `[a-z0-9_-]`) and kinds, so nothing needs escaping.
-fn mermaid(store: &DirStore, reports: &[(String, Report)], target: Option<&DigestSet>) -> String {
-    let mut out = String::from("flowchart LR\n");
-    let mut drawn = BTreeSet::new();
-    let mut edges = Vec::new();
-    let mut sources = Vec::new();
-    let mut failed_nodes = Vec::new();
-    let mut target_nodes = Vec::new();
-    for (i, (env, report)) in reports.iter().enumerate() {
-        let failed: BTreeSet<usize> = report
-            .checks()
-            .iter()
-            .filter(|c| !c.passed)
-            .filter_map(|c| record_index(&c.name))
-            .collect();
-        let env_label = mermaid_text(env);
-        out.push_str(&format!("  subgraph env{i}[\"{env_label}\"]\n"));
-        let mut previous: Option<Digest> = None;
-        let mut seen = BTreeSet::new();
-        let mut index = 0usize;
-        loop {
-            let next = match store.successor(env, previous.as_ref()) {
-                Ok(Some(next)) if seen.insert(next.clone()) => next,
-                Ok(_) => break,
-                Err(_) => {
-                    out.push_str(&format!("    env{i}_links[\"links unreadable\"]\n"));
-                    failed_nodes.push(format!("env{i}_links"));
-                    break;
-                }
-            };
-            let id = node_id(&next);
-            let kind = match read_record(store, &next) {
-                Some((record, artifact)) => {
-                    if let Some(source) = &record.source {
-                        sources.push((source.clone(), id.clone(), record.kind));
-                    }
-                    if target.is_some_and(|t| artifact.matches(t).is_ok()) {
-                        target_nodes.push(id.clone());
-                    }
-                    kind_name(record.kind)
-                }
-                None => {
-                    failed_nodes.push(id.clone());
-                    "unreadable"
-                }
-            };
-            out.push_str(&format!(
-                "    {id}[\"{}<br/>{env_label}<br/>{kind}\"]\n",
-                short(&next)
-            ));
-            drawn.insert(id.clone());
-            if failed.contains(&index) {
-                failed_nodes.push(id.clone());
-            }
-            if let Some(previous) = &previous {
-                edges.push(format!("  {} --> {id}", node_id(previous)));
-            }
-            previous = Some(next);
-            index += 1;
-        }
-        if index == 0 {
-            out.push_str(&format!("    env{i}_empty[\"no promotions yet\"]\n"));
-        }
-        out.push_str("  end\n");
-    }
-    for (source, id, kind) in sources {
-        let from = node_id(&source);
-        if drawn.insert(from.clone()) {
-            out.push_str(&format!("  {from}[\"{}<br/>not shown\"]\n", short(&source)));
-        }
-        let label = match kind {
-            PromotionKind::Rollback => "rollback",
-            PromotionKind::Emergency => "EMERGENCY",
-            _ => "promoted",
-        };
-        edges.push(format!("  {from} ==>|{label}| {id}"));
-    }
-    for edge in edges {
-        out.push_str(&edge);
-        out.push('\n');
-    }
-    out.push_str("  classDef failed fill:#fdd,stroke:#c00,color:#600\n");
-    out.push_str("  classDef target stroke:#06c,stroke-width:3px\n");
-    if !failed_nodes.is_empty() {
-        out.push_str(&format!("  class {} failed\n", failed_nodes.join(",")));
-    }
-    if !target_nodes.is_empty() {
-        out.push_str(&format!("  class {} target\n", target_nodes.join(",")));
-    }
-    out
-}
-
-/// A stored promotion record and its artifact, unverified (for drawing only).
-fn read_record(store: &DirStore, digest: &Digest) -> Option<(PromotionRecord, DigestSet)> {
-    let bytes = store.get(digest).ok()?;
-    let envelope = Envelope::from_json(&bytes).ok()?;
-    let statement = Statement::from_json(envelope.payload()).ok()?;
-    let record = statement.predicate_as::<PromotionRecord>().ok()?;
-    let artifact = statement.subject().first()?.digest.clone();
-    Some((record, artifact))
-}
-
-fn kind_name(kind: PromotionKind) -> &'static str {
-    match kind {
-        PromotionKind::Rollback => "rollback",
-        PromotionKind::Emergency => "emergency",
-        _ => "promotion",
-    }
-}
-
-/// `record[3]` -> 3.
-fn record_index(check: &str) -> Option<usize> {
-    check
-        .strip_prefix("record[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
-fn node_id(digest: &Digest) -> String {
-    format!("r{}", digest.hex())
-}
-
-fn short(digest: &Digest) -> String {
-    let hex = digest.hex();
-    format!("{}:{}", digest.algorithm(), hex.get(..12).unwrap_or(&hex))
-}
-
-/// Text for a quoted Mermaid label: only `[A-Za-z0-9_-]` pass; anything
-/// else becomes `_` (environment names are already in that set).
-fn mermaid_text(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Escapes text for a Markdown table cell: HTML specials as entities,
-/// Markdown punctuation (including `|` and `$`) with a backslash, control
-/// characters and bidi overrides as visible escapes.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '$' | '{'
-            | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() || is_bidi_or_separator(c) => {
-                // `\u{1b}` -> `\\u\{1b\}`: shown as typed, never interpreted.
-                for e in c.escape_default() {
-                    if matches!(e, '\\' | '{' | '}') {
-                        out.push('\\');
-                    }
-                    out.push(e);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {
@@ -1256,87 +709,17 @@ fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {
         &targets,
         &ValidationOptions::default(),
     );
-    let (report, metrics) = (outcome.report, outcome.metrics);
-    let out = match args.format {
-        Format::Json => {
-            let serialize = |e: serde_json::Error| format!("serializing the report: {e}");
-            let mut json = match serde_json::to_value(&report).map_err(serialize)? {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            json.insert("environment".into(), env.clone().into());
-            json.insert("since".into(), args.since.to_string().into());
-            json.insert("until".into(), args.until.to_string().into());
-            json.insert(
-                "metrics".into(),
-                serde_json::to_value(&metrics).map_err(serialize)?,
-            );
-            serde_json::to_string_pretty(&json).map_err(serialize)?
-        }
-        Format::Markdown => {
-            let title = format!(
-                "DORA metrics for {}, {} to {}",
-                md(&env),
-                md(&args.since.to_string()),
-                md(&args.until.to_string())
-            );
-            let mut out = render_markdown(&title, &report, "");
-            if let Some(m) = &metrics {
-                out.push_str(&format!(
-                    "\n```text\n{}```",
-                    one_line_each(&render_metrics(m))
-                ));
-            }
-            out
-        }
-        Format::Text => {
-            let mut out = format!(
-                "DORA metrics for `{}`, {} to {}\n",
-                one_line(&env),
-                args.since,
-                args.until
-            );
-            if let Some(m) = &metrics {
-                out.push_str(&render_metrics(m));
-            }
-            out.push_str(&render(&report, ""));
-            out
-        }
-    };
+    let out = outcome
+        .render(args.format.into())
+        .map_err(|e| format!("serializing the report: {e}"))?;
     print_stdout(format!("{out}\n").as_bytes())?;
-    if report.verified() {
+    if outcome.report.verified() {
         return Ok(());
     }
-    Err(Failure::NotVerified(match report.first_failure() {
+    Err(Failure::NotVerified(match outcome.report.first_failure() {
         Some(c) => format!("`{env}`: {}: {}", c.name, c.reason),
         None => format!("`{env}`: no checks ran"),
     }))
-}
-
-fn render_metrics(m: &DoraMetrics) -> String {
-    let hours = |s: i64| format!("{:.1} h", s as f64 / 3600.0);
-    let minutes = |s: i64| format!("{:.1} min", s as f64 / 60.0);
-    format!(
-        "deployment frequency: {} deployment(s) in {:.1} day(s), {:.2} per day\n\
-         lead time: {}\n\
-         change failure rate: {}\n\
-         time to restore: {}\n",
-        m.deployments,
-        m.days,
-        m.deployments_per_day,
-        m.lead_time_median_seconds.map_or_else(
-            || "n/a (no deployment in the window records a commit time)".to_owned(),
-            |s| format!("median {}", hours(s))
-        ),
-        m.change_failure_rate.map_or_else(
-            || "n/a (no deployments in the window)".to_owned(),
-            |r| format!("{:.1} %", r * 100.0)
-        ),
-        m.time_to_restore_median_seconds.map_or_else(
-            || "n/a (no resolved incidents opened in the window)".to_owned(),
-            |s| format!("median {}", minutes(s))
-        ),
-    )
 }
 
 fn load_policy(path: &Path) -> Result<ActivePolicy, Failure> {
@@ -1405,101 +788,28 @@ fn subject_digest(
     }
 }
 
-/// Prints the report in the chosen format; exit 1 with the first failing
-/// check unless it verified.
-fn conclude(
-    what: &str,
-    common: &CommonArgs,
+/// Prints the report in `format` (titled `title` in Markdown, with
+/// `summary` when verified); exit 1 with the first failing check, said
+/// about `context` (a file, an image), unless it verified.
+fn print_verdict(
+    format: Format,
+    title: &str,
     report: &Report,
     summary: &str,
+    context: &str,
 ) -> Result<(), Failure> {
-    let file = common.input.display();
-    let out = match common.format {
-        Format::Json => serde_json::to_string_pretty(report)
-            .map_err(|e| format!("serializing the report: {e}"))?,
-        Format::Text => render(report, summary),
-        Format::Markdown => render_markdown(
-            &format!("{what} {}", md(&file.to_string())),
-            report,
-            summary,
-        ),
-    };
+    let out = Titled::new(title, report, summary)
+        .render(format.into())
+        .map_err(|e| format!("serializing the report: {e}"))?;
     print_stdout(format!("{out}\n").as_bytes())?;
     if report.verified() {
         return Ok(());
     }
+    let context = one_line(context);
     Err(Failure::NotVerified(match report.first_failure() {
-        Some(check) => format!("{file}: {}: {}", check.name, check.reason),
-        None => format!("{file}: no checks ran"),
+        Some(check) => format!("{context}: {}: {}", check.name, check.reason),
+        None => format!("{context}: no checks ran"),
     }))
-}
-
-/// The report as `PASS  name: reason` lines and the verdict (the format of
-/// `Report`'s `Display`, with control characters escaped because reasons
-/// can quote the envelope), then a summary line when verified.
-fn render(report: &Report, summary: &str) -> String {
-    let mut out = render_checks(report);
-    if report.verified() {
-        out.push_str("VERIFIED\n");
-        out.push_str(&one_line(summary));
-    } else {
-        out.push_str("NOT VERIFIED");
-    }
-    out
-}
-
-/// A GitHub-step-summary report: `## ✅ <title> verified` (or NOT
-/// verified), the summary when verified, and a table of the checks. Every
-/// text from the input is escaped for Markdown; `title` must be escaped
-/// already.
-fn render_markdown(title: &str, report: &Report, summary: &str) -> String {
-    let verified = report.verified();
-    let mut out = format!(
-        "## {} {title} {}\n\n",
-        mark(verified),
-        if verified { "verified" } else { "NOT verified" }
-    );
-    if verified && !summary.is_empty() {
-        out.push_str(&format!("{}\n\n", md(summary)));
-    }
-    out.push_str(&markdown_checks(report));
-    out
-}
-
-/// The checks as a Markdown table, escaped.
-fn markdown_checks(report: &Report) -> String {
-    let mut out = String::from("| | Check | Reason |\n| --- | --- | --- |\n");
-    for check in report.checks() {
-        out.push_str(&format!(
-            "| {} | {} | {} |\n",
-            mark(check.passed),
-            md(&check.name),
-            md(&check.reason)
-        ));
-    }
-    out
-}
-
-/// Each line escaped with `one_line` (no control characters, no fence
-/// breaking), newlines kept.
-fn one_line_each(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("{}\n", one_line(l).replace("```", "'''")))
-        .collect()
-}
-
-/// `PASS  name: reason` per check, escaped.
-fn render_checks(report: &Report) -> String {
-    let mut out = String::new();
-    for check in report.checks() {
-        let mark = if check.passed { "PASS" } else { "FAIL" };
-        out.push_str(&format!(
-            "{mark}  {}: {}\n",
-            one_line(&check.name),
-            one_line(&check.reason)
-        ));
-    }
-    out
 }
 
 /// A directory's tree digest, a file's sha256 (a progress bar on a
@@ -1528,25 +838,6 @@ fn print_stdout(bytes: &[u8]) -> Result<(), Failure> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Input(format!("writing to stdout: {e}")))
-}
-
-/// Escapes control characters, line separators and bidi overrides so text
-/// from an envelope stays on its line and can neither drive the terminal
-/// nor reorder what it shows.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || is_bidi_or_separator(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn is_bidi_or_separator(c: char) -> bool {
-    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn parse_threshold(s: &str) -> Result<usize, String> {

@@ -12,9 +12,7 @@ use custodia::oci::{
 };
 use custodia::report::{Check, Report};
 
-use super::{
-    Failure, Format, md, one_line, print_stdout, read_public_key, render, render_markdown,
-};
+use super::{Failure, Format, print_verdict, read_public_key};
 
 /// `verifier oci`: where the image is, who must have signed, and what.
 #[derive(Args)]
@@ -82,20 +80,13 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
         }
     };
     let (report, summary) = conclude(&identity, &found, &args.predicate_type, &signers);
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map_err(|e| format!("serializing the report: {e}"))?,
-        Format::Text => render(&report, &summary),
-        Format::Markdown => render_markdown(&format!("Image {}", md(&place)), &report, &summary),
-    };
-    print_stdout(format!("{out}\n").as_bytes())?;
-    if report.verified() {
-        return Ok(());
-    }
-    Err(Failure::NotVerified(match report.first_failure() {
-        Some(check) => format!("{}: {}: {}", one_line(&place), check.name, check.reason),
-        None => format!("{}: no checks ran", one_line(&place)),
-    }))
+    print_verdict(
+        args.format,
+        &format!("Image {place}"),
+        &report,
+        &summary,
+        &place,
+    )
 }
 
 #[cfg(feature = "oci-registry")]

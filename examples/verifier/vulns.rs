@@ -12,8 +12,7 @@ use custodia::keys::KeySet;
 use custodia::predicate::vulns::Severity;
 
 use super::{
-    Failure, Format, md, parse_digest, print_stdout, read_file, read_public_key, render,
-    render_markdown, subject_digest,
+    Failure, Format, parse_digest, print_verdict, read_file, read_public_key, subject_digest,
 };
 
 /// `verifier vulns`.
@@ -96,20 +95,11 @@ pub(crate) fn vulns(args: &VulnsArgs) -> Result<(), Failure> {
         "{file}: no open finding above {:?} for {artifact}",
         args.max_severity
     );
-    let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map_err(|e| format!("serializing the report: {e}"))?,
-        Format::Text => render(&report, &summary),
-        Format::Markdown => {
-            render_markdown(&format!("Vulnerabilities {}", md(&file)), &report, &summary)
-        }
-    };
-    print_stdout(format!("{out}\n").as_bytes())?;
-    if report.verified() {
-        return Ok(());
-    }
-    Err(Failure::NotVerified(match report.first_failure() {
-        Some(check) => format!("{file}: {}: {}", check.name, check.reason),
-        None => format!("{file}: no checks ran"),
-    }))
+    print_verdict(
+        args.format,
+        &format!("Vulnerabilities {file}"),
+        &report,
+        &summary,
+        &file,
+    )
 }

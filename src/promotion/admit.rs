@@ -8,6 +8,7 @@
 use crate::digest::{Digest, DigestSet};
 use crate::policy::ActivePolicy;
 use crate::predicate::promotion::PromotionKind;
+use crate::render::{Render, Titled};
 use crate::report::{Check, Report};
 use crate::time::Timestamp;
 
@@ -62,6 +63,10 @@ impl AdmissionRequest {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Admission {
+    /// The environment it would run in.
+    pub environment: String,
+    /// The artifact's strongest digest, `alg:hex`.
+    pub artifact: String,
     /// Whether the artifact may run.
     pub allowed: bool,
     /// The checks, in order: `history`, `promoted`, `current`, `incident`,
@@ -92,6 +97,12 @@ pub struct Admission {
 /// ```
 pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission {
     let mut decision = Admission {
+        environment: request.environment.clone(),
+        artifact: request
+            .artifact
+            .strongest()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         allowed: false,
         report: Report::new(),
         record: None,
@@ -272,4 +283,44 @@ fn shown(artifact: &DigestSet) -> String {
         .strongest()
         .map(|d| d.to_string())
         .unwrap_or_else(|| "(no strong digest)".to_owned())
+}
+
+impl Render for Admission {
+    /// The checks, then `VERIFIED` and who may run where, or `NOT VERIFIED`.
+    fn to_text(&self) -> String {
+        Titled::new("", &self.report, &self.summary()).to_text()
+    }
+
+    /// A verdict heading and the checks' table.
+    fn to_markdown(&self) -> String {
+        let title = format!("admission of {} to {}", self.artifact, self.environment);
+        Titled::new(&title, &self.report, &self.summary()).to_markdown()
+    }
+
+    /// `{"verified", "checks", "environment", "artifact", "record", "path"}`.
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            verified: bool,
+            checks: &'a [Check],
+            environment: &'a str,
+            artifact: &'a str,
+            record: Option<String>,
+            path: Vec<String>,
+        }
+        serde_json::to_string_pretty(&Out {
+            verified: self.allowed,
+            checks: self.report.checks(),
+            environment: &self.environment,
+            artifact: &self.artifact,
+            record: self.record.as_ref().map(ToString::to_string),
+            path: self.path.iter().map(ToString::to_string).collect(),
+        })
+    }
+}
+
+impl Admission {
+    fn summary(&self) -> String {
+        format!("{} may run in `{}`", self.artifact, self.environment)
+    }
 }

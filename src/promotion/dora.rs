@@ -1,6 +1,10 @@
 //! DORA metrics computed from the promotion records and incidents.
 
+use std::fmt;
+
 use serde::Serialize;
+
+use crate::render::{Render, Titled, one_line, one_line_each};
 
 use crate::predicate::promotion::PromotionKind;
 use crate::report::{Check, Report};
@@ -139,10 +143,105 @@ pub fn dora(
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DoraOutcome {
+    /// The environment.
+    pub environment: String,
+    /// The window's start (inclusive).
+    pub since: Timestamp,
+    /// The window's end (exclusive).
+    pub until: Timestamp,
     /// `chain`, then one check per target.
     pub report: Report,
     /// The metrics, when the history validated.
     pub metrics: Option<DoraMetrics>,
+}
+
+impl Render for DoraOutcome {
+    /// A heading line, the metrics, the checks and the verdict.
+    fn to_text(&self) -> String {
+        let mut out = format!(
+            "DORA metrics for `{}`, {} to {}\n",
+            one_line(&self.environment),
+            self.since,
+            self.until
+        );
+        if let Some(m) = &self.metrics {
+            out.push_str(&m.to_string());
+        }
+        out.push_str(&Titled::new("", &self.report, "").to_text());
+        out
+    }
+
+    /// The checks' table under a verdict heading, then the metrics in a
+    /// code block.
+    fn to_markdown(&self) -> String {
+        let title = format!(
+            "DORA metrics for {}, {} to {}",
+            self.environment, self.since, self.until
+        );
+        let mut out = Titled::new(&title, &self.report, "").to_markdown();
+        if let Some(m) = &self.metrics {
+            out.push_str(&format!("\n```text\n{}```", one_line_each(&m.to_string())));
+        }
+        out
+    }
+
+    /// `{"verified", "checks", "environment", "since", "until", "metrics"}`.
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            verified: bool,
+            checks: &'a [Check],
+            environment: &'a str,
+            since: String,
+            until: String,
+            metrics: &'a Option<DoraMetrics>,
+        }
+        serde_json::to_string_pretty(&Out {
+            verified: self.report.verified(),
+            checks: self.report.checks(),
+            environment: &self.environment,
+            since: self.since.to_string(),
+            until: self.until.to_string(),
+            metrics: &self.metrics,
+        })
+    }
+}
+
+impl fmt::Display for DoraMetrics {
+    /// One line per metric.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hours = |s: i64| format!("{:.1} h", s as f64 / 3600.0);
+        let minutes = |s: i64| format!("{:.1} min", s as f64 / 60.0);
+        writeln!(
+            f,
+            "deployment frequency: {} deployment(s) in {:.1} day(s), {:.2} per day",
+            self.deployments, self.days, self.deployments_per_day
+        )?;
+        writeln!(
+            f,
+            "lead time: {}",
+            self.lead_time_median_seconds.map_or_else(
+                || "n/a (no deployment in the window records a commit time)".to_owned(),
+                |s| format!("median {}", hours(s))
+            )
+        )?;
+        writeln!(
+            f,
+            "change failure rate: {}",
+            self.change_failure_rate.map_or_else(
+                || "n/a (no deployments in the window)".to_owned(),
+                |r| format!("{:.1} %", r * 100.0)
+            )
+        )?;
+        writeln!(
+            f,
+            "time to restore: {}",
+            self.time_to_restore_median_seconds.map_or_else(
+                || "n/a (no resolved incidents opened in the window)".to_owned(),
+                |s| format!("median {}", minutes(s))
+            )
+        )
+    }
 }
 
 /// Validates `environment` (transitively) and computes its metrics over
@@ -182,7 +281,13 @@ pub fn dora_from_store(
     if let Some(m) = &metrics {
         report.extend(m.report.clone());
     }
-    DoraOutcome { report, metrics }
+    DoraOutcome {
+        environment: environment.to_owned(),
+        since: start,
+        until: end,
+        report,
+        metrics,
+    }
 }
 
 fn compare(m: &DoraMetrics, t: &DoraTargets) -> Report {

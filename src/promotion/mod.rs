@@ -21,6 +21,7 @@
 //! * [`dora`]: deployment frequency, lead time, change failure rate and
 //!   time to restore, from verified records.
 
+mod accounting;
 mod admit;
 mod audit;
 mod chain;
@@ -32,8 +33,14 @@ mod refresh;
 mod store;
 mod verified;
 
+pub use accounting::{Accounting, check_policy, check_store};
 pub use admit::{Admission, AdmissionRequest, admit, admit_from_store};
-pub use audit::{Accounting, check_policy, check_store};
+#[cfg(feature = "schema")]
+pub use audit::schema as audit_schema;
+pub use audit::{
+    ArtifactLocations, Audit, AuditRequest, ChainGraph, EdgeKind, Failure as AuditFailure,
+    GraphEdge, GraphEnvironment, GraphNode, Location, NodeKind, audit,
+};
 pub use chain::{
     HistoryEntry, INCIDENT_ROLES, IncidentEntry, PROMOTER_ROLE, Promoted, PromotionError,
     PromotionRequest, RollbackTarget, evidence_about, head, history, promote, record_incident,
