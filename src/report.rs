@@ -188,6 +188,21 @@ impl schemars::JsonSchema for Report {
     }
 }
 
+/// The JSON Schema of a [`Report`]'s JSON form, as published in
+/// `report.schema.json`. The outputs of `verifier envelope`, `provenance`,
+/// `bundle`, `oci`, `vulns`, `admit` and `dora` are reports with more
+/// members beside `verified` and `checks`; `verifier chain`'s is an
+/// [`Audit`](crate::promotion::Audit) (`audit.schema.json`).
+#[cfg(feature = "schema")]
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Report);
+    schema.insert("title".into(), "custodia verification report".into());
+    serde_json::to_value(schema).unwrap_or_else(|e| {
+        // A schema is plain maps of strings: serializing it cannot fail.
+        serde_json::json!({ "description": format!("schema unavailable: {e}") })
+    })
+}
+
 /// Whether `text` has a visible character (not only white space, control
 /// or format characters).
 pub(crate) fn has_visible_text(text: &str) -> bool {

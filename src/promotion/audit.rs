@@ -7,7 +7,7 @@
 //! [`audit`] is what `verifier chain` prints; a CI plugin calls it and
 //! reads the typed [`Audit`], or renders it ([`crate::render::Render`]) as
 //! text, Markdown (with a Mermaid diagram) or JSON. The JSON has a
-//! published JSON Schema ([`schema`], `schemas/audit.schema.json`).
+//! published JSON Schema ([`schema`], `audit.schema.json`).
 
 mod graph;
 mod render;
@@ -362,10 +362,12 @@ pub fn audit(
 }
 
 /// The JSON Schema of [`Audit`]'s JSON form, as published in
-/// `schemas/audit.schema.json`.
+/// `audit.schema.json`.
 #[cfg(feature = "schema")]
 pub fn schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Audit)).unwrap_or_else(|e| {
+    let mut schema = schemars::schema_for!(Audit);
+    schema.insert("title".into(), "custodia promotion audit".into());
+    serde_json::to_value(schema).unwrap_or_else(|e| {
         // Serializing a schema (plain maps of strings) cannot fail; if it
         // ever did, say so in the schema rather than publish `null`.
         serde_json::json!({ "description": format!("schema unavailable: {e}") })

@@ -92,7 +92,7 @@ impl Render for Audit {
 
     /// `{"verified", "policyDigest", "firstFailure"?, "environments":
     /// {name: report}, "policy", "store", "files"?, "checkpoints"?,
-    /// "artifact"?, "graph"}`: see `schemas/audit.schema.json`.
+    /// "artifact"?, "graph"}`: see `audit.schema.json`.
     fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string_pretty(self)
     }
