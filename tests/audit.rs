@@ -21,9 +21,8 @@
 mod common;
 mod peers;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 use custodia::promotion::{
@@ -290,41 +289,8 @@ fn sample_audits() -> Value {
     })
 }
 
-const PY_VALIDATE: &str = r#"
-import json, sys
-from jsonschema.validators import validator_for
-job = json.load(sys.stdin)
-schema = json.loads(open(job["schema"], encoding="utf-8").read())
-cls = validator_for(schema)
-cls.check_schema(schema)
-validator = cls(schema)
-out = {name: sorted(e.message for e in validator.iter_errors(doc))
-       for name, doc in job["instances"].items()}
-print(json.dumps(out))
-"#;
-
 fn validate_with_python(python: &Path, schema: &str, instances: &Value) -> Value {
-    let job = json!({ "schema": crate_file(schema), "instances": instances });
-    let mut child = Command::new(python)
-        .args(["-c", PY_VALIDATE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(&job).unwrap())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python jsonschema failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    peers::jsonschema_errors(python, &crate_file(schema), instances)["errors"].clone()
 }
 
 #[test]

@@ -664,20 +664,10 @@ fn known_environment(
     policy_path: &Path,
     name: &str,
 ) -> Result<String, Failure> {
-    if policy.policy().environment(name).is_some() {
-        return Ok(name.to_owned());
+    match policy.policy().known_environment(name) {
+        Ok(environment) => Ok(environment.name.clone()),
+        Err(e) => Err(Failure::Input(format!("{}: {e}", policy_path.display()))),
     }
-    let names: Vec<&str> = policy
-        .policy()
-        .environments
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
-    Err(Failure::Input(format!(
-        "{}: the policy has no environment `{name}` (it has: {})",
-        policy_path.display(),
-        names.join(", ")
-    )))
 }
 
 fn dora_cmd(args: &DoraArgs) -> Result<(), Failure> {

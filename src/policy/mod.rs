@@ -424,6 +424,28 @@ impl Policy {
         self.environments.iter().find(|e| e.name == name)
     }
 
+    /// The environment `name`, or an error naming the ones the policy has.
+    ///
+    /// ```
+    /// # use custodia::policy::Policy;
+    /// # let json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+    /// let policy = Policy::from_json(json)?;
+    /// assert!(policy.known_environment("dev").is_ok());
+    /// assert!(matches!(policy.known_environment("qa"), Err(custodia::Error::Policy(_))));
+    /// # Ok::<(), custodia::Error>(())
+    /// ```
+    pub fn known_environment(&self, name: &str) -> Result<&Environment, Error> {
+        self.environment(name).ok_or_else(|| {
+            let names: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+            PolicyError::Invalid(format!(
+                "the policy has no environment `{}` (it has: {})",
+                crate::render::one_line(name),
+                names.join(", ")
+            ))
+            .into()
+        })
+    }
+
     /// Environments with no incoming edge: where built artifacts enter.
     pub fn entry_environments(&self) -> Vec<&str> {
         self.environments

@@ -19,7 +19,6 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::digest::{DigestSet, hash_path};
-use crate::error::PolicyError;
 use crate::fsread;
 use crate::policy::ActivePolicy;
 use crate::report::{Check, Report};
@@ -377,27 +376,15 @@ pub fn schema() -> serde_json::Value {
 /// The asked-for environments, checked against the policy; all of the
 /// policy's when none were asked for.
 fn environments(policy: &ActivePolicy, asked: &[String]) -> Result<Vec<String>, Error> {
-    let all: Vec<&str> = policy
-        .policy()
-        .environments
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
+    let policy = policy.policy();
     if asked.is_empty() {
-        return Ok(all.iter().map(|e| (*e).to_owned()).collect());
+        return Ok(policy.environments.iter().map(|e| e.name.clone()).collect());
     }
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     for name in asked {
-        if !all.contains(&name.as_str()) {
-            return Err(PolicyError::Invalid(format!(
-                "the policy has no environment `{}` (it has: {})",
-                crate::render::one_line(name),
-                all.join(", ")
-            ))
-            .into());
-        }
-        if !out.contains(name) {
-            out.push(name.clone());
+        let known = &policy.known_environment(name)?.name;
+        if !out.contains(known) {
+            out.push(known.clone());
         }
     }
     Ok(out)

@@ -36,3 +36,51 @@ pub fn python_with(imports: &str, what: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// Checks the JSON Schema at `schema` against its metaschema, then
+/// validates each of `instances` (`{"name": document}`) with the Python
+/// `jsonschema` package at `python`: `{"validator": class name, "errors":
+/// {"name": [message, ...]}}`.
+#[allow(dead_code)]
+pub fn jsonschema_errors(
+    python: &Path,
+    schema: &Path,
+    instances: &serde_json::Value,
+) -> serde_json::Value {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    const PY_VALIDATE: &str = r#"
+import json, sys
+from jsonschema.validators import validator_for
+job = json.load(sys.stdin)
+schema = json.loads(open(job["schema"], encoding="utf-8").read())
+cls = validator_for(schema)
+cls.check_schema(schema)
+validator = cls(schema)
+out = {name: sorted(e.message for e in validator.iter_errors(doc))
+       for name, doc in job["instances"].items()}
+print(json.dumps({"validator": cls.__name__, "errors": out}))
+"#;
+    let job = serde_json::json!({ "schema": schema, "instances": instances });
+    let mut child = Command::new(python)
+        .args(["-c", PY_VALIDATE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(&serde_json::to_vec(&job).expect("a JSON job"))
+        .expect("python reads the job");
+    let out = child.wait_with_output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "python jsonschema failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python prints JSON")
+}
