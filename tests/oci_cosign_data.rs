@@ -27,6 +27,9 @@
     clippy::panic
 )]
 
+#[cfg(feature = "oci-registry")]
+mod oci_common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +38,7 @@ use custodia::bundle::{IdentityPolicy, TrustedRoot};
 use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
 use custodia::oci::cosign::{LegacyKind, verify_attached_keyless_signatures};
 use custodia::oci::{
-    Attachment, ImageBuilder, Layout, Location, OciDigest, ReferrerFilter, discover,
+    Attachment, Descriptor, ImageBuilder, Layout, Location, OciDigest, ReferrerFilter, discover,
     verify_attached_bundles, verify_attached_signatures,
 };
 use custodia::report::Report;
@@ -235,7 +238,7 @@ fn pem(der_b64: &str) -> String {
 /// certificate and the Rekor entry (SET, body, integrated time, log index
 /// and id) in cosign's annotations. The same signature and log entry, in
 /// the other place.
-fn put_as_legacy_att(layout: &Layout, image: &OciDigest) -> OciDigest {
+fn put_as_legacy_att(layout: &Layout, image: &OciDigest) -> Descriptor {
     let bundle: Value = serde_json::from_slice(
         &fs::read(data("upstream/cosign.oci-attestation.sigstore.json")).unwrap(),
     )
@@ -287,7 +290,6 @@ fn put_as_legacy_att(layout: &Layout, image: &OciDigest) -> OciDigest {
             Some(&LegacyKind::Attestations.tag(image)),
         )
         .unwrap()
-        .digest
 }
 
 #[test]
@@ -295,7 +297,7 @@ fn an_image_with_a_v3_referrer_and_a_v2_tag_finds_and_verifies_both() {
     let dir = tempfile::tempdir().unwrap();
     let layout = layout("v3-referrer", dir.path());
     let image = digest(EMPTY_IMAGE);
-    let att = put_as_legacy_att(&layout, &image);
+    let att = put_as_legacy_att(&layout, &image).digest;
 
     let found = discover(&layout, &image, &ReferrerFilter::any()).unwrap();
     assert_eq!(found.len(), 2);
@@ -531,4 +533,107 @@ fn a_tampered_keyless_signature_is_refused_with_the_check_named() {
         assert_eq!(failure(&v[0].report), expected, "{}", v[0].report);
         assert!(v[0].payload.is_none());
     }
+}
+
+/// In a real registry (`docker-registry`, no referrers API): the v3
+/// referrer under the referrers tag schema (as cosign v3 falls back to on
+/// such registries), a v2 `.att` tag beside it, and the keyless `.sig`
+/// under its tag in another repository; each found and verified.
+#[cfg(feature = "oci-registry")]
+#[test]
+fn in_a_registry_both_places_are_found_and_verified() {
+    use custodia::oci::referrers_index;
+    use custodia::oci::registry::{Registry, RegistryOptions};
+    let Some(server) = oci_common::RegistryServer::start(None) else {
+        return;
+    };
+    let open = |repository: &str| {
+        Registry::new(
+            &server.host(),
+            repository,
+            RegistryOptions::new().plain_http(),
+        )
+        .unwrap()
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let layout = layout("v3-referrer", dir.path());
+    let image = digest(EMPTY_IMAGE);
+    let att = put_as_legacy_att(&layout, &image);
+    let registry = open("cosign/empty");
+    registry
+        .push_from_layout(&layout, &layout.resolve(Some("empty")).unwrap(), "empty")
+        .unwrap();
+    let referrer = layout
+        .index()
+        .unwrap()
+        .manifests
+        .into_iter()
+        .find(|d| d.digest == digest(REFERRER))
+        .unwrap();
+    registry
+        .push_from_layout(&layout, &referrer, REFERRER)
+        .unwrap();
+    let index = referrers_index(std::slice::from_ref(&referrer));
+    registry
+        .put_manifest(
+            &Registry::referrers_tag(&image),
+            "application/vnd.oci.image.index.v1+json",
+            &index.to_json(),
+        )
+        .unwrap();
+    registry
+        .push_from_layout(&layout, &att, &LegacyKind::Attestations.tag(&image))
+        .unwrap();
+
+    let found = discover(&registry, &image, &ReferrerFilter::any()).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].location,
+        Location::Referrer {
+            manifest: digest(REFERRER)
+        }
+    );
+    assert!(found[1].location.is_legacy());
+    let verified = verify_attached_bundles(
+        &registry,
+        &image,
+        &production(),
+        &bundle_signer(),
+        COSIGN_ATTESTATION,
+    )
+    .unwrap();
+    assert_eq!(verified.len(), 2);
+    for v in &verified {
+        assert!(v.verified(), "{}: {}", v.location, v.report);
+    }
+
+    // The keyless `.sig`, pushed under its tag (the image itself is not
+    // needed to find or verify its signatures).
+    let dir = tempfile::tempdir().unwrap();
+    let sigs = self::layout("v2-keyless-sig", dir.path());
+    let tag = LegacyKind::Signatures.tag(&digest(SIGNED_IMAGE));
+    let registry = open("cosign/signed");
+    registry
+        .push_from_layout(&sigs, &sigs.resolve(Some(&tag)).unwrap(), &tag)
+        .unwrap();
+    let v = verify_attached_keyless_signatures(
+        &registry,
+        &digest(SIGNED_IMAGE),
+        &production(),
+        &sig_signer(),
+    )
+    .unwrap();
+    assert_eq!(v.len(), 1);
+    assert!(v[0].verified(), "{}", v[0].report);
+    // Under another image's tag: refused at `image`.
+    let other = digest(EMPTY_IMAGE);
+    let sig = sigs.resolve(Some(&tag)).unwrap();
+    registry
+        .push_from_layout(&sigs, &sig, &LegacyKind::Signatures.tag(&other))
+        .unwrap();
+    let v =
+        verify_attached_keyless_signatures(&registry, &other, &production(), &sig_signer())
+            .unwrap();
+    assert_eq!(failure(&v[0].report), "image");
 }
