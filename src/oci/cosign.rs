@@ -20,8 +20,10 @@
 //! where each was found ([`Location`]), and turns a keyless layer into the
 //! Sigstore bundle v0.1 it is equivalent to ([`legacy_bundle`], feature
 //! `sigstore`), so it verifies like any bundle: chain, SET, identity,
-//! signature, log body, statement and subject. Nothing in the annotations
-//! is trusted before that verification.
+//! signature, log body, then for an attestation its statement and subject
+//! ([`super::verify_attached_bundles`]), for a signature the image its
+//! payload names ([`verify_attached_keyless_signatures`]). Nothing in the
+//! annotations or the payload is trusted before that verification.
 
 use std::fmt;
 
