@@ -51,9 +51,11 @@ const REFERRER: &str = "sha256:33fb607c1282b93f97b6f164528e46a735ee58196efdce636
 /// The predicate type of the bundle's statement (and its annotation).
 const COSIGN_ATTESTATION: &str = "https://cosign.sigstore.dev/attestation/v1";
 /// The image containers/image's keyless `.sig` signs.
-const SIGNED_IMAGE: &str = "sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a";
+const SIGNED_IMAGE: &str =
+    "sha256:0489474da8ea22426ece86ace6c1c0026ab2fd3cdfbbd62b7e94650266c37d9a";
 /// Its `.sig` manifest.
-const SIG_MANIFEST: &str = "sha256:1edc720502eb1f82fdfc972c9c943185fb3b99c29208af238e0df8feeb62a2e1";
+const SIG_MANIFEST: &str =
+    "sha256:1edc720502eb1f82fdfc972c9c943185fb3b99c29208af238e0df8feeb62a2e1";
 const GITHUB_OAUTH: &str = "https://github.com/login/oauth";
 
 fn data(name: &str) -> PathBuf {
@@ -439,8 +441,8 @@ fn a_keyless_signature_under_another_images_tag_is_refused_at_image() {
     let app = layout.identity(Some("app")).unwrap().descriptor.digest;
     put_real_sig(&layout, &LegacyKind::Signatures.tag(&app));
 
-    let v = verify_attached_keyless_signatures(&layout, &app, &production(), &sig_signer())
-        .unwrap();
+    let v =
+        verify_attached_keyless_signatures(&layout, &app, &production(), &sig_signer()).unwrap();
     assert_eq!(v.len(), 1);
     // Every signature and log check passes: it is a real signature, of
     // another image.
@@ -498,7 +500,10 @@ fn a_tampered_keyless_signature_is_refused_with_the_check_named() {
             "transparency-log",
             Box::new(|a| {
                 let s = a["dev.sigstore.cosign/bundle"].as_str().unwrap();
-                let s = s.replace("\"integratedTime\":1674247893", "\"integratedTime\":1674247894");
+                let s = s.replace(
+                    "\"integratedTime\":1674247893",
+                    "\"integratedTime\":1674247894",
+                );
                 a.insert("dev.sigstore.cosign/bundle".into(), Value::String(s));
             }),
         ),
@@ -632,8 +637,7 @@ fn in_a_registry_both_places_are_found_and_verified() {
     registry
         .push_from_layout(&sigs, &sig, &LegacyKind::Signatures.tag(&other))
         .unwrap();
-    let v =
-        verify_attached_keyless_signatures(&registry, &other, &production(), &sig_signer())
-            .unwrap();
+    let v = verify_attached_keyless_signatures(&registry, &other, &production(), &sig_signer())
+        .unwrap();
     assert_eq!(failure(&v[0].report), "image");
 }
