@@ -452,9 +452,12 @@ fn a_keyless_signature_under_another_images_tag_is_refused_at_image() {
     assert!(v[0].payload.is_none());
 }
 
+type Annotations = serde_json::Map<String, Value>;
+type Edit = Box<dyn Fn(&mut Annotations)>;
+
 /// Rewrites the `.sig` manifest's layer annotations with `edit` and lists
 /// it under the image's tag in place of the real one.
-fn tamper(layout: &Layout, edit: impl Fn(&mut serde_json::Map<String, Value>)) {
+fn tamper(layout: &Layout, edit: impl Fn(&mut Annotations)) {
     let bytes = fs::read(data(&format!(
         "v2-keyless-sig/blobs/sha256/{}",
         &SIG_MANIFEST[7..]
@@ -478,7 +481,7 @@ fn tamper(layout: &Layout, edit: impl Fn(&mut serde_json::Map<String, Value>)) {
 #[test]
 fn a_tampered_keyless_signature_is_refused_with_the_check_named() {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Map<String, Value>)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         // Another signature (a valid DER ECDSA shape, wrong value).
         (
             "signature",
