@@ -644,3 +644,38 @@ fn in_a_registry_both_places_are_found_and_verified() {
         .unwrap();
     assert_eq!(failure(&v[0].report), "image");
 }
+
+/// The `oci_cosign` fuzz target's function on its seeds (the keyless
+/// `.sig` layer above is one), and that layer read as the
+/// message-signature bundle it amounts to.
+#[test]
+fn the_fuzz_seeds_run_and_the_sig_layer_is_a_message_signature_bundle() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/oci_cosign");
+    let mut count = 0;
+    for entry in fs::read_dir(seeds).unwrap() {
+        custodia::oci::fuzzing::cosign(&fs::read(entry.unwrap().path()).unwrap());
+        count += 1;
+    }
+    assert!(count >= 4, "seeds missing");
+
+    let manifest: Value = serde_json::from_slice(
+        &fs::read(data(&format!(
+            "v2-keyless-sig/blobs/sha256/{}",
+            &SIG_MANIFEST[7..]
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    let layer: Descriptor = serde_json::from_value(manifest["layers"][0].clone()).unwrap();
+    let payload = fs::read(data(&format!(
+        "v2-keyless-sig/blobs/sha256/{}",
+        layer.digest.encoded()
+    )))
+    .unwrap();
+    let bundle = custodia::oci::cosign::legacy_bundle(&layer, &payload)
+        .unwrap()
+        .unwrap();
+    let bundle = custodia::bundle::Bundle::from_json(&bundle).unwrap();
+    assert!(bundle.envelope().is_none());
+    assert_eq!(bundle.tlog_entries().len(), 1);
+}
