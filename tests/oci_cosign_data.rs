@@ -27,6 +27,7 @@
     clippy::panic
 )]
 
+mod cli_support;
 #[cfg(feature = "oci-registry")]
 mod oci_common;
 
@@ -678,4 +679,85 @@ fn the_fuzz_seeds_run_and_the_sig_layer_is_a_message_signature_bundle() {
     let bundle = custodia::bundle::Bundle::from_json(&bundle).unwrap();
     assert!(bundle.envelope().is_none());
     assert_eq!(bundle.tlog_entries().len(), 1);
+}
+
+/// `verifier oci` on both layouts: the v3 referrer as an attestation, the
+/// keyless `.sig` with `--signatures`; each says where it was found, and
+/// another signer is refused (exit 1) at `identity`.
+mod cli {
+    use super::*;
+
+    fn verifier_oci(dir: &Path, args: &[&str]) -> cli_support::Out {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sigstore/trusted_roots/production.trusted_root.json");
+        let mut all = vec!["oci", "--trusted-root", root.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "--certificate-oidc-issuer",
+            GITHUB_OAUTH,
+            "--format",
+            "json",
+        ]);
+        cli_support::run_env(&cli_support::bins().verifier, dir, all, &[])
+    }
+
+    #[test]
+    fn verifier_oci_verifies_the_v3_referrer_and_the_keyless_sig() {
+        let dir = tempfile::tempdir().unwrap();
+        let v3 = dir.path().join("v3");
+        copy_dir(&data("v3-referrer"), &v3);
+        let image = format!("{}:empty", v3.display());
+        let out = verifier_oci(
+            dir.path(),
+            &[
+                "--oci-layout",
+                &image,
+                "--certificate-identity",
+                "cody@soyland.com",
+                "--predicate-type",
+                COSIGN_ATTESTATION,
+            ],
+        );
+        out.ok();
+        assert_eq!(
+            out.check("location")["reason"],
+            format!("OCI 1.1 referrer {REFERRER}")
+        );
+        assert_eq!(out.check("subject")["passed"], true);
+
+        let v2 = dir.path().join("v2");
+        copy_dir(&data("v2-keyless-sig"), &v2);
+        let image = format!("{}:fulcio-rekor-1", v2.display());
+        let out = verifier_oci(
+            dir.path(),
+            &[
+                "--oci-layout",
+                &image,
+                "--signatures",
+                "--certificate-identity",
+                "mitr@redhat.com",
+            ],
+        );
+        out.ok();
+        assert!(
+            out.check("location")["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("cosign tag sha256-0489474d"),
+        );
+        assert_eq!(out.check("image")["passed"], true);
+        assert_eq!(out.check("transparency-log")["passed"], true);
+
+        let out = verifier_oci(
+            dir.path(),
+            &[
+                "--oci-layout",
+                &image,
+                "--signatures",
+                "--certificate-identity",
+                "someone@else.example",
+            ],
+        );
+        out.fails(1, "identity");
+    }
 }
