@@ -344,3 +344,60 @@ fn source_levels_above_4_are_refused_when_read() {
     let summary: custodia::predicate::vsa::VerificationSummary = ok.predicate_as().unwrap();
     assert_eq!(custodia::predicate::vsa::source_level(&summary), Some(4));
 }
+
+/// A Source VSA carried in a Sigstore bundle is refused, fail closed: the
+/// bundle verifier binds a DSSE bundle only to a sha256/sha512 subject and
+/// a Source VSA names a `gitCommit`. The bundle is cosign's real keyless
+/// v0.3 bundle (tests/data/cosign) with the Source VSA as its payload, the
+/// policy trusts its signer as the source verifier: refused all the same.
+#[cfg(feature = "sigstore")]
+#[test]
+fn a_source_vsa_in_a_sigstore_bundle_is_refused() {
+    use base64::Engine as _;
+    let keys = keys();
+    let root: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/sigstore/trusted_roots/production.trusted_root.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let doc = json!({
+        "version": 1,
+        "keys": [
+            {"identity": "ci", "roles": ["builder"], "publicKey": keys.builder.public_key().to_pem()},
+        ],
+        "keylessSigners": [{"identity": "source-verifier", "roles": ["source-verifier"],
+            "certificateIdentity": "cody@soyland.com",
+            "certificateOidcIssuer": "https://github.com/login/oauth"}],
+        "sigstoreTrustedRoot": root,
+        "environments": [{"name": "prod", "requires": [{
+            "predicateType": PROVENANCE,
+            "signerRole": "builder",
+            "conditions": {"sourceVsa": {
+                "signerRole": "source-verifier",
+                "verifiers": [VERIFIER],
+                "levels": ["SLSA_SOURCE_LEVEL_3"],
+            }},
+        }]}],
+        "promotions": [],
+    });
+    let policy = Policy::from_json(&serde_json::to_vec(&doc).unwrap())
+        .unwrap()
+        .activate()
+        .unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/cosign/upstream/cosign.oci-attestation.sigstore.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let statement = source_vsa_statement(COMMIT, VERIFIER, &["SLSA_SOURCE_LEVEL_4"]);
+    bundle["dsseEnvelope"]["payload"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(statement.to_json()));
+    let vsa = EvidenceEnvelope::from_bytes(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+    refused_at_requires(&policy, &[provenance(&keys, COMMIT), vsa]);
+}

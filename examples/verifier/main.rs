@@ -252,7 +252,8 @@ Exit codes: 0 no open finding above LEVEL, 1 otherwise (the ids named) or a
 signature did not verify, 2 bad usage or unreadable / malformed input.")]
     Vulns(vulns::VulnsArgs),
     /// Verify a container image's attestations where they live: OCI 1.1
-    /// referrers and cosign v2 `.att` tags, in an image layout or a registry.
+    /// referrers and cosign v2 `.att` tags, in an image layout or a registry
+    /// (or, with --signatures, its cosign v2 `.sig` image signatures).
     #[command(after_help = "\
 Examples:
   verifier oci --oci-layout image:v1.4.2 --key builder.pub \\
@@ -278,6 +279,13 @@ custodia, BuildKit) and cosign v2's tag sha256-<hex>.att (in a layout: that
 ref name, or a `cosign save` entry); a keyless cosign v2 attestation is
 verified with --trusted-root like a bundle. The report's `referrer` and
 `location` checks say where the one that verified was found.
+
+--signatures verifies cosign v2 image signatures instead (the simple signing
+layers of the tag sha256-<hex>.sig): signed by a trusted key, or with
+--trusted-root by the certificate identity (Fulcio chain, Rekor SET), and
+naming this image's digest (check `image`):
+  verifier oci --oci-layout image:v1.4.2 --signatures --trusted-root trusted_root.json \\
+      --certificate-identity release@acme.example --certificate-oidc-issuer https://github.com/login/oauth
 
 Exit codes: 0 verified, 1 not verified, 2 bad usage or unreadable / malformed
 input.")]

@@ -1,14 +1,15 @@
 //! `verifier oci`: find an image's attestations where they live (OCI 1.1
 //! referrers, and cosign v2's `sha256-<hex>.att` tag, in an image layout or
-//! a registry) and verify them against the image's own digest.
+//! a registry) and verify them against the image's own digest; with
+//! `--signatures`, cosign v2's image signatures (`sha256-<hex>.sig`).
 
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use custodia::keys::KeySet;
 use custodia::oci::{
-    ArtifactIdentity, Layout, OciDigest, ReferrerSource, VerifiedReferrer, split_reference,
-    verify_attached,
+    ArtifactIdentity, Layout, Location, OciDigest, ReferrerSource, split_reference,
+    verify_attached, verify_attached_signatures,
 };
 use custodia::report::{Check, Report};
 
@@ -50,8 +51,14 @@ pub(crate) struct OciArgs {
     #[command(flatten)]
     certificate: super::bundle::CertificateArgs,
     /// The predicate type an attached attestation must have.
-    #[arg(long, value_name = "URI")]
-    predicate_type: String,
+    #[arg(long, value_name = "URI", required_unless_present = "signatures")]
+    predicate_type: Option<String>,
+    /// Verify cosign v2 image signatures instead: the simple signing
+    /// layers of the image's `sha256-<hex>.sig` tag, signed by a trusted
+    /// key or (keyless, with --trusted-root) by the certificate identity,
+    /// and naming this image's digest.
+    #[arg(long, conflicts_with = "predicate_type")]
+    signatures: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -69,7 +76,7 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
                 .identity(reference.as_deref())
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
             let found = signers
-                .verify(&layout, &identity.descriptor.digest, &args.predicate_type)
+                .verify(&layout, &identity.descriptor.digest, args.wanted())
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
             (spec.clone(), identity, found)
         }
@@ -79,7 +86,7 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
             (spec, identity, found)
         }
     };
-    let (report, summary) = conclude(&identity, &found, &args.predicate_type, &signers);
+    let (report, summary) = conclude(&identity, &found, args.wanted(), &signers);
     print_verdict(
         args.format,
         &format!("Image {place}"),
@@ -89,12 +96,35 @@ pub(crate) fn oci(args: &OciArgs) -> Result<(), Failure> {
     )
 }
 
+/// What must be attached: an attestation of a predicate type, or an image
+/// signature.
+#[derive(Clone, Copy)]
+enum Wanted<'a> {
+    Attestation(&'a str),
+    Signature,
+}
+
+impl OciArgs {
+    fn wanted(&self) -> Wanted<'_> {
+        match &self.predicate_type {
+            Some(t) if !self.signatures => Wanted::Attestation(t),
+            _ => Wanted::Signature,
+        }
+    }
+}
+
+/// One attachment found and verified: where, and its checks.
+struct Verified {
+    location: Location,
+    report: Report,
+}
+
 #[cfg(feature = "oci-registry")]
 fn from_registry(
     args: &OciArgs,
     spec: &str,
     signers: &Signers,
-) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
+) -> Result<(ArtifactIdentity, Vec<Verified>), Failure> {
     use custodia::oci::registry::{Credentials, Registry, RegistryOptions};
     let mut options = RegistryOptions::new();
     if args.plain_http {
@@ -114,7 +144,7 @@ fn from_registry(
         .identity(&reference)
         .map_err(|e| format!("{spec}: {e}"))?;
     let found = signers
-        .verify(&registry, &identity.descriptor.digest, &args.predicate_type)
+        .verify(&registry, &identity.descriptor.digest, args.wanted())
         .map_err(|e| format!("{spec}: {e}"))?;
     Ok((identity, found))
 }
@@ -124,7 +154,7 @@ fn from_registry(
     _: &OciArgs,
     _: &str,
     _: &Signers,
-) -> Result<(ArtifactIdentity, Vec<VerifiedReferrer>), Failure> {
+) -> Result<(ArtifactIdentity, Vec<Verified>), Failure> {
     Err("--registry needs the oci-registry feature \
          (cargo run --features oci-registry --example verifier -- oci ...)"
         .to_owned()
@@ -165,15 +195,44 @@ impl Signers {
         &self,
         source: &dyn ReferrerSource,
         image: &OciDigest,
-        predicate_type: &str,
-    ) -> Result<Vec<VerifiedReferrer>, custodia::Error> {
-        match self {
-            Self::Keys(keys) => verify_attached(source, image, keys, predicate_type),
-            #[cfg(feature = "sigstore")]
-            Self::Keyless { root, policy, .. } => {
-                custodia::oci::verify_attached_bundles(source, image, root, policy, predicate_type)
+        wanted: Wanted<'_>,
+    ) -> Result<Vec<Verified>, custodia::Error> {
+        let attestations = |found: Vec<custodia::oci::VerifiedReferrer>| {
+            found
+                .into_iter()
+                .map(|v| Verified {
+                    location: v.location,
+                    report: v.report,
+                })
+                .collect()
+        };
+        let signatures = |found: Vec<custodia::oci::VerifiedSignature>| {
+            found
+                .into_iter()
+                .map(|v| Verified {
+                    location: v.location,
+                    report: v.report,
+                })
+                .collect()
+        };
+        Ok(match (self, wanted) {
+            (Self::Keys(keys), Wanted::Attestation(t)) => {
+                attestations(verify_attached(source, image, keys, t)?)
             }
-        }
+            (Self::Keys(keys), Wanted::Signature) => {
+                signatures(verify_attached_signatures(source, image, keys)?)
+            }
+            #[cfg(feature = "sigstore")]
+            (Self::Keyless { root, policy, .. }, Wanted::Attestation(t)) => attestations(
+                custodia::oci::verify_attached_bundles(source, image, root, policy, t)?,
+            ),
+            #[cfg(feature = "sigstore")]
+            (Self::Keyless { root, policy, .. }, Wanted::Signature) => {
+                signatures(custodia::oci::cosign::verify_attached_keyless_signatures(
+                    source, image, root, policy,
+                )?)
+            }
+        })
     }
 
     fn describe(&self) -> String {
@@ -183,14 +242,22 @@ impl Signers {
             Self::Keyless { who, .. } => format!("{who} (Sigstore bundle)"),
         }
     }
+
+    fn describe_signature(&self) -> String {
+        match self {
+            Self::Keys(_) => "a trusted key".to_owned(),
+            #[cfg(feature = "sigstore")]
+            Self::Keyless { who, .. } => format!("{who} (Fulcio certificate, Rekor entry)"),
+        }
+    }
 }
 
 /// The image check, then the first attestation that verified (all its
 /// checks), or a failed `attestation` check saying what was found.
 fn conclude(
     identity: &ArtifactIdentity,
-    found: &[VerifiedReferrer],
-    predicate_type: &str,
+    found: &[Verified],
+    wanted: Wanted<'_>,
     signers: &Signers,
 ) -> (Report, String) {
     let mut report = Report::new();
@@ -201,13 +268,26 @@ fn conclude(
             identity.descriptor.digest, identity.descriptor.media_type
         ),
     ));
-    let summary = format!(
-        "a `{predicate_type}` attestation about {}, attached as an OCI 1.1 referrer or under \
-         cosign's legacy .att tag, and signed by {}",
-        identity.descriptor.digest,
-        signers.describe()
-    );
-    if let Some(ok) = found.iter().find(|f| f.verified()) {
+    let (what, summary) = match wanted {
+        Wanted::Attestation(predicate_type) => (
+            format!("`{predicate_type}` attestation"),
+            format!(
+                "a `{predicate_type}` attestation about {}, attached as an OCI 1.1 referrer or \
+                 under cosign's legacy .att tag, and signed by {}",
+                identity.descriptor.digest,
+                signers.describe()
+            ),
+        ),
+        Wanted::Signature => (
+            "image signature".to_owned(),
+            format!(
+                "a cosign image signature of {} under its .sig tag, signed by {}",
+                identity.descriptor.digest,
+                signers.describe_signature()
+            ),
+        ),
+    };
+    if let Some(ok) = found.iter().find(|f| f.report.verified()) {
         report.push(Check::pass(
             "referrer",
             format!("{} ({} found)", ok.location, found.len()),
@@ -216,7 +296,7 @@ fn conclude(
         return (report, summary);
     }
     let reason = match found.first() {
-        None => format!("no attached `{predicate_type}` attestation"),
+        None => format!("no attached {what}"),
         Some(first) => {
             let why = first
                 .report
@@ -224,7 +304,7 @@ fn conclude(
                 .map(|c| format!("{}: {}", c.name, c.reason))
                 .unwrap_or_default();
             format!(
-                "{} attached `{predicate_type}` attestation(s), none verified; {}: {why}",
+                "{} attached {what}(s), none verified; {}: {why}",
                 found.len(),
                 first.location
             )

@@ -20,8 +20,10 @@
 //! where each was found ([`Location`]), and turns a keyless layer into the
 //! Sigstore bundle v0.1 it is equivalent to ([`legacy_bundle`], feature
 //! `sigstore`), so it verifies like any bundle: chain, SET, identity,
-//! signature, log body, statement and subject. Nothing in the annotations
-//! is trusted before that verification.
+//! signature, log body, then for an attestation its statement and subject
+//! ([`super::verify_attached_bundles`]), for a signature the image its
+//! payload names ([`verify_attached_keyless_signatures`]). Nothing in the
+//! annotations or the payload is trusted before that verification.
 
 use std::fmt;
 
@@ -29,9 +31,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::report::{Check, Report};
 
 use super::OciDigest;
 use super::error::invalid;
+#[cfg(feature = "sigstore")]
+use super::referrers::{ReferrerFilter, ReferrerSource, VerifiedSignature, discover_legacy};
 use super::spec::Descriptor;
 
 /// The media type of a cosign "simple signing" payload (a `.sig` layer).
@@ -359,6 +364,128 @@ impl SimpleSigning {
             reference: wire.critical.identity.docker_reference,
         })
     }
+}
+
+/// The `image` check of a `.sig` layer whose signature verified: the
+/// payload parses as simple signing and names `subject`'s manifest digest.
+/// Run only after the signature verified: nothing in the payload is read
+/// before.
+pub(crate) fn bind_image(
+    report: &mut Report,
+    payload: &[u8],
+    subject: &OciDigest,
+) -> Option<SimpleSigning> {
+    let parsed = match SimpleSigning::from_json(payload) {
+        Ok(p) => p,
+        Err(e) => {
+            report.push(Check::fail("image", e.to_string()));
+            return None;
+        }
+    };
+    if &parsed.manifest_digest == subject {
+        report.push(Check::pass(
+            "image",
+            format!(
+                "{} ({})",
+                parsed.manifest_digest,
+                crate::digest::shorten(&parsed.reference)
+            ),
+        ));
+        Some(parsed)
+    } else {
+        report.push(Check::fail(
+            "image",
+            format!(
+                "the signature is for {}, not {subject}",
+                parsed.manifest_digest
+            ),
+        ));
+        None
+    }
+}
+
+/// Finds cosign v2's keyless signatures of the image `subject` (the simple
+/// signing layers of its `sha256-<hex>.sig` tag that carry a Fulcio
+/// certificate) and verifies each offline against `root` and `policy`:
+/// the layer is read as the message-signature bundle v0.1 it is
+/// equivalent to ([`legacy_bundle`]) and verified with
+/// [`crate::bundle::verify_artifact`] over the payload's exact bytes
+/// (`certificate-chain` to a Fulcio CA of the root, `transparency-log`:
+/// the Rekor SET, `signing-time`, `identity` / `issuer`, `signature`,
+/// `tlog-body`: the logged hashedrekord is this payload, signature and
+/// certificate, `artifact`), then `image`: the payload names this image's
+/// manifest digest. Each report starts with `location` and `payload`; a
+/// layer that is not keyless (no certificate: verify it with
+/// [`super::verify_attached_signatures`]) or whose annotations do not read
+/// fails at `legacy-layer`. The caller decides how many must verify.
+///
+/// ```no_run
+/// use custodia::bundle::{IdentityPolicy, TrustedRoot};
+/// use custodia::oci::{Layout, OciDigest};
+/// use custodia::oci::cosign::verify_attached_keyless_signatures;
+///
+/// let layout = Layout::open("image-layout")?;
+/// let image: OciDigest = layout.resolve(None)?.digest;
+/// let root = TrustedRoot::from_json(&std::fs::read("trusted_root.json")?)?;
+/// let policy = IdentityPolicy::keyless("mitr@redhat.com", "https://github.com/login/oauth");
+/// let signatures = verify_attached_keyless_signatures(&layout, &image, &root, &policy)?;
+/// assert!(signatures.iter().any(|s| s.verified()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "sigstore")]
+pub fn verify_attached_keyless_signatures(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+    root: &crate::bundle::TrustedRoot,
+    policy: &crate::bundle::IdentityPolicy,
+) -> Result<Vec<VerifiedSignature>, Error> {
+    let filter = ReferrerFilter::any().artifact_type(MEDIA_TYPE_SIMPLE_SIGNING);
+    let mut out = Vec::new();
+    for f in discover_legacy(source, subject, &filter)? {
+        let mut report = Report::new();
+        report.push(Check::pass("location", f.location.to_string()));
+        let payload = source.fetch_layer(&f.blob)?;
+        report.push(Check::pass(
+            "payload",
+            format!("{} bytes ({})", payload.len(), f.blob.media_type),
+        ));
+        let bundle = legacy_bundle(&f.blob, &payload).and_then(|b| {
+            let bytes = b.ok_or_else(|| {
+                invalid(
+                    DOC,
+                    ANNOTATION_CERTIFICATE,
+                    "no certificate: signed with a key, verify it with keys",
+                )
+            })?;
+            crate::bundle::Bundle::from_json(&bytes)
+        });
+        let bundle = match bundle {
+            Ok(bundle) => bundle,
+            Err(e) => {
+                report.push(Check::fail("legacy-layer", e.to_string()));
+                out.push(VerifiedSignature {
+                    location: f.location,
+                    report,
+                    payload: None,
+                });
+                continue;
+            }
+        };
+        let artifact = crate::digest::DigestSet::of_bytes(&payload);
+        let verified = crate::bundle::verify_artifact(&bundle, root, policy, &artifact);
+        report.extend(verified.report().clone());
+        let parsed = if verified.report().verified() {
+            bind_image(&mut report, &payload, subject)
+        } else {
+            None
+        };
+        out.push(VerifiedSignature {
+            location: f.location,
+            report,
+            payload: parsed,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

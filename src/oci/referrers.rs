@@ -492,7 +492,7 @@ fn discover_referrers(
 
 /// The layers of cosign v2's manifests for `subject` that pass `filter`
 /// (its artifact type tested against the layer's media type).
-fn discover_legacy(
+pub(crate) fn discover_legacy(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
     filter: &ReferrerFilter,
@@ -660,38 +660,13 @@ pub fn verify_attached_signatures(
             }
             (Some(_), Some(key)) => {
                 report.push(Check::pass("signature", format!("signed by key {key}")));
-                match SimpleSigning::from_json(&payload) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        report.push(Check::fail("image", e.to_string()));
-                        None
-                    }
-                }
+                super::cosign::bind_image(&mut report, &payload, subject)
             }
         };
-        let payload = parsed.and_then(|p| {
-            if &p.manifest_digest == subject {
-                report.push(Check::pass(
-                    "image",
-                    format!(
-                        "{} ({})",
-                        p.manifest_digest,
-                        crate::digest::shorten(&p.reference)
-                    ),
-                ));
-                Some(p)
-            } else {
-                report.push(Check::fail(
-                    "image",
-                    format!("the signature is for {}, not {subject}", p.manifest_digest),
-                ));
-                None
-            }
-        });
         out.push(VerifiedSignature {
             location: f.location,
             report,
-            payload,
+            payload: parsed,
         });
     }
     Ok(out)

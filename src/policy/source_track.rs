@@ -24,6 +24,12 @@
 //!
 //! [`check_source_vsa`] is the decision for one VSA, as named checks; the
 //! gate runs it over the evidence and records the VSA that satisfied it.
+//!
+//! The Source VSA must be a DSSE envelope signed by the rule's role's keys.
+//! One carried in a Sigstore bundle is refused (fail closed, the reason
+//! names the `statement` check): the bundle verifier (sigstore-verify
+//! 0.15) binds a DSSE bundle only to a sha256 or sha512 subject, and a
+//! Source VSA's only subject digest is the `gitCommit`.
 
 use serde::{Deserialize, Serialize};
 
