@@ -39,11 +39,11 @@ use serde::{Deserialize, Serialize};
 use crate::digest::DigestSet;
 use crate::dsse::Envelope;
 use crate::error::PredicateError;
-use crate::keys::KeySet;
+use crate::trust::TrustAnchors;
 use crate::report::{Check, Report};
 use crate::statement::{Predicate, Statement};
 use crate::time::Timestamp;
-use crate::verify::{check_predicate_type, check_subject, open_envelope};
+use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Predicate type of SLSA Verification Summary Attestation v1.
 pub const VSA_V1: &str = "https://slsa.dev/verification_summary/v1";
@@ -775,10 +775,14 @@ pub fn check_vsa(statement: &Statement, expected: &VsaExpectation) -> Report {
 /// Verifies a signed VSA envelope: `signature[i]` and `threshold`,
 /// `payload-type`, `statement`, then the checks of [`check_vsa`]. The
 /// payload of an envelope that no trusted key signed is never parsed.
-pub fn verify_vsa(envelope: &Envelope, keys: &KeySet, expected: &VsaExpectation) -> VerifiedVsa {
+pub fn verify_vsa(
+    envelope: &Envelope,
+    anchors: &TrustAnchors,
+    expected: &VsaExpectation,
+) -> VerifiedVsa {
     let mut report = Report::new();
-    let summary = open_envelope(envelope, keys, expected.threshold, &mut report)
-        .and_then(|statement| check_summary(&statement, expected, &mut report))
+    let summary = open_anchored(envelope, anchors, expected.threshold, &mut report)
+        .and_then(|(statement, _)| check_summary(&statement, expected, &mut report))
         .filter(|_| report.verified());
     VerifiedVsa { report, summary }
 }

@@ -12,13 +12,13 @@ use super::matching::{
 };
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
-use crate::keys::KeySet;
+use crate::trust::TrustAnchors;
 use crate::predicate::slsa_provenance::{
     PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims,
 };
 use crate::report::{Check, Report};
 use crate::statement::Statement;
-use crate::verify::{check_predicate_type, check_subject, open_envelope};
+use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Which ref the build must have come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub enum RefExpectation {
 /// use custodia::provenance::{BuildContext, SourceRef, ProvenanceExpectation, RefExpectation, verify_provenance};
 /// use custodia::digest::DigestSet;
 /// use custodia::dsse::Envelope;
-/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// use custodia::keys::{PrivateKey, KeyAlgorithm};
 /// use custodia::statement::PAYLOAD_TYPE;
 /// use custodia::time::Timestamp;
 ///
@@ -67,7 +67,7 @@ pub enum RefExpectation {
 ///     .to_statement()?;
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
 /// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
-/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let keys: custodia::trust::TrustAnchors = [key.public_key().clone()].into_iter().collect();
 ///
 /// let expect = ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/builder"], "github.com/acme/app")
 ///     .with_ref(RefExpectation::VersionedTag("v1.4".into()));
@@ -205,12 +205,12 @@ impl VerifiedProvenance {
 /// `source-ref`, `build-type` and `input:<name>` when expected.
 pub fn verify_provenance(
     envelope: &Envelope,
-    keys: &KeySet,
+    anchors: &TrustAnchors,
     expected: &ProvenanceExpectation,
 ) -> VerifiedProvenance {
     let mut report = Report::new();
-    match open_envelope(envelope, keys, expected.threshold, &mut report) {
-        Some(statement) => {
+    match open_anchored(envelope, anchors, expected.threshold, &mut report) {
+        Some((statement, _)) => {
             let claims = check_claims(&statement, expected, &mut report);
             let claims = claims.filter(|_| report.verified());
             VerifiedProvenance { report, claims }
@@ -230,7 +230,7 @@ pub fn verify_provenance(
 /// # use custodia::provenance::*;
 /// # use custodia::{digest::DigestSet, dsse::Envelope, keys::*, statement::PAYLOAD_TYPE, time::Timestamp};
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
-/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let keys: custodia::trust::TrustAnchors = [key.public_key().clone()].into_iter().collect();
 /// let mut jobs = Vec::new();
 /// for i in 0..4u8 {
 ///     let artifact = DigestSet::of_bytes(&[i]);
@@ -250,11 +250,11 @@ pub fn verify_provenance(
 #[cfg(feature = "rayon")]
 pub fn verify_provenance_batch(
     jobs: &[(&Envelope, &ProvenanceExpectation)],
-    keys: &KeySet,
+    anchors: &TrustAnchors,
 ) -> Vec<VerifiedProvenance> {
     use rayon::prelude::*;
     jobs.par_iter()
-        .map(|(envelope, expected)| verify_provenance(envelope, keys, expected))
+        .map(|(envelope, expected)| verify_provenance(envelope, anchors, expected))
         .collect()
 }
 
