@@ -508,7 +508,10 @@ pub mod fuzzing {
                     report.checks().iter().any(|c| c.name == "signature"),
                     "verified without a signature check"
                 );
-                assert!(!verified.signed_by().is_empty(), "verified without a signer");
+                assert!(
+                    !verified.signed_by().is_empty(),
+                    "verified without a signer"
+                );
             }
             let expect =
                 crate::verify::Expectation::new("https://slsa.dev/provenance/v1", artifact.clone());

@@ -37,7 +37,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
-use custodia::keys::{KeySet, PublicKey};
+use custodia::keys::PublicKey;
 use custodia::policy::{ActivePolicy, Policy};
 use custodia::predicate::promotion::{PromotionKind, PromotionRecord};
 use custodia::promotion::{
@@ -49,6 +49,7 @@ use custodia::provenance::{ProvenanceExpectation, RefExpectation, verify_provena
 use custodia::report::{Check, Report};
 use custodia::statement::Statement;
 use custodia::time::Timestamp;
+use custodia::trust::TrustAnchors;
 use custodia::verify::{Expectation, verify_attestation};
 
 /// Key files are small; anything much larger is not a key.
@@ -522,7 +523,7 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
         }
         None => {
             let verification = envelope
-                .verify(&keys, common.threshold)
+                .verify(keys.keys(), common.threshold)
                 .map_err(|e| format!("{file}: {e}"))?;
             let summary = format!(
                 "{file}: signatures only ({} trusted key(s) signed); the payload ({}) was not \
@@ -1358,12 +1359,12 @@ fn open_store(dir: &Path) -> Result<DirStore, Failure> {
 }
 
 /// The trusted keys and the envelope of `--in`.
-fn read_inputs(common: &CommonArgs) -> Result<(Envelope, KeySet), Failure> {
+fn read_inputs(common: &CommonArgs) -> Result<(Envelope, TrustAnchors), Failure> {
     let keys = common
         .key
         .iter()
         .map(|path| read_public_key(path))
-        .collect::<Result<KeySet, Failure>>()?;
+        .collect::<Result<TrustAnchors, Failure>>()?;
     let file = common.input.display();
     let bytes = read_file(&common.input, MAX_ENVELOPE_BYTES as u64)?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| {

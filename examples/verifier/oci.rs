@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
-use custodia::keys::KeySet;
 use custodia::oci::{
     ArtifactIdentity, Layout, OciDigest, ReferrerSource, VerifiedReferrer, split_reference,
     verify_attached,
 };
 use custodia::report::{Check, Report};
+use custodia::trust::TrustAnchors;
 
 use super::{
     Failure, Format, md, one_line, print_stdout, read_public_key, render, render_markdown,
@@ -143,11 +143,10 @@ fn from_registry(
 /// Who must have signed: trusted keys (DSSE envelopes), or a certificate
 /// identity under a trusted root (Sigstore bundles).
 enum Signers {
-    Keys(KeySet),
+    Keys(TrustAnchors),
     #[cfg(feature = "sigstore")]
     Keyless {
-        root: Box<custodia::bundle::TrustedRoot>,
-        policy: custodia::bundle::IdentityPolicy,
+        anchors: TrustAnchors,
         who: String,
     },
 }
@@ -157,8 +156,10 @@ impl Signers {
         #[cfg(feature = "sigstore")]
         if let Some(path) = &args.trusted_root {
             return Ok(Self::Keyless {
-                root: Box::new(super::bundle::load_trusted_root(path)?),
-                policy: args.certificate.policy()?,
+                anchors: TrustAnchors::keyless(
+                    super::bundle::load_trusted_root(path)?,
+                    args.certificate.policy()?,
+                ),
                 who: args.certificate.describe(),
             });
         }
@@ -166,7 +167,7 @@ impl Signers {
             .key
             .iter()
             .map(|path| read_public_key(path))
-            .collect::<Result<KeySet, Failure>>()?;
+            .collect::<Result<TrustAnchors, Failure>>()?;
         Ok(Self::Keys(keys))
     }
 
@@ -179,8 +180,8 @@ impl Signers {
         match self {
             Self::Keys(keys) => verify_attached(source, image, keys, predicate_type),
             #[cfg(feature = "sigstore")]
-            Self::Keyless { root, policy, .. } => {
-                custodia::oci::verify_attached_bundles(source, image, root, policy, predicate_type)
+            Self::Keyless { anchors, .. } => {
+                custodia::oci::verify_attached_bundles(source, image, anchors, predicate_type)
             }
         }
     }

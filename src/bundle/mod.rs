@@ -58,8 +58,7 @@ mod wire;
 mod x509;
 
 pub use crate::trust::{
-    CLIENT_TRUST_CONFIG_V0_1, CertificateMatch, IdentityPolicy, MAX_TRUSTED_ROOT_BYTES,
-    TrustedRoot,
+    CLIENT_TRUST_CONFIG_V0_1, CertificateMatch, IdentityPolicy, MAX_TRUSTED_ROOT_BYTES, TrustedRoot,
 };
 pub use wire::{
     Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,
@@ -363,7 +362,8 @@ fn run(
             let Some(key) = anchor.public_key() else {
                 continue;
             };
-            let policy = PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec()));
+            let policy =
+                PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec()));
             match verify(&|a| root.verifier.verify(a, &bundle.inner, &policy)) {
                 Some(Ok(result)) => {
                     found = Some((result, vec![(*anchor).clone()]));
@@ -379,7 +379,10 @@ fn run(
             (Some(found), _) => found,
             (None, Some(e)) => {
                 let tried = if keys.len() > 1 {
-                    format!(" (and with none of the other {} trusted keys)", keys.len() - 1)
+                    format!(
+                        " (and with none of the other {} trusted keys)",
+                        keys.len() - 1
+                    )
                 } else {
                     String::new()
                 };
@@ -498,19 +501,20 @@ fn identify(
     if !matched.is_empty() {
         return Ok(matched);
     }
-    let expected = |by_identity: bool, check: fn(&IdentityPolicy, &str) -> (bool, String), found: &str| {
-        let mut seen = Vec::new();
-        for (_, c) in anchors.keyless_anchors() {
-            if by_identity && !c.check_identity(identity).0 {
-                continue;
+    let expected =
+        |by_identity: bool, check: fn(&IdentityPolicy, &str) -> (bool, String), found: &str| {
+            let mut seen = Vec::new();
+            for (_, c) in anchors.keyless_anchors() {
+                if by_identity && !c.check_identity(identity).0 {
+                    continue;
+                }
+                let (_, want) = check(c, found);
+                if !seen.contains(&want) {
+                    seen.push(want);
+                }
             }
-            let (_, want) = check(c, found);
-            if !seen.contains(&want) {
-                seen.push(want);
-            }
-        }
-        seen.join(" or ")
-    };
+            seen.join(" or ")
+        };
     if anchors
         .keyless_anchors()
         .any(|(_, c)| c.check_identity(identity).0)

@@ -14,9 +14,9 @@
 
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
-use crate::trust::TrustAnchors;
 use crate::predicate::vulns::{Finding, Severity, VULNS_V0_2, VulnerabilityReport};
 use crate::report::{Check, Report};
+use crate::trust::TrustAnchors;
 use crate::verify::{Expectation, verify_attestation};
 
 use super::vex::{OPENVEX_V0_2_0, VexDocument, VexProduct, VexStatement};

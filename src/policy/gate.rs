@@ -6,7 +6,6 @@ use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::Envelope;
 use crate::error::Error;
 use crate::keys::{KeyId, KeySet, PublicKey};
-use crate::trust::{Anchor, TrustAnchors};
 use crate::predicate::approval::{APPROVAL_V1, Approval};
 use crate::predicate::promotion::{Evidence, PromotionKind};
 use crate::predicate::slsa_provenance::ProvenanceClaims;
@@ -15,6 +14,7 @@ use crate::provenance::builder_id_matches;
 use crate::report::{Check, Report};
 use crate::statement::Statement;
 use crate::time::Timestamp;
+use crate::trust::{Anchor, TrustAnchors};
 
 use super::{ApprovalRule, Conditions, Environment, Policy, Requirement};
 
@@ -62,7 +62,8 @@ impl Policy {
         let mut anchors = TrustAnchors::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
-            anchors.push(Anchor::key(key.identity.clone(), public).with_roles(key.roles.clone()))?;
+            anchors
+                .push(Anchor::key(key.identity.clone(), public).with_roles(key.roles.clone()))?;
         }
         #[cfg(not(feature = "sigstore"))]
         if !self.keyless_signers.is_empty() {
@@ -599,7 +600,9 @@ fn satisfy(
     evidence: &[EvidenceEnvelope],
     details: &mut Vec<Check>,
 ) -> Result<Satisfied, String> {
-    let signers = policy.trust_anchors().count_with_role(&requirement.signer_role);
+    let signers = policy
+        .trust_anchors()
+        .count_with_role(&requirement.signer_role);
     if signers < requirement.threshold {
         return Err(format!(
             "the policy has {signers} key(s) or keyless signer(s) with role `{}`, {} required",

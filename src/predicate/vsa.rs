@@ -39,10 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::digest::DigestSet;
 use crate::dsse::Envelope;
 use crate::error::PredicateError;
-use crate::trust::TrustAnchors;
 use crate::report::{Check, Report};
 use crate::statement::{Predicate, Statement};
 use crate::time::Timestamp;
+use crate::trust::TrustAnchors;
 use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Predicate type of SLSA Verification Summary Attestation v1.

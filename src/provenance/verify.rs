@@ -12,12 +12,12 @@ use super::matching::{
 };
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
-use crate::trust::TrustAnchors;
 use crate::predicate::slsa_provenance::{
     PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims,
 };
 use crate::report::{Check, Report};
 use crate::statement::Statement;
+use crate::trust::TrustAnchors;
 use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Which ref the build must have come from.

@@ -153,6 +153,10 @@ impl IdentityPolicy {
 
     /// The identity and issuer it expects, for people.
     pub fn describe(&self) -> String {
-        format!("{} from {}", self.identity.describe(), self.issuer.describe())
+        format!(
+            "{} from {}",
+            self.identity.describe(),
+            self.issuer.describe()
+        )
     }
 }

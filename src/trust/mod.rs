@@ -183,6 +183,15 @@ impl From<PublicKey> for Anchor {
     }
 }
 
+#[cfg(feature = "sigstore")]
+impl From<IdentityPolicy> for Anchor {
+    /// A keyless anchor named by the identity and issuer it expects, with
+    /// no roles.
+    fn from(certificate: IdentityPolicy) -> Self {
+        Self::keyless(certificate.describe(), certificate)
+    }
+}
+
 impl fmt::Display for Anchor {
     /// `identity (role, role)`, or the identity alone without roles.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -227,8 +236,7 @@ impl TrustAnchors {
                 .into());
             }
             self.keys.insert(key.clone());
-            self.by_key
-                .insert(key.key_id().clone(), self.anchors.len());
+            self.by_key.insert(key.key_id().clone(), self.anchors.len());
             for role in &anchor.roles {
                 self.keys_by_role
                     .entry(role.clone())
@@ -265,7 +273,7 @@ impl TrustAnchors {
     #[cfg(feature = "sigstore")]
     pub fn keyless(root: TrustedRoot, certificate: IdentityPolicy) -> Self {
         let mut anchors = Self::new().with_sigstore_root(root);
-        anchors.anchors.push(Anchor::keyless(certificate.describe(), certificate));
+        anchors.anchors.push(Anchor::from(certificate));
         anchors
     }
 
@@ -486,8 +494,11 @@ mod tests {
         let mut anchors = TrustAnchors::new();
         anchors
             .push(
-                Anchor::keyless("release", IdentityPolicy::keyless("https://x/release", ISSUER))
-                    .with_roles(["builder"]),
+                Anchor::keyless(
+                    "release",
+                    IdentityPolicy::keyless("https://x/release", ISSUER),
+                )
+                .with_roles(["builder"]),
             )
             .unwrap();
         anchors
