@@ -358,11 +358,18 @@ impl EvidenceEnvelope {
                     .map(|a| a.identity().to_owned())
                     .collect(),
             )),
-            None => Err(verified
-                .report()
-                .first_failure()
-                .map(|c| format!("{}: {}", c.name, c.reason))
-                .unwrap_or_default()),
+            None => {
+                let tried = anchors
+                    .keyless_anchors()
+                    .map(|(a, _)| a.identity())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                Err(verified
+                    .report()
+                    .first_failure()
+                    .map(|c| format!("as {tried}: {}: {}", c.name, c.reason))
+                    .unwrap_or_default())
+            }
         }
     }
 }
