@@ -9,9 +9,10 @@
 //! ```
 //! use custodia::digest::DigestSet;
 //! use custodia::dsse::Envelope;
-//! use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+//! use custodia::keys::{KeyAlgorithm, PrivateKey};
 //! use custodia::resource::ResourceDescriptor;
 //! use custodia::statement::{Statement, PAYLOAD_TYPE};
+//! use custodia::trust::TrustAnchors;
 //! use custodia::verify::{verify_attestation, Expectation};
 //!
 //! let artifact = b"app-1.0.tar.gz bytes";
@@ -27,7 +28,7 @@
 //! let wire = envelope.to_json();
 //!
 //! // Consumer: signature, payload type, predicate type and subject in one call.
-//! let trusted: KeySet = [builder.public_key().clone()].into_iter().collect();
+//! let trusted: TrustAnchors = [builder.public_key().clone()].into_iter().collect();
 //! let expect = Expectation::new("https://example.com/built/v1", DigestSet::of_bytes(artifact));
 //! let result = verify_attestation(&Envelope::from_json(&wire)?, &trusted, &expect);
 //! assert!(result.report().verified(), "{}", result.report());
