@@ -157,14 +157,14 @@ pub fn verify_provenance(
     let Outcome {
         mut report,
         statement,
-        ..
+        signed_by,
     } = run(bundle, anchors, expected.artifact(), Binding::Deferred);
     let Some(statement) = statement else {
-        return VerifiedProvenance::from_parts(report, None);
+        return VerifiedProvenance::from_parts(report, None, Vec::new());
     };
     let claims = verify_provenance_statement(&statement, expected);
     report.extend(claims.report().clone());
-    VerifiedProvenance::from_parts(report, claims.claims().cloned())
+    VerifiedProvenance::from_parts(report, claims.claims().cloned(), signed_by)
 }
 
 /// Verifies a bundle for an artifact (its digests), whatever it signs: a

@@ -17,7 +17,7 @@ use crate::predicate::slsa_provenance::{
 };
 use crate::report::{Check, Report};
 use crate::statement::Statement;
-use crate::trust::TrustAnchors;
+use crate::trust::{Anchor, TrustAnchors};
 use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Which ref the build must have come from.
@@ -67,16 +67,19 @@ pub enum RefExpectation {
 ///     .to_statement()?;
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
 /// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
-/// let keys: custodia::trust::TrustAnchors = [key.public_key().clone()].into_iter().collect();
+/// let mut keys = custodia::trust::TrustAnchors::new();
+/// keys.push(custodia::trust::Anchor::key("ci", key.public_key().clone()).with_roles(["builder"]))?;
 ///
 /// let expect = ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/builder"], "github.com/acme/app")
 ///     .with_ref(RefExpectation::VersionedTag("v1.4".into()));
 /// let verified = verify_provenance(&envelope, &keys, &expect);
 /// assert!(verified.report().verified(), "{}", verified.report());
+/// assert_eq!(verified.signed_by()[0].identity(), "ci");
 ///
 /// let wrong = expect.clone().with_ref(RefExpectation::Branch("main".into()));
 /// let failed = verify_provenance(&envelope, &keys, &wrong);
 /// assert_eq!(failed.report().first_failure().unwrap().name, "source-ref");
+/// assert!(failed.signed_by().is_empty());
 /// # Ok::<(), custodia::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -177,15 +180,30 @@ impl ProvenanceExpectation {
 pub struct VerifiedProvenance {
     report: Report,
     claims: Option<ProvenanceClaims>,
+    signed_by: Vec<Anchor>,
 }
 
 impl VerifiedProvenance {
     /// A result from checks made elsewhere (a Sigstore bundle); the claims
-    /// are kept only when the report verified.
-    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
-    pub(crate) fn from_parts(report: Report, claims: Option<ProvenanceClaims>) -> Self {
-        let claims = claims.filter(|_| report.verified());
-        Self { report, claims }
+    /// and signers are kept only when the report verified.
+    pub(crate) fn from_parts(
+        report: Report,
+        claims: Option<ProvenanceClaims>,
+        signed_by: Vec<Anchor>,
+    ) -> Self {
+        let verified = report.verified();
+        Self {
+            claims: claims.filter(|_| verified),
+            signed_by: if verified { signed_by } else { Vec::new() },
+            report,
+        }
+    }
+
+    /// The trust anchors whose signatures counted (identity and roles);
+    /// empty unless verified, and for a statement checked without its
+    /// signature ([`verify_provenance_statement`]).
+    pub fn signed_by(&self) -> &[Anchor] {
+        &self.signed_by
     }
 
     /// All checks, in order.
@@ -210,15 +228,11 @@ pub fn verify_provenance(
 ) -> VerifiedProvenance {
     let mut report = Report::new();
     match open_anchored(envelope, anchors, expected.threshold, &mut report) {
-        Some((statement, _)) => {
+        Some((statement, signed_by)) => {
             let claims = check_claims(&statement, expected, &mut report);
-            let claims = claims.filter(|_| report.verified());
-            VerifiedProvenance { report, claims }
+            VerifiedProvenance::from_parts(report, claims, signed_by)
         }
-        None => VerifiedProvenance {
-            report,
-            claims: None,
-        },
+        None => VerifiedProvenance::from_parts(report, None, Vec::new()),
     }
 }
 
@@ -267,8 +281,7 @@ pub fn verify_provenance_statement(
 ) -> VerifiedProvenance {
     let mut report = Report::new();
     let claims = check_claims(statement, expected, &mut report);
-    let claims = claims.filter(|_| report.verified());
-    VerifiedProvenance { report, claims }
+    VerifiedProvenance::from_parts(report, claims, Vec::new())
 }
 
 fn check_claims(
