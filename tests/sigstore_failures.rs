@@ -289,7 +289,7 @@ fn public_key_bundles_need_the_signers_key() {
     ));
     let key =
         PublicKey::from_pem(&String::from_utf8(read(&format!("{dir}/key.pub"))).unwrap()).unwrap();
-    let ok = verify_artifact(&bundle, &anchors(&production(), &(key)), &a_txt());
+    let ok = verify_artifact(&bundle, &anchors(&production(), &key), &a_txt());
     assert!(ok.report().verified(), "{}", ok.report());
 
     let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
@@ -298,6 +298,36 @@ fn public_key_bundles_need_the_signers_key() {
         .report()
         .clone();
     fails_on(&report, "signature", "");
+
+    // Among several trusted keys (and a keyless signer), the one that
+    // signed is found and named; the bundle's key hint picks nothing.
+    let mut several = TrustAnchors::new().with_sigstore_root(production());
+    several
+        .push(Anchor::key("other", policy.clone()).with_roles(["builder"]))
+        .unwrap();
+    several.push(Anchor::from(beacon())).unwrap();
+    several
+        .push(Anchor::key("managed", key.clone()).with_roles(["builder"]))
+        .unwrap();
+    let ok = verify_artifact(&bundle, &several, &a_txt());
+    assert!(ok.report().verified(), "{}", ok.report());
+    let names: Vec<_> = ok.signed_by().iter().map(Anchor::identity).collect();
+    assert_eq!(names, ["managed"]);
+    // Without it, the failure says how many keys were tried.
+    let mut without = TrustAnchors::new().with_sigstore_root(production());
+    without.push(Anchor::key("other", policy.clone())).unwrap();
+    without
+        .push(Anchor::from(
+            PrivateKey::generate(KeyAlgorithm::Ed25519)
+                .unwrap()
+                .public_key()
+                .clone(),
+        ))
+        .unwrap();
+    let report = verify_artifact(&bundle, &without, &a_txt())
+        .report()
+        .clone();
+    fails_on(&report, "signature", "other 1 trusted keys");
 
     // A keyless policy for a key bundle, and a key for a keyless bundle.
     let report = verify_artifact(&bundle, &anchors(&production(), &beacon()), &a_txt())

@@ -335,24 +335,15 @@ fn run(
             }
         },
     };
-    if to_artifact(&signed_digest).is_none() {
+    let Some(sig_artifact) = to_artifact(&signed_digest) else {
         return Outcome::failed(report, "artifact", "unusable digest".into());
-    }
-    let verify = |policy: &dyn Fn(
-        Artifact<'static>,
-    ) -> Result<VerificationResult, sigstore_verify::Error>| {
-        to_artifact(&signed_digest).map(policy)
     };
 
     let (result, signed_by) = if keyless {
-        let outcome = verify(&|a| {
-            root.verifier
-                .verify(a, &bundle.inner, &VerificationPolicy::any_identity())
-        });
-        match outcome {
-            Some(Ok(result)) => (result, Vec::new()),
-            Some(Err(e)) => return Outcome::failed(report, failed_check(&e), e.to_string()),
-            None => return Outcome::failed(report, "artifact", "unusable digest".into()),
+        let any = VerificationPolicy::any_identity();
+        match root.verifier.verify(sig_artifact, &bundle.inner, &any) {
+            Ok(result) => (result, Vec::new()),
+            Err(e) => return Outcome::failed(report, failed_check(&e), e.to_string()),
         }
     } else {
         // Each trusted key in turn: the bundle's key hint never picks one.
@@ -364,15 +355,17 @@ fn run(
             };
             let policy =
                 PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec()));
-            match verify(&|a| root.verifier.verify(a, &bundle.inner, &policy)) {
-                Some(Ok(result)) => {
+            match root
+                .verifier
+                .verify(sig_artifact.clone(), &bundle.inner, &policy)
+            {
+                Ok(result) => {
                     found = Some((result, vec![(*anchor).clone()]));
                     break;
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     first_error.get_or_insert(e);
                 }
-                None => {}
             }
         }
         match (found, first_error) {
@@ -388,7 +381,10 @@ fn run(
                 };
                 return Outcome::failed(report, failed_check(&e), format!("{e}{tried}"));
             }
-            (None, None) => return Outcome::failed(report, "artifact", "unusable digest".into()),
+            // `keys` is not empty (checked above).
+            (None, None) => {
+                return Outcome::failed(report, "signature", "no trusted key".into());
+            }
         }
     };
     passed_crypto(bundle, keyless, &result, &mut report);
