@@ -39,6 +39,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_artifact};
 use custodia::digest::DigestSet;
 use custodia::dsse::pae;
+use custodia::trust::{Anchor, TrustAnchors};
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use serde_json::{Value, json};
 
@@ -238,20 +239,24 @@ fn bundle_verify(c: &mut Criterion) {
         let root = TrustedRoot::from_json(&root_bytes).unwrap();
         let bundle = Bundle::from_json(&wire).unwrap();
         // Everything below verifies; a benchmark of a failing path would lie.
-        let report = verify_artifact(&bundle, &root, &policy, &artifact);
+        let report = verify_artifact(&bundle, &anchors(&root, &policy), &artifact);
         assert!(report.report().verified(), "{}", report.report());
 
         group.bench_function(format!("{name}/verify"), |b| {
             b.iter(|| {
-                verify_artifact(black_box(&bundle), &root, &policy, black_box(&artifact))
-                    .report()
-                    .verified()
+                verify_artifact(
+                    black_box(&bundle),
+                    &anchors(&root, &policy),
+                    black_box(&artifact),
+                )
+                .report()
+                .verified()
             })
         });
         group.bench_function(format!("{name}/parse_verify"), |b| {
             b.iter(|| {
                 let bundle = Bundle::from_json(black_box(&wire)).unwrap();
-                verify_artifact(&bundle, &root, &policy, black_box(&artifact))
+                verify_artifact(&bundle, &anchors(&root, &policy), black_box(&artifact))
                     .report()
                     .verified()
             })
@@ -281,3 +286,10 @@ fn bundle_verify(c: &mut Criterion) {
 
 criterion_group!(benches, bundle_verify);
 criterion_main!(benches);
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
+}

@@ -13,12 +13,13 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use custodia::digest::DigestSet;
 use custodia::dsse::{Envelope, pae};
-use custodia::keys::{KeySet, PrivateKey};
+use custodia::keys::PrivateKey;
 use custodia::provenance::{
     BuildContext, ProvenanceExpectation, SourceRef, verify_provenance, verify_provenance_batch,
 };
 use custodia::statement::PAYLOAD_TYPE;
 use custodia::time::Timestamp;
+use custodia::trust::TrustAnchors;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 const COUNT: usize = 10_000;
@@ -33,7 +34,7 @@ fn bench(c: &mut Criterion) {
         .as_ref()
         .to_vec();
     let key = PrivateKey::from_pkcs8_der(pkcs8.as_ref()).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
 
     let mut source = SourceRef::new("https://github.com/acme/app");
     source.git_ref = Some("refs/heads/main".into());

@@ -305,6 +305,17 @@ pub enum KeyError {
     /// Key generation failed.
     #[error("key generation failed: {0}")]
     Generation(String),
+    /// One key was given to two trust anchors: a signature by it would
+    /// not say who signed.
+    #[error("key {key_id} is trusted twice, as `{held_by}` and as `{asked_by}`")]
+    TrustedTwice {
+        /// The key's id.
+        key_id: String,
+        /// The identity that holds it.
+        held_by: String,
+        /// The identity that asked for it again.
+        asked_by: String,
+    },
     /// The key parses but must not be trusted.
     #[error("{algorithm} key refused: {reason}")]
     Weak {

@@ -9,9 +9,10 @@
 //! ```
 //! use custodia::digest::DigestSet;
 //! use custodia::dsse::Envelope;
-//! use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+//! use custodia::keys::{KeyAlgorithm, PrivateKey};
 //! use custodia::resource::ResourceDescriptor;
 //! use custodia::statement::{Statement, PAYLOAD_TYPE};
+//! use custodia::trust::TrustAnchors;
 //! use custodia::verify::{verify_attestation, Expectation};
 //!
 //! let artifact = b"app-1.0.tar.gz bytes";
@@ -27,7 +28,7 @@
 //! let wire = envelope.to_json();
 //!
 //! // Consumer: signature, payload type, predicate type and subject in one call.
-//! let trusted: KeySet = [builder.public_key().clone()].into_iter().collect();
+//! let trusted: TrustAnchors = [builder.public_key().clone()].into_iter().collect();
 //! let expect = Expectation::new("https://example.com/built/v1", DigestSet::of_bytes(artifact));
 //! let result = verify_attestation(&Envelope::from_json(&wire)?, &trusted, &expect);
 //! assert!(result.report().verified(), "{}", result.report());
@@ -68,6 +69,7 @@ pub mod resource;
 pub mod sbom;
 pub mod statement;
 pub mod time;
+pub mod trust;
 pub mod verify;
 
 pub use error::{Error, Result};
@@ -79,8 +81,8 @@ pub mod fuzzing {
     const FUZZ_ED25519_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA41RK9KyUCbjgYcdV56sfwXKfYl3jJnZQLhOmOqPo32U=\n-----END PUBLIC KEY-----\n";
     const FUZZ_P256_PUB: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEbiydJhAPwZMzKvJ1J5Sx0arI9al1\ncNnyt/ExzJ/Gd3g2+kB1dW5PxQxltdWpaJG+E8l09cEXWbnwTre4ldiXwQ==\n-----END PUBLIC KEY-----\n";
 
-    fn fuzz_keys() -> &'static crate::keys::KeySet {
-        static KEYS: std::sync::OnceLock<crate::keys::KeySet> = std::sync::OnceLock::new();
+    fn fuzz_keys() -> &'static crate::trust::TrustAnchors {
+        static KEYS: std::sync::OnceLock<crate::trust::TrustAnchors> = std::sync::OnceLock::new();
         KEYS.get_or_init(|| {
             [FUZZ_ED25519_PUB, FUZZ_P256_PUB]
                 .into_iter()
@@ -93,7 +95,7 @@ pub mod fuzzing {
     /// fixed keys and as an attestation.
     pub fn envelope(data: &[u8]) {
         if let Ok(env) = crate::dsse::Envelope::from_json(data) {
-            let _ = env.verify(fuzz_keys(), 1);
+            let _ = env.verify(fuzz_keys().keys(), 1);
             let expect = crate::verify::Expectation::new(
                 "https://slsa.dev/provenance/v1",
                 crate::digest::DigestSet::of_bytes(data),
@@ -476,8 +478,9 @@ pub mod fuzzing {
     }
 
     /// Parses a Sigstore bundle and, if it parses, verifies it against the
-    /// production trusted root with a pattern policy, a key policy and as an
-    /// attestation; a verified report must name a signature check.
+    /// production trusted root with a keyless pattern anchor, a key anchor
+    /// and both, and as an attestation; a verified report must name a
+    /// signature check and a signer.
     #[cfg(feature = "sigstore")]
     pub fn bundle(data: &[u8]) {
         let Ok(bundle) = crate::bundle::Bundle::from_json(data) else {
@@ -488,24 +491,33 @@ pub mod fuzzing {
             return;
         };
         let artifact = crate::digest::DigestSet::of_bytes(data);
-        let policies = [
-            crate::bundle::IdentityPolicy::keyless_regex(".*", ".*").ok(),
-            crate::keys::PublicKey::from_pem(FUZZ_P256_PUB)
-                .ok()
-                .map(crate::bundle::IdentityPolicy::public_key),
-        ];
-        for policy in policies.iter().flatten() {
-            let verified = crate::bundle::verify_artifact(&bundle, root, policy, &artifact);
+        let keyless = crate::trust::IdentityPolicy::keyless_regex(".*", ".*")
+            .ok()
+            .map(|c| crate::trust::Anchor::keyless("any", c));
+        let key = crate::keys::PublicKey::from_pem(FUZZ_P256_PUB)
+            .ok()
+            .map(crate::trust::Anchor::from);
+        let sets = [vec![keyless.clone()], vec![key.clone()], vec![keyless, key]];
+        for set in sets {
+            let mut anchors = crate::trust::TrustAnchors::new().with_sigstore_root(root.clone());
+            for anchor in set.into_iter().flatten() {
+                let _ = anchors.push(anchor);
+            }
+            let verified = crate::bundle::verify_artifact(&bundle, &anchors, &artifact);
             let report = verified.report();
             if report.verified() {
                 assert!(
                     report.checks().iter().any(|c| c.name == "signature"),
                     "verified without a signature check"
                 );
+                assert!(
+                    !verified.signed_by().is_empty(),
+                    "verified without a signer"
+                );
             }
             let expect =
                 crate::verify::Expectation::new("https://slsa.dev/provenance/v1", artifact.clone());
-            let _ = crate::bundle::verify_attestation(&bundle, root, policy, &expect);
+            let _ = crate::bundle::verify_attestation(&bundle, &anchors, &expect);
         }
     }
 

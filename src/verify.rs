@@ -7,19 +7,21 @@
 //! before parsing a payload that no trusted key signed.
 
 use crate::digest::DigestSet;
-use crate::dsse::Envelope;
+use crate::dsse::{Envelope, SignatureVerification};
 use crate::keys::KeySet;
 use crate::report::{Check, Report};
 use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::trust::{Anchor, TrustAnchors};
 
 /// What an attestation must say, and who must have signed it.
 ///
 /// ```
 /// use custodia::digest::DigestSet;
 /// use custodia::dsse::Envelope;
-/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// use custodia::keys::{PrivateKey, KeyAlgorithm};
 /// use custodia::resource::ResourceDescriptor;
 /// use custodia::statement::{Statement, PAYLOAD_TYPE};
+/// use custodia::trust::{Anchor, TrustAnchors};
 /// use custodia::verify::{verify_attestation, Expectation};
 ///
 /// let artifact = b"the release tarball";
@@ -31,17 +33,20 @@ use crate::statement::{PAYLOAD_TYPE, Statement};
 /// )?;
 /// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key)?;
 ///
-/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let mut anchors = TrustAnchors::new();
+/// anchors.push(Anchor::key("ci", key.public_key().clone()).with_roles(["tester"]))?;
 /// let expect = Expectation::new("https://example.com/tested/v1", DigestSet::of_bytes(artifact));
-/// let verified = verify_attestation(&env, &keys, &expect);
+/// let verified = verify_attestation(&env, &anchors, &expect);
 /// assert!(verified.report().verified(), "{}", verified.report());
 /// assert!(verified.statement().is_some());
+/// assert_eq!(verified.signed_by()[0].identity(), "ci");
 ///
 /// // The same envelope does not vouch for a rebuilt artifact.
 /// let rebuilt = Expectation::new("https://example.com/tested/v1", DigestSet::of_bytes(b"rebuilt"));
-/// let failed = verify_attestation(&env, &keys, &rebuilt);
+/// let failed = verify_attestation(&env, &anchors, &rebuilt);
 /// assert_eq!(failed.report().first_failure().unwrap().name, "subject");
 /// assert!(failed.statement().is_none());
+/// assert!(failed.signed_by().is_empty());
 /// # Ok::<(), custodia::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -95,15 +100,30 @@ impl Expectation {
 pub struct VerifiedAttestation {
     report: Report,
     statement: Option<Statement>,
+    signed_by: Vec<Anchor>,
 }
 
 impl VerifiedAttestation {
     /// A result from checks made elsewhere (a Sigstore bundle); the
-    /// statement is kept only when the report verified.
+    /// statement and signers are kept only when the report verified.
     #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
-    pub(crate) fn from_parts(report: Report, statement: Option<Statement>) -> Self {
-        let statement = statement.filter(|_| report.verified());
-        Self { report, statement }
+    pub(crate) fn from_parts(
+        report: Report,
+        statement: Option<Statement>,
+        signed_by: Vec<Anchor>,
+    ) -> Self {
+        let verified = report.verified();
+        Self {
+            statement: statement.filter(|_| verified),
+            signed_by: if verified { signed_by } else { Vec::new() },
+            report,
+        }
+    }
+
+    /// The trust anchors whose signatures counted (identity and roles),
+    /// in signature order; empty unless verified.
+    pub fn signed_by(&self) -> &[Anchor] {
+        &self.signed_by
     }
 
     /// All checks, in order.
@@ -125,50 +145,73 @@ impl VerifiedAttestation {
     }
 }
 
-/// Checks, in order: `signature` threshold by trusted keys, `payload-type`,
-/// `statement` (parses and is valid), `predicate-type`, `subject` (a subject
-/// identifies the artifact: all shared algorithms agree, one is strong).
+/// Checks, in order: `signature` threshold by the anchors' keys,
+/// `payload-type`, `statement` (parses and is valid), `predicate-type`,
+/// `subject` (a subject identifies the artifact: all shared algorithms
+/// agree, one is strong). The result names the anchors that signed
+/// ([`VerifiedAttestation::signed_by`]); to require a role, pass
+/// [`TrustAnchors::with_role`].
 pub fn verify_attestation(
     envelope: &Envelope,
-    keys: &KeySet,
+    anchors: &TrustAnchors,
     expected: &Expectation,
 ) -> VerifiedAttestation {
     let mut report = Report::new();
-    let Some(statement) = open_envelope(envelope, keys, expected.threshold, &mut report) else {
-        return VerifiedAttestation {
-            report,
-            statement: None,
-        };
+    let Some((statement, signed_by)) =
+        open_anchored(envelope, anchors, expected.threshold, &mut report)
+    else {
+        return VerifiedAttestation::from_parts(report, None, Vec::new());
     };
     check_predicate_type(&statement, &[expected.predicate_type.as_str()], &mut report);
     check_subject(&statement, &expected.artifact, &mut report);
-    let statement = report.verified().then_some(statement);
-    VerifiedAttestation { report, statement }
+    VerifiedAttestation::from_parts(report, Some(statement), signed_by)
+}
+
+/// [`open_envelope`] against trust anchors: the statement and the anchors
+/// that signed, only when every check passed.
+pub(crate) fn open_anchored(
+    envelope: &Envelope,
+    anchors: &TrustAnchors,
+    threshold: usize,
+    report: &mut Report,
+) -> Option<(Statement, Vec<Anchor>)> {
+    let (statement, signatures) = open_verified(envelope, anchors.keys(), threshold, report)?;
+    Some((statement, anchors.signers(&signatures)))
 }
 
 /// Signature threshold, payload type and statement parsing: the checks
 /// every attestation verification starts with. Returns the statement only
 /// when all of them passed; the payload of an envelope that no trusted key
-/// signed is never parsed.
+/// signed is never parsed. (Promotion chains call it with a role's keys.)
 pub(crate) fn open_envelope(
     envelope: &Envelope,
     keys: &KeySet,
     threshold: usize,
     report: &mut Report,
 ) -> Option<Statement> {
-    match envelope.verify(keys, threshold) {
+    open_verified(envelope, keys, threshold, report).map(|(statement, _)| statement)
+}
+
+fn open_verified(
+    envelope: &Envelope,
+    keys: &KeySet,
+    threshold: usize,
+    report: &mut Report,
+) -> Option<(Statement, SignatureVerification)> {
+    let signatures = match envelope.verify(keys, threshold) {
         Ok(sigs) => {
             let verified = sigs.verified();
             report.extend(sigs.report());
             if !verified {
                 return None;
             }
+            sigs
         }
         Err(e) => {
             report.push(Check::fail("threshold", e.to_string()));
             return None;
         }
-    }
+    };
 
     // in-toto 1.2: `application/vnd.in-toto.<predicate>+json` too, never
     // trusted for the predicate type (the statement's is checked).
@@ -195,7 +238,7 @@ pub(crate) fn open_envelope(
                     st.subject().len()
                 ),
             ));
-            Some(st)
+            Some((st, signatures))
         }
         Err(e) => {
             report.push(Check::fail("statement", e.to_string()));

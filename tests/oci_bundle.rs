@@ -22,6 +22,7 @@ use custodia::oci::referrers::{
     ARTIFACT_TYPE_SIGSTORE_BUNDLE,
 };
 use custodia::oci::{Attachment, ImageBuilder, Layout, ReferrerFilter, verify_attached_bundles};
+use custodia::trust::{Anchor, TrustAnchors};
 
 const ID: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -124,7 +125,8 @@ fn attached_bundles_are_listed_fetched_and_verified_against_the_image() {
     // (the image's digest) refuses a bundle about something else.
     let root = production();
     let policy = IdentityPolicy::keyless(ID, ISSUER);
-    let found = verify_attached_bundles(&layout, digest, &root, &policy, SLSA_V1).unwrap();
+    let found =
+        verify_attached_bundles(&layout, digest, &anchors(&root, &policy), SLSA_V1).unwrap();
     assert_eq!(found.len(), 1);
     let report = &found[0].report;
     for passed in [
@@ -157,11 +159,12 @@ fn attached_bundles_are_listed_fetched_and_verified_against_the_image() {
         "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main",
         ISSUER,
     );
-    let found = verify_attached_bundles(&layout, digest, &root, &stranger, SLSA_V1).unwrap();
+    let found =
+        verify_attached_bundles(&layout, digest, &anchors(&root, &stranger), SLSA_V1).unwrap();
     assert_eq!(found[0].report.first_failure().unwrap().name, "identity");
 
     // The DSSE path does not pick up bundles, nor the bundle path envelopes.
-    let keys = custodia::keys::KeySet::new();
+    let keys = TrustAnchors::new();
     assert!(
         custodia::oci::verify_attached(&layout, digest, &keys, SLSA_V1)
             .unwrap()
@@ -191,8 +194,20 @@ fn a_tampered_bundle_blob_is_named() {
     fs::write(&path, &bytes).unwrap();
     let root = production();
     let policy = IdentityPolicy::keyless(ID, ISSUER);
-    let err = verify_attached_bundles(&layout, &image.descriptor.digest, &root, &policy, SLSA_V1)
-        .unwrap_err()
-        .to_string();
+    let err = verify_attached_bundles(
+        &layout,
+        &image.descriptor.digest,
+        &anchors(&root, &policy),
+        SLSA_V1,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains(blob.encoded()), "{err}");
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use custodia::bundle::{IdentityPolicy, TrustedRoot};
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::oci::cosign::{LegacyKind, legacy_bundle};
 use custodia::oci::spec::ANNOTATION_REF_NAME;
 use custodia::oci::{
@@ -40,6 +40,7 @@ use custodia::oci::{
 };
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::trust::{Anchor, TrustAnchors};
 
 const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
 const IMAGE: &str = "sha256:234e2c830c2fb31ac5671789d22adfe44d30c3ee831d01beae5e237841a13122";
@@ -125,8 +126,7 @@ fn a_cosign_v2_attestation_is_found_under_its_legacy_tag_and_verifies() {
     let verified = verify_attached_bundles(
         &layout,
         &digest(IMAGE),
-        &production(),
-        &generator(),
+        &anchors(&production(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -160,14 +160,18 @@ fn a_cosign_v2_attestation_is_found_under_its_legacy_tag_and_verifies() {
         "https://github.com/acme/app/.github/workflows/x.yml@refs/heads/main",
         ISSUER,
     );
-    let refused =
-        verify_attached_bundles(&layout, &digest(IMAGE), &production(), &stranger, SLSA_V02)
-            .unwrap();
+    let refused = verify_attached_bundles(
+        &layout,
+        &digest(IMAGE),
+        &anchors(&production(), &stranger),
+        SLSA_V02,
+    )
+    .unwrap();
     assert_eq!(refused[0].report.first_failure().unwrap().name, "identity");
 
     // With keys: the keyless envelope is found and its signature refused.
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let by_key = verify_attached(&layout, &digest(IMAGE), &keys, SLSA_V02).unwrap();
     assert_eq!(by_key.len(), 1);
     assert!(!by_key[0].verified());
@@ -209,7 +213,7 @@ fn an_image_with_both_kinds_finds_both_and_says_where() {
 
     // Keys: both verified as DSSE attestations, the referrer passes, the
     // keyless legacy one fails its signature; each says where it was.
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let by_key = verify_attached(&layout, &image.descriptor.digest, &keys, SLSA_V02).unwrap();
     assert_eq!(by_key.len(), 2);
     assert!(by_key[0].verified(), "{}", by_key[0].report);
@@ -224,8 +228,7 @@ fn an_image_with_both_kinds_finds_both_and_says_where() {
     let keyless = verify_attached_bundles(
         &layout,
         &image.descriptor.digest,
-        &production(),
-        &generator(),
+        &anchors(&production(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -282,8 +285,7 @@ fn a_legacy_tag_attestation_about_another_image_is_refused() {
     let verified = verify_attached_bundles(
         &layout,
         &image.descriptor.digest,
-        &production(),
-        &generator(),
+        &anchors(&production(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -346,8 +348,7 @@ fn a_tampered_rekor_entry_or_certificate_is_refused() {
         let verified = verify_attached_bundles(
             &layout,
             &digest(IMAGE),
-            &production(),
-            &generator(),
+            &anchors(&production(), &generator()),
             SLSA_V02,
         )
         .unwrap();
@@ -379,8 +380,11 @@ fn a_layer_becomes_the_bundle_it_is_equivalent_to_and_bad_annotations_are_typed_
         set.insert_raw("sha256", &IMAGE[7..]).unwrap();
         set
     });
-    let result =
-        custodia::bundle::verify_attestation(&bundle, &production(), &generator(), &expect);
+    let result = custodia::bundle::verify_attestation(
+        &bundle,
+        &anchors(&production(), &generator()),
+        &expect,
+    );
     assert!(result.report().verified(), "{}", result.report());
 
     for (key, value) in [
@@ -460,8 +464,7 @@ fn in_a_registry_the_legacy_tag_is_found_and_an_attestation_about_another_image_
     let verified = verify_attached_bundles(
         &registry,
         &image.descriptor.digest,
-        &production(),
-        &generator(),
+        &anchors(&production(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -636,7 +639,7 @@ mod signatures {
                 (elsewhere.clone(), key.sign(&elsewhere).unwrap()),
             ],
         );
-        let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+        let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
         let verified = verify_attached_signatures(&layout, &image, &keys).unwrap();
         assert_eq!(verified.len(), 3);
         assert!(verified[0].verified(), "{}", verified[0].report);
@@ -708,4 +711,11 @@ mod signatures {
         let duplicate = br#"{"critical":{"identity":{"docker-reference":"r"},"identity":{"docker-reference":"s"},"image":{"docker-manifest-digest":"sha256:234e2c830c2fb31ac5671789d22adfe44d30c3ee831d01beae5e237841a13122"},"type":"cosign container image signature"}}"#;
         assert!(SimpleSigning::from_json(duplicate).is_err());
     }
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -36,13 +36,14 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use custodia::bundle::{IdentityPolicy, TrustedRoot};
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::oci::cosign::{LegacyKind, verify_attached_keyless_signatures};
 use custodia::oci::{
     Attachment, Descriptor, ImageBuilder, Layout, Location, OciDigest, ReferrerFilter, discover,
     verify_attached_bundles, verify_attached_signatures,
 };
 use custodia::report::Report;
+use custodia::trust::TrustAnchors;
 use serde_json::{Value, json};
 
 /// go-containerregistry's `empty.Image`, the subject of cosign's bundle.
@@ -91,6 +92,11 @@ fn production() -> TrustedRoot {
 }
 
 /// Who signed cosign's bundle (the certificate's SAN and issuer).
+/// Anchors trusting one keyless identity under the production root.
+fn keyless(policy: &IdentityPolicy) -> TrustAnchors {
+    TrustAnchors::keyless(production(), policy.clone())
+}
+
 fn bundle_signer() -> IdentityPolicy {
     IdentityPolicy::keyless("cody@soyland.com", GITHUB_OAUTH)
 }
@@ -135,8 +141,7 @@ fn a_cosign_v3_referrer_is_discovered_and_verifies() {
     let verified = verify_attached_bundles(
         &layout,
         &digest(EMPTY_IMAGE),
-        &production(),
-        &bundle_signer(),
+        &keyless(&bundle_signer()),
         COSIGN_ATTESTATION,
     )
     .unwrap();
@@ -175,8 +180,7 @@ fn a_cosign_v3_referrer_is_refused_for_another_signer_predicate_or_image() {
     let image = digest(EMPTY_IMAGE);
 
     let other = IdentityPolicy::keyless("someone@else.example", GITHUB_OAUTH);
-    let v = verify_attached_bundles(&layout, &image, &production(), &other, COSIGN_ATTESTATION)
-        .unwrap();
+    let v = verify_attached_bundles(&layout, &image, &keyless(&other), COSIGN_ATTESTATION).unwrap();
     assert_eq!(v.len(), 1);
     assert!(!v[0].verified());
     assert_eq!(failure(&v[0].report), "identity");
@@ -186,8 +190,7 @@ fn a_cosign_v3_referrer_is_refused_for_another_signer_predicate_or_image() {
     let none = verify_attached_bundles(
         &layout,
         &image,
-        &production(),
-        &bundle_signer(),
+        &keyless(&bundle_signer()),
         "https://slsa.dev/provenance/v1",
     )
     .unwrap();
@@ -210,8 +213,7 @@ fn a_cosign_v3_referrer_is_refused_for_another_signer_predicate_or_image() {
     let v = verify_attached_bundles(
         &layout,
         &app.descriptor.digest,
-        &production(),
-        &bundle_signer(),
+        &keyless(&bundle_signer()),
         COSIGN_ATTESTATION,
     )
     .unwrap();
@@ -322,8 +324,7 @@ fn an_image_with_a_v3_referrer_and_a_v2_tag_finds_and_verifies_both() {
     let verified = verify_attached_bundles(
         &layout,
         &image,
-        &production(),
-        &bundle_signer(),
+        &keyless(&bundle_signer()),
         COSIGN_ATTESTATION,
     )
     .unwrap();
@@ -353,7 +354,7 @@ fn a_cosign_v2_keyless_signature_is_discovered_and_verifies() {
     );
 
     let verified =
-        verify_attached_keyless_signatures(&layout, &image, &production(), &sig_signer()).unwrap();
+        verify_attached_keyless_signatures(&layout, &image, &keyless(&sig_signer())).unwrap();
     assert_eq!(verified.len(), 1);
     let v = &verified[0];
     assert!(v.verified(), "{}", v.report);
@@ -383,7 +384,7 @@ fn a_cosign_v2_keyless_signature_is_discovered_and_verifies() {
 
     // With keys instead: no key signed it.
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let by_key = verify_attached_signatures(&layout, &image, &keys).unwrap();
     assert_eq!(by_key.len(), 1);
     assert_eq!(failure(&by_key[0].report), "signature");
@@ -397,13 +398,9 @@ fn a_keyless_signature_by_someone_else_is_refused_at_identity() {
         IdentityPolicy::keyless("someone@else.example", GITHUB_OAUTH),
         IdentityPolicy::keyless("mitr@redhat.com", "https://accounts.google.com"),
     ] {
-        let v = verify_attached_keyless_signatures(
-            &layout,
-            &digest(SIGNED_IMAGE),
-            &production(),
-            &policy,
-        )
-        .unwrap();
+        let v =
+            verify_attached_keyless_signatures(&layout, &digest(SIGNED_IMAGE), &keyless(&policy))
+                .unwrap();
         assert_eq!(v.len(), 1);
         assert!(!v[0].verified());
         assert!(
@@ -442,8 +439,7 @@ fn a_keyless_signature_under_another_images_tag_is_refused_at_image() {
     let app = layout.identity(Some("app")).unwrap().descriptor.digest;
     put_real_sig(&layout, &LegacyKind::Signatures.tag(&app));
 
-    let v =
-        verify_attached_keyless_signatures(&layout, &app, &production(), &sig_signer()).unwrap();
+    let v = verify_attached_keyless_signatures(&layout, &app, &keyless(&sig_signer())).unwrap();
     assert_eq!(v.len(), 1);
     // Every signature and log check passes: it is a real signature, of
     // another image.
@@ -533,8 +529,7 @@ fn a_tampered_keyless_signature_is_refused_with_the_check_named() {
         let v = verify_attached_keyless_signatures(
             &layout,
             &digest(SIGNED_IMAGE),
-            &production(),
-            &sig_signer(),
+            &keyless(&sig_signer()),
         )
         .unwrap();
         assert_eq!(v.len(), 1);
@@ -607,8 +602,7 @@ fn in_a_registry_both_places_are_found_and_verified() {
     let verified = verify_attached_bundles(
         &registry,
         &image,
-        &production(),
-        &bundle_signer(),
+        &keyless(&bundle_signer()),
         COSIGN_ATTESTATION,
     )
     .unwrap();
@@ -629,8 +623,7 @@ fn in_a_registry_both_places_are_found_and_verified() {
     let v = verify_attached_keyless_signatures(
         &registry,
         &digest(SIGNED_IMAGE),
-        &production(),
-        &sig_signer(),
+        &keyless(&sig_signer()),
     )
     .unwrap();
     assert_eq!(v.len(), 1);
@@ -641,8 +634,7 @@ fn in_a_registry_both_places_are_found_and_verified() {
     registry
         .push_from_layout(&sigs, &sig, &LegacyKind::Signatures.tag(&other))
         .unwrap();
-    let v = verify_attached_keyless_signatures(&registry, &other, &production(), &sig_signer())
-        .unwrap();
+    let v = verify_attached_keyless_signatures(&registry, &other, &keyless(&sig_signer())).unwrap();
     assert_eq!(failure(&v[0].report), "image");
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
-use custodia::keys::{KeySet, PrivateKey};
+use custodia::keys::PrivateKey;
 use custodia::oci::referrers::{ANNOTATION_PREDICATE_TYPE, ARTIFACT_TYPE_DSSE};
 use custodia::oci::spec::{MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_MANIFEST};
 use custodia::oci::{
@@ -23,6 +23,7 @@ use custodia::oci::{
 };
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::trust::TrustAnchors;
 use custodia::verify::{Expectation, verify_attestation};
 
 const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
@@ -36,7 +37,7 @@ fn key() -> PrivateKey {
     PrivateKey::from_pem(&pem).unwrap()
 }
 
-fn keys(key: &PrivateKey) -> KeySet {
+fn keys(key: &PrivateKey) -> TrustAnchors {
     [key.public_key().clone()].into_iter().collect()
 }
 

@@ -22,7 +22,8 @@ use custodia::Error;
 use custodia::digest::{Digest, DigestAlgorithm};
 use custodia::dsse::Envelope;
 use custodia::error::StoreError;
-use custodia::keys::KeySet;
+use custodia::trust::TrustAnchors;
+
 use custodia::oci::referrers::ARTIFACT_TYPE_DSSE;
 use custodia::oci::registry::{ReferrersMode, Registry, RegistryOptions, RegistryStore};
 use custodia::oci::{Attachment, ImageBuilder, Layout, ReferrerFilter, verify_attached};
@@ -152,7 +153,7 @@ fn push_attach_fetch_verify_in_a_real_registry() {
     assert!(registry.tags().unwrap().contains(&tag));
 
     // List by predicate type, fetch, verify against the image digest.
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     for predicate_type in [PROVENANCE, SBOM] {
         let verified =
             verify_attached(&registry, &image.descriptor.digest, &keys, predicate_type).unwrap();

@@ -15,10 +15,11 @@ use std::process::Command;
 
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::oci::{Attachment, ImageBuilder, Layout, ReferrerFilter, verify_attached};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::trust::TrustAnchors;
 
 fn skopeo() -> Option<&'static str> {
     let found = Command::new("skopeo")
@@ -122,7 +123,7 @@ fn skopeo_inspects_and_copies_a_layout_custodia_wrote() {
 
     // The attestations stay with the original and verify there; custodia
     // can attach them to the copy too, and skopeo still reads it.
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     for predicate_type in [
         "https://slsa.dev/provenance/v1",
         "https://cyclonedx.org/bom",

@@ -21,11 +21,12 @@ use std::path::Path;
 use std::process::Command;
 
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::oci::spec::ImageConfig;
 use custodia::oci::{Attachment, ImageManifest, Layout, Manifest, verify_attached};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::trust::TrustAnchors;
 
 const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
 
@@ -114,7 +115,7 @@ fn a_zero_layer_image_takes_attachments_that_verify_and_skopeo_still_reads() {
         .unwrap();
 
     // custodia finds and verifies the attestation against the image.
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let verified = verify_attached(&layout, &image.descriptor.digest, &keys, PROVENANCE).unwrap();
     assert_eq!(verified.len(), 1);
     assert!(verified[0].verified(), "{}", verified[0].report);

@@ -18,9 +18,10 @@ use std::process::Command;
 
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey, PublicKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey, PublicKey};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{Statement, is_payload_type};
+use custodia::trust::TrustAnchors;
 use custodia::verify::{Expectation, verify_attestation};
 
 const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
@@ -47,7 +48,7 @@ fn check<'a>(report: &'a custodia::report::Report, name: &str) -> &'a custodia::
 #[test]
 fn a_predicate_specific_payload_type_verifies_like_the_generic_one() {
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let artifact = DigestSet::of_bytes(b"app");
     for payload_type in [
         "application/vnd.in-toto+json",
@@ -72,7 +73,7 @@ fn a_predicate_specific_payload_type_verifies_like_the_generic_one() {
 #[test]
 fn the_payload_type_is_never_trusted_for_the_predicate_type() {
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let artifact = DigestSet::of_bytes(b"app");
     // The media type says VSA; the signed statement is provenance.
     let envelope = Envelope::sign(
@@ -100,7 +101,7 @@ fn the_payload_type_is_never_trusted_for_the_predicate_type() {
 #[test]
 fn other_payload_types_are_refused() {
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let artifact = DigestSet::of_bytes(b"app");
     for payload_type in [
         "application/vnd.in-toto.+json",
@@ -172,7 +173,7 @@ fn the_python_peer_signs_a_predicate_specific_payload_type_custodia_verifies() {
     );
     let bytes = std::fs::read(&out_path).unwrap();
     let public = std::fs::read_to_string(keys_dir.join("ed25519_public.pem")).unwrap();
-    let keys: KeySet = [PublicKey::from_pem(&public).unwrap()]
+    let keys: TrustAnchors = [PublicKey::from_pem(&public).unwrap()]
         .into_iter()
         .collect();
     let envelope = Envelope::from_json(&bytes).unwrap();

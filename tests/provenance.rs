@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::predicate::slsa_provenance::{
     PROVENANCE_V0_2, PROVENANCE_V1, Provenance, ProvenanceClaims, ProvenanceVersion,
 };
@@ -23,6 +23,7 @@ use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 use custodia::time::Timestamp;
+use custodia::trust::TrustAnchors;
 
 const BUILDER: &str = "https://github.com/acme/builders/.github/workflows/build.yml";
 const COMMIT: &str = "4d329c75e7ec1725f7c9ce917a8799d408d06be3";
@@ -66,7 +67,7 @@ fn context(vars: &HashMap<&'static str, &'static str>) -> BuildContext {
 
 struct Fixture {
     builder_key: PrivateKey,
-    keys: KeySet,
+    keys: TrustAnchors,
 }
 
 fn fixture() -> Fixture {

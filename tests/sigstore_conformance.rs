@@ -18,6 +18,7 @@ use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_artifact};
 use custodia::digest::{DigestAlgorithm, DigestSet};
 use custodia::keys::PublicKey;
 use custodia::report::{Check, Report};
+use custodia::trust::{Anchor, TrustAnchors};
 use serde_json::Value;
 
 fn data(rel: &str) -> PathBuf {
@@ -175,7 +176,7 @@ struct Case {
     bundle: Vec<u8>,
     root: Vec<u8>,
     artifact: DigestSet,
-    policy: Result<IdentityPolicy, String>,
+    policy: Result<Anchor, String>,
     pass: bool,
 }
 
@@ -239,13 +240,13 @@ fn cases() -> Vec<Case> {
         };
         let policy = if let Some(key) = s("verify_with_key") {
             PublicKey::from_pem(&String::from_utf8_lossy(&read(&key)))
-                .map(IdentityPolicy::public_key)
+                .map(Anchor::from)
                 .map_err(|e| e.to_string())
         } else if let (Some(id), Some(issuer)) = (s("identity"), s("issuer")) {
-            Ok(IdentityPolicy::keyless(id, issuer))
+            Ok(IdentityPolicy::keyless(id, issuer).into())
         } else {
             // Upstream verifies these with a no-op identity policy.
-            Ok(IdentityPolicy::keyless_regex(".*", ".*").unwrap())
+            Ok(IdentityPolicy::keyless_regex(".*", ".*").unwrap().into())
         };
         out.push(Case {
             name,
@@ -281,7 +282,7 @@ fn verify(case: &Case) -> Report {
         Ok(p) => p,
         Err(e) => return fail("key", e.clone()),
     };
-    verify_artifact(&bundle, &root, policy, &case.artifact)
+    verify_artifact(&bundle, &anchors(&root, policy), &case.artifact)
         .report()
         .clone()
 }
@@ -352,7 +353,7 @@ fn the_tsa_bundle_fails_on_its_untrusted_timestamps_against_both_roots() {
         root_bytes("tsa/trust_config.json trustedRoot"),
     ] {
         let root = TrustedRoot::from_json(&root).unwrap();
-        let report = verify_artifact(&bundle, &root, &policy, &artifact)
+        let report = verify_artifact(&bundle, &anchors(&root, &policy), &artifact)
             .report()
             .clone();
         let failure = report.first_failure().unwrap();
@@ -374,7 +375,7 @@ fn passing_reports_name_every_step() {
         "https://token.actions.githubusercontent.com",
     );
     let artifact = DigestSet::of_bytes(&read("sigstore-conformance/a.txt"));
-    let verified = verify_artifact(&bundle, &root, &policy, &artifact);
+    let verified = verify_artifact(&bundle, &anchors(&root, &policy), &artifact);
     let names: Vec<&str> = verified
         .report()
         .checks()
@@ -400,4 +401,11 @@ fn passing_reports_name_every_step() {
         verified.report()
     );
     assert!(verified.statement().is_some());
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -21,6 +21,7 @@ use custodia::bundle::{
 use custodia::digest::DigestSet;
 use custodia::keys::{KeyAlgorithm, PrivateKey, PublicKey};
 use custodia::report::Report;
+use custodia::trust::{Anchor, TrustAnchors};
 use custodia::verify::Expectation;
 use serde_json::Value;
 
@@ -62,7 +63,7 @@ fn b64e(b: &[u8]) -> String {
 /// Verifies an edited bundle for a.txt with the beacon's identity.
 fn check(bundle: &Value, root: &TrustedRoot, policy: &IdentityPolicy) -> Report {
     let bundle = Bundle::from_json(&serde_json::to_vec(bundle).unwrap()).unwrap();
-    verify_artifact(&bundle, root, policy, &a_txt())
+    verify_artifact(&bundle, &anchors(root, policy), &a_txt())
         .report()
         .clone()
 }
@@ -108,8 +109,7 @@ fn expired_certificate() {
     let bundle = Bundle::from_json(&read(&format!("{dir}/bundle.sigstore.json"))).unwrap();
     let report = verify_artifact(
         &bundle,
-        &root,
-        &beacon(),
+        &anchors(&root, &beacon()),
         &DigestSet::of_bytes(&read(&format!("{dir}/artifact"))),
     )
     .report()
@@ -289,29 +289,54 @@ fn public_key_bundles_need_the_signers_key() {
     ));
     let key =
         PublicKey::from_pem(&String::from_utf8(read(&format!("{dir}/key.pub"))).unwrap()).unwrap();
-    let ok = verify_artifact(
-        &bundle,
-        &production(),
-        &IdentityPolicy::public_key(key),
-        &a_txt(),
-    );
+    let ok = verify_artifact(&bundle, &anchors(&production(), &key), &a_txt());
     assert!(ok.report().verified(), "{}", ok.report());
 
     let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let policy = IdentityPolicy::public_key(other.public_key().clone());
-    let report = verify_artifact(&bundle, &production(), &policy, &a_txt())
+    let policy = other.public_key().clone();
+    let report = verify_artifact(&bundle, &anchors(&production(), &policy), &a_txt())
         .report()
         .clone();
     fails_on(&report, "signature", "");
 
+    // Among several trusted keys (and a keyless signer), the one that
+    // signed is found and named; the bundle's key hint picks nothing.
+    let mut several = TrustAnchors::new().with_sigstore_root(production());
+    several
+        .push(Anchor::key("other", policy.clone()).with_roles(["builder"]))
+        .unwrap();
+    several.push(Anchor::from(beacon())).unwrap();
+    several
+        .push(Anchor::key("managed", key.clone()).with_roles(["builder"]))
+        .unwrap();
+    let ok = verify_artifact(&bundle, &several, &a_txt());
+    assert!(ok.report().verified(), "{}", ok.report());
+    let names: Vec<_> = ok.signed_by().iter().map(Anchor::identity).collect();
+    assert_eq!(names, ["managed"]);
+    // Without it, the failure says how many keys were tried.
+    let mut without = TrustAnchors::new().with_sigstore_root(production());
+    without.push(Anchor::key("other", policy.clone())).unwrap();
+    without
+        .push(Anchor::from(
+            PrivateKey::generate(KeyAlgorithm::Ed25519)
+                .unwrap()
+                .public_key()
+                .clone(),
+        ))
+        .unwrap();
+    let report = verify_artifact(&bundle, &without, &a_txt())
+        .report()
+        .clone();
+    fails_on(&report, "signature", "other 1 trusted keys");
+
     // A keyless policy for a key bundle, and a key for a keyless bundle.
-    let report = verify_artifact(&bundle, &production(), &beacon(), &a_txt())
+    let report = verify_artifact(&bundle, &anchors(&production(), &beacon()), &a_txt())
         .report()
         .clone();
     fails_on(&report, "certificate-chain", "public-key bundle");
     let keyless =
         Bundle::from_json(&serde_json::to_vec(&happy("happy-path-v0.3")).unwrap()).unwrap();
-    let report = verify_artifact(&keyless, &production(), &policy, &a_txt())
+    let report = verify_artifact(&keyless, &anchors(&production(), &policy), &a_txt())
         .report()
         .clone();
     fails_on(&report, "signature", "keyless bundle");
@@ -327,8 +352,7 @@ fn one_call_binds_predicate_type_and_subject() {
 
     let ok = verify_attestation(
         &bundle,
-        &production(),
-        &beacon(),
+        &anchors(&production(), &beacon()),
         &Expectation::new(&predicate_type, a_txt()),
     );
     assert!(ok.report().verified(), "{}", ok.report());
@@ -336,8 +360,7 @@ fn one_call_binds_predicate_type_and_subject() {
 
     let wrong_type = verify_attestation(
         &bundle,
-        &production(),
-        &beacon(),
+        &anchors(&production(), &beacon()),
         &Expectation::new("https://example.com/other/v1", a_txt()),
     );
     fails_on(wrong_type.report(), "predicate-type", "example.com/other");
@@ -345,8 +368,7 @@ fn one_call_binds_predicate_type_and_subject() {
 
     let rebuilt = verify_attestation(
         &bundle,
-        &production(),
-        &beacon(),
+        &anchors(&production(), &beacon()),
         &Expectation::new(&predicate_type, DigestSet::of_bytes(b"rebuilt")),
     );
     fails_on(rebuilt.report(), "subject", "");
@@ -357,8 +379,7 @@ fn one_call_binds_predicate_type_and_subject() {
         Bundle::from_json(&serde_json::to_vec(&happy("happy-path-v0.3")).unwrap()).unwrap();
     let report = verify_attestation(
         &message,
-        &production(),
-        &beacon(),
+        &anchors(&production(), &beacon()),
         &Expectation::new(&predicate_type, a_txt()),
     );
     fails_on(report.report(), "payload-type", "message-signature");
@@ -366,8 +387,7 @@ fn one_call_binds_predicate_type_and_subject() {
     // A message signature over another artifact.
     let report = verify_artifact(
         &message,
-        &production(),
-        &beacon(),
+        &anchors(&production(), &beacon()),
         &DigestSet::of_bytes(b"other"),
     )
     .report()
@@ -442,8 +462,15 @@ fn hostile_input_never_panics() {
     }
     for input in &inputs {
         if let Ok(bundle) = Bundle::from_json(input) {
-            let _ = verify_artifact(&bundle, &root, &policy, &a_txt());
+            let _ = verify_artifact(&bundle, &anchors(&root, &policy), &a_txt());
         }
         let _ = TrustedRoot::from_json(input);
     }
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

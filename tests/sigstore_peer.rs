@@ -23,6 +23,7 @@ use std::process::Command;
 
 use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_artifact};
 use custodia::digest::DigestSet;
+use custodia::trust::{Anchor, TrustAnchors};
 use serde_json::{Value, json};
 
 /// Cases sigstore-python cannot verify at all.
@@ -202,7 +203,7 @@ fn custodia_passes(case: &Case) -> bool {
     };
     let mut artifact = DigestSet::new();
     artifact.insert_raw("sha256", &case.sha256).unwrap();
-    verify_artifact(&bundle, &root, &policy, &artifact)
+    verify_artifact(&bundle, &anchors(&root, &policy), &artifact)
         .report()
         .verified()
 }
@@ -283,4 +284,11 @@ fn verdicts_match_sigstore_python() {
         cases.len(),
         DISAGREE.len()
     );
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use custodia::Error;
 use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_artifact};
 use custodia::digest::DigestSet;
+use custodia::trust::{Anchor, TrustAnchors};
 
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -134,8 +135,15 @@ fn a_rekor_v2_bundle_verifies_the_same_under_a_config() {
         "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
     ))
     .unwrap();
-    let a = verify_artifact(&bundle, &bare, &policy, &artifact);
-    let b = verify_artifact(&bundle, &wrapped, &policy, &artifact);
+    let a = verify_artifact(&bundle, &anchors(&bare, &policy), &artifact);
+    let b = verify_artifact(&bundle, &anchors(&wrapped, &policy), &artifact);
     assert!(a.report().verified(), "{}", a.report());
     assert_eq!(a.report(), b.report());
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(root: &TrustedRoot, signer: &A) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use custodia::digest::{DigestAlgorithm, DigestSet};
 use custodia::dsse::{Envelope, SignatureStatus};
-use custodia::keys::{KeySet, PublicKey, Verifier as _};
+use custodia::keys::{PublicKey, Verifier as _};
 use custodia::predicate::slsa_provenance::{
     PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims,
 };
@@ -70,6 +70,7 @@ use custodia::provenance::{
 };
 use custodia::report::{Check, Report};
 use custodia::statement::Statement;
+use custodia::trust::{Anchor, TrustAnchors};
 use serde_json::Value;
 
 /// slsa-verifier's trusted builders when no `--builder-id` is given:
@@ -123,7 +124,7 @@ fn public_key(rel: &str) -> PublicKey {
         .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-fn keyset(keys: impl IntoIterator<Item = PublicKey>) -> KeySet {
+fn keyset(keys: impl IntoIterator<Item = PublicKey>) -> TrustAnchors {
     keys.into_iter().collect()
 }
 
@@ -465,7 +466,7 @@ enum Subject<'a> {
     /// signatures and claims.
     Signed {
         envelope: &'a Envelope,
-        keys: &'a KeySet,
+        keys: &'a TrustAnchors,
     },
 }
 
@@ -784,8 +785,7 @@ fn bundle_checks(rel: &str, artifact: &DigestSet) -> Report {
             .unwrap_or_else(|e| panic!("{rel}: {e}"));
         custodia::bundle::verify_artifact(
             &bundle,
-            production_root(),
-            &trusted_signer(rel),
+            &anchors(production_root(), &trusted_signer(rel)),
             artifact,
         )
         .report()
@@ -1014,7 +1014,7 @@ fn gcb_key(keyid: &str) -> Option<GcbKey> {
 
 /// The global (PAE) keys the envelope's keyids name: the trusted keys for
 /// custodia's DSSE verification.
-fn gcb_pae_keys(envelope: &Envelope) -> KeySet {
+fn gcb_pae_keys(envelope: &Envelope) -> TrustAnchors {
     keyset(
         envelope
             .signatures()
@@ -1139,7 +1139,7 @@ fn gcb_v0_3_legacy_signed_provenance() {
     // Not DSSE: custodia's DSSE verification rejects the signature even with
     // the right key, because it is not over PAE ...
     let regional = keyset([public_key("gcb/keys/us-west2.key")]);
-    let dsse = envelope.verify(&regional, 1).unwrap();
+    let dsse = envelope.verify(regional.keys(), 1).unwrap();
     assert!(!dsse.verified(), "{}", dsse.report());
     assert!(matches!(
         dsse.outcomes()[0].status,
@@ -1338,7 +1338,7 @@ fn gcb_v1_0_pae_signed_provenance() {
     // is a legacy one: valid over the raw payload, not as DSSE (expected.json
     // says it does not verify; it does, once its URL-safe base64 is read).
     let second = &g.envelopes[1];
-    let result = second.verify(&gcb_pae_keys(second), 1).unwrap();
+    let result = second.verify(gcb_pae_keys(second).keys(), 1).unwrap();
     assert!(result.verified());
     assert!(matches!(
         result.outcomes()[0].status,
@@ -1361,7 +1361,7 @@ fn gcb_v1_0_pae_signed_provenance() {
             .verify(second.payload(), &second.signatures()[1].sig)
             .is_ok()
     );
-    let dsse = second.verify(&keyset([regional]), 1).unwrap();
+    let dsse = second.verify(keyset([regional]).keys(), 1).unwrap();
     assert!(!dsse.verified());
 
     // Not JSON (truncated).
@@ -1374,7 +1374,7 @@ fn gcb_v1_0_pae_signed_provenance() {
 // ---------------------------------------------------------------------------
 // npm
 
-fn npm_registry_keys() -> KeySet {
+fn npm_registry_keys() -> TrustAnchors {
     let der = b64(NPM_REGISTRY_KEY);
     let key = PublicKey::from_spki_der(&der).unwrap();
     // npm's keyid is the SSH fingerprint: SHA256 over the SSH wire form
@@ -1413,7 +1413,7 @@ fn npm_artifact(rel: &str, publish: &Signed) -> DigestSet {
     assert!(
         publish
             .envelope
-            .verify(&npm_registry_keys(), 1)
+            .verify(npm_registry_keys().keys(), 1)
             .unwrap()
             .verified()
     );
@@ -1490,12 +1490,12 @@ fn npm_corrupted_signatures() {
         let (publish, provenance) = npm_parts(rel);
         let mut report = publish
             .envelope
-            .verify(&npm_registry_keys(), 1)
+            .verify(npm_registry_keys().keys(), 1)
             .unwrap()
             .report();
         assert_eq!(report.verified(), publish_ok, "{rel} publish:\n{report}");
         let cert = keyset([provenance.cert_key.clone().unwrap()]);
-        let under_cert = provenance.envelope.verify(&cert, 1).unwrap().report();
+        let under_cert = provenance.envelope.verify(cert.keys(), 1).unwrap().report();
         assert_eq!(
             under_cert.verified(),
             provenance_ok,
@@ -1526,8 +1526,11 @@ fn bundle_provenance_in_one_call() {
         "github.com/slsa-framework/example-package",
     )
     .with_ref(RefExpectation::Branch("main".into()));
-    let verified =
-        verify_bundle_provenance(&bundle, production_root(), &trusted_signer(rel), &expect);
+    let verified = verify_bundle_provenance(
+        &bundle,
+        &anchors(production_root(), &trusted_signer(rel)),
+        &expect,
+    );
     assert!(verified.report().verified(), "{}", verified.report());
     assert!(verified.claims().is_some());
     let names: Vec<_> = verified
@@ -1554,13 +1557,16 @@ fn bundle_provenance_in_one_call() {
     let branch = expect
         .clone()
         .with_ref(RefExpectation::Branch("master".into()));
-    let failed =
-        verify_bundle_provenance(&bundle, production_root(), &trusted_signer(rel), &branch);
+    let failed = verify_bundle_provenance(
+        &bundle,
+        &anchors(production_root(), &trusted_signer(rel)),
+        &branch,
+    );
     assert_eq!(failed.report().first_failure().unwrap().name, "source-ref");
     assert!(failed.claims().is_none());
     let other =
         custodia::bundle::IdentityPolicy::keyless_regex("^https://gitlab\\.com/", ".*").unwrap();
-    let failed = verify_bundle_provenance(&bundle, production_root(), &other, &expect);
+    let failed = verify_bundle_provenance(&bundle, &anchors(production_root(), &other), &expect);
     assert_eq!(failed.report().first_failure().unwrap().name, "identity");
     assert!(
         !failed
@@ -1621,12 +1627,21 @@ fn npm_bundles_verify_end_to_end() {
             (
                 "publish",
                 &publish,
-                IdentityPolicy::public_key(npm_key.clone()),
+                Anchor::from(npm_key.clone()),
                 publish_ok,
             ),
-            ("provenance", &provenance, signer, provenance_ok),
+            (
+                "provenance",
+                &provenance,
+                Anchor::from(signer),
+                provenance_ok,
+            ),
         ] {
-            let verified = verify_artifact(&bundle(item), production_root(), &policy, &artifact);
+            let verified = verify_artifact(
+                &bundle(item),
+                &anchors(production_root(), &policy),
+                &artifact,
+            );
             let report = verified.report();
             assert_eq!(report.verified(), ok, "{rel} {what}:\n{report}");
             if !ok {
@@ -1790,7 +1805,7 @@ fn vsa_signature_and_summary() {
     assert_eq!(items.len(), 1);
     let envelope = &items[0].envelope;
     let keys = keyset([public_key(entry["key"].as_str().unwrap())]);
-    let signatures = envelope.verify(&keys, 1).unwrap();
+    let signatures = envelope.verify(keys.keys(), 1).unwrap();
     assert!(signatures.verified(), "{}", signatures.report());
     // A raw r||s (IEEE P1363) signature, not DER.
     match &signatures.outcomes()[0].status {
@@ -1826,7 +1841,7 @@ fn vsa_public_key_id_must_match() {
     let keys = keyset([public_key(entry["key"].as_str().unwrap())]);
     for case in &entry["slsa_verifier"].as_array().unwrap()[1..] {
         assert_eq!(case["expect"], "fail");
-        let result = envelope.verify(&keys, 1).unwrap();
+        let result = envelope.verify(keys.keys(), 1).unwrap();
         assert!(
             !result.verified(),
             "public-key-id {}: slsa-verifier fails (keyid differs), custodia verifies",
@@ -1927,7 +1942,10 @@ fn gha_bundles_transparency_log() {
         assert!(!upstream_passes(&entry(rel)));
         let item = &jsonl(rel).unwrap()[0];
         let keys = keyset([item.cert_key.clone().unwrap()]);
-        assert!(item.envelope.verify(&keys, 1).unwrap().verified(), "{rel}");
+        assert!(
+            item.envelope.verify(keys.keys(), 1).unwrap().verified(),
+            "{rel}"
+        );
         #[cfg(feature = "sigstore")]
         {
             let bytes = serde_json::to_vec(item.bundle.as_ref().unwrap()).unwrap();
@@ -1938,8 +1956,7 @@ fn gha_bundles_transparency_log() {
                 Ok(bundle) => {
                     let report = custodia::bundle::verify_artifact(
                         &bundle,
-                        production_root(),
-                        &trusted_signer(rel),
+                        &anchors(production_root(), &trusted_signer(rel)),
                         &artifact,
                     )
                     .report()
@@ -2155,7 +2172,10 @@ fn keyless_dsse_signatures_verify_under_their_certificate_key() {
             let Some(key) = &item.cert_key else {
                 continue;
             };
-            let result = item.envelope.verify(&keyset([key.clone()]), 1).unwrap();
+            let result = item
+                .envelope
+                .verify(keyset([key.clone()]).keys(), 1)
+                .unwrap();
             assert_eq!(
                 result.verified(),
                 !CORRUPTED_UNDER_CERT.contains(rel),
@@ -2269,4 +2289,14 @@ fn builder_id_failures_show_the_whole_found_id() {
             failure.reason
         );
     }
+}
+
+/// One trusted signer (a keyless identity or a key) under `root`.
+fn anchors<A: Clone + Into<Anchor>>(
+    root: &custodia::bundle::TrustedRoot,
+    signer: &A,
+) -> TrustAnchors {
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root.clone());
+    anchors.push(signer.clone().into()).unwrap();
+    anchors
 }

@@ -17,9 +17,10 @@ use std::process::Command;
 use cli_support::WorkDir;
 use custodia::digest::{DigestAlgorithm, DigestMismatch, DigestSet, hash_path_complete};
 use custodia::dsse::Envelope;
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
+use custodia::trust::TrustAnchors;
 use custodia::verify::{Expectation, verify_attestation};
 
 const PREDICATE: &str = "https://example.com/tested/v1";
@@ -49,7 +50,7 @@ fn a_subject_with_one_wrong_strong_digest_does_not_match_the_artifact() {
     )
     .unwrap();
     let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
 
     // With the artifact: every strong digest computed, sha512 disagrees.
     let at_hand = verify_attestation(

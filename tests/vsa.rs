@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use custodia::digest::DigestSet;
 use custodia::dsse::Envelope;
 use custodia::error::{Error, PredicateError};
-use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey, PublicKey};
+use custodia::keys::{KeyAlgorithm, PrivateKey, PublicKey};
 use custodia::predicate::vsa::{
     InputAttestation, Policy, VSA_V1, VerificationResult, VerificationSummary, VsaExpectation,
     VsaInputs, check_vsa, verify_vsa,
@@ -23,6 +23,7 @@ use custodia::report::{Check, Report};
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
 use custodia::time::Timestamp;
+use custodia::trust::TrustAnchors;
 use serde_json::{Value, json};
 
 fn conformance(path: &str) -> PathBuf {
@@ -75,7 +76,7 @@ fn google_envelope() -> Envelope {
     Envelope::from_json(&read("slsa-vsa/gke-gce-pre.bcid-vsa.jsonl")).unwrap()
 }
 
-fn google_key() -> KeySet {
+fn google_key() -> TrustAnchors {
     let pem = String::from_utf8(read("slsa-vsa/vsa_signing_public_key.pem")).unwrap();
     [PublicKey::from_pem(&pem).unwrap()].into_iter().collect()
 }
@@ -104,7 +105,7 @@ fn google_vsa_passes_as_upstream_does() {
     let (_, up) = upstream_case();
     let envelope = google_envelope();
     // The signature: ECDSA P-256 over PAE, raw r||s.
-    let signatures = envelope.verify(&google_key(), 1).unwrap();
+    let signatures = envelope.verify(google_key().keys(), 1).unwrap();
     assert!(signatures.verified(), "{}", signatures.report());
     assert_eq!(
         envelope.signatures()[0].keyid.as_deref(),
@@ -192,7 +193,7 @@ fn google_vsa_fails_as_upstream_does_when_the_key_is_not_the_signer() {
         );
         assert_ne!(run["args"]["public-key-id"], up.public_key_id.as_str());
         let other = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let keys: KeySet = [other.public_key().clone()].into_iter().collect();
+        let keys: TrustAnchors = [other.public_key().clone()].into_iter().collect();
         let verified = verify_vsa(&google_envelope(), &keys, &upstream_expectation(&up));
         assert!(!verified.report().verified());
         assert!(verified.summary().is_none());
@@ -393,7 +394,7 @@ fn generated_vsa_signed_verifies() {
     let summary = VerificationSummary::from_report(&passing_report(), &full_inputs()).unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let envelope = Envelope::sign(PAYLOAD_TYPE, statement_of(&summary).to_json(), &key).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let verified = verify_vsa(
         &Envelope::from_json(&envelope.to_json()).unwrap(),
         &keys,
@@ -737,7 +738,7 @@ fn check_vsa_fails_verified_levels() {
 #[test]
 fn verify_vsa_fails_payload_type_and_statement() {
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+    let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let envelope = Envelope::sign("application/json", passing_statement().to_json(), &key).unwrap();
     let verified = verify_vsa(&envelope, &keys, &expectation());
     failed(verified.report(), "payload-type");

@@ -11,6 +11,7 @@ use custodia::bundle::{
     TrustedRoot, verify_artifact, verify_attestation,
 };
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
+use custodia::trust::{Anchor, TrustAnchors};
 use custodia::verify::Expectation;
 
 use super::{
@@ -147,11 +148,21 @@ fn artifact_digests(args: &BundleArgs) -> Result<DigestSet, Failure> {
     Ok(set)
 }
 
-fn policy(args: &BundleArgs) -> Result<IdentityPolicy, Failure> {
-    match &args.key {
-        Some(path) => Ok(IdentityPolicy::public_key(read_public_key(path)?)),
-        None => args.certificate.policy(),
-    }
+/// The one signer the flags trust (a key, or a certificate identity and
+/// issuer), with the trusted root.
+fn anchors(args: &BundleArgs, root: TrustedRoot) -> Result<TrustAnchors, Failure> {
+    let anchor = match &args.key {
+        Some(path) => Anchor::from(read_public_key(path)?),
+        None => {
+            let certificate = args.certificate.policy()?;
+            Anchor::keyless(certificate.describe(), certificate)
+        }
+    };
+    let mut anchors = TrustAnchors::new().with_sigstore_root(root);
+    anchors
+        .push(anchor)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    Ok(anchors)
 }
 
 fn read_json(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
@@ -162,8 +173,7 @@ fn read_json(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
 /// and times verify, the signer is who the flags say, and it is about the
 /// artifact (and of the predicate type, with --type).
 pub(crate) fn bundle(args: &BundleArgs) -> Result<(), Failure> {
-    let policy = policy(args)?;
-    let root = load_trusted_root(&args.trusted_root)?;
+    let anchors = anchors(args, load_trusted_root(&args.trusted_root)?)?;
     let bundle_bytes = read_json(&args.input, MAX_BUNDLE_BYTES)?;
     let file = args.input.display().to_string();
     let bundle =
@@ -182,13 +192,13 @@ pub(crate) fn bundle(args: &BundleArgs) -> Result<(), Failure> {
     let (report, summary) = match &args.predicate_type {
         Some(predicate_type) => {
             let expect = Expectation::new(predicate_type.clone(), artifact);
-            let verified = verify_attestation(&bundle, &root, &policy, &expect);
+            let verified = verify_attestation(&bundle, &anchors, &expect);
             let summary =
                 format!("{file}: a `{predicate_type}` statement about {shown}, signed by {signer}");
             (verified.report().clone(), summary)
         }
         None => {
-            let verified = verify_artifact(&bundle, &root, &policy, &artifact);
+            let verified = verify_artifact(&bundle, &anchors, &artifact);
             let what = match verified.statement() {
                 Some(st) => format!("a `{}` statement about", st.predicate_type()),
                 None => "a signature over".to_owned(),

@@ -36,7 +36,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use custodia::digest::{Digest, DigestAlgorithm, DigestSet};
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
-use custodia::keys::{KeySet, PublicKey};
+use custodia::keys::PublicKey;
 use custodia::policy::{ActivePolicy, Policy};
 use custodia::promotion::{
     AuditRequest, DirStore, DoraTargets, MAX_CHECKPOINT_BYTES, SignedCheckpoint, TrustedState,
@@ -47,6 +47,7 @@ use custodia::render::{Render as _, Titled, one_line};
 use custodia::report::Report;
 use custodia::statement::Statement;
 use custodia::time::Timestamp;
+use custodia::trust::TrustAnchors;
 use custodia::verify::{Expectation, verify_attestation};
 
 /// Key files are small; anything much larger is not a key.
@@ -528,7 +529,7 @@ fn envelope(args: &EnvelopeArgs) -> Result<(), Failure> {
         }
         None => {
             let verification = envelope
-                .verify(&keys, common.threshold)
+                .verify(keys.keys(), common.threshold)
                 .map_err(|e| format!("{file}: {e}"))?;
             let summary = format!(
                 "{file}: signatures only ({} trusted key(s) signed); the payload ({}) was not \
@@ -739,12 +740,12 @@ fn open_store(dir: &Path) -> Result<DirStore, Failure> {
 }
 
 /// The trusted keys and the envelope of `--in`.
-fn read_inputs(common: &CommonArgs) -> Result<(Envelope, KeySet), Failure> {
+fn read_inputs(common: &CommonArgs) -> Result<(Envelope, TrustAnchors), Failure> {
     let keys = common
         .key
         .iter()
         .map(|path| read_public_key(path))
-        .collect::<Result<KeySet, Failure>>()?;
+        .collect::<Result<TrustAnchors, Failure>>()?;
     let file = common.input.display();
     let bytes = read_file(&common.input, MAX_ENVELOPE_BYTES as u64)?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| {

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
-use custodia::keys::KeySet;
 use custodia::oci::{
     ArtifactIdentity, Layout, Location, OciDigest, ReferrerSource, split_reference,
     verify_attached, verify_attached_signatures,
 };
 use custodia::report::{Check, Report};
+use custodia::trust::TrustAnchors;
 
 use super::{Failure, Format, print_verdict, read_public_key};
 
@@ -164,11 +164,10 @@ fn from_registry(
 /// Who must have signed: trusted keys (DSSE envelopes), or a certificate
 /// identity under a trusted root (Sigstore bundles).
 enum Signers {
-    Keys(KeySet),
+    Keys(TrustAnchors),
     #[cfg(feature = "sigstore")]
     Keyless {
-        root: Box<custodia::bundle::TrustedRoot>,
-        policy: custodia::bundle::IdentityPolicy,
+        anchors: TrustAnchors,
         who: String,
     },
 }
@@ -178,8 +177,10 @@ impl Signers {
         #[cfg(feature = "sigstore")]
         if let Some(path) = &args.trusted_root {
             return Ok(Self::Keyless {
-                root: Box::new(super::bundle::load_trusted_root(path)?),
-                policy: args.certificate.policy()?,
+                anchors: TrustAnchors::keyless(
+                    super::bundle::load_trusted_root(path)?,
+                    args.certificate.policy()?,
+                ),
                 who: args.certificate.describe(),
             });
         }
@@ -187,7 +188,7 @@ impl Signers {
             .key
             .iter()
             .map(|path| read_public_key(path))
-            .collect::<Result<KeySet, Failure>>()?;
+            .collect::<Result<TrustAnchors, Failure>>()?;
         Ok(Self::Keys(keys))
     }
 
@@ -223,15 +224,13 @@ impl Signers {
                 signatures(verify_attached_signatures(source, image, keys)?)
             }
             #[cfg(feature = "sigstore")]
-            (Self::Keyless { root, policy, .. }, Wanted::Attestation(t)) => attestations(
-                custodia::oci::verify_attached_bundles(source, image, root, policy, t)?,
+            (Self::Keyless { anchors, .. }, Wanted::Attestation(t)) => attestations(
+                custodia::oci::verify_attached_bundles(source, image, anchors, t)?,
             ),
             #[cfg(feature = "sigstore")]
-            (Self::Keyless { root, policy, .. }, Wanted::Signature) => {
-                signatures(custodia::oci::cosign::verify_attached_keyless_signatures(
-                    source, image, root, policy,
-                )?)
-            }
+            (Self::Keyless { anchors, .. }, Wanted::Signature) => signatures(
+                custodia::oci::cosign::verify_attached_keyless_signatures(source, image, anchors)?,
+            ),
         })
     }
 

@@ -8,8 +8,8 @@ use clap::{ArgGroup, Args};
 use custodia::digest::Digest;
 use custodia::dsse::{Envelope, MAX_ENVELOPE_BYTES};
 use custodia::evidence::judge::{SeverityRule, verify_vulns};
-use custodia::keys::KeySet;
 use custodia::predicate::vulns::Severity;
+use custodia::trust::TrustAnchors;
 
 use super::{
     Failure, Format, parse_digest, print_verdict, read_file, read_public_key, subject_digest,
@@ -61,7 +61,7 @@ fn read_envelope(path: &Path) -> Result<Envelope, Failure> {
     Envelope::from_json(&bytes).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
-fn keys(paths: &[PathBuf]) -> Result<KeySet, Failure> {
+fn keys(paths: &[PathBuf]) -> Result<TrustAnchors, Failure> {
     paths.iter().map(|p| read_public_key(p)).collect()
 }
 

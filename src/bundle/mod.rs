@@ -15,8 +15,8 @@
 //! | `certificate-chain` | the signing certificate chains to a Fulcio CA of the trusted root, valid at the signing time, with a valid SCT (keyless) |
 //! | `transparency-log` | each Rekor entry's inclusion proof and checkpoint (signed by a trusted log key) and/or signed entry timestamp verify |
 //! | `signing-time` | the signing time is proven by the log (integrated time under a SET) or by trusted RFC 3161 timestamps |
-//! | `identity` / `issuer` | the certificate's SAN and OIDC issuer match the [`IdentityPolicy`] (keyless) |
-//! | `signature` | the signature over the DSSE PAE or the artifact digest verifies with the certificate's (or the caller's) key |
+//! | `identity` / `issuer` | the certificate's SAN and OIDC issuer match a keyless [`crate::trust::Anchor`]'s [`IdentityPolicy`] (keyless) |
+//! | `signature` | the signature over the DSSE PAE or the artifact digest verifies with the certificate's key (or a key anchor's) |
 //! | `tlog-body` | the log entry's body is this bundle's signature, key and content |
 //! | `payload-type`, `statement`, `predicate-type`, `subject` | as [`crate::verify::verify_attestation`] (DSSE bundles) |
 //! | `predicate`, `builder-id`, `source-repository`, ... | as [`crate::provenance::verify_provenance`] ([`verify_provenance`]) |
@@ -25,38 +25,41 @@
 //! A failed check ends the report: later checks did not run. The
 //! cryptographic steps (chain, logs, timestamps, signature, body match) are
 //! done by the `sigstore-verify` crate (sigstore-rust; it passes the
-//! sigstore-conformance suite); custodia parses the bundle itself, checks
-//! the identity policy, the payload and the artifact binding, and names
-//! each outcome. Nothing is fetched: the trusted root is the caller's.
+//! sigstore-conformance suite); custodia parses the bundle itself, finds
+//! the signer among the caller's [`TrustAnchors`] (a keyless anchor by the
+//! certificate's identity and issuer, a key anchor by its key), checks the
+//! payload and the artifact binding, and names each outcome. Nothing is
+//! fetched: the trusted root is the one the anchors carry
+//! ([`TrustAnchors::with_sigstore_root`]).
 //!
 //! ```no_run
 //! use custodia::bundle::{Bundle, IdentityPolicy, TrustedRoot, verify_attestation};
 //! use custodia::digest::DigestSet;
+//! use custodia::trust::TrustAnchors;
 //! use custodia::verify::Expectation;
 //!
 //! let root = TrustedRoot::from_json(&std::fs::read("trusted_root.json")?)?;
 //! let bundle = Bundle::from_json(&std::fs::read("app.intoto.sigstore.json")?)?;
-//! let policy = IdentityPolicy::keyless(
+//! let anchors = TrustAnchors::keyless(root, IdentityPolicy::keyless(
 //!     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
 //!     "https://token.actions.githubusercontent.com",
-//! );
+//! ));
 //! let expect = Expectation::new(
 //!     "https://slsa.dev/provenance/v1",
 //!     DigestSet::of_bytes(&std::fs::read("app.tar.gz")?),
 //! );
-//! let verified = verify_attestation(&bundle, &root, &policy, &expect);
+//! let verified = verify_attestation(&bundle, &anchors, &expect);
 //! println!("{}", verified.report());
 //! let statement = verified.into_result(); // Ok(Statement) only when verified
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod policy;
-mod trust;
 mod wire;
 mod x509;
 
-pub use policy::{CertificateMatch, IdentityPolicy};
-pub use trust::{CLIENT_TRUST_CONFIG_V0_1, MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+pub use crate::trust::{
+    CLIENT_TRUST_CONFIG_V0_1, CertificateMatch, IdentityPolicy, MAX_TRUSTED_ROOT_BYTES, TrustedRoot,
+};
 pub use wire::{
     Bundle, BundleVersion, Content, MAX_BUNDLE_BYTES, MAX_LIST, MAX_TLOG_ENTRIES, TlogEntry,
     VerificationMaterial,
@@ -72,6 +75,7 @@ use crate::digest::{Digest, DigestAlgorithm, DigestSet};
 use crate::provenance::{ProvenanceExpectation, VerifiedProvenance, verify_provenance_statement};
 use crate::report::{Check, Report};
 use crate::statement::{PAYLOAD_TYPE, Statement};
+use crate::trust::{Anchor, TrustAnchors, clip};
 use crate::verify::{Expectation, VerifiedAttestation, check_predicate_type, check_subject};
 
 /// The outcome of [`verify_artifact`]: the report, and for a DSSE bundle
@@ -80,6 +84,7 @@ use crate::verify::{Expectation, VerifiedAttestation, check_predicate_type, chec
 pub struct VerifiedBundle {
     report: Report,
     statement: Option<Statement>,
+    signed_by: Vec<Anchor>,
 }
 
 impl VerifiedBundle {
@@ -92,6 +97,31 @@ impl VerifiedBundle {
     pub fn statement(&self) -> Option<&Statement> {
         self.statement.as_ref()
     }
+
+    /// The anchors the signer is (every keyless anchor the certificate
+    /// matches, or the key anchor); empty unless verified.
+    pub fn signed_by(&self) -> &[Anchor] {
+        &self.signed_by
+    }
+}
+
+/// What [`run`] found: the report, the statement (when the binding asks
+/// for one) and the anchors that signed.
+struct Outcome {
+    report: Report,
+    statement: Option<Statement>,
+    signed_by: Vec<Anchor>,
+}
+
+impl Outcome {
+    fn failed(mut report: Report, name: &str, reason: String) -> Self {
+        report.push(Check::fail(name, reason));
+        Self {
+            report,
+            statement: None,
+            signed_by: Vec::new(),
+        }
+    }
 }
 
 /// Verifies an attestation bundle (DSSE) for an artifact: signature and
@@ -101,18 +131,16 @@ impl VerifiedBundle {
 /// message-signature bundle fails (`payload-type`): it carries no statement.
 pub fn verify_attestation(
     bundle: &Bundle,
-    root: &TrustedRoot,
-    policy: &IdentityPolicy,
+    anchors: &TrustAnchors,
     expected: &Expectation,
 ) -> VerifiedAttestation {
-    let (report, statement) = run(
+    let out = run(
         bundle,
-        root,
-        policy,
+        anchors,
         expected.artifact(),
         Binding::Attestation(expected.predicate_type()),
     );
-    VerifiedAttestation::from_parts(report, statement)
+    VerifiedAttestation::from_parts(out.report, out.statement, out.signed_by)
 }
 
 /// Verifies a provenance bundle (SLSA v1, v0.2, v0.1 in DSSE): signer,
@@ -123,17 +151,20 @@ pub fn verify_attestation(
 /// a bundle has one signer.
 pub fn verify_provenance(
     bundle: &Bundle,
-    root: &TrustedRoot,
-    policy: &IdentityPolicy,
+    anchors: &TrustAnchors,
     expected: &ProvenanceExpectation,
 ) -> VerifiedProvenance {
-    let (mut report, statement) = run(bundle, root, policy, expected.artifact(), Binding::Deferred);
+    let Outcome {
+        mut report,
+        statement,
+        signed_by,
+    } = run(bundle, anchors, expected.artifact(), Binding::Deferred);
     let Some(statement) = statement else {
-        return VerifiedProvenance::from_parts(report, None);
+        return VerifiedProvenance::from_parts(report, None, Vec::new());
     };
     let claims = verify_provenance_statement(&statement, expected);
     report.extend(claims.report().clone());
-    VerifiedProvenance::from_parts(report, claims.claims().cloned())
+    VerifiedProvenance::from_parts(report, claims.claims().cloned(), signed_by)
 }
 
 /// Verifies a bundle for an artifact (its digests), whatever it signs: a
@@ -142,12 +173,16 @@ pub fn verify_provenance(
 /// one).
 pub fn verify_artifact(
     bundle: &Bundle,
-    root: &TrustedRoot,
-    policy: &IdentityPolicy,
+    anchors: &TrustAnchors,
     artifact: &DigestSet,
 ) -> VerifiedBundle {
-    let (report, statement) = run(bundle, root, policy, artifact, Binding::Artifact);
-    VerifiedBundle { report, statement }
+    let out = run(bundle, anchors, artifact, Binding::Artifact);
+    let verified = out.report.verified();
+    VerifiedBundle {
+        report: out.report,
+        statement: out.statement.filter(|_| verified),
+        signed_by: if verified { out.signed_by } else { Vec::new() },
+    }
 }
 
 fn sigstore_algorithm(a: DigestAlgorithm) -> HashAlgorithm {
@@ -191,12 +226,6 @@ fn binding_digest(payload: &[u8]) -> Option<Digest> {
     None
 }
 
-/// Identities and issuers are shown whole up to 256 bytes (workflow URIs
-/// with their ref are longer than `digest::shorten`'s 80).
-pub(crate) fn clip(s: &str) -> String {
-    crate::digest::shorten_to(s, 256)
-}
-
 fn short_hex(d: &Digest) -> String {
     format!("{}:{}", d.algorithm(), d.hex())
 }
@@ -214,44 +243,51 @@ enum Binding<'a> {
 
 fn run(
     bundle: &Bundle,
-    root: &TrustedRoot,
-    policy: &IdentityPolicy,
+    anchors: &TrustAnchors,
     artifact: &DigestSet,
     binding: Binding<'_>,
-) -> (Report, Option<Statement>) {
+) -> Outcome {
     let mut report = Report::new();
     report.push(Check::pass("bundle", bundle.summary()));
-    let fail = |mut report: Report, name: &str, reason: String| {
-        report.push(Check::fail(name, reason));
-        (report, None)
-    };
 
-    // The kind of signer the policy wants must be the kind the bundle has.
+    // The anchors must include the kind of signer the bundle has.
     let keyless = matches!(bundle.material(), VerificationMaterial::Certificates(_));
-    match (policy.key(), keyless) {
-        (None, false) => {
-            return fail(
-                report,
-                "certificate-chain",
-                "the bundle has no certificate (a public-key bundle): verify it with the signer's key".into(),
-            );
-        }
-        (Some(_), true) => {
-            return fail(
-                report,
-                "signature",
-                "a keyless bundle (it carries a certificate): verify it with a certificate identity and issuer, not a key".into(),
-            );
-        }
-        _ => {}
+    let keys: Vec<&Anchor> = anchors
+        .iter()
+        .filter(|a| a.public_key().is_some())
+        .collect();
+    if !keyless && keys.is_empty() {
+        return Outcome::failed(
+            report,
+            "certificate-chain",
+            "the bundle has no certificate (a public-key bundle) and no key is trusted: verify it with the signer's key".into(),
+        );
     }
+    if keyless && anchors.keyless_anchors().next().is_none() {
+        return Outcome::failed(
+            report,
+            "signature",
+            "a keyless bundle (it carries a certificate) and no keyless signer is trusted: verify it with a certificate identity and issuer, not a key".into(),
+        );
+    }
+    let Some(root) = anchors.sigstore_root() else {
+        return Outcome::failed(
+            report,
+            if keyless {
+                "certificate-chain"
+            } else {
+                "transparency-log"
+            },
+            "the trust anchors carry no Sigstore trusted root to verify the bundle against".into(),
+        );
+    };
     if let VerificationMaterial::Certificates(certs) = bundle.material() {
         if let Err(reason) = chain_order(certs) {
-            return fail(report, "certificate-chain", reason);
+            return Outcome::failed(report, "certificate-chain", reason);
         }
     }
     if !matches!(binding, Binding::Artifact) && bundle.envelope().is_none() {
-        return fail(
+        return Outcome::failed(
             report,
             "payload-type",
             "a message-signature bundle carries no in-toto statement".into(),
@@ -265,7 +301,7 @@ fn run(
                 .as_ref()
                 .map_or(DigestAlgorithm::Sha256, Digest::algorithm);
             let Some(given) = artifact.digest(algorithm) else {
-                return fail(
+                return Outcome::failed(
                     report,
                     "artifact",
                     format!(
@@ -275,7 +311,7 @@ fn run(
             };
             if let Some(claimed) = digest {
                 if claimed != &given {
-                    return fail(
+                    return Outcome::failed(
                         report,
                         "artifact",
                         format!(
@@ -291,7 +327,7 @@ fn run(
         Content::Dsse(envelope) => match binding_digest(envelope.payload()) {
             Some(d) => d,
             None => {
-                return fail(
+                return Outcome::failed(
                     report,
                     "statement",
                     "the payload is not an in-toto statement with a sha256, sha384 or sha512 subject digest".into(),
@@ -300,69 +336,94 @@ fn run(
         },
     };
     let Some(sig_artifact) = to_artifact(&signed_digest) else {
-        return fail(report, "artifact", "unusable digest".into());
+        return Outcome::failed(report, "artifact", "unusable digest".into());
     };
 
-    let outcome = match policy.key() {
-        Some(key) => root.verifier.verify(
-            sig_artifact,
-            &bundle.inner,
-            &PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec())),
-        ),
-        None => root.verifier.verify(
-            sig_artifact,
-            &bundle.inner,
-            &VerificationPolicy::any_identity(),
-        ),
-    };
-    let result = match outcome {
-        Ok(r) => r,
-        Err(e) => {
-            let name = failed_check(&e);
-            return fail(report, name, e.to_string());
+    let (result, signed_by) = if keyless {
+        let any = VerificationPolicy::any_identity();
+        match root.verifier.verify(sig_artifact, &bundle.inner, &any) {
+            Ok(result) => (result, Vec::new()),
+            Err(e) => return Outcome::failed(report, failed_check(&e), e.to_string()),
         }
-    };
-    passed_crypto(bundle, policy, &result, &mut report);
-
-    if policy.key().is_none() {
-        for (name, found, check) in [
-            (
-                "identity",
-                result.identity().map(|s| s.as_str().to_owned()),
-                IdentityPolicy::check_identity
-                    as fn(&IdentityPolicy, &str) -> Option<(bool, String)>,
-            ),
-            (
-                "issuer",
-                result.issuer().map(str::to_owned),
-                IdentityPolicy::check_issuer,
-            ),
-        ] {
-            let Some(found) = found else {
-                return fail(report, name, format!("the certificate has no {name}"));
+    } else {
+        // Each trusted key in turn: the bundle's key hint never picks one.
+        let mut first_error = None;
+        let mut found = None;
+        for anchor in &keys {
+            let Some(key) = anchor.public_key() else {
+                continue;
             };
-            match check(policy, &found) {
-                Some((true, _)) => {
-                    report.push(Check::pass(name, format!("`{}`", clip(&found))));
+            let policy =
+                PublicKeyVerificationPolicy::new(DerPublicKey::new(key.spki_der().to_vec()));
+            match root
+                .verifier
+                .verify(sig_artifact.clone(), &bundle.inner, &policy)
+            {
+                Ok(result) => {
+                    found = Some((result, vec![(*anchor).clone()]));
+                    break;
                 }
-                Some((false, expected)) => {
-                    return fail(
-                        report,
-                        name,
-                        format!(
-                            "expected {expected}, the certificate has `{}`",
-                            clip(&found)
-                        ),
-                    );
+                Err(e) => {
+                    first_error.get_or_insert(e);
                 }
-                None => {}
             }
         }
-    }
+        match (found, first_error) {
+            (Some(found), _) => found,
+            (None, Some(e)) => {
+                let tried = if keys.len() > 1 {
+                    format!(
+                        " (and with none of the other {} trusted keys)",
+                        keys.len() - 1
+                    )
+                } else {
+                    String::new()
+                };
+                return Outcome::failed(report, failed_check(&e), format!("{e}{tried}"));
+            }
+            // `keys` is not empty (checked above).
+            (None, None) => {
+                return Outcome::failed(report, "signature", "no trusted key".into());
+            }
+        }
+    };
+    passed_crypto(bundle, keyless, &result, &mut report);
 
-    passed_signature(bundle, policy, &mut report);
+    let signed_by = if keyless {
+        let Some(identity) = result.identity().map(|s| s.as_str().to_owned()) else {
+            return Outcome::failed(report, "identity", "the certificate has no identity".into());
+        };
+        let Some(issuer) = result.issuer().map(str::to_owned) else {
+            return Outcome::failed(report, "issuer", "the certificate has no issuer".into());
+        };
+        match identify(anchors, &identity, &issuer) {
+            Ok(matched) => {
+                let names = matched
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                report.push(Check::pass(
+                    "identity",
+                    format!("`{}`, trusted as {names}", clip(&identity)),
+                ));
+                report.push(Check::pass("issuer", format!("`{}`", clip(&issuer))));
+                matched
+            }
+            Err((identity_matched, name, reason)) => {
+                if identity_matched {
+                    report.push(Check::pass("identity", format!("`{}`", clip(&identity))));
+                }
+                return Outcome::failed(report, name, reason);
+            }
+        }
+    } else {
+        signed_by
+    };
 
-    match bundle.content() {
+    passed_signature(bundle, signed_by.first().filter(|_| !keyless), &mut report);
+
+    let (report, statement) = match bundle.content() {
         Content::MessageSignature { .. } => {
             report.push(Check::pass(
                 "artifact",
@@ -377,7 +438,7 @@ fn run(
             if crate::statement::is_payload_type(envelope.payload_type()) {
                 report.push(Check::pass("payload-type", envelope.payload_type()));
             } else {
-                return fail(
+                return Outcome::failed(
                     report,
                     "payload-type",
                     format!(
@@ -398,21 +459,81 @@ fn run(
                     ));
                     st
                 }
-                Err(e) => return fail(report, "statement", e.to_string()),
+                Err(e) => return Outcome::failed(report, "statement", e.to_string()),
             };
             match binding {
-                Binding::Deferred => return (report, Some(statement)),
+                Binding::Deferred => (report, Some(statement)),
                 Binding::Attestation(pt) => {
-                    if !check_predicate_type(&statement, &[pt], &mut report) {
-                        return (report, None);
+                    if check_predicate_type(&statement, &[pt], &mut report) {
+                        check_subject(&statement, artifact, &mut report);
                     }
+                    let statement = report.verified().then_some(statement);
+                    (report, statement)
                 }
-                Binding::Artifact => {}
+                Binding::Artifact => {
+                    check_subject(&statement, artifact, &mut report);
+                    let statement = report.verified().then_some(statement);
+                    (report, statement)
+                }
             }
-            check_subject(&statement, artifact, &mut report);
-            let statement = report.verified().then_some(statement);
-            (report, statement)
         }
+    };
+    Outcome {
+        report,
+        statement,
+        signed_by,
+    }
+}
+
+/// The keyless anchors a verified certificate's identity and issuer
+/// match, or the failed check's name and reason (and whether some anchor's
+/// identity matched, so `identity` passed and `issuer` failed).
+fn identify(
+    anchors: &TrustAnchors,
+    identity: &str,
+    issuer: &str,
+) -> Result<Vec<Anchor>, (bool, &'static str, String)> {
+    let matched: Vec<Anchor> = anchors.by_certificate(identity, issuer).cloned().collect();
+    if !matched.is_empty() {
+        return Ok(matched);
+    }
+    let expected =
+        |by_identity: bool, check: fn(&IdentityPolicy, &str) -> (bool, String), found: &str| {
+            let mut seen = Vec::new();
+            for (_, c) in anchors.keyless_anchors() {
+                if by_identity && !c.check_identity(identity).0 {
+                    continue;
+                }
+                let (_, want) = check(c, found);
+                if !seen.contains(&want) {
+                    seen.push(want);
+                }
+            }
+            seen.join(" or ")
+        };
+    if anchors
+        .keyless_anchors()
+        .any(|(_, c)| c.check_identity(identity).0)
+    {
+        Err((
+            true,
+            "issuer",
+            format!(
+                "expected {}, the certificate has `{}`",
+                expected(true, IdentityPolicy::check_issuer, issuer),
+                clip(issuer)
+            ),
+        ))
+    } else {
+        Err((
+            false,
+            "identity",
+            format!(
+                "expected {}, the certificate has `{}`",
+                expected(false, IdentityPolicy::check_identity, identity),
+                clip(identity)
+            ),
+        ))
     }
 }
 
@@ -458,12 +579,7 @@ fn chain_order(certs: &[Vec<u8>]) -> Result<(), String> {
 
 /// The chain, log and time checks the verifier's success stands for, with
 /// what it found.
-fn passed_crypto(
-    bundle: &Bundle,
-    policy: &IdentityPolicy,
-    result: &VerificationResult,
-    report: &mut Report,
-) {
+fn passed_crypto(bundle: &Bundle, keyless: bool, result: &VerificationResult, report: &mut Report) {
     let times = result
         .verified_timestamps()
         .iter()
@@ -474,7 +590,7 @@ fn passed_crypto(
     } else {
         format!(" at {}", times.join(", "))
     };
-    if policy.key().is_none() {
+    if keyless {
         report.push(Check::pass(
             "certificate-chain",
             format!(
@@ -536,14 +652,14 @@ fn passed_crypto(
 }
 
 /// The signature and log-body checks the verifier's success stands for.
-fn passed_signature(bundle: &Bundle, policy: &IdentityPolicy, report: &mut Report) {
+fn passed_signature(bundle: &Bundle, key: Option<&Anchor>, report: &mut Report) {
     let over = if bundle.envelope().is_some() {
         "the DSSE PAE"
     } else {
         "the artifact digest"
     };
-    let by = match policy.key() {
-        Some(k) => format!("the caller's key {}", k.key_id().short()),
+    let by = match key.and_then(|a| a.key_id().map(|id| (a, id))) {
+        Some((anchor, id)) => format!("trusted key {} ({anchor})", id.short()),
         None => "the certificate's key".to_owned(),
     };
     report.push(Check::pass("signature", format!("over {over}, by {by}")));

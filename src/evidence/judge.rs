@@ -14,9 +14,9 @@
 
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
-use crate::keys::KeySet;
 use crate::predicate::vulns::{Finding, Severity, VULNS_V0_2, VulnerabilityReport};
 use crate::report::{Check, Report};
+use crate::trust::TrustAnchors;
 use crate::verify::{Expectation, verify_attestation};
 
 use super::vex::{OPENVEX_V0_2_0, VexDocument, VexProduct, VexStatement};
@@ -240,7 +240,7 @@ pub fn judge(
 }
 
 /// `verifier vulns`: verifies a signed vulns v0.2 statement about
-/// `artifact` with `keys`, each VEX envelope (OpenVEX predicate about the
+/// `artifact` with the `keys` anchors, each VEX envelope (OpenVEX predicate about the
 /// artifact) with its own keys, and judges the findings. Checks: the
 /// vulns envelope's (`vulns:` prefixed), `vex[i]` per VEX envelope (a VEX
 /// that does not verify fails the report and suppresses nothing), then
@@ -250,7 +250,8 @@ pub fn judge(
 /// use custodia::digest::DigestSet;
 /// use custodia::dsse::Envelope;
 /// use custodia::evidence::judge::{SeverityRule, verify_vulns};
-/// use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+/// use custodia::keys::{KeyAlgorithm, PrivateKey};
+/// use custodia::trust::TrustAnchors;
 /// use custodia::predicate::vulns::{Severity, VulnerabilityReport};
 /// use custodia::resource::ResourceDescriptor;
 /// use custodia::statement::{Statement, PAYLOAD_TYPE};
@@ -259,7 +260,7 @@ pub fn judge(
 /// let report = VulnerabilityReport::new("pkg:github/aquasecurity/trivy", &[("CVE-2021-44228", "CRITICAL")]);
 /// let st = Statement::new(vec![ResourceDescriptor::new("app", artifact.clone())], &report)?;
 /// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &scanner)?;
-/// let keys: KeySet = [scanner.public_key().clone()].into_iter().collect();
+/// let keys: TrustAnchors = [scanner.public_key().clone()].into_iter().collect();
 /// let out = verify_vulns(&env, &keys, &[], &artifact, &SeverityRule::new(Severity::High));
 /// assert!(!out.verified());
 /// assert_eq!(out.first_failure().unwrap().name, "severity");
@@ -267,8 +268,8 @@ pub fn judge(
 /// ```
 pub fn verify_vulns(
     envelope: &Envelope,
-    keys: &KeySet,
-    vex: &[(Envelope, KeySet)],
+    keys: &TrustAnchors,
+    vex: &[(Envelope, TrustAnchors)],
     artifact: &DigestSet,
     rule: &SeverityRule,
 ) -> Report {

@@ -423,12 +423,14 @@ pub(crate) fn bind_image(
 /// use custodia::bundle::{IdentityPolicy, TrustedRoot};
 /// use custodia::oci::{Layout, OciDigest};
 /// use custodia::oci::cosign::verify_attached_keyless_signatures;
+/// use custodia::trust::TrustAnchors;
 ///
 /// let layout = Layout::open("image-layout")?;
 /// let image: OciDigest = layout.resolve(None)?.digest;
 /// let root = TrustedRoot::from_json(&std::fs::read("trusted_root.json")?)?;
 /// let policy = IdentityPolicy::keyless("mitr@redhat.com", "https://github.com/login/oauth");
-/// let signatures = verify_attached_keyless_signatures(&layout, &image, &root, &policy)?;
+/// let anchors = TrustAnchors::keyless(root, policy);
+/// let signatures = verify_attached_keyless_signatures(&layout, &image, &anchors)?;
 /// assert!(signatures.iter().any(|s| s.verified()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -436,8 +438,7 @@ pub(crate) fn bind_image(
 pub fn verify_attached_keyless_signatures(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
-    root: &crate::bundle::TrustedRoot,
-    policy: &crate::bundle::IdentityPolicy,
+    anchors: &crate::trust::TrustAnchors,
 ) -> Result<Vec<VerifiedSignature>, Error> {
     let filter = ReferrerFilter::any().artifact_type(MEDIA_TYPE_SIMPLE_SIGNING);
     let mut out = Vec::new();
@@ -467,22 +468,27 @@ pub fn verify_attached_keyless_signatures(
                     location: f.location,
                     report,
                     payload: None,
+                    signed_by: None,
                 });
                 continue;
             }
         };
         let artifact = crate::digest::DigestSet::of_bytes(&payload);
-        let verified = crate::bundle::verify_artifact(&bundle, root, policy, &artifact);
+        let verified = crate::bundle::verify_artifact(&bundle, anchors, &artifact);
         report.extend(verified.report().clone());
         let parsed = if verified.report().verified() {
             bind_image(&mut report, &payload, subject)
         } else {
             None
         };
+        let signed_by = parsed
+            .as_ref()
+            .and_then(|_| verified.signed_by().first().cloned());
         out.push(VerifiedSignature {
             location: f.location,
             report,
             payload: parsed,
+            signed_by,
         });
     }
     Ok(out)

@@ -22,10 +22,11 @@
 //!
 //! ```
 //! use custodia::dsse::Envelope;
-//! use custodia::keys::{KeyAlgorithm, KeySet, PrivateKey};
+//! use custodia::keys::{KeyAlgorithm, PrivateKey};
 //! use custodia::oci::{Attachment, ImageBuilder, Layout, ReferrerFilter};
 //! use custodia::resource::ResourceDescriptor;
 //! use custodia::statement::{PAYLOAD_TYPE, Statement};
+//! use custodia::trust::TrustAnchors;
 //! use custodia::verify::{Expectation, verify_attestation};
 //!
 //! let dir = tempfile::tempdir()?;
@@ -48,7 +49,7 @@
 //! let found = layout.referrers(&image.descriptor.digest, &filter)?;
 //! assert_eq!(found.len(), 1);
 //! let bytes = layout.fetch_attachment(&found[0])?;
-//! let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+//! let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
 //! let expect = Expectation::new("https://slsa.dev/provenance/v1", image.digest_set()?);
 //! let result = verify_attestation(&Envelope::from_json(&bytes)?, &keys, &expect);
 //! assert!(result.report().verified(), "{}", result.report());

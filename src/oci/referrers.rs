@@ -21,7 +21,8 @@
 //! the predicate type in cosign's `dev.sigstore.bundle.predicateType`
 //! annotation and in `in-toto.io/predicate-type` (both read by
 //! [`predicate_type_of`]); `verify_attached_bundles` verifies such
-//! referrers offline against a trusted root and an identity policy.
+//! referrers offline against the keyless anchors of a [`TrustAnchors`]
+//! and its trusted root.
 //!
 //! The manifest is serialized deterministically: attaching the same bytes
 //! to the same subject always gives the same manifest digest, so a repeated
@@ -31,9 +32,9 @@ use base64::Engine as _;
 
 use crate::dsse::Envelope;
 use crate::error::Error;
-use crate::keys::KeySet;
 use crate::report::{Check, Report};
 use crate::statement::Statement;
+use crate::trust::{Anchor, TrustAnchors};
 use crate::verify::{Expectation, VerifiedAttestation, verify_attestation};
 
 use super::OciDigest;
@@ -555,6 +556,9 @@ pub struct VerifiedReferrer {
     pub report: Report,
     /// The statement, only when every check passed.
     pub statement: Option<Statement>,
+    /// The trust anchors that signed (identity, roles), only when every
+    /// check passed.
+    pub signed_by: Vec<Anchor>,
 }
 
 impl VerifiedReferrer {
@@ -569,11 +573,12 @@ impl VerifiedReferrer {
 /// of cosign v2's `sha256-<hex>.att` tag), fetches each and verifies it with
 /// [`verify_attestation`] against the image's own digest: an attestation
 /// counts only if its statement's subject is this image. The caller decides
-/// how many must verify (usually: at least one).
+/// how many must verify (usually: at least one), and which roles it wants
+/// ([`TrustAnchors::with_role`]).
 pub fn verify_attached(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
-    keys: &KeySet,
+    anchors: &TrustAnchors,
     predicate_type: &str,
 ) -> Result<Vec<VerifiedReferrer>, Error> {
     verify_referrers(
@@ -585,7 +590,7 @@ pub fn verify_attached(
         |bytes, expectation| match Envelope::from_json(bytes) {
             Ok(envelope) => (
                 Check::pass("envelope", format!("{} bytes", bytes.len())),
-                Some(verify_attestation(&envelope, keys, expectation)),
+                Some(verify_attestation(&envelope, anchors, expectation)),
             ),
             Err(e) => (Check::fail("envelope", e.to_string()), None),
         },
@@ -604,6 +609,8 @@ pub struct VerifiedSignature {
     pub report: Report,
     /// The payload, only when every check passed.
     pub payload: Option<SimpleSigning>,
+    /// The trust anchor whose key signed, only when every check passed.
+    pub signed_by: Option<Anchor>,
 }
 
 impl VerifiedSignature {
@@ -614,15 +621,16 @@ impl VerifiedSignature {
 }
 
 /// Finds cosign v2's signatures of the image `subject` (the simple signing
-/// layers of its `sha256-<hex>.sig` tag) and verifies each with `keys`:
-/// the base64 signature in `dev.cosignproject.cosign/signature` over the
-/// payload's exact bytes, by a trusted key, and the payload's
+/// layers of its `sha256-<hex>.sig` tag) and verifies each with the key
+/// anchors of `anchors`: the base64 signature in
+/// `dev.cosignproject.cosign/signature` over the payload's exact bytes, by
+/// a trusted key, and the payload's
 /// `docker-manifest-digest` equal to `subject`. The payload is parsed only
 /// after its signature verified.
 pub fn verify_attached_signatures(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
-    keys: &KeySet,
+    anchors: &TrustAnchors,
 ) -> Result<Vec<VerifiedSignature>, Error> {
     let filter = ReferrerFilter::any().artifact_type(super::cosign::MEDIA_TYPE_SIMPLE_SIGNING);
     let mut out = Vec::new();
@@ -639,9 +647,11 @@ pub fn verify_attached_signatures(
             .annotation(super::cosign::ANNOTATION_SIGNATURE)
             .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
         let signed_by = signature.as_ref().and_then(|sig| {
-            keys.iter()
-                .find(|k| k.verify(&payload, sig).is_ok())
-                .map(|k| k.key_id().to_string())
+            anchors.keys().iter().find_map(|k| {
+                k.verify(&payload, sig)
+                    .ok()
+                    .and_then(|_| anchors.by_key(k.key_id()))
+            })
         });
         let parsed = match (&signature, signed_by) {
             (None, _) => {
@@ -654,19 +664,30 @@ pub fn verify_attached_signatures(
             (Some(_), None) => {
                 report.push(Check::fail(
                     "signature",
-                    format!("no trusted key ({}) signed the payload", keys.len()),
+                    format!(
+                        "no trusted key ({}) signed the payload",
+                        anchors.keys().len()
+                    ),
                 ));
                 None
             }
-            (Some(_), Some(key)) => {
-                report.push(Check::pass("signature", format!("signed by key {key}")));
+            (Some(_), Some(anchor)) => {
+                report.push(Check::pass(
+                    "signature",
+                    format!(
+                        "signed by key {} ({anchor})",
+                        anchor.key_id().map(ToString::to_string).unwrap_or_default()
+                    ),
+                ));
                 super::cosign::bind_image(&mut report, &payload, subject)
             }
         };
+        let signed_by = signed_by.filter(|_| parsed.is_some()).cloned();
         out.push(VerifiedSignature {
             location: f.location,
             report,
             payload: parsed,
+            signed_by,
         });
     }
     Ok(out)
@@ -677,16 +698,15 @@ pub fn verify_attached_signatures(
 /// them), and the keyless DSSE layers of cosign v2's `.att` tag (each read
 /// as the bundle v0.1 it is equivalent to, [`super::cosign::legacy_bundle`]),
 /// and verifies each
-/// offline with [`crate::bundle::verify_attestation`] against `root` and
-/// `policy` (certificate chain, transparency log, signing time, identity,
-/// signature), then payload type, predicate type, and subject = the
-/// image's own digest.
+/// offline with [`crate::bundle::verify_attestation`] against `anchors`
+/// (certificate chain to their trusted root, transparency log, signing
+/// time, a keyless anchor's identity, signature), then payload type,
+/// predicate type, and subject = the image's own digest.
 #[cfg(feature = "sigstore")]
 pub fn verify_attached_bundles(
     source: &dyn ReferrerSource,
     subject: &OciDigest,
-    root: &crate::bundle::TrustedRoot,
-    policy: &crate::bundle::IdentityPolicy,
+    anchors: &TrustAnchors,
     predicate_type: &str,
 ) -> Result<Vec<VerifiedReferrer>, Error> {
     verify_referrers(
@@ -708,8 +728,7 @@ pub fn verify_attached_bundles(
                 Check::pass("bundle-blob", format!("{} bytes", bytes.len())),
                 Some(crate::bundle::verify_attestation(
                     &bundle,
-                    root,
-                    policy,
+                    anchors,
                     expectation,
                 )),
             ),
@@ -756,26 +775,28 @@ fn verify_referrers(
         } else {
             source.fetch_attachment(&f.referrer)
         };
-        let statement = match bytes {
+        let (statement, signed_by) = match bytes {
             Ok(bytes) => {
                 let (parsed, result) = verify(&bytes, &expectation);
                 report.push(parsed);
-                result.and_then(|result| {
+                result.map_or((None, Vec::new()), |result| {
                     report.extend(result.report().clone());
-                    result.statement().cloned()
+                    (result.statement().cloned(), result.signed_by().to_vec())
                 })
             }
             Err(e) if f.location.is_legacy() => {
                 report.push(Check::fail("legacy-layer", e.to_string()));
-                None
+                (None, Vec::new())
             }
             Err(e) => return Err(e),
         };
+        let verified = report.verified();
         out.push(VerifiedReferrer {
             location: f.location,
             referrer: f.referrer,
             report,
-            statement,
+            statement: statement.filter(|_| verified),
+            signed_by: if verified { signed_by } else { Vec::new() },
         });
     }
     Ok(out)

@@ -1,6 +1,6 @@
 //! Evaluating one environment's gate against a set of evidence envelopes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::Envelope;
@@ -14,52 +14,56 @@ use crate::provenance::builder_id_matches;
 use crate::report::{Check, Report};
 use crate::statement::Statement;
 use crate::time::Timestamp;
+use crate::trust::{Anchor, TrustAnchors};
 
 use super::{ApprovalRule, Conditions, Environment, Policy, Requirement};
 
-/// A policy whose keys are parsed and indexed by role, ready to gate
-/// promotions. Made by [`Policy::activate`].
+/// A policy whose trust anchors (keys and keyless signers, with their
+/// roles) are parsed and indexed, ready to gate promotions. Made by
+/// [`Policy::activate`].
 #[derive(Debug, Clone)]
 pub struct ActivePolicy {
     policy: Policy,
     digest: Digest,
-    by_role: BTreeMap<String, KeySet>,
-    identities: BTreeMap<KeyId, String>,
-    all: KeySet,
-    empty: KeySet,
-    /// Keyless signers (identity, certificate policy) by role, and the
-    /// trusted root their bundles verify against.
-    #[cfg(feature = "sigstore")]
-    keyless: Keyless,
-}
-
-/// The policy's keyless signers, ready to verify bundles.
-#[cfg(feature = "sigstore")]
-#[derive(Debug, Clone, Default)]
-struct Keyless {
-    root: Option<std::sync::Arc<crate::bundle::TrustedRoot>>,
-    by_role: BTreeMap<String, Vec<(String, crate::bundle::IdentityPolicy)>>,
+    anchors: TrustAnchors,
 }
 
 impl Policy {
-    /// Validates the policy and parses its keys once.
+    /// Validates the policy and parses its trust anchors once.
     pub fn activate(self) -> Result<ActivePolicy, Error> {
         self.validate()?;
-        let mut by_role: BTreeMap<String, KeySet> = BTreeMap::new();
-        let mut identities: BTreeMap<KeyId, String> = BTreeMap::new();
-        let mut all = KeySet::new();
+        let anchors = self.trust_anchors()?;
+        Ok(ActivePolicy {
+            digest: self.digest(),
+            policy: self,
+            anchors,
+        })
+    }
+
+    /// The policy's trust anchors: each key and keyless signer with its
+    /// identity and roles, and the pinned Sigstore trusted root. The same
+    /// value verifies envelopes, bundles and OCI attachments outside a
+    /// gate.
+    ///
+    /// ```
+    /// use custodia::keys::{KeyAlgorithm, PrivateKey};
+    /// use custodia::policy::Policy;
+    /// let ci = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+    /// let json = serde_json::json!({"version": 1,
+    ///     "keys": [{"identity": "ci", "roles": ["builder"], "publicKey": ci.public_key().to_pem()}],
+    ///     "environments": [{"name": "dev"}], "promotions": []});
+    /// let anchors = Policy::from_json(json.to_string().as_bytes())?.trust_anchors()?;
+    /// let anchor = anchors.by_key(ci.key_id()).unwrap();
+    /// assert_eq!((anchor.identity(), anchor.roles()), ("ci", &["builder".to_owned()][..]));
+    /// assert_eq!(anchors.keys_with_role("builder").len(), 1);
+    /// # Ok::<(), custodia::Error>(())
+    /// ```
+    pub fn trust_anchors(&self) -> Result<TrustAnchors, Error> {
+        let mut anchors = TrustAnchors::new();
         for key in &self.keys {
             let public = PublicKey::from_pem(&key.public_key)?;
-            if !identities.contains_key(public.key_id()) {
-                all.insert(public.clone());
-            }
-            identities.insert(public.key_id().clone(), key.identity.clone());
-            for role in &key.roles {
-                by_role
-                    .entry(role.clone())
-                    .or_default()
-                    .insert(public.clone());
-            }
+            anchors
+                .push(Anchor::key(key.identity.clone(), public).with_roles(key.roles.clone()))?;
         }
         #[cfg(not(feature = "sigstore"))]
         if !self.keyless_signers.is_empty() {
@@ -69,61 +73,29 @@ impl Policy {
             .into());
         }
         #[cfg(feature = "sigstore")]
-        let keyless = self.keyless()?;
-        Ok(ActivePolicy {
-            #[cfg(feature = "sigstore")]
-            keyless,
-            digest: self.digest(),
-            policy: self,
-            by_role,
-            identities,
-            all,
-            empty: KeySet::new(),
-        })
-    }
-}
-
-#[cfg(feature = "sigstore")]
-impl Policy {
-    /// Parses the trusted root once and the keyless signers' certificate
-    /// policies.
-    fn keyless(&self) -> Result<Keyless, Error> {
-        let Some(root) = &self.sigstore_trusted_root else {
-            return Ok(Keyless::default());
-        };
-        let bytes = serde_json::to_vec(root)
-            .map_err(|e| crate::error::PolicyError::Invalid(format!("sigstoreTrustedRoot: {e}")))?;
-        let root = crate::bundle::TrustedRoot::from_json(&bytes)?;
-        let mut by_role: BTreeMap<String, Vec<_>> = BTreeMap::new();
-        for signer in &self.keyless_signers {
-            let policy = crate::bundle::IdentityPolicy::keyless(
-                signer.certificate_identity.clone(),
-                signer.certificate_oidc_issuer.clone(),
-            );
-            for role in &signer.roles {
-                by_role
-                    .entry(role.clone())
-                    .or_default()
-                    .push((signer.identity.clone(), policy.clone()));
+        {
+            for signer in &self.keyless_signers {
+                let certificate = crate::trust::IdentityPolicy::keyless(
+                    signer.certificate_identity.clone(),
+                    signer.certificate_oidc_issuer.clone(),
+                );
+                anchors.push(
+                    Anchor::keyless(signer.identity.clone(), certificate)
+                        .with_roles(signer.roles.clone()),
+                )?;
+            }
+            if let Some(root) = &self.sigstore_trusted_root {
+                let bytes = serde_json::to_vec(root).map_err(|e| {
+                    crate::error::PolicyError::Invalid(format!("sigstoreTrustedRoot: {e}"))
+                })?;
+                anchors = anchors.with_sigstore_root(crate::trust::TrustedRoot::from_json(&bytes)?);
             }
         }
-        Ok(Keyless {
-            root: Some(std::sync::Arc::new(root)),
-            by_role,
-        })
+        Ok(anchors)
     }
 }
 
 impl ActivePolicy {
-    /// How many signers (keys and keyless signers) have `role`.
-    fn signers_with_role(&self, role: &str) -> usize {
-        #[cfg(feature = "sigstore")]
-        let keyless = self.keyless.by_role.get(role).map_or(0, Vec::len);
-        #[cfg(not(feature = "sigstore"))]
-        let keyless = 0;
-        self.keys_with_role(role).len() + keyless
-    }
-
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -134,19 +106,24 @@ impl ActivePolicy {
         &self.digest
     }
 
+    /// Its trust anchors ([`Policy::trust_anchors`]).
+    pub fn trust_anchors(&self) -> &TrustAnchors {
+        &self.anchors
+    }
+
     /// Keys with `role` (empty if none).
     pub fn keys_with_role(&self, role: &str) -> &KeySet {
-        self.by_role.get(role).unwrap_or(&self.empty)
+        self.anchors.keys_with_role(role)
     }
 
     /// Every key the policy lists, whatever its roles.
     pub(crate) fn all_keys(&self) -> &KeySet {
-        &self.all
+        self.anchors.keys()
     }
 
     /// The identity holding a key.
     pub fn identity_of(&self, id: &KeyId) -> Option<&str> {
-        self.identities.get(id).map(String::as_str)
+        self.anchors.by_key(id).map(Anchor::identity)
     }
 }
 
@@ -237,11 +214,10 @@ impl EvidenceEnvelope {
     ) -> Option<Statement> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
-            return policy.keyless.by_role.keys().find_map(|role| {
-                self.open_bundle(bundle, policy, role, 1, artifact)
-                    .ok()
-                    .map(|(statement, _)| statement)
-            });
+            return self
+                .open_bundle(bundle, policy.trust_anchors(), 1, artifact)
+                .ok()
+                .map(|(statement, _)| statement);
         }
         let _ = artifact;
         let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
@@ -263,16 +239,9 @@ impl EvidenceEnvelope {
     ) -> Option<(Statement, BTreeSet<String>)> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
-            let mut found: Option<(Statement, BTreeSet<String>)> = None;
-            for role in policy.keyless.by_role.keys() {
-                if let Ok((statement, ids)) = self.open_bundle(bundle, policy, role, 1, artifact) {
-                    found
-                        .get_or_insert_with(|| (statement, BTreeSet::new()))
-                        .1
-                        .extend(ids);
-                }
-            }
-            return found;
+            return self
+                .open_bundle(bundle, policy.trust_anchors(), 1, artifact)
+                .ok();
         }
         let _ = artifact;
         let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
@@ -311,7 +280,18 @@ impl EvidenceEnvelope {
     ) -> Result<(Statement, BTreeSet<String>), String> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
-            return self.open_bundle(bundle, policy, role, threshold, artifact);
+            let anchors = policy.trust_anchors().with_role(role);
+            if anchors.keyless_anchors().next().is_none() {
+                return Err(format!(
+                    "the policy has no keyless signer with role `{role}`"
+                ));
+            }
+            if threshold > 1 {
+                return Err(format!(
+                    "a Sigstore bundle carries one signature; role `{role}` needs {threshold}"
+                ));
+            }
+            return self.open_bundle(bundle, &anchors, threshold, artifact);
         }
         let _ = artifact;
         let keys = policy.keys_with_role(role);
@@ -345,53 +325,52 @@ impl EvidenceEnvelope {
 
 #[cfg(feature = "sigstore")]
 impl EvidenceEnvelope {
+    /// Verifies the bundle offline against `anchors` (the policy's, or one
+    /// role's): its certificate names a keyless anchor, it verifies against
+    /// their trusted root, and it is about `artifact`. The statement and
+    /// the identities of every anchor the certificate matches.
     fn open_bundle(
         &self,
         bundle: &crate::bundle::Bundle,
-        policy: &ActivePolicy,
-        role: &str,
+        anchors: &TrustAnchors,
         threshold: usize,
         artifact: &DigestSet,
     ) -> Result<(Statement, BTreeSet<String>), String> {
         if threshold > 1 {
             return Err(format!(
-                "a Sigstore bundle carries one signature; role `{role}` needs {threshold}"
+                "a Sigstore bundle carries one signature; {threshold} are needed"
             ));
         }
-        let Some(root) = &policy.keyless.root else {
+        if anchors.sigstore_root().is_none() {
             return Err("the policy has no sigstoreTrustedRoot for Sigstore bundles".to_owned());
-        };
-        let signers = policy
-            .keyless
-            .by_role
-            .get(role)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        if signers.is_empty() {
-            return Err(format!(
-                "the policy has no keyless signer with role `{role}`"
-            ));
         }
         let expectation = crate::verify::Expectation::new(
             self.claimed_type.clone().unwrap_or_default(),
             artifact.clone(),
         );
-        let mut why = Vec::new();
-        for (identity, certificate) in signers {
-            let verified =
-                crate::bundle::verify_attestation(bundle, root, certificate, &expectation);
-            match verified.statement() {
-                Some(statement) => {
-                    return Ok((statement.clone(), BTreeSet::from([identity.clone()])));
-                }
-                None => {
-                    if let Some(c) = verified.report().first_failure() {
-                        why.push(format!("as {identity}: {}: {}", c.name, c.reason));
-                    }
-                }
+        let verified = crate::bundle::verify_attestation(bundle, anchors, &expectation);
+        match verified.statement() {
+            Some(statement) => Ok((
+                statement.clone(),
+                verified
+                    .signed_by()
+                    .iter()
+                    .map(|a| a.identity().to_owned())
+                    .collect(),
+            )),
+            None => {
+                let tried = anchors
+                    .keyless_anchors()
+                    .map(|(a, _)| a.identity())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                Err(verified
+                    .report()
+                    .first_failure()
+                    .map(|c| format!("as {tried}: {}: {}", c.name, c.reason))
+                    .unwrap_or_default())
             }
         }
-        Err(why.join("; "))
     }
 }
 
@@ -628,7 +607,9 @@ fn satisfy(
     evidence: &[EvidenceEnvelope],
     details: &mut Vec<Check>,
 ) -> Result<Satisfied, String> {
-    let signers = policy.signers_with_role(&requirement.signer_role);
+    let signers = policy
+        .trust_anchors()
+        .count_with_role(&requirement.signer_role);
     if signers < requirement.threshold {
         return Err(format!(
             "the policy has {signers} key(s) or keyless signer(s) with role `{}`, {} required",
@@ -771,7 +752,7 @@ fn check_approvals(
         (PromotionKind::Emergency, Some(e)) => e.approvals,
         _ => rule.count,
     };
-    let has_signers = policy.signers_with_role(&rule.role) > 0;
+    let has_signers = policy.trust_anchors().count_with_role(&rule.role) > 0;
     let mut approvers = BTreeSet::new();
     let mut refused = Vec::new();
     for ev in evidence {

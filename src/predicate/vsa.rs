@@ -39,11 +39,11 @@ use serde::{Deserialize, Serialize};
 use crate::digest::DigestSet;
 use crate::dsse::Envelope;
 use crate::error::PredicateError;
-use crate::keys::KeySet;
 use crate::report::{Check, Report};
 use crate::statement::{Predicate, Statement};
 use crate::time::Timestamp;
-use crate::verify::{check_predicate_type, check_subject, open_envelope};
+use crate::trust::{Anchor, TrustAnchors};
+use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Predicate type of SLSA Verification Summary Attestation v1.
 pub const VSA_V1: &str = "https://slsa.dev/verification_summary/v1";
@@ -742,9 +742,16 @@ impl VsaExpectation {
 pub struct VerifiedVsa {
     report: Report,
     summary: Option<VerificationSummary>,
+    signed_by: Vec<Anchor>,
 }
 
 impl VerifiedVsa {
+    /// The trust anchors (verifiers) whose signatures counted; empty
+    /// unless verified.
+    pub fn signed_by(&self) -> &[Anchor] {
+        &self.signed_by
+    }
+
     /// All checks, in order.
     pub fn report(&self) -> &Report {
         &self.report
@@ -775,12 +782,25 @@ pub fn check_vsa(statement: &Statement, expected: &VsaExpectation) -> Report {
 /// Verifies a signed VSA envelope: `signature[i]` and `threshold`,
 /// `payload-type`, `statement`, then the checks of [`check_vsa`]. The
 /// payload of an envelope that no trusted key signed is never parsed.
-pub fn verify_vsa(envelope: &Envelope, keys: &KeySet, expected: &VsaExpectation) -> VerifiedVsa {
+pub fn verify_vsa(
+    envelope: &Envelope,
+    anchors: &TrustAnchors,
+    expected: &VsaExpectation,
+) -> VerifiedVsa {
     let mut report = Report::new();
-    let summary = open_envelope(envelope, keys, expected.threshold, &mut report)
-        .and_then(|statement| check_summary(&statement, expected, &mut report))
-        .filter(|_| report.verified());
-    VerifiedVsa { report, summary }
+    let (summary, signed_by) =
+        match open_anchored(envelope, anchors, expected.threshold, &mut report) {
+            Some((statement, signed_by)) => {
+                (check_summary(&statement, expected, &mut report), signed_by)
+            }
+            None => (None, Vec::new()),
+        };
+    let verified = report.verified();
+    VerifiedVsa {
+        report,
+        summary: summary.filter(|_| verified),
+        signed_by: if verified { signed_by } else { Vec::new() },
+    }
 }
 
 fn check_summary(

@@ -12,13 +12,13 @@ use super::matching::{
 };
 use crate::digest::{DigestSet, elide_middle};
 use crate::dsse::Envelope;
-use crate::keys::KeySet;
 use crate::predicate::slsa_provenance::{
     PROVENANCE_V0_1, PROVENANCE_V0_2, PROVENANCE_V1, ProvenanceClaims,
 };
 use crate::report::{Check, Report};
 use crate::statement::Statement;
-use crate::verify::{check_predicate_type, check_subject, open_envelope};
+use crate::trust::{Anchor, TrustAnchors};
+use crate::verify::{check_predicate_type, check_subject, open_anchored};
 
 /// Which ref the build must have come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub enum RefExpectation {
 /// use custodia::provenance::{BuildContext, SourceRef, ProvenanceExpectation, RefExpectation, verify_provenance};
 /// use custodia::digest::DigestSet;
 /// use custodia::dsse::Envelope;
-/// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
+/// use custodia::keys::{PrivateKey, KeyAlgorithm};
 /// use custodia::statement::PAYLOAD_TYPE;
 /// use custodia::time::Timestamp;
 ///
@@ -67,16 +67,19 @@ pub enum RefExpectation {
 ///     .to_statement()?;
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
 /// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
-/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let mut keys = custodia::trust::TrustAnchors::new();
+/// keys.push(custodia::trust::Anchor::key("ci", key.public_key().clone()).with_roles(["builder"]))?;
 ///
 /// let expect = ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/builder"], "github.com/acme/app")
 ///     .with_ref(RefExpectation::VersionedTag("v1.4".into()));
 /// let verified = verify_provenance(&envelope, &keys, &expect);
 /// assert!(verified.report().verified(), "{}", verified.report());
+/// assert_eq!(verified.signed_by()[0].identity(), "ci");
 ///
 /// let wrong = expect.clone().with_ref(RefExpectation::Branch("main".into()));
 /// let failed = verify_provenance(&envelope, &keys, &wrong);
 /// assert_eq!(failed.report().first_failure().unwrap().name, "source-ref");
+/// assert!(failed.signed_by().is_empty());
 /// # Ok::<(), custodia::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -177,15 +180,30 @@ impl ProvenanceExpectation {
 pub struct VerifiedProvenance {
     report: Report,
     claims: Option<ProvenanceClaims>,
+    signed_by: Vec<Anchor>,
 }
 
 impl VerifiedProvenance {
     /// A result from checks made elsewhere (a Sigstore bundle); the claims
-    /// are kept only when the report verified.
-    #[cfg_attr(not(feature = "sigstore"), allow(dead_code))]
-    pub(crate) fn from_parts(report: Report, claims: Option<ProvenanceClaims>) -> Self {
-        let claims = claims.filter(|_| report.verified());
-        Self { report, claims }
+    /// and signers are kept only when the report verified.
+    pub(crate) fn from_parts(
+        report: Report,
+        claims: Option<ProvenanceClaims>,
+        signed_by: Vec<Anchor>,
+    ) -> Self {
+        let verified = report.verified();
+        Self {
+            claims: claims.filter(|_| verified),
+            signed_by: if verified { signed_by } else { Vec::new() },
+            report,
+        }
+    }
+
+    /// The trust anchors whose signatures counted (identity and roles);
+    /// empty unless verified, and for a statement checked without its
+    /// signature ([`verify_provenance_statement`]).
+    pub fn signed_by(&self) -> &[Anchor] {
+        &self.signed_by
     }
 
     /// All checks, in order.
@@ -205,20 +223,16 @@ impl VerifiedProvenance {
 /// `source-ref`, `build-type` and `input:<name>` when expected.
 pub fn verify_provenance(
     envelope: &Envelope,
-    keys: &KeySet,
+    anchors: &TrustAnchors,
     expected: &ProvenanceExpectation,
 ) -> VerifiedProvenance {
     let mut report = Report::new();
-    match open_envelope(envelope, keys, expected.threshold, &mut report) {
-        Some(statement) => {
+    match open_anchored(envelope, anchors, expected.threshold, &mut report) {
+        Some((statement, signed_by)) => {
             let claims = check_claims(&statement, expected, &mut report);
-            let claims = claims.filter(|_| report.verified());
-            VerifiedProvenance { report, claims }
+            VerifiedProvenance::from_parts(report, claims, signed_by)
         }
-        None => VerifiedProvenance {
-            report,
-            claims: None,
-        },
+        None => VerifiedProvenance::from_parts(report, None, Vec::new()),
     }
 }
 
@@ -230,7 +244,7 @@ pub fn verify_provenance(
 /// # use custodia::provenance::*;
 /// # use custodia::{digest::DigestSet, dsse::Envelope, keys::*, statement::PAYLOAD_TYPE, time::Timestamp};
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
-/// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
+/// let keys: custodia::trust::TrustAnchors = [key.public_key().clone()].into_iter().collect();
 /// let mut jobs = Vec::new();
 /// for i in 0..4u8 {
 ///     let artifact = DigestSet::of_bytes(&[i]);
@@ -250,11 +264,11 @@ pub fn verify_provenance(
 #[cfg(feature = "rayon")]
 pub fn verify_provenance_batch(
     jobs: &[(&Envelope, &ProvenanceExpectation)],
-    keys: &KeySet,
+    anchors: &TrustAnchors,
 ) -> Vec<VerifiedProvenance> {
     use rayon::prelude::*;
     jobs.par_iter()
-        .map(|(envelope, expected)| verify_provenance(envelope, keys, expected))
+        .map(|(envelope, expected)| verify_provenance(envelope, anchors, expected))
         .collect()
 }
 
@@ -267,8 +281,7 @@ pub fn verify_provenance_statement(
 ) -> VerifiedProvenance {
     let mut report = Report::new();
     let claims = check_claims(statement, expected, &mut report);
-    let claims = claims.filter(|_| report.verified());
-    VerifiedProvenance { report, claims }
+    VerifiedProvenance::from_parts(report, claims, Vec::new())
 }
 
 fn check_claims(

@@ -53,6 +53,8 @@ struct RootWire {
 /// A Sigstore trusted root: Fulcio certificate authorities, Rekor logs, CT
 /// logs and timestamp authorities, each with its validity window.
 ///
+/// Cloning is cheap (the prepared verifier is shared).
+///
 /// Parsing also prepares everything a verification needs (keys decoded, CA
 /// certificates turned into trust anchors), once: verify many bundles
 /// against one `TrustedRoot` so each pays only for what is new in it.
@@ -64,11 +66,13 @@ struct RootWire {
 /// assert!(TrustedRoot::from_json(br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"tlogs":[]}"#).is_err());
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct TrustedRoot {
     client_trust_config: bool,
     media_type: String,
     counts: [usize; 4],
-    pub(crate) verifier: sigstore_verify::Verifier,
+    /// Shared: clones (one per [`super::TrustAnchors`]) cost a reference.
+    pub(crate) verifier: std::sync::Arc<sigstore_verify::Verifier>,
 }
 
 impl std::fmt::Debug for TrustedRoot {
@@ -188,7 +192,7 @@ impl TrustedRoot {
                 wire.ctlogs.len(),
                 wire.timestamp_authorities.len(),
             ],
-            verifier,
+            verifier: std::sync::Arc::new(verifier),
         })
     }
 

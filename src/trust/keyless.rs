@@ -1,7 +1,6 @@
-//! Who must have signed a bundle.
+//! Who a keyless signer's certificate must name.
 
 use crate::error::{BundleError, Error};
-use crate::keys::PublicKey;
 
 /// How one certificate field (the SAN identity, the OIDC issuer) must read.
 #[derive(Debug, Clone)]
@@ -37,8 +36,8 @@ impl Matcher {
 
     fn describe(&self) -> String {
         match self {
-            Self::Exact(s) => format!("`{}`", super::clip(s)),
-            Self::Regex(r) => format!("/{}/", super::clip(r.as_str())),
+            Self::Exact(s) => format!("`{}`", clip(s)),
+            Self::Regex(r) => format!("/{}/", clip(r.as_str())),
         }
     }
 }
@@ -56,15 +55,16 @@ pub enum CertificateMatch {
     Regex(String),
 }
 
-#[derive(Debug, Clone)]
-enum Kind {
-    Keyless { identity: Matcher, issuer: Matcher },
-    Key(PublicKey),
+/// Identities and issuers are shown whole up to 256 bytes (workflow URIs
+/// with their ref are longer than `digest::shorten`'s 80).
+pub(crate) fn clip(s: &str) -> String {
+    crate::digest::shorten_to(s, 256)
 }
 
-/// Who must have signed: a Fulcio certificate whose identity (SAN) and
-/// OIDC issuer (extension 1.3.6.1.4.1.57264.1.8, or the legacy .1.1) match,
-/// exactly or by pattern; or, for public-key bundles, the caller's key.
+/// A keyless signer's identity: a Fulcio certificate whose identity (SAN)
+/// and OIDC issuer (extension 1.3.6.1.4.1.57264.1.8, or the legacy .1.1)
+/// match, exactly or by pattern. Trusted as an [`super::Anchor`]; a
+/// public-key bundle is verified with a key anchor instead.
 ///
 /// ```
 /// # #[cfg(feature = "sigstore")] {
@@ -82,26 +82,29 @@ enum Kind {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct IdentityPolicy(Kind);
+pub struct IdentityPolicy {
+    identity: Matcher,
+    issuer: Matcher,
+}
 
 impl IdentityPolicy {
     /// A keyless signer with exactly this identity (the certificate's SAN:
     /// an email or URI) and this OIDC issuer.
     pub fn keyless(identity: impl Into<String>, issuer: impl Into<String>) -> Self {
-        Self(Kind::Keyless {
+        Self {
             identity: Matcher::Exact(identity.into()),
             issuer: Matcher::Exact(issuer.into()),
-        })
+        }
     }
 
     /// A keyless signer whose identity and issuer match these regular
     /// expressions. As cosign's `--certificate-identity-regexp`, a pattern
     /// matches anywhere in the value unless anchored with `^...$`.
     pub fn keyless_regex(identity: &str, issuer: &str) -> Result<Self, Error> {
-        Ok(Self(Kind::Keyless {
+        Ok(Self {
             identity: Matcher::regex(identity, "certificate identity")?,
             issuer: Matcher::regex(issuer, "certificate OIDC issuer")?,
-        }))
+        })
     }
 
     /// A keyless signer whose identity and issuer each match exactly or by
@@ -126,38 +129,34 @@ impl IdentityPolicy {
             CertificateMatch::Exact(s) => Ok(Matcher::Exact(s)),
             CertificateMatch::Regex(re) => Matcher::regex(&re, what),
         };
-        Ok(Self(Kind::Keyless {
+        Ok(Self {
             identity: m(identity, "certificate identity")?,
             issuer: m(issuer, "certificate OIDC issuer")?,
-        }))
+        })
     }
 
-    /// A public-key bundle signed by this key (the bundle's key hint is
-    /// never used to choose it).
-    pub fn public_key(key: PublicKey) -> Self {
-        Self(Kind::Key(key))
+    /// Whether a certificate naming `identity` (its SAN) and `issuer`
+    /// matches.
+    pub fn matches(&self, identity: &str, issuer: &str) -> bool {
+        self.identity.matches(identity) && self.issuer.matches(issuer)
     }
 
-    pub(crate) fn key(&self) -> Option<&PublicKey> {
-        match &self.0 {
-            Kind::Key(k) => Some(k),
-            Kind::Keyless { .. } => None,
-        }
+    /// `(matches, expected)` for the certificate's identity.
+    pub(crate) fn check_identity(&self, found: &str) -> (bool, String) {
+        (self.identity.matches(found), self.identity.describe())
     }
 
-    /// `(matches, expected)` for the identity, `None` for a key policy.
-    pub(crate) fn check_identity(&self, found: &str) -> Option<(bool, String)> {
-        match &self.0 {
-            Kind::Keyless { identity, .. } => Some((identity.matches(found), identity.describe())),
-            Kind::Key(_) => None,
-        }
+    /// `(matches, expected)` for the certificate's issuer.
+    pub(crate) fn check_issuer(&self, found: &str) -> (bool, String) {
+        (self.issuer.matches(found), self.issuer.describe())
     }
 
-    /// `(matches, expected)` for the issuer, `None` for a key policy.
-    pub(crate) fn check_issuer(&self, found: &str) -> Option<(bool, String)> {
-        match &self.0 {
-            Kind::Keyless { issuer, .. } => Some((issuer.matches(found), issuer.describe())),
-            Kind::Key(_) => None,
-        }
+    /// The identity and issuer it expects, for people.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} from {}",
+            self.identity.describe(),
+            self.issuer.describe()
+        )
     }
 }
