@@ -13,10 +13,18 @@
 //!   (the root, 3 workspace members, 1,980 crates.io packages with
 //!   checksums of which 40 in a second version, 16 git packages; about 5
 //!   dependencies each) and its root manifest, parsed into the model.
-//! * `sbom_2000/cyclonedx_1_6`, `sbom_2000/spdx_2_3`: writing that model.
+//! * `sbom_2000/cyclonedx_1_6`, `sbom_2000/cyclonedx_1_5`, `sbom_2000/spdx_2_3`:
+//!   writing that model.
 //! * `sbom_2000/lock_to_cyclonedx_1_6`: both steps, as `attest sbom` does.
 //! * `sbom_2000/read_cyclonedx_1_6`, `sbom_2000/read_spdx_2_3`: reading the
 //!   written documents back.
+//! * `sbom_2000/cyclonedx_1_7`, `sbom_2000/spdx_3_0_1` and their `read_`
+//!   rows: the same for CycloneDX 1.7 and SPDX 3.0.1 JSON-LD.
+//! * `sbom_binary_2000/custodia_from_binary` against
+//!   `sbom_binary_2000/auditable_info_audit_info_from_slice`: one
+//!   WebAssembly module with the 2,000 packages' `.dep-v0` data, read by
+//!   both in the same run; `.../custodia_from_binary_to_cyclonedx_1_7` adds
+//!   the write.
 //! * `sbom_this_repo/from_cargo`, `.../lock_to_cyclonedx_1_6`: this
 //!   repository's `Cargo.lock` and `Cargo.toml` read from disk each time
 //!   (what cargo-cyclonedx takes ~0.2-0.4 s for, running `cargo metadata`;
@@ -245,7 +253,12 @@ fn sbom_2000(c: &mut Criterion) {
     g.bench_function("cyclonedx_1_6", |b| {
         b.iter(|| cyclonedx::to_json(black_box(&sbom), CycloneDxVersion::V1_6).unwrap())
     });
-    g.bench_function("spdx_2_3", |b| b.iter(|| spdx::to_json(black_box(&sbom)).unwrap()));
+    g.bench_function("cyclonedx_1_5", |b| {
+        b.iter(|| cyclonedx::to_json(black_box(&sbom), CycloneDxVersion::V1_5).unwrap())
+    });
+    g.bench_function("spdx_2_3", |b| {
+        b.iter(|| spdx::to_json(black_box(&sbom)).unwrap())
+    });
     g.bench_function("lock_to_cyclonedx_1_6", |b| {
         b.iter(|| {
             let sbom = from_cargo(black_box(&input), time).unwrap();

@@ -339,7 +339,11 @@ pub mod fuzzing {
             );
             if let Ok((listed, _)) = e.to_listed() {
                 let again = LicenseExpression::parse(&listed.to_string());
-                assert_eq!(again.as_ref(), Ok(&listed), "listed form does not parse back");
+                assert_eq!(
+                    again.as_ref(),
+                    Ok(&listed),
+                    "listed form does not parse back"
+                );
                 assert_eq!(listed.to_listed().map(|(l, _)| l).as_ref(), Ok(&listed));
             }
         }

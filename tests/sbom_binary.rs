@@ -325,7 +325,10 @@ fn audit_data_maps_to_the_model() {
     assert_eq!(audit_json(&module, Limits::default()).unwrap(), AUDIT);
     let sbom = from_binary(&module, Limits::default(), time()).unwrap();
     sbom.validate().unwrap();
-    assert_eq!(sbom.root.purl.as_ref().map(|p| p.as_str()), Some("pkg:cargo/app@0.1.0"));
+    assert_eq!(
+        sbom.root.purl.as_ref().map(|p| p.as_str()),
+        Some("pkg:cargo/app@0.1.0")
+    );
     assert_eq!(
         sbom.root.hashes,
         vec![DigestAlgorithm::Sha256.hash(&module)]

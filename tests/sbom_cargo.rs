@@ -34,7 +34,14 @@ fn this_repositorys_lock_file_gives_every_package() {
         "every locked package, root included"
     );
     assert_eq!(sbom.root.name, "custodia");
-    assert_eq!(sbom.root.license.as_ref().map(ToString::to_string).as_deref(), Some("Apache-2.0"));
+    assert_eq!(
+        sbom.root
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("Apache-2.0")
+    );
     let serde = sbom.components.iter().find(|c| c.name == "serde").unwrap();
     assert!(
         serde
@@ -181,7 +188,10 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     )
     .unwrap();
     let dep = sbom.component("pkg:cargo/dep@1.0.0").unwrap();
-    assert_eq!(dep.license.as_ref().map(ToString::to_string).as_deref(), Some("MIT OR Apache-2.0"));
+    assert_eq!(
+        dep.license.as_ref().map(ToString::to_string).as_deref(),
+        Some("MIT OR Apache-2.0")
+    );
     assert_eq!(dep.scope, Scope::Required);
     assert_eq!(
         sbom.component("pkg:cargo/devonly@1.0.0").unwrap().scope,

@@ -124,7 +124,8 @@ fn rich_sbom() -> Sbom {
     root.supplier = Some("Acme Inc <dev@acme.example>".to_owned());
     let mut sbom = Sbom::new(root, Timestamp::from_unix(1_714_564_800));
 
-    let mut a = Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200".parse().unwrap());
+    let mut a =
+        Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200".parse().unwrap());
     a.source =
         SourceKind::Registry("registry+https://github.com/rust-lang/crates.io-index".to_owned());
     a.license = Some("MIT OR Apache-2.0".parse().unwrap());
@@ -134,8 +135,11 @@ fn rich_sbom() -> Sbom {
     a.supplier = Some("David Tolnay".to_owned());
     sbom.add(a);
 
-    let mut b = Component::new("forked", "0.2.0")
-        .with_purl("pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc".parse().unwrap());
+    let mut b = Component::new("forked", "0.2.0").with_purl(
+        "pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc"
+            .parse()
+            .unwrap(),
+    );
     b.source = SourceKind::Git {
         url: "https://github.com/acme/forked".to_owned(),
         revision: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
@@ -528,14 +532,29 @@ fn upstream_valid_examples_read_into_the_model() {
 
     let expr = read("1.6/valid-license-expression-1.6.json");
     assert_eq!(
-        expr.components[0].license.as_ref().map(ToString::to_string).as_deref(),
+        expr.components[0]
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("EPL-2.0 OR GPL-2.0 WITH Classpath-exception-2.0")
     );
     let id = read("1.6/valid-license-id-1.6.json");
-    assert_eq!(id.components[0].license.as_ref().map(ToString::to_string).as_deref(), Some("Apache-2.0"));
+    assert_eq!(
+        id.components[0]
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("Apache-2.0")
+    );
     let name = read("1.6/valid-license-name-1.6.json");
     assert_eq!(
-        name.components[0].license.as_ref().map(ToString::to_string).as_deref(),
+        name.components[0]
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("LicenseRef-Apache-License-2.0")
     );
 
@@ -565,10 +584,9 @@ fn syft_output_reads() {
         assert_eq!(sbom.root.name, version_root, "{file}");
         assert!(!sbom.components.is_empty(), "{file}");
         assert!(
-            sbom.components.iter().all(|c| c
-                .purl
-                .as_ref()
-                .is_some_and(|p| p.purl_type() == "golang")),
+            sbom.components
+                .iter()
+                .all(|c| c.purl.as_ref().is_some_and(|p| p.purl_type() == "golang")),
             "{file}"
         );
         sbom.validate().unwrap();
@@ -633,7 +651,11 @@ fn licenses_follow_the_version_rules() {
         {"expression": "MIT OR Apache-2.0"}, {"license": {"id": "BSD-3-Clause"}}]}]"#;
     let sbom = from_json(&doc("1.4", two, "")).unwrap();
     assert_eq!(
-        sbom.components[0].license.as_ref().map(ToString::to_string).as_deref(),
+        sbom.components[0]
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("(MIT OR Apache-2.0) AND BSD-3-Clause")
     );
     // 1.5 and later: an expression must be alone.
@@ -935,7 +957,11 @@ fn cyclonedx_1_7_rules_and_license_acknowledgements() {
         .replace("1.6", "1.7");
     let sbom = from_json(seven.as_bytes()).unwrap();
     assert_eq!(
-        sbom.components[0].license.as_ref().map(ToString::to_string).as_deref(),
+        sbom.components[0]
+            .license
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("MIT AND Apache-2.0")
     );
 }

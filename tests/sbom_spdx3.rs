@@ -66,14 +66,16 @@ fn helix_sbom() -> Sbom {
 
 /// A model that uses every field the format carries.
 fn rich_sbom() -> Sbom {
-    let mut root = Component::new("my app", "1.0.0+build.5").with_purl("pkg:cargo/my%20app@1.0.0".parse().unwrap());
+    let mut root = Component::new("my app", "1.0.0+build.5")
+        .with_purl("pkg:cargo/my%20app@1.0.0".parse().unwrap());
     root.source = SourceKind::Path;
     root.license = Some("(MIT OR Apache-2.0) AND Unicode-3.0".parse().unwrap());
     root.supplier = Some("Jane Doe <jane@example.com>".to_owned());
     root.description = Some("An app with \"quotes\",\nnewlines and ünïcödé".to_owned());
     let mut sbom = Sbom::new(root, Timestamp::from_unix(1_714_564_800));
 
-    let mut serde = Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200".parse().unwrap());
+    let mut serde =
+        Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200".parse().unwrap());
     serde.source =
         SourceKind::Registry("registry+https://github.com/rust-lang/crates.io-index".to_owned());
     serde.hashes = vec![DigestAlgorithm::Sha256.hash(b"serde")];
@@ -81,7 +83,8 @@ fn rich_sbom() -> Sbom {
     serde.supplier = Some("Erick Tryzelaar".to_owned());
     serde.description = Some("A serialization framework".to_owned());
 
-    let mut itoa = Component::new("itoa", "1.0.11").with_purl("pkg:cargo/itoa@1.0.11".parse().unwrap());
+    let mut itoa =
+        Component::new("itoa", "1.0.11").with_purl("pkg:cargo/itoa@1.0.11".parse().unwrap());
     itoa.source = SourceKind::Registry("sparse+https://index.crates.io/".to_owned());
     itoa.hashes = vec![
         DigestAlgorithm::Sha256.hash(b"itoa"),
@@ -92,8 +95,11 @@ fn rich_sbom() -> Sbom {
     itoa.scope = Scope::Optional;
     itoa.supplier = Some("Erick Tryzelaar".to_owned());
 
-    let mut private = Component::new("internal_lib", "0.3.0")
-        .with_purl("pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index".parse().unwrap());
+    let mut private = Component::new("internal_lib", "0.3.0").with_purl(
+        "pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index"
+            .parse()
+            .unwrap(),
+    );
     private.source = SourceKind::Registry("sparse+https://my.registry/index/".to_owned());
     private.license = Some("LicenseRef-Proprietary".parse().unwrap());
     private.scope = Scope::Excluded;

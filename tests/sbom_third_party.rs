@@ -61,11 +61,11 @@ fn cyclonedx_python_lib_1_7_documents_read_without_loss() {
         let bytes = std::fs::read(file).unwrap();
         let doc: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(doc["specVersion"], "1.7", "{name}");
-        let sbom = cyclonedx::from_json(&bytes)
-            .unwrap_or_else(|e| panic!("{name}: refused: {e}"));
+        let sbom = cyclonedx::from_json(&bytes).unwrap_or_else(|e| panic!("{name}: refused: {e}"));
         let want = expected_components(&doc);
         assert_eq!(sbom.components.len(), want.len(), "{name}: component count");
-        let have_refs: BTreeSet<&str> = sbom.components.iter().map(|c| c.bom_ref.as_str()).collect();
+        let have_refs: BTreeSet<&str> =
+            sbom.components.iter().map(|c| c.bom_ref.as_str()).collect();
         for (bom_ref, cname, version, purl) in &want {
             let found = sbom.components.iter().find(|c| {
                 c.name == *cname
@@ -74,7 +74,10 @@ fn cyclonedx_python_lib_1_7_documents_read_without_loss() {
             });
             assert!(found.is_some(), "{name}: `{cname}` {version} is missing");
             if let Some(r) = bom_ref {
-                assert!(have_refs.contains(r.as_str()), "{name}: bom-ref `{r}` is missing");
+                assert!(
+                    have_refs.contains(r.as_str()),
+                    "{name}: bom-ref `{r}` is missing"
+                );
             }
         }
         documents += 1;
@@ -86,7 +89,8 @@ fn cyclonedx_python_lib_1_7_documents_read_without_loss() {
 
 #[test]
 fn microsoft_sbom_tool_spdx_3_sample_is_refused_at_its_context() {
-    let bytes = std::fs::read(third_party().join("microsoft-sbom-tool/manifest.spdx.json")).unwrap();
+    let bytes =
+        std::fs::read(third_party().join("microsoft-sbom-tool/manifest.spdx.json")).unwrap();
     let doc: Value = serde_json::from_slice(&bytes).unwrap();
     let packages = doc["@graph"]
         .as_array()
@@ -94,7 +98,10 @@ fn microsoft_sbom_tool_spdx_3_sample_is_refused_at_its_context() {
         .iter()
         .filter(|n| n["type"] == "software_Package")
         .count();
-    assert!(packages > 100, "a real, large document ({packages} packages)");
+    assert!(
+        packages > 100,
+        "a real, large document ({packages} packages)"
+    );
     match spdx3::from_json(&bytes) {
         Err(Error::Sbom(SbomError::Invalid { path, .. })) => assert_eq!(path, "@context"),
         other => panic!("expected a refusal at @context, got {other:?}"),

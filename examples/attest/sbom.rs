@@ -162,7 +162,10 @@ pub(crate) fn sbom(args: &SbomArgs) -> Result<(), Failure> {
             SbomFormat::CycloneDx,
             cyclonedx::to_json(&model, CycloneDxVersion::V1_5).map_err(|e| e.to_string())?,
         ),
-        SbomOutput::Spdx23 => (SbomFormat::Spdx, spdx::to_json(&model).map_err(|e| e.to_string())?),
+        SbomOutput::Spdx23 => (
+            SbomFormat::Spdx,
+            spdx::to_json(&model).map_err(|e| e.to_string())?,
+        ),
         SbomOutput::Spdx3 => (
             SbomFormat::Spdx3,
             spdx3::to_json(&model).map_err(|e| e.to_string())?,

@@ -99,7 +99,10 @@ enum License {
     /// An id of SPDX shape that is not on the list (as written).
     Unlisted { id: String, or_later: bool },
     /// `[DocumentRef-DOC:]LicenseRef-ID`.
-    Ref { document: Option<String>, id: String },
+    Ref {
+        document: Option<String>,
+        id: String,
+    },
 }
 
 /// What follows `WITH`.
@@ -110,7 +113,10 @@ enum Exception {
     /// An id of SPDX shape that is not on the exception list.
     Unlisted(String),
     /// `[DocumentRef-DOC:]AdditionRef-ID`.
-    Ref { document: Option<String>, id: String },
+    Ref {
+        document: Option<String>,
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -245,8 +251,14 @@ impl LicenseExpression {
     /// component's license entries).
     pub fn all_of(parts: impl IntoIterator<Item = Self>) -> Option<Self> {
         let wrap = |e: Self| {
-            let single =
-                e.rest.is_empty() && matches!(&e.first, Term::License { exception: None, .. });
+            let single = e.rest.is_empty()
+                && matches!(
+                    &e.first,
+                    Term::License {
+                        exception: None,
+                        ..
+                    }
+                );
             if single {
                 e.first
             } else {
@@ -328,7 +340,9 @@ fn unexpected(t: &Token<'_>, at: usize) -> LicenseError {
         Token::Spdx(id) => id.name.to_owned(),
         Token::Exception(e) => e.name.to_owned(),
         Token::Unknown(u) => crate::digest::shorten(u),
-        Token::LicenseRef { lic_ref, .. } => format!("LicenseRef-{}", crate::digest::shorten(lic_ref)),
+        Token::LicenseRef { lic_ref, .. } => {
+            format!("LicenseRef-{}", crate::digest::shorten(lic_ref))
+        }
         Token::AdditionRef { add_ref, .. } => {
             format!("AdditionRef-{}", crate::digest::shorten(add_ref))
         }
@@ -521,7 +535,10 @@ mod tests {
         assert_eq!(ok("MIT"), "MIT");
         assert_eq!(ok("  MIT   OR\tApache-2.0 "), "MIT OR Apache-2.0");
         assert_eq!(ok("(MIT OR (Apache-2.0))"), "(MIT OR (Apache-2.0))");
-        assert_eq!(ok("GPL-2.0+ WITH Classpath-exception-2.0"), "GPL-2.0+ WITH Classpath-exception-2.0");
+        assert_eq!(
+            ok("GPL-2.0+ WITH Classpath-exception-2.0"),
+            "GPL-2.0+ WITH Classpath-exception-2.0"
+        );
         assert_eq!(ok("mit and foo-1.0"), "mit AND foo-1.0");
         assert_eq!(
             ok("DocumentRef-a:LicenseRef-b WITH AdditionRef-c"),
@@ -538,12 +555,30 @@ mod tests {
         assert_eq!(err("MIT AND"), LicenseError::EndsEarly);
         assert_eq!(err("(MIT"), LicenseError::Unbalanced);
         assert_eq!(err("MIT)"), LicenseError::Unbalanced);
-        assert!(matches!(err("MIT Apache-2.0"), LicenseError::Unexpected { at: 4, .. }));
-        assert!(matches!(err("MIT_X"), LicenseError::InvalidCharacter { .. }));
-        assert!(matches!(err("MIT/Apache-2.0"), LicenseError::InvalidCharacter { .. }));
-        assert!(matches!(err("MIT WITH LicenseRef-x"), LicenseError::Unexpected { .. }));
-        assert!(matches!(err("LicenseRef-x+"), LicenseError::Unexpected { .. }));
-        assert!(matches!(err("MIT +"), LicenseError::InvalidCharacter { .. }));
+        assert!(matches!(
+            err("MIT Apache-2.0"),
+            LicenseError::Unexpected { at: 4, .. }
+        ));
+        assert!(matches!(
+            err("MIT_X"),
+            LicenseError::InvalidCharacter { .. }
+        ));
+        assert!(matches!(
+            err("MIT/Apache-2.0"),
+            LicenseError::InvalidCharacter { .. }
+        ));
+        assert!(matches!(
+            err("MIT WITH LicenseRef-x"),
+            LicenseError::Unexpected { .. }
+        ));
+        assert!(matches!(
+            err("LicenseRef-x+"),
+            LicenseError::Unexpected { .. }
+        ));
+        assert!(matches!(
+            err("MIT +"),
+            LicenseError::InvalidCharacter { .. }
+        ));
         assert_eq!(err(&"(".repeat(100)), LicenseError::TooDeep);
     }
 
@@ -553,12 +588,26 @@ mod tests {
             .unwrap()
             .to_listed()
             .unwrap();
-        assert_eq!(e.to_string(), "Apache-2.0 OR LicenseRef-Foo WITH LLVM-exception");
+        assert_eq!(
+            e.to_string(),
+            "Apache-2.0 OR LicenseRef-Foo WITH LLVM-exception"
+        );
         assert_eq!(refs, BTreeSet::from(["LicenseRef-Foo".to_owned()]));
-        let err = |s: &str| LicenseExpression::parse(s).unwrap().to_listed().unwrap_err();
+        let err = |s: &str| {
+            LicenseExpression::parse(s)
+                .unwrap()
+                .to_listed()
+                .unwrap_err()
+        };
         assert_eq!(err("Foo+"), LicenseError::UnlistedOrLater("Foo".to_owned()));
-        assert_eq!(err("MIT WITH Nope"), LicenseError::UnlistedException("Nope".to_owned()));
-        assert!(matches!(err("DocumentRef-a:LicenseRef-b"), LicenseError::ExternalReference(_)));
+        assert_eq!(
+            err("MIT WITH Nope"),
+            LicenseError::UnlistedException("Nope".to_owned())
+        );
+        assert!(matches!(
+            err("DocumentRef-a:LicenseRef-b"),
+            LicenseError::ExternalReference(_)
+        ));
     }
 
     #[test]
@@ -569,7 +618,10 @@ mod tests {
             all.map(|e| e.to_string()).as_deref(),
             Some("(MIT OR Apache-2.0) AND Unicode-3.0 AND ISC")
         );
-        assert_eq!(LicenseExpression::all_of([p("MIT OR ISC")]), Some(p("MIT OR ISC")));
+        assert_eq!(
+            LicenseExpression::all_of([p("MIT OR ISC")]),
+            Some(p("MIT OR ISC"))
+        );
         assert_eq!(LicenseExpression::all_of([]), None);
     }
 

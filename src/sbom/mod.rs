@@ -225,7 +225,12 @@ impl Sbom {
             feed(&c.name);
             feed(&c.version);
             feed(c.purl.as_ref().map_or("", Purl::as_str));
-            feed(&c.license.as_ref().map(ToString::to_string).unwrap_or_default());
+            feed(
+                &c.license
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
             feed(c.supplier.as_deref().unwrap_or(""));
             feed(c.description.as_deref().unwrap_or(""));
             feed(&format!("{:?} {:?}", c.scope, c.source));

@@ -199,7 +199,13 @@ impl Purl {
             self.purl_type.as_str(),
             "bitbucket" | "composer" | "github" | "golang" | "npm" | "pypi"
         );
-        let eq = |a: &str, b: &str| if fold { a.eq_ignore_ascii_case(b) } else { a == b };
+        let eq = |a: &str, b: &str| {
+            if fold {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
         self.purl_type == other.purl_type
             && match (&self.namespace, &other.namespace) {
                 (Some(a), Some(b)) => eq(a, b),
@@ -207,7 +213,10 @@ impl Purl {
                 _ => false,
             }
             && eq(&self.name, &other.name)
-            && self.version.as_ref().is_none_or(|v| other.version.as_ref() == Some(v))
+            && self
+                .version
+                .as_ref()
+                .is_none_or(|v| other.version.as_ref() == Some(v))
     }
 }
 
@@ -291,7 +300,8 @@ mod tests {
 
     #[test]
     fn parts_follow_the_spec() {
-        let p = Purl::parse("pkg:maven/org.apache.commons/io@1.3.4?b=2&A=1#sub/./dir/../x").unwrap();
+        let p =
+            Purl::parse("pkg:maven/org.apache.commons/io@1.3.4?b=2&A=1#sub/./dir/../x").unwrap();
         assert_eq!(p.purl_type(), "maven");
         assert_eq!(p.namespace(), Some("org.apache.commons"));
         assert_eq!(p.name(), "io");
@@ -319,9 +329,18 @@ mod tests {
         assert_eq!(err("pkg:cargo/a%2"), PurlError::Encoding);
         assert_eq!(err("pkg:cargo/a%zz"), PurlError::Encoding);
         assert_eq!(err("pkg:cargo/a%ff"), PurlError::Encoding);
-        assert!(matches!(err("pkg:cargo/a?x=1&x=2"), PurlError::Qualifier(_)));
-        assert!(matches!(err("pkg:cargo/a?novalue"), PurlError::Qualifier(_)));
-        assert_eq!(err(&format!("pkg:cargo/{}", "a".repeat(5000))), PurlError::TooLong);
+        assert!(matches!(
+            err("pkg:cargo/a?x=1&x=2"),
+            PurlError::Qualifier(_)
+        ));
+        assert!(matches!(
+            err("pkg:cargo/a?novalue"),
+            PurlError::Qualifier(_)
+        ));
+        assert_eq!(
+            err(&format!("pkg:cargo/{}", "a".repeat(5000))),
+            PurlError::TooLong
+        );
     }
 
     #[test]

@@ -1117,12 +1117,12 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
 
 fn read_license(expr: &str, path: &str) -> Result<LicenseExpression, Error> {
     LicenseExpression::parse(expr).map_err(|reason| {
-            invalid(
-                path,
-                format!(
-                    "`{}` is not an SPDX license expression: {reason}",
-                    crate::digest::shorten(expr)
-                ),
-            )
-        })
+        invalid(
+            path,
+            format!(
+                "`{}` is not an SPDX license expression: {reason}",
+                crate::digest::shorten(expr)
+            ),
+        )
+    })
 }

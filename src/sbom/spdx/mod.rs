@@ -99,7 +99,6 @@ const CRATES_IO: [&str; 2] = [
 ];
 const SOURCE_PREFIX: &str = "source: ";
 
-
 fn spdx_algorithm(a: DigestAlgorithm) -> &'static str {
     match a {
         DigestAlgorithm::Sha256 => "SHA256",
@@ -316,7 +315,6 @@ pub(super) fn read_supplier(s: &str) -> Option<String> {
     }
     (!body.is_empty()).then(|| body.to_owned())
 }
-
 
 /// The `licenseDeclared` value for a model license: the expression in the
 /// SPDX list's spelling, its `LicenseRef-`s added to `refs`; `None`

@@ -691,4 +691,3 @@ fn read_package(p: &PackageIn, path: &str) -> Result<Component, Error> {
     c.description = p.description.clone();
     Ok(c)
 }
-

@@ -251,4 +251,3 @@ fn package_out(
         primary_package_purpose: if is_root { "APPLICATION" } else { "LIBRARY" },
     }
 }
-
