@@ -384,7 +384,7 @@ pub mod fuzzing {
 
     /// Writes `sbom` in each format and reads it back: our output must
     /// read; CycloneDX keeps the model as it is; SPDX keeps every
-    /// component's name, version, purl (when shaped like one), hashes,
+    /// component's name, version, purl, hashes,
     /// description and source and
     /// the number of edges (what it can lose is listed in
     /// [`crate::sbom::spdx`]); and a second write and read changes nothing

@@ -10,6 +10,12 @@
 //!   SPDX 2 spellings such as `HAS_DECLARED_LICENSE`, hashes are typed
 //!   `PackageVerificationCode`), so the strict reader refuses it, at the
 //!   context, with a typed error.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

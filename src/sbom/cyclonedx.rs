@@ -69,8 +69,11 @@
 //!   `expression` as it is, an `id` as it is, a `name` as
 //!   `LicenseRef-NAME` (characters other than letters, digits, `.` and `-`
 //!   become `-`); several entries are joined with ` AND ` (a compound
-//!   1.4 expression in parentheses), duplicates dropped. SPDX ids are not
-//!   checked against the SPDX license list;
+//!   expression in parentheses), duplicates dropped. Each must parse as
+//!   an SPDX expression ([`LicenseExpression`]; refused with its path
+//!   otherwise); a `license.id` must be on the SPDX license or exception
+//!   list (the `spdx` crate's, [`crate::sbom::license_list_version`]);
+//! * a `purl` must parse ([`Purl`]), refused with its path otherwise;
 //! * properties (1.6): each needs a `name` and nothing but `name` and
 //!   `value`; service data flows must be from their enumeration;
 //! * nested `components` (also under `metadata.component`) are flattened
@@ -100,19 +103,19 @@
 //! use custodia::time::Timestamp;
 //!
 //! let mut sbom = Sbom::new(
-//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0"),
+//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0".parse()?),
 //!     Timestamp::from_unix(1_700_000_000),
 //! );
-//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21");
-//! log.license = Some("MIT OR Apache-2.0".to_owned());
+//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
+//! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
 //! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
 //!
-//! let json = to_json(&sbom, CycloneDxVersion::V1_6);
-//! assert_eq!(json, to_json(&sbom, CycloneDxVersion::default()));
+//! let json = to_json(&sbom, CycloneDxVersion::V1_6)?;
+//! assert_eq!(json, to_json(&sbom, CycloneDxVersion::default())?);
 //! let back = from_json(&json)?;
 //! assert_eq!(back, sbom);
-//! # Ok::<(), custodia::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -85,11 +85,11 @@
 //! use custodia::time::Timestamp;
 //!
 //! let mut sbom = Sbom::new(
-//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0"),
+//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0".parse()?),
 //!     Timestamp::from_unix(1_700_000_000),
 //! );
-//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21");
-//! log.license = Some("MIT OR Apache-2.0".to_owned());
+//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
+//! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
 //! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
 //!
@@ -98,7 +98,7 @@
 //! let text = String::from_utf8(json.clone()).unwrap();
 //! assert!(text.contains(r#""specVersion": "3.0.1""#));
 //! assert_eq!(spdx3::from_json(&json)?, sbom);
-//! # Ok::<(), custodia::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};

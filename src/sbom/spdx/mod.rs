@@ -25,12 +25,13 @@
 //!   `sourceInfo` records the model's source exactly (`source: registry
 //!   URL`, `source: git URL#REV`, `source: path`), so it survives a round
 //!   trip.
-//! * `licenseDeclared` is the license expression, ids in the SPDX list's
-//!   spelling (the deprecated Cargo `/` separator becomes `OR`); an id of
-//!   valid shape that is not on the SPDX license list becomes
-//!   `LicenseRef-ID`, declared in `hasExtractedLicensingInfos` (so
-//!   validators accept it); an expression that does not parse is written
-//!   as `NOASSERTION`. `licenseConcluded` and `copyrightText` are
+//! * `licenseDeclared` is the license expression
+//!   ([`LicenseExpression::to_listed`]), ids in the SPDX list's spelling
+//!   (the list of the `spdx` crate); an id that is not on the SPDX license
+//!   list becomes `LicenseRef-ID`, declared in `hasExtractedLicensingInfos`
+//!   (so validators accept it); an expression the list cannot express
+//!   (`+` or an exception off the list, `DocumentRef-`) is written as
+//!   `NOASSERTION`. `licenseConcluded` and `copyrightText` are
 //!   `NOASSERTION`: custodia does not analyse the sources.
 //! * `supplier`: `Person: NAME (EMAIL)` from `NAME <EMAIL>`, `Person: TEXT`
 //!   otherwise, `NOASSERTION` when unknown.
@@ -55,7 +56,9 @@
 //! every element id (charset `SPDXRef-[A-Za-z0-9.-]+`, unique), every
 //! relationship (known type for the version, ids that exist), checksums
 //! (lowercase hex of the algorithm's length), license expressions (SPDX
-//! expression syntax; ids are not checked against the license list),
+//! expression syntax, parsed into [`LicenseExpression`]; ids are not
+//! checked against the license list), purls (parsed into
+//! [`crate::sbom::Purl`]),
 //! `packageVerificationCode` only with `filesAnalyzed` true. Other fields
 //! are ignored.
 //!
