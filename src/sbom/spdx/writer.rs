@@ -112,7 +112,7 @@ struct ExtractedOut {
 /// assert!(text.contains(r#""spdxVersion": "SPDX-2.3""#));
 /// assert!(text.contains(r#""created": "2023-11-14T22:13:20Z""#));
 /// assert_eq!(spdx::from_json(&json)?, sbom);
-/// # Ok::<(), custodia::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
     let all: Vec<&Component> = std::iter::once(&sbom.root)
