@@ -251,9 +251,9 @@ impl Demo<'_> {
             (
                 SbomFormat::CycloneDx,
                 "sbom.cdx.json",
-                cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
+                cyclonedx::to_json(&model, CycloneDxVersion::V1_6)?,
             ),
-            (SbomFormat::Spdx, "sbom.spdx.json", spdx::to_json(&model)),
+            (SbomFormat::Spdx, "sbom.spdx.json", spdx::to_json(&model)?),
         ] {
             documents.push((file, DigestSet::of_bytes(&document)));
             let st = sbom_statement(subject.clone(), format, &document)?;
@@ -483,9 +483,9 @@ fn run(args: &Args) -> Result<bool> {
     )?;
     std::fs::write(
         out.join("sbom.cdx.json"),
-        cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
+        cyclonedx::to_json(&model, CycloneDxVersion::V1_6)?,
     )?;
-    std::fs::write(out.join("sbom.spdx.json"), spdx::to_json(&model))?;
+    std::fs::write(out.join("sbom.spdx.json"), spdx::to_json(&model)?)?;
     println!(
         "   SBOM         {} components (sbom.cdx.json, sbom.spdx.json; signed copies go into the store)",
         model.components.len() + 1

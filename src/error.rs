@@ -524,6 +524,14 @@ pub enum SbomError {
     /// The `.dep-v0` section is not zlib-compressed UTF-8 text.
     #[error("the cargo-auditable data is not zlib-compressed UTF-8")]
     CorruptAuditData,
+    /// A writer could not serialize the document.
+    #[error("{document}: could not serialize: {reason}")]
+    Serialize {
+        /// `CycloneDX`, `SPDX`, `SPDX 3`.
+        document: &'static str,
+        /// What serde_json reported.
+        reason: String,
+    },
 }
 
 /// A Sigstore bundle or trusted root is invalid (module `bundle`).

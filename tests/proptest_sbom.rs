@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use custodia::digest::{Digest, DigestAlgorithm};
 use custodia::sbom::cargo::purl;
 use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::{Component, Sbom, Scope, SourceKind, spdx, spdx3};
+use custodia::sbom::{Component, LicenseExpression, Purl, Sbom, Scope, SourceKind, spdx, spdx3};
 use custodia::time::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -116,13 +116,13 @@ prop_compose! {
     ) -> Component {
         let mut c = Component::new(name.clone(), version.clone());
         if with_purl {
-            c = c.with_purl(purl(&name, &version, &source));
+            c = c.with_purl(purl(&name, &version, &source).unwrap());
         }
         if let RefKind::Custom = ref_kind {
             c.bom_ref = custom_ref;
         }
         c.supplier = supplier;
-        c.license = license;
+        c.license = license.map(|l| l.parse().unwrap());
         c.hashes = hashes.iter().map(|b| DigestAlgorithm::Sha256.hash(b)).collect();
         c.source = source;
         c.scope = scope;
@@ -135,7 +135,8 @@ prop_compose! {
 /// `NAME@VERSION`.
 fn spdx_ref(c: &Component) -> String {
     c.purl
-        .clone()
+        .as_ref()
+        .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| format!("{}@{}", c.name, c.version))
 }
 
@@ -211,7 +212,7 @@ fn assert_component(
 
 fn check_cyclonedx(sbom: &Sbom, version: CycloneDxVersion) -> Result<(), TestCaseError> {
     let format = format!("CycloneDX {}", version.as_str());
-    let json = cyclonedx::to_json(sbom, version);
+    let json = cyclonedx::to_json(sbom, version).unwrap();
     let back = cyclonedx::from_json(&json);
     prop_assert!(back.is_ok(), "{format}: {:?}", back.err());
     let back = back.unwrap();
@@ -233,7 +234,7 @@ fn check_cyclonedx(sbom: &Sbom, version: CycloneDxVersion) -> Result<(), TestCas
         format
     );
     prop_assert_eq!(
-        cyclonedx::to_json(&back, version),
+        cyclonedx::to_json(&back, version).unwrap(),
         json,
         "{}: bytes",
         format
@@ -243,7 +244,7 @@ fn check_cyclonedx(sbom: &Sbom, version: CycloneDxVersion) -> Result<(), TestCas
 
 fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
     let format = "SPDX 2.3";
-    let json = spdx::to_json(sbom);
+    let json = spdx::to_json(sbom).unwrap();
     let back = spdx::from_json(&json);
     prop_assert!(back.is_ok(), "{format}: {:?}", back.err());
     let back = back.unwrap();
@@ -310,8 +311,8 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
     );
     // What came back is a fixed point.
     prop_assert_eq!(
-        spdx::to_json(&back),
-        spdx::to_json(&spdx::from_json(&spdx::to_json(&back)).unwrap()),
+        spdx::to_json(&back).unwrap(),
+        spdx::to_json(&spdx::from_json(&spdx::to_json(&back).unwrap()).unwrap()).unwrap(),
         "{}: bytes",
         format
     );
@@ -397,5 +398,146 @@ proptest! {
     fn model_to_spdx_to_model(sbom in model()) {
         sbom.validate().unwrap();
         check_spdx(&sbom)?;
+    }
+}
+
+// ------------------------------------------ the parsers: licenses and purls
+
+/// A license term: a listed id (any case), an unlisted id, `+`, a
+/// `LicenseRef-`, with or without an exception.
+fn license_term() -> impl Strategy<Value = String> {
+    let simple = prop_oneof![
+        proptest::sample::select(LICENSE_IDS).prop_map(str::to_owned),
+        proptest::sample::select(LICENSE_IDS).prop_map(|s| s.to_ascii_lowercase()),
+        "[A-Za-z][A-Za-z0-9.-]{0,12}".prop_filter("not an operator or a reference", |s| {
+            !["and", "or", "with"].contains(&s.to_ascii_lowercase().as_str())
+                && !s.starts_with("AdditionRef-")
+                && !s.starts_with("DocumentRef-")
+        }),
+        "[A-Za-z0-9.-]{1,8}".prop_map(|s| format!("LicenseRef-{s}")),
+        Just("GPL-2.0+".to_owned()),
+    ];
+    (
+        simple,
+        proptest::option::of(prop_oneof![
+            Just("LLVM-exception"),
+            Just("Classpath-exception-2.0"),
+            Just("llvm-exception"),
+            Just("AdditionRef-x")
+        ]),
+    )
+        .prop_map(|(s, e)| match e {
+            Some(e) => format!("{s} WITH {e}"),
+            None => s,
+        })
+}
+
+/// Expressions of up to four levels of nesting, with random spacing and
+/// operator case.
+fn license_expression() -> impl Strategy<Value = String> {
+    let op = prop_oneof![Just("AND"), Just("OR"), Just("and"), Just("or")];
+    let space = prop_oneof![Just(" "), Just("  "), Just("\t"), Just(" \n ")];
+    license_term().prop_recursive(4, 24, 4, move |inner| {
+        prop_oneof![
+            (inner.clone(), op.clone(), space.clone(), inner.clone())
+                .prop_map(|(a, op, sp, b)| format!("{a}{sp}{op}{sp}{b}")),
+            inner.prop_map(|e| format!("({e})")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Every generated expression parses; it displays as text that parses
+    /// to the same expression; its listed form is a fixed point and
+    /// holds only listed ids or declared `LicenseRef-`s.
+    #[test]
+    fn license_expressions_parse_and_display_back(text in license_expression()) {
+        let e = LicenseExpression::parse(&text).unwrap();
+        let shown = e.to_string();
+        prop_assert_eq!(LicenseExpression::parse(&shown).unwrap(), e.clone());
+        prop_assert!(!shown.contains("  ") && !shown.contains("( ") && !shown.contains(" )"));
+        if let Ok((listed, refs)) = e.to_listed() {
+            prop_assert_eq!(listed.to_listed().unwrap(), (listed.clone(), refs.clone()));
+            for word in listed.to_string().split([' ', '(', ')']).filter(|w| !w.is_empty()) {
+                let id = word.trim_end_matches('+');
+                let listed_id = ::spdx::license_id(id).is_some_and(|l| l.name == id)
+                    || ::spdx::exception_id(id).is_some();
+                prop_assert!(
+                    ["AND", "OR", "WITH"].contains(&id) || refs.contains(id) || listed_id,
+                    "`{}` in `{}`", id, listed
+                );
+            }
+        }
+    }
+
+    /// Arbitrary text never panics the parsers; what parses displays back.
+    #[test]
+    fn license_parser_takes_any_text(text in "[ -~\\t]{0,40}") {
+        for e in [LicenseExpression::parse(&text), LicenseExpression::parse_cargo(&text)]
+            .into_iter()
+            .flatten()
+        {
+            prop_assert_eq!(LicenseExpression::parse(&e.to_string()).unwrap(), e);
+        }
+    }
+
+    /// A purl built from parts (percent-encoded where the spec asks)
+    /// parses back to the same decoded parts and keeps its text.
+    #[test]
+    fn purls_parse_to_their_parts(
+        ty in "[a-z][a-z0-9.+-]{0,8}",
+        namespace in proptest::option::of("[a-zA-Z0-9 @._-]{1,10}"),
+        name in "[a-zA-Z0-9 @#?/._-]{1,12}",
+        version in proptest::option::of("[a-zA-Z0-9 +:._-]{1,10}"),
+        qualifiers in proptest::collection::btree_map("[a-z][a-z0-9._-]{0,6}", "[a-zA-Z0-9 &=/:._-]{1,10}", 0..3),
+    ) {
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        let mut text = format!("pkg:{ty}/");
+        if let Some(ns) = &namespace {
+            text.push_str(&enc(ns));
+            text.push('/');
+        }
+        text.push_str(&enc(&name));
+        if let Some(v) = &version {
+            text.push('@');
+            text.push_str(&enc(v));
+        }
+        if !qualifiers.is_empty() {
+            let q: Vec<String> = qualifiers.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+            text.push('?');
+            text.push_str(&q.join("&"));
+        }
+        let p = Purl::parse(&text).unwrap();
+        prop_assert_eq!(p.as_str(), text.as_str());
+        prop_assert_eq!(p.purl_type(), ty.as_str());
+        prop_assert_eq!(p.namespace(), namespace.as_deref());
+        prop_assert_eq!(p.name(), name.as_str());
+        prop_assert_eq!(p.version(), version.as_deref());
+        for (k, v) in &qualifiers {
+            prop_assert_eq!(p.qualifier(k), Some(v.as_str()));
+        }
+        prop_assert!(p.names_package(&Purl::parse(&text).unwrap()));
+    }
+
+    /// Arbitrary text never panics the purl parser; what parses keeps its
+    /// text and a non-empty name.
+    #[test]
+    fn purl_parser_takes_any_text(text in "(pkg:)?[ -~]{0,40}") {
+        if let Ok(p) = Purl::parse(&text) {
+            prop_assert_eq!(p.as_str(), text.as_str());
+            prop_assert!(!p.name().is_empty());
+        }
     }
 }

@@ -347,7 +347,7 @@ fn resolve(metadata: &str) -> Resolve {
 /// dependencies), nothing else.
 fn peer_view(sbom: &Sbom, resolve: &Resolve) -> (Listed, BTreeSet<Listed>) {
     let view = |c: &custodia::sbom::Component| {
-        let ours = c.purl.clone().unwrap();
+        let ours = c.purl.as_ref().unwrap().as_str();
         // Row "`+` in versions": the peer leaves `+` unencoded (the name
         // and version part only; qualifiers are compared as they are).
         let mut purl = match ours.split_once('?') {
@@ -647,7 +647,8 @@ fn git_registry_and_path_sources_side_by_side() {
         sbom.components
             .iter()
             .find(|c| c.name == name)
-            .and_then(|c| c.purl.clone())
+            .and_then(|c| c.purl.as_ref())
+            .map(|p| p.as_str().to_owned())
             .unwrap()
     };
     let rev = lock

@@ -66,46 +66,54 @@ fn helix_sbom() -> Sbom {
 
 /// A model that uses every field the format carries.
 fn rich_sbom() -> Sbom {
-    let mut root = Component::new("my app", "1.0.0+build.5").with_purl("pkg:cargo/my%20app@1.0.0");
+    let mut root = Component::new("my app", "1.0.0+build.5")
+        .with_purl("pkg:cargo/my%20app@1.0.0".parse().unwrap());
     root.source = SourceKind::Path;
-    root.license = Some("(MIT OR Apache-2.0) AND Unicode-3.0".to_owned());
+    root.license = Some("(MIT OR Apache-2.0) AND Unicode-3.0".parse().unwrap());
     root.supplier = Some("Jane Doe <jane@example.com>".to_owned());
     root.description = Some("An app with \"quotes\",\nnewlines and ünïcödé".to_owned());
     let mut sbom = Sbom::new(root, Timestamp::from_unix(1_714_564_800));
 
-    let mut serde = Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200");
+    let mut serde =
+        Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200".parse().unwrap());
     serde.source =
         SourceKind::Registry("registry+https://github.com/rust-lang/crates.io-index".to_owned());
     serde.hashes = vec![DigestAlgorithm::Sha256.hash(b"serde")];
-    serde.license = Some("MIT OR Apache-2.0".to_owned());
+    serde.license = Some("MIT OR Apache-2.0".parse().unwrap());
     serde.supplier = Some("Erick Tryzelaar".to_owned());
     serde.description = Some("A serialization framework".to_owned());
 
-    let mut itoa = Component::new("itoa", "1.0.11").with_purl("pkg:cargo/itoa@1.0.11");
+    let mut itoa =
+        Component::new("itoa", "1.0.11").with_purl("pkg:cargo/itoa@1.0.11".parse().unwrap());
     itoa.source = SourceKind::Registry("sparse+https://index.crates.io/".to_owned());
     itoa.hashes = vec![
         DigestAlgorithm::Sha256.hash(b"itoa"),
         DigestAlgorithm::Sha384.hash(b"itoa"),
         DigestAlgorithm::Sha512.hash(b"itoa"),
     ];
-    itoa.license = Some("Apache-2.0 WITH LLVM-exception".to_owned());
+    itoa.license = Some("Apache-2.0 WITH LLVM-exception".parse().unwrap());
     itoa.scope = Scope::Optional;
     itoa.supplier = Some("Erick Tryzelaar".to_owned());
 
-    let mut private = Component::new("internal_lib", "0.3.0")
-        .with_purl("pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index");
+    let mut private = Component::new("internal_lib", "0.3.0").with_purl(
+        "pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index"
+            .parse()
+            .unwrap(),
+    );
     private.source = SourceKind::Registry("sparse+https://my.registry/index/".to_owned());
-    private.license = Some("LicenseRef-Proprietary".to_owned());
+    private.license = Some("LicenseRef-Proprietary".parse().unwrap());
     private.scope = Scope::Excluded;
 
     let mut git = Component::new("gitdep", "0.1.0").with_purl(
-        "pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep%400123456789abcdef0123456789abcdef01234567",
+        "pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep%400123456789abcdef0123456789abcdef01234567"
+            .parse()
+            .unwrap(),
     );
     git.source = SourceKind::Git {
         url: "https://github.com/o/gitdep".to_owned(),
         revision: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
     };
-    git.license = Some("GPL-2.0-or-later".to_owned());
+    git.license = Some("GPL-2.0-or-later".parse().unwrap());
 
     let mut custom_ref = Component::new("local", "0.0.1");
     custom_ref.bom_ref = "urn:example:local".to_owned();
@@ -226,7 +234,7 @@ fn our_output_is_valid_for_the_schema_and_spdx_python_model() {
             .collect();
         let ours: BTreeSet<&str> = std::iter::once(&sbom.root)
             .chain(&sbom.components)
-            .filter_map(|c| c.purl.as_deref())
+            .filter_map(|c| c.purl.as_ref().map(|p| p.as_str()))
             .collect();
         if name != "rich" {
             assert_eq!(
@@ -274,7 +282,7 @@ fn helix_workspace_has_every_locked_package_by_purl() {
         .collect();
     assert_eq!(got, locked);
     for c in &back.components {
-        let purl = c.purl.as_deref().unwrap();
+        let purl = c.purl.as_ref().map(|p| p.as_str()).unwrap();
         assert!(
             purl.starts_with(&format!("pkg:cargo/{}@", c.name)),
             "{purl}"

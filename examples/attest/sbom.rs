@@ -152,17 +152,20 @@ pub(crate) fn sbom(args: &SbomArgs) -> Result<(), Failure> {
     let (format, document) = match args.format {
         SbomOutput::CycloneDx16 | SbomOutput::CycloneDx16Named => (
             SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_6),
+            cyclonedx::to_json(&model, CycloneDxVersion::V1_6).map_err(|e| e.to_string())?,
         ),
         SbomOutput::CycloneDx17 => (
             SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_7),
+            cyclonedx::to_json(&model, CycloneDxVersion::V1_7).map_err(|e| e.to_string())?,
         ),
         SbomOutput::CycloneDx15 => (
             SbomFormat::CycloneDx,
-            cyclonedx::to_json(&model, CycloneDxVersion::V1_5),
+            cyclonedx::to_json(&model, CycloneDxVersion::V1_5).map_err(|e| e.to_string())?,
         ),
-        SbomOutput::Spdx23 => (SbomFormat::Spdx, spdx::to_json(&model)),
+        SbomOutput::Spdx23 => (
+            SbomFormat::Spdx,
+            spdx::to_json(&model).map_err(|e| e.to_string())?,
+        ),
         SbomOutput::Spdx3 => (
             SbomFormat::Spdx3,
             spdx3::to_json(&model).map_err(|e| e.to_string())?,

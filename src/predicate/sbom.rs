@@ -84,10 +84,15 @@ pub fn sbom_document(statement: &Statement) -> Result<(SbomFormat, Vec<u8>), Err
         }
     })?;
     check_format(statement.predicate(), format)?;
-    Ok((
-        format,
-        serde_json::to_vec(statement.predicate()).unwrap_or_default(),
-    ))
+    let bytes = serde_json::to_vec(statement.predicate()).map_err(|e| SbomError::Serialize {
+        document: match format {
+            SbomFormat::CycloneDx => "CycloneDX",
+            SbomFormat::Spdx => "SPDX",
+            SbomFormat::Spdx3 => "SPDX 3",
+        },
+        reason: e.to_string(),
+    })?;
+    Ok((format, bytes))
 }
 
 fn check_format(value: &serde_json::Value, format: SbomFormat) -> Result<(), Error> {

@@ -231,7 +231,9 @@ pub fn from_audit_json(json: &[u8], limits: Limits, timestamp: Timestamp) -> Res
         };
         let mut c = Component::new(p.name.clone(), p.version.clone());
         if has_purl {
-            c = c.with_purl(purl(&p.name, &p.version, &source));
+            let p = purl(&p.name, &p.version, &source)
+                .map_err(|e| invalid(format!("{path}.name"), format!("no purl: {e}")))?;
+            c = c.with_purl(p);
         }
         c.source = source;
         if p.kind == Some(Kind::Build) {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{Component, Sbom, Scope, SourceKind};
+use super::{Component, LicenseExpression, Purl, PurlError, Sbom, Scope, SourceKind};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -47,9 +47,9 @@ const CRATES_IO: [&str; 2] = [
 /// "#;
 /// let manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n";
 /// let sbom = from_cargo(&CargoInput::new(lock).with_manifest(manifest), Timestamp::from_unix(0))?;
-/// assert_eq!(sbom.root.purl.as_deref(), Some("pkg:cargo/app@0.1.0"));
-/// assert_eq!(sbom.root.license.as_deref(), Some("MIT"));
-/// assert_eq!(sbom.components[0].purl.as_deref(), Some("pkg:cargo/itoa@1.0.11"));
+/// assert_eq!(sbom.root.purl.as_ref().map(|p| p.as_str()), Some("pkg:cargo/app@0.1.0"));
+/// assert_eq!(sbom.root.license.as_ref().map(ToString::to_string).as_deref(), Some("MIT"));
+/// assert_eq!(sbom.components[0].purl.as_ref().map(|p| p.as_str()), Some("pkg:cargo/itoa@1.0.11"));
 /// assert!(sbom.dependencies["pkg:cargo/app@0.1.0"].contains("pkg:cargo/itoa@1.0.11"));
 /// # Ok::<(), custodia::Error>(())
 /// ```
@@ -210,18 +210,17 @@ pub fn from_cargo(input: &CargoInput<'_>, timestamp: Timestamp) -> Result<Sbom, 
                 .and_then(|p| text(p.version.as_ref()))
                 .or_else(|| text(workspace_package.version.as_ref()))
                 .unwrap_or_else(|| "0.0.0".to_owned());
-            let mut c = Component::new(name.clone(), version.clone()).with_purl(purl(
-                &name,
-                &version,
-                &SourceKind::Path,
-            ));
+            let root_purl = purl(&name, &version, &SourceKind::Path)
+                .map_err(|e| invalid("Cargo.toml", "package", format!("no purl: {e}")))?;
+            let mut c = Component::new(name.clone(), version.clone()).with_purl(root_purl);
             c.source = SourceKind::Path;
             c
         }
     };
     if let Some(pkg) = &manifest.package {
-        root.license =
-            text(pkg.license.as_ref()).or_else(|| text(workspace_package.license.as_ref()));
+        root.license = text(pkg.license.as_ref())
+            .or_else(|| text(workspace_package.license.as_ref()))
+            .and_then(|l| LicenseExpression::parse_cargo(&l).ok());
         root.description = text(pkg.description.as_ref());
         root.supplier = first_author(pkg.authors.as_ref());
     }
@@ -306,7 +305,7 @@ fn component(p: &LockPackage, metadata: &BTreeMap<String, String>) -> Result<Com
     }
     let source = source_kind(p.source.as_deref());
     let mut c = Component::new(p.name.clone(), p.version.clone())
-        .with_purl(purl(&p.name, &p.version, &source));
+        .with_purl(purl(&p.name, &p.version, &source).map_err(|e| format!("no purl: {e}"))?);
     // v1 lock files keep checksums in [metadata]: "checksum NAME VERSION (SOURCE)".
     let checksum = p.checksum.clone().or_else(|| {
         let source = p.source.as_deref()?;
@@ -325,9 +324,17 @@ fn component(p: &LockPackage, metadata: &BTreeMap<String, String>) -> Result<Com
 
 /// `pkg:cargo/NAME@VERSION`, with `vcs_url` for git and `repository_url`
 /// for registries other than crates.io (purl spec, cargo type).
-pub fn purl(name: &str, version: &str, source: &SourceKind) -> String {
+///
+/// ```
+/// use custodia::sbom::{SourceKind, cargo::purl};
+/// let p = purl("serde", "1.0.200", &SourceKind::Path)?;
+/// assert_eq!(p.as_str(), "pkg:cargo/serde@1.0.200");
+/// assert!(purl("", "1.0.0", &SourceKind::Path).is_err());
+/// # Ok::<(), custodia::sbom::PurlError>(())
+/// ```
+pub fn purl(name: &str, version: &str, source: &SourceKind) -> Result<Purl, PurlError> {
     let base = format!("pkg:cargo/{}@{}", encode(name), encode(version));
-    match source {
+    let text = match source {
         SourceKind::Git { url, revision } => {
             let vcs = match revision {
                 Some(r) => format!("git+{url}@{r}"),
@@ -340,7 +347,8 @@ pub fn purl(name: &str, version: &str, source: &SourceKind) -> String {
             format!("{base}?repository_url={}", encode(url))
         }
         _ => base,
-    }
+    };
+    Purl::parse(&text)
 }
 
 /// Percent-encodes everything but unreserved characters and `:` `/`.
@@ -485,7 +493,10 @@ fn enrich(sbom: &mut Sbom, metadata: &str) -> Result<(), Error> {
             continue;
         };
         if c.license.is_none() {
-            c.license = p.license.clone();
+            c.license = p
+                .license
+                .as_deref()
+                .and_then(|l| LicenseExpression::parse_cargo(l).ok());
         }
         if c.description.is_none() {
             c.description = p

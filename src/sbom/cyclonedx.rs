@@ -69,8 +69,11 @@
 //!   `expression` as it is, an `id` as it is, a `name` as
 //!   `LicenseRef-NAME` (characters other than letters, digits, `.` and `-`
 //!   become `-`); several entries are joined with ` AND ` (a compound
-//!   1.4 expression in parentheses), duplicates dropped. SPDX ids are not
-//!   checked against the SPDX license list;
+//!   expression in parentheses), duplicates dropped. Each must parse as
+//!   an SPDX expression ([`LicenseExpression`]; refused with its path
+//!   otherwise); a `license.id` must be on the SPDX license or exception
+//!   list (the `spdx` crate's, [`crate::sbom::license_list_version`]);
+//! * a `purl` must parse ([`Purl`]), refused with its path otherwise;
 //! * properties (1.6): each needs a `name` and nothing but `name` and
 //!   `value`; service data flows must be from their enumeration;
 //! * nested `components` (also under `metadata.component`) are flattened
@@ -100,24 +103,24 @@
 //! use custodia::time::Timestamp;
 //!
 //! let mut sbom = Sbom::new(
-//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0"),
+//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0".parse()?),
 //!     Timestamp::from_unix(1_700_000_000),
 //! );
-//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21");
-//! log.license = Some("MIT OR Apache-2.0".to_owned());
+//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
+//! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
 //! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
 //!
-//! let json = to_json(&sbom, CycloneDxVersion::V1_6);
-//! assert_eq!(json, to_json(&sbom, CycloneDxVersion::default()));
+//! let json = to_json(&sbom, CycloneDxVersion::V1_6)?;
+//! assert_eq!(json, to_json(&sbom, CycloneDxVersion::default())?);
 //! let back = from_json(&json)?;
 //! assert_eq!(back, sbom);
-//! # Ok::<(), custodia::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Component, Sbom, Scope, SourceKind};
+use super::{Component, LicenseExpression, Purl, Sbom, Scope, SourceKind};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -223,7 +226,7 @@ mod out {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         pub hashes: Vec<Hash>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub licenses: Vec<Expression<'a>>,
+        pub licenses: Vec<Expression>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub purl: Option<&'a str>,
         #[serde(rename = "externalReferences", skip_serializing_if = "Vec::is_empty")]
@@ -244,8 +247,8 @@ mod out {
     }
 
     #[derive(Serialize)]
-    pub(super) struct Expression<'a> {
-        pub expression: &'a str,
+    pub(super) struct Expression {
+        pub expression: String,
     }
 
     #[derive(Serialize)]
@@ -282,14 +285,14 @@ mod out {
 /// use custodia::time::Timestamp;
 ///
 /// let sbom = Sbom::new(Component::new("app", "1.0.0"), Timestamp::from_unix(0));
-/// let json: serde_json::Value = serde_json::from_slice(&to_json(&sbom, CycloneDxVersion::V1_5))?;
+/// let json: serde_json::Value = serde_json::from_slice(&to_json(&sbom, CycloneDxVersion::V1_5)?)?;
 /// assert_eq!(json["specVersion"], "1.5");
 /// assert_eq!(json["metadata"]["timestamp"], "1970-01-01T00:00:00Z");
 /// assert_eq!(json["metadata"]["component"]["name"], "app");
 /// assert!(json["serialNumber"].as_str().unwrap().starts_with("urn:uuid:"));
-/// # Ok::<(), serde_json::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn to_json(sbom: &Sbom, version: CycloneDxVersion) -> Vec<u8> {
+pub fn to_json(sbom: &Sbom, version: CycloneDxVersion) -> Result<Vec<u8>, Error> {
     let components = sbom.sorted_components();
     let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for c in std::iter::once(&sbom.root).chain(components.iter().copied()) {
@@ -330,10 +333,12 @@ pub fn to_json(sbom: &Sbom, version: CycloneDxVersion) -> Vec<u8> {
             })
             .collect(),
     };
-    // Serializing plain structs of strings and numbers cannot fail.
-    let mut bytes = serde_json::to_vec_pretty(&bom).unwrap_or_default();
+    let mut bytes = serde_json::to_vec_pretty(&bom).map_err(|e| SbomError::Serialize {
+        document: "CycloneDX",
+        reason: e.to_string(),
+    })?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 fn write_component(c: &Component, root: bool) -> out::Component<'_> {
@@ -384,10 +389,14 @@ fn write_component(c: &Component, root: bool) -> out::Component<'_> {
             .collect(),
         licenses: c
             .license
-            .as_deref()
-            .map(|expression| vec![out::Expression { expression }])
+            .as_ref()
+            .map(|l| {
+                vec![out::Expression {
+                    expression: l.to_string(),
+                }]
+            })
             .unwrap_or_default(),
-        purl: c.purl.as_deref(),
+        purl: c.purl.as_ref().map(Purl::as_str),
         external_references,
         properties: source
             .map(|value| {
@@ -906,7 +915,18 @@ impl Reader {
             .map_or(SourceKind::Unknown, parse_source);
         let mut component = Component::new(c.name.clone(), c.version.clone().unwrap_or_default());
         component.bom_ref = c.bom_ref.clone().unwrap_or_default();
-        component.purl = c.purl.clone();
+        component.purl = c
+            .purl
+            .as_deref()
+            .map(|p| {
+                Purl::parse(p).map_err(|e| {
+                    invalid(
+                        format!("{path}.purl"),
+                        format!("`{}` is not a purl: {e}", crate::digest::shorten(p)),
+                    )
+                })
+            })
+            .transpose()?;
         component.supplier = supplier;
         component.license = license;
         component.hashes = hashes;
@@ -927,9 +947,9 @@ impl Reader {
         &self,
         licenses: &[input::LicenseChoice],
         path: &str,
-    ) -> Result<Option<String>, Error> {
-        let mut parts: Vec<String> = Vec::new();
-        let mut concluded: Vec<String> = Vec::new();
+    ) -> Result<Option<LicenseExpression>, Error> {
+        let mut parts: Vec<LicenseExpression> = Vec::new();
+        let mut concluded: Vec<LicenseExpression> = Vec::new();
         for (i, choice) in licenses.iter().enumerate() {
             let at = format!("{path}[{i}]");
             let acknowledgement = choice
@@ -957,19 +977,22 @@ impl Reader {
                             "an SPDX license expression must be the only entry of `licenses`",
                         ));
                     }
-                    if licenses.len() > 1 && expression.contains(' ') {
-                        format!("({expression})")
-                    } else {
-                        expression.clone()
-                    }
+                    LicenseExpression::parse(expression).map_err(|e| {
+                        invalid(
+                            format!("{at}.expression"),
+                            format!(
+                                "`{}` is not an SPDX license expression: {e}",
+                                crate::digest::shorten(expression)
+                            ),
+                        )
+                    })?
                 }
                 (Some(license), None) => {
                     let at = format!("{at}.license");
                     self.check_properties(&license.properties, &at)?;
-                    match (&license.id, &license.name) {
+                    let id = match (&license.id, &license.name) {
                         (Some(id), None) => {
-                            let ids = super::license_ids::CYCLONEDX_LICENSE_IDS;
-                            if ids.binary_search(&id.as_str()).is_err() {
+                            if !super::license::is_listed_id(id) {
                                 return Err(invalid(
                                     format!("{at}.id"),
                                     format!(
@@ -987,7 +1010,10 @@ impl Reader {
                                 "a license needs exactly one of `id` and `name`",
                             ));
                         }
-                    }
+                    };
+                    LicenseExpression::parse(&id).map_err(|e| {
+                        invalid(at, format!("no SPDX license id can be made of it: {e}"))
+                    })?
                 }
             };
             let list = if acknowledgement == Some(input::Acknowledgement::Concluded) {
@@ -1002,7 +1028,7 @@ impl Reader {
         // The model's license is the declared one (as SPDX's
         // `licenseDeclared`); concluded entries count only without it.
         let parts = if parts.is_empty() { concluded } else { parts };
-        Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
+        Ok(LicenseExpression::all_of(parts))
     }
 
     fn visit_service(&mut self, s: &input::Service, path: &str) -> Result<(), Error> {
@@ -1116,7 +1142,7 @@ fn read_hash(h: &input::Hash, path: &str) -> Result<Option<Digest>, Error> {
 /// let sbom = from_json(bom)?;
 /// assert_eq!(sbom.root.name, "app");
 /// assert_eq!(sbom.components[0].bom_ref, "pkg:cargo/log@0.4.21");
-/// assert_eq!(sbom.components[0].license.as_deref(), Some("MIT AND Apache-2.0"));
+/// assert_eq!(sbom.components[0].license.as_ref().map(ToString::to_string).as_deref(), Some("MIT AND Apache-2.0"));
 ///
 /// let err = from_json(br#"{"bomFormat": "CycloneDX", "specVersion": "1.6",
 ///   "components": [{"type": "library", "name": "x", "scope": "sometimes"}]}"#).unwrap_err();
@@ -1266,7 +1292,7 @@ fn assign_ref(read: &mut Read, used: &mut BTreeSet<String>) {
     }
     let c = &mut read.component;
     let base = match (&c.purl, c.version.is_empty()) {
-        (Some(purl), _) => purl.clone(),
+        (Some(purl), _) => purl.as_str().to_owned(),
         (None, true) => c.name.clone(),
         (None, false) => format!("{}@{}", c.name, c.version),
     };

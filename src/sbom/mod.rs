@@ -12,9 +12,13 @@
 pub mod binary;
 pub mod cargo;
 pub mod cyclonedx;
-mod license_ids;
+mod license;
+mod purl;
 pub mod spdx;
 pub mod spdx3;
+
+pub use license::{LicenseError, LicenseExpression, license_list_version};
+pub use purl::{Purl, PurlError};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,9 +62,10 @@ pub enum Scope {
 /// One component.
 ///
 /// ```
-/// use custodia::sbom::Component;
-/// let c = Component::new("serde", "1.0.200").with_purl("pkg:cargo/serde@1.0.200");
+/// use custodia::sbom::{Component, Purl};
+/// let c = Component::new("serde", "1.0.200").with_purl(Purl::parse("pkg:cargo/serde@1.0.200")?);
 /// assert_eq!(c.bom_ref, "pkg:cargo/serde@1.0.200");
+/// # Ok::<(), custodia::sbom::PurlError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -73,11 +78,11 @@ pub struct Component {
     pub version: String,
     /// Package URL (`pkg:cargo/NAME@VERSION`, with qualifiers for git and
     /// non-default registries).
-    pub purl: Option<String>,
+    pub purl: Option<Purl>,
     /// Supplier or author.
     pub supplier: Option<String>,
     /// Licenses as an SPDX license expression (`MIT OR Apache-2.0`).
-    pub license: Option<String>,
+    pub license: Option<LicenseExpression>,
     /// Hashes of the component's distribution (crates.io: the `.crate` file).
     pub hashes: Vec<Digest>,
     /// Where it came from.
@@ -108,9 +113,8 @@ impl Component {
     }
 
     /// Sets the purl, which also becomes the bom-ref.
-    pub fn with_purl(mut self, purl: impl Into<String>) -> Self {
-        let purl = purl.into();
-        self.bom_ref = purl.clone();
+    pub fn with_purl(mut self, purl: Purl) -> Self {
+        self.bom_ref = purl.as_str().to_owned();
         self.purl = Some(purl);
         self
     }
@@ -220,8 +224,13 @@ impl Sbom {
             feed(&c.bom_ref);
             feed(&c.name);
             feed(&c.version);
-            feed(c.purl.as_deref().unwrap_or(""));
-            feed(c.license.as_deref().unwrap_or(""));
+            feed(c.purl.as_ref().map_or("", Purl::as_str));
+            feed(
+                &c.license
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
             feed(c.supplier.as_deref().unwrap_or(""));
             feed(c.description.as_deref().unwrap_or(""));
             feed(&format!("{:?} {:?}", c.scope, c.source));

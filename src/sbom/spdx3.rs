@@ -85,11 +85,11 @@
 //! use custodia::time::Timestamp;
 //!
 //! let mut sbom = Sbom::new(
-//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0"),
+//!     Component::new("app", "1.0.0").with_purl("pkg:cargo/app@1.0.0".parse()?),
 //!     Timestamp::from_unix(1_700_000_000),
 //! );
-//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21");
-//! log.license = Some("MIT OR Apache-2.0".to_owned());
+//! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
+//! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
 //! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
 //!
@@ -98,7 +98,7 @@
 //! let text = String::from_utf8(json.clone()).unwrap();
 //! assert!(text.contains(r#""specVersion": "3.0.1""#));
 //! assert_eq!(spdx3::from_json(&json)?, sbom);
-//! # Ok::<(), custodia::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,10 +106,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::spdx::{
-    Mode, NOASSERTION, assign_ids, download_location, parse_license, read_source, uri_encode,
-    write_license, write_source,
+    NOASSERTION, assign_ids, download_location, read_source, uri_encode, write_license,
+    write_source,
 };
-use super::{Component, Sbom, Scope};
+use super::{Component, LicenseExpression, Purl, Sbom, Scope};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -303,7 +303,7 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
         });
         if let Some(expr) = c
             .license
-            .as_deref()
+            .as_ref()
             .and_then(|l| write_license(l, &mut BTreeSet::new()))
         {
             let license_id = format!("{base}#SPDXRef-License-{}", short_hash(&expr));
@@ -320,7 +320,8 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
         }
         let default_ref = c
             .purl
-            .clone()
+            .as_ref()
+            .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| format!("{}@{}", c.name, c.version));
         let download = download_location(c);
         packages.push(NodeOut {
@@ -329,7 +330,7 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
             creation_info: Some(CREATION_INFO),
             name: Some(c.name.clone()),
             package_version: (!c.version.is_empty()).then(|| c.version.clone()),
-            package_url: c.purl.clone(),
+            package_url: c.purl.as_ref().map(|p| p.as_str().to_owned()),
             download_location: (download != NOASSERTION).then_some(download),
             source_info: write_source(&c.source),
             primary_purpose: Some(if i == 0 { "application" } else { "library" }),
@@ -872,7 +873,18 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         let name = n.name.clone().unwrap_or_default();
         let version = n.package_version.clone().unwrap_or_default();
         let mut c = Component::new(name, version);
-        c.purl = n.package_url.clone();
+        c.purl = n
+            .package_url
+            .as_deref()
+            .map(|p| {
+                Purl::parse(p).map_err(|e| {
+                    invalid(
+                        format!("{path}.software_packageUrl"),
+                        format!("`{}` is not a purl: {e}", crate::digest::shorten(p)),
+                    )
+                })
+            })
+            .transpose()?;
         c.description = n.description.clone();
         c.hashes = read_hashes(&n.verified_using, &format!("{path}.verifiedUsing"))?;
         c.source = read_source(
@@ -901,7 +913,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     let candidate = |c: &Component, explicit: &Option<String>| {
         explicit
             .clone()
-            .or_else(|| c.purl.clone())
+            .or_else(|| c.purl.as_ref().map(|p| p.as_str().to_owned()))
             .unwrap_or_else(|| format!("{}@{}", c.name, c.version))
     };
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -920,8 +932,8 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     // Relationships: edges, licenses.
     let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     let mut incoming: BTreeMap<usize, Vec<EdgeKind>> = BTreeMap::new();
-    let mut declared: BTreeMap<usize, String> = BTreeMap::new();
-    let mut concluded: BTreeMap<usize, String> = BTreeMap::new();
+    let mut declared: BTreeMap<usize, LicenseExpression> = BTreeMap::new();
+    let mut concluded: BTreeMap<usize, LicenseExpression> = BTreeMap::new();
     for (i, n) in nodes.iter().enumerate() {
         if n.kind != "Relationship" && n.kind != "LifecycleScopedRelationship" {
             continue;
@@ -966,18 +978,17 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
                     else {
                         continue;
                     };
-                    check_license(
-                        expr,
-                        &format!("@graph[{t}].simplelicensing_licenseExpression"),
-                    )?;
+                    let at = format!("@graph[{t}].simplelicensing_licenseExpression");
                     let map = if relationship_type == "hasDeclaredLicense" {
                         &mut declared
                     } else {
                         &mut concluded
                     };
-                    map.entry(component)
-                        .and_modify(|old| *old = format!("({old}) AND ({expr})"))
-                        .or_insert_with(|| expr.to_owned());
+                    let license = match map.remove(&component) {
+                        Some(old) => read_license(&format!("({old}) AND ({expr})"), &at)?,
+                        None => read_license(expr, &at)?,
+                    };
+                    map.insert(component, license);
                 }
             }
             "dependsOn"
@@ -1104,16 +1115,14 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     Ok(sbom)
 }
 
-fn check_license(expr: &str, path: &str) -> Result<(), Error> {
-    parse_license(expr, Mode::Syntax)
-        .map(|_| ())
-        .map_err(|reason| {
-            invalid(
-                path,
-                format!(
-                    "`{}` is not an SPDX license expression: {reason}",
-                    crate::digest::shorten(expr)
-                ),
-            )
-        })
+fn read_license(expr: &str, path: &str) -> Result<LicenseExpression, Error> {
+    LicenseExpression::parse(expr).map_err(|reason| {
+        invalid(
+            path,
+            format!(
+                "`{}` is not an SPDX license expression: {reason}",
+                crate::digest::shorten(expr)
+            ),
+        )
+    })
 }
