@@ -742,7 +742,13 @@ impl Layout {
                 )
             })?;
         update(manifests)?;
-        let out = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        let out = serde_json::to_vec_pretty(&value).map_err(|e| {
+            invalid(
+                "OCI layout index.json",
+                "",
+                format!("not serializable: {e}"),
+            )
+        })?;
         self.write_atomic(Path::new(INDEX_JSON), &out)
     }
 
@@ -750,7 +756,7 @@ impl Layout {
     /// replaces any entry of that name (the name moves, like a tag); an
     /// identical entry is not listed twice.
     pub fn add_to_index(&self, descriptor: &Descriptor) -> Result<(), Error> {
-        let entry = serde_json::to_value(descriptor).unwrap_or_default();
+        let entry = descriptor_value(descriptor)?;
         let name = descriptor.ref_name().map(str::to_owned);
         self.update_index(|manifests| {
             if let Some(name) = &name {
@@ -820,10 +826,10 @@ impl Layout {
             self.write_blob(&referrer.bytes)?;
             out.push(referrer);
         }
-        let entries: Vec<serde_json::Value> = out
+        let entries = out
             .iter()
-            .map(|r| serde_json::to_value(&r.descriptor).unwrap_or_default())
-            .collect();
+            .map(|r| descriptor_value(&r.descriptor))
+            .collect::<Result<Vec<_>, _>>()?;
         self.update_index(|manifests| {
             for entry in entries {
                 if !manifests.contains(&entry) {
@@ -982,4 +988,10 @@ impl Drop for IndexLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
+}
+
+/// A descriptor as an `index.json` entry.
+fn descriptor_value(descriptor: &Descriptor) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(descriptor)
+        .map_err(|e| invalid("OCI descriptor", "", format!("not serializable: {e}")))
 }

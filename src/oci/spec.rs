@@ -438,6 +438,7 @@ impl ImageManifest {
 
     /// The canonical bytes custodia writes (deterministic).
     pub fn to_json(&self) -> Vec<u8> {
+        // Strings, integers and string-keyed maps: serializing cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
 
@@ -537,6 +538,7 @@ impl ImageIndex {
 
     /// The canonical bytes custodia writes (deterministic).
     pub fn to_json(&self) -> Vec<u8> {
+        // Strings, integers and string-keyed maps: serializing cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
 }

@@ -306,6 +306,7 @@ impl Policy {
 
     /// Canonical JSON (field order of the types, compact).
     pub fn to_json(&self) -> Vec<u8> {
+        // Strings, numbers, times and string-keyed maps: serializing cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
 

@@ -108,7 +108,9 @@ impl RegistryStore {
         fields.insert("dev.custodia.environment", environment.to_owned());
         fields.insert("dev.custodia.previous", previous.to_owned());
         fields.insert("dev.custodia.next", next.to_string());
-        let body = serde_json::to_vec(&fields).unwrap_or_default();
+        let body = serde_json::to_vec(&fields).map_err(|e| {
+            crate::oci::error::invalid("store link", "", format!("not serializable: {e}"))
+        })?;
         let attachment = Attachment::new(ARTIFACT_TYPE_LINK, ARTIFACT_TYPE_LINK, body.clone())?;
         let mut attachment = attachment;
         for (k, v) in &fields {
