@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group};
 use custodia::digest::{Digest, DigestSet};
 use custodia::dsse::{Envelope, pae};
 use custodia::keys::PrivateKey;
@@ -495,5 +495,38 @@ fn large(_: &mut Criterion) {
     );
 }
 
+/// `CUSTODIA_BENCH_PROFILE=N`: builds `N` promotions, then validates them
+/// once on one thread and verifies their raw signatures once, in functions
+/// named for `callgrind_annotate --inclusive=yes`, and exits.
+fn profile(n: usize) {
+    let fx = Fixture::new();
+    let (store, _) = build(&fx, n);
+    let triples = raw_signatures(&fx, &store);
+    let single = one_thread();
+    single.install(|| profile_validate(&fx, &store, n));
+    profile_raw(&triples);
+}
+
+#[inline(never)]
+fn profile_validate(fx: &Fixture, store: &MemoryStore, n: usize) {
+    validate_all(fx, store, n);
+}
+
+#[inline(never)]
+fn profile_raw(triples: &[(&[u8], Vec<u8>, Vec<u8>)]) {
+    raw_verify(triples);
+}
+
 criterion_group!(benches, small, large);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("CUSTODIA_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        profile(n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -227,7 +227,8 @@ impl VerifiedHistory {
                 entered,
                 outcome: Ok(String::new()),
             };
-            candidate.outcome = check_gate(store, policy, &candidate, environment)
+            let mut settled = Vec::new();
+            candidate.outcome = check_gate(store, policy, &candidate, environment, &mut settled)
                 .map(|()| summary(&candidate, environment));
             let status_of = |d: &crate::digest::Digest| self.record(d).map(|_| Ok(()));
             let get = |d: &crate::digest::Digest| {
@@ -264,6 +265,8 @@ impl VerifiedHistory {
                         },
                     );
                     self.scanned.insert(next);
+                    // Evidence a refresh's store scan would only skip.
+                    self.scanned.extend(settled);
                     added += 1;
                 }
                 Err(reason) => {

@@ -6,7 +6,7 @@ use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::Envelope;
 use crate::keys::KeySet;
 use crate::policy::{ActivePolicy, EvidenceEnvelope, GateRequest, evaluate_gate};
-use crate::predicate::promotion::{PROMOTION_V1, PromotionKind, PromotionRecord};
+use crate::predicate::promotion::{INCIDENT_V1, PROMOTION_V1, PromotionKind, PromotionRecord};
 use crate::report::{Report, has_visible_text};
 use crate::time::Timestamp;
 use crate::verify::open_envelope;
@@ -103,21 +103,17 @@ pub(in crate::promotion) fn open_record(
     Ok((artifact_of(&statement), record))
 }
 
+/// `f` over every item, in parallel with feature `rayon`, results in order.
 #[cfg(feature = "rayon")]
-pub(super) fn map_records<T: Send>(
-    digests: &[Digest],
-    f: impl Fn(&Digest) -> T + Sync + Send,
-) -> Vec<T> {
+pub(super) fn map_records<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
     use rayon::prelude::*;
-    digests.par_iter().map(f).collect()
+    items.par_iter().map(f).collect()
 }
 
+/// `f` over every item, results in order.
 #[cfg(not(feature = "rayon"))]
-pub(super) fn map_records<T: Send>(
-    digests: &[Digest],
-    f: impl Fn(&Digest) -> T + Sync + Send,
-) -> Vec<T> {
-    digests.iter().map(f).collect()
+pub(super) fn map_records<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
+    items.iter().map(f).collect()
 }
 
 /// The order checks of one record against the one before it and the clock.
@@ -182,19 +178,38 @@ pub(in crate::promotion) fn check_order(
     Ok(())
 }
 
-/// Re-evaluates a record's gate with the evidence it recorded.
+/// Parses stored evidence (a DSSE envelope or, feature `sigstore`, a
+/// Sigstore bundle) read under `digest`: the read checked the bytes
+/// against it, so they are not hashed again.
+pub(in crate::promotion) fn parse_evidence(
+    digest: &Digest,
+    bytes: &[u8],
+) -> Result<EvidenceEnvelope, crate::Error> {
+    match Envelope::from_json(bytes) {
+        Ok(envelope) => Ok(EvidenceEnvelope::new(digest.clone(), envelope)),
+        // Not a DSSE envelope: a bundle, or nothing (the same parse as
+        // for any stored evidence).
+        Err(_) => EvidenceEnvelope::from_bytes(bytes),
+    }
+}
+
+/// Re-evaluates a record's gate with the evidence it recorded. The
+/// digests of the evidence the gate used that claims a type other than a
+/// promotion record or an incident (which a store scan would only read to
+/// skip) are added to `settled`.
 pub(in crate::promotion) fn check_gate(
     store: &dyn Store,
     policy: &ActivePolicy,
     candidate: &Candidate,
     environment: &str,
+    settled: &mut Vec<Digest>,
 ) -> Result<(), String> {
     let record = &candidate.record;
     let mut evidence = Vec::new();
     for ev in &record.evidence {
         let bytes = get_checked(store, &ev.digest).map_err(|e| format!("evidence: {e}"))?;
         evidence.push(
-            EvidenceEnvelope::from_bytes(&bytes)
+            parse_evidence(&ev.digest, &bytes)
                 .map_err(|e| format!("evidence {}: {e}", ev.digest))?,
         );
     }
@@ -211,6 +226,17 @@ pub(in crate::promotion) fn check_gate(
     // predate the artifact's entry.
     gate.entered = record.source.as_ref().map(|_| candidate.entered);
     let outcome = evaluate_gate(policy, &gate, &evidence);
+    for used in &outcome.evidence {
+        let t = used.predicate_type.as_str();
+        if t != PROMOTION_V1
+            && t != INCIDENT_V1
+            && evidence
+                .iter()
+                .any(|e| e.digest() == &used.digest && e.claims(t))
+        {
+            settled.push(used.digest.clone());
+        }
+    }
     match outcome.report.first_failure() {
         Some(c) => Err(format!(
             "gate no longer satisfied: {}: {}",

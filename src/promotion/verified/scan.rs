@@ -1,10 +1,10 @@
 //! The store scan: promotion records by the environment they claim (to find unlinked ones), and verified incidents.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::digest::Digest;
 use crate::keys::KeySet;
-use crate::policy::{ActivePolicy, EvidenceEnvelope};
+use crate::policy::ActivePolicy;
 use crate::predicate::promotion::{INCIDENT_V1, Incident, PROMOTION_V1, PromotionRecord};
 use crate::report::{Check, Report, has_visible_text};
 use crate::statement::Statement;
@@ -13,40 +13,84 @@ use crate::verify::open_envelope;
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
 use super::ValidationOptions;
-use super::records::Links;
+use super::records::{Links, map_records, parse_evidence};
 
 /// One pass over every stored envelope: the promotion records each
 /// environment has (signed or not, to find unlinked ones) and the verified
 /// incidents.
 pub(in crate::promotion) struct StoreScan {
-    pub(in crate::promotion) scanned: std::collections::HashSet<Digest>,
+    pub(in crate::promotion) scanned: HashSet<Digest>,
+    /// Promotion records by the environment they claim, that may lie
+    /// outside its chain: every one the scan read, and records opened in
+    /// another environment's chain than the one they claim.
     pub(in crate::promotion) promotion_records: BTreeMap<String, Vec<Digest>>,
     pub(in crate::promotion) incidents: Vec<IncidentEntry>,
     pub(in crate::promotion) listing: Result<(), String>,
 }
 
-pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy) -> StoreScan {
-    match store.list() {
-        Ok(digests) => scan_digests(store, policy, &digests),
+/// What validation learned about stored envelopes before the scan, so the
+/// scan reads each of them no more than once.
+#[derive(Default)]
+pub(super) struct Known {
+    /// Envelopes whose classification is final: records that opened (and
+    /// are listed in `records` unless linked into the environment they
+    /// claim), evidence a gate used of a type that is neither a promotion
+    /// record nor an incident.
+    pub(super) settled: HashSet<Digest>,
+    /// Records that opened in one environment's chain but claim another
+    /// (which they are outside of): (claimed environment, digest).
+    pub(super) records: Vec<(String, Digest)>,
+}
+
+/// Lists the store and classifies every envelope not already `known`.
+pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known) -> StoreScan {
+    let mut scan = match store.list() {
+        Ok(digests) => {
+            let fresh: Vec<Digest> = digests
+                .into_iter()
+                .filter(|d| !known.settled.contains(d))
+                .collect();
+            scan_digests(store, policy, &fresh)
+        }
         Err(e) => StoreScan {
-            scanned: std::collections::HashSet::new(),
+            scanned: HashSet::new(),
             promotion_records: BTreeMap::new(),
             incidents: Vec::new(),
             listing: Err(e.to_string()),
         },
+    };
+    scan.scanned.extend(known.settled);
+    for (environment, digest) in known.records {
+        scan.promotion_records
+            .entry(environment)
+            .or_default()
+            .push(digest);
     }
+    for list in scan.promotion_records.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    scan
 }
 
-/// Classifies the given stored envelopes: promotion records by the
-/// environment they claim (unverified), incidents verified against the
-/// incident roles.
+/// What one stored envelope is, for the scan.
+enum Found {
+    Unreadable,
+    Other,
+    Record(String),
+    Incident(IncidentEntry),
+}
+
+/// Classifies the given stored envelopes (in parallel with feature
+/// `rayon`): promotion records by the environment they claim
+/// (unverified), incidents verified against the incident roles.
 pub(in crate::promotion) fn scan_digests(
     store: &dyn Store,
     policy: &ActivePolicy,
     digests: &[Digest],
 ) -> StoreScan {
     let mut scan = StoreScan {
-        scanned: std::collections::HashSet::new(),
+        scanned: HashSet::new(),
         promotion_records: BTreeMap::new(),
         incidents: Vec::new(),
         listing: Ok(()),
@@ -57,51 +101,62 @@ pub(in crate::promotion) fn scan_digests(
             incident_keys.insert_verifier(k.clone());
         }
     }
-    for digest in digests {
-        let digest = digest.clone();
-        let Ok(bytes) = get_checked(store, &digest) else {
-            continue;
-        };
-        scan.scanned.insert(digest.clone());
-        let Ok(evidence) = EvidenceEnvelope::from_bytes(&bytes) else {
-            continue;
-        };
-        if evidence.claims(INCIDENT_V1) {
-            if incident_keys.is_empty() {
-                continue;
-            }
-            let mut r = Report::new();
-            let Some(statement) = open_envelope(evidence.envelope(), &incident_keys, 1, &mut r)
-            else {
-                continue;
-            };
-            if statement.predicate_type() != INCIDENT_V1 {
-                continue;
-            }
-            if let Ok(incident) = statement.predicate_as::<Incident>() {
-                scan.incidents.push(IncidentEntry {
-                    digest,
-                    artifact: artifact_of(&statement),
-                    incident,
-                });
-            }
-            continue;
-        }
-        let Ok(statement) = Statement::from_json(evidence.envelope().payload()) else {
-            continue;
-        };
-        if statement.predicate_type() != PROMOTION_V1 {
-            continue;
-        }
-        if let Ok(record) = statement.predicate_as::<PromotionRecord>() {
-            scan.promotion_records
-                .entry(record.environment)
+    let found = map_records(digests, |d| classify(store, &incident_keys, d));
+    for (digest, found) in digests.iter().zip(found) {
+        match found {
+            Found::Unreadable => continue,
+            Found::Other => {}
+            Found::Record(environment) => scan
+                .promotion_records
+                .entry(environment)
                 .or_default()
-                .push(digest);
+                .push(digest.clone()),
+            Found::Incident(entry) => scan.incidents.push(entry),
         }
+        scan.scanned.insert(digest.clone());
     }
     scan.incidents.sort_by_key(|i| i.incident.opened);
     scan
+}
+
+fn classify(store: &dyn Store, incident_keys: &KeySet, digest: &Digest) -> Found {
+    let Ok(bytes) = get_checked(store, digest) else {
+        return Found::Unreadable;
+    };
+    let Ok(evidence) = parse_evidence(digest, &bytes) else {
+        return Found::Other;
+    };
+    drop(bytes);
+    if evidence.claims(INCIDENT_V1) {
+        if incident_keys.is_empty() {
+            return Found::Other;
+        }
+        let mut r = Report::new();
+        let Some(statement) = open_envelope(evidence.envelope(), incident_keys, 1, &mut r) else {
+            return Found::Other;
+        };
+        if statement.predicate_type() != INCIDENT_V1 {
+            return Found::Other;
+        }
+        return match statement.predicate_as::<Incident>() {
+            Ok(incident) => Found::Incident(IncidentEntry {
+                digest: digest.clone(),
+                artifact: artifact_of(&statement),
+                incident,
+            }),
+            Err(_) => Found::Other,
+        };
+    }
+    let Ok(statement) = Statement::from_json(evidence.envelope().payload()) else {
+        return Found::Other;
+    };
+    if statement.predicate_type() != PROMOTION_V1 {
+        return Found::Other;
+    }
+    match statement.predicate_as::<PromotionRecord>() {
+        Ok(record) => Found::Record(record.environment),
+        Err(_) => Found::Other,
+    }
 }
 
 /// Checks an incident's times: resolved after it opened, neither in the

@@ -13,7 +13,7 @@ use super::super::chain::PROMOTER_ROLE;
 use super::records::{
     Candidate, Links, check_gate, check_order, follow_links, map_records, open_record, summary,
 };
-use super::scan::{check_incident, scan_store, unlinked_check};
+use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
     EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
@@ -34,7 +34,8 @@ pub fn validate(
     options: &ValidationOptions,
 ) -> Validation {
     let promoters = policy.keys_with_role(PROMOTER_ROLE);
-    let mut scan = scan_store(store, policy);
+    // What the records and gates read, the store scan need not read again.
+    let mut known = Known::default();
 
     // Environments in scope: those asked for, then where their records
     // came from, transitively.
@@ -49,6 +50,16 @@ pub fn validate(
         }
         let found = follow_links(store, &environment);
         let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
+        for (digest, opened) in found.chain.iter().zip(&opened) {
+            if let Ok((_, record)) = opened {
+                known.settled.insert(digest.clone());
+                if record.environment != environment {
+                    known
+                        .records
+                        .push((record.environment.clone(), digest.clone()));
+                }
+            }
+        }
         let mut accepted: Vec<Candidate> = Vec::new();
         for (index, (digest, opened)) in found.chain.iter().zip(opened).enumerate() {
             let checked = opened.and_then(|(artifact, record)| {
@@ -144,11 +155,19 @@ pub fn validate(
 
     // Gates, each record on its own (in parallel with feature `rayon`).
     for (env, list) in candidates.iter_mut() {
-        let outcomes = gate_all(store, policy, list, env);
-        for (c, outcome) in list.iter_mut().zip(outcomes) {
+        let outcomes = map_records(list, |c| {
+            let mut settled = Vec::new();
+            let outcome = check_gate(store, policy, c, env, &mut settled);
+            (outcome, settled)
+        });
+        for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
             c.outcome = outcome.map(|()| summary(c, env));
+            known.settled.extend(settled);
         }
     }
+
+    // Every other stored envelope: unlinked records and incidents.
+    let mut scan = scan_store(store, policy, known);
 
     let mut incident_failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut incidents = Vec::new();
@@ -321,30 +340,6 @@ pub fn validate(
     Validation { reports, history }
 }
 
-#[cfg(feature = "rayon")]
-fn gate_all(
-    store: &dyn Store,
-    policy: &ActivePolicy,
-    list: &[Candidate],
-    environment: &str,
-) -> Vec<Result<(), String>> {
-    use rayon::prelude::*;
-    list.par_iter()
-        .map(|c| check_gate(store, policy, c, environment))
-        .collect()
-}
-
-#[cfg(not(feature = "rayon"))]
-fn gate_all(
-    store: &dyn Store,
-    policy: &ActivePolicy,
-    list: &[Candidate],
-    environment: &str,
-) -> Vec<Result<(), String>> {
-    list.iter()
-        .map(|c| check_gate(store, policy, c, environment))
-        .collect()
-}
 /// Validates one environment (and, transitively, where its records came
 /// from) as of the system clock, returning its report. For decisions use
 /// [`validate`] and the [`VerifiedHistory`] it returns.
