@@ -76,6 +76,8 @@ struct Fixture {
     /// Key id -> raw Ed25519 public key.
     raw_keys: BTreeMap<String, Vec<u8>>,
     policy: ActivePolicy,
+    /// The policy's JSON (written next to a DirStore fixture).
+    policy_json: String,
 }
 
 impl Fixture {
@@ -109,7 +111,8 @@ impl Fixture {
             }],
             "promotions": [],
         });
-        let policy = Policy::from_json(policy.to_string().as_bytes())
+        let policy_json = policy.to_string();
+        let policy = Policy::from_json(policy_json.as_bytes())
             .unwrap()
             .activate()
             .unwrap();
@@ -119,6 +122,7 @@ impl Fixture {
             promoter,
             raw_keys,
             policy,
+            policy_json,
         }
     }
 
@@ -517,6 +521,81 @@ fn profile_raw(triples: &[(&[u8], Vec<u8>, Vec<u8>)]) {
     raw_verify(triples);
 }
 
+/// A `DirStore` of `n` promotions (with the policy that gates them) under
+/// `target/promotion-fixtures/<n>`, made once and kept: built in memory by
+/// [`promote_with`], then written out file by file (no fsync: a fixture,
+/// not a store that must survive a crash) in `DirStore`'s layout.
+fn dir_fixture(n: usize) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/promotion-fixtures")
+        .join(n.to_string());
+    if root.join("complete").exists() {
+        return root;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let fx = Fixture::new();
+    let (store, setup) = build(&fx, n);
+    println!("RESULT fixture {n}: built in {setup:.1} s");
+    let dir = custodia::promotion::DirStore::open(&root).unwrap();
+    for digest in store.list().unwrap() {
+        std::fs::write(dir.envelope_path(&digest), store.get(&digest).unwrap()).unwrap();
+    }
+    let links = root.join("links").join(ENV);
+    std::fs::create_dir_all(&links).unwrap();
+    let mut previous: Option<Digest> = None;
+    while let Some(next) = store.successor(ENV, previous.as_ref()).unwrap() {
+        let name = previous.as_ref().map_or("genesis".to_owned(), Digest::hex);
+        std::fs::write(links.join(name), next.hex()).unwrap();
+        previous = Some(next);
+    }
+    std::fs::write(root.join("heads").join(ENV), previous.unwrap().hex()).unwrap();
+    std::fs::write(root.join("policy.json"), &fx.policy_json).unwrap();
+    std::fs::write(root.join("complete"), b"").unwrap();
+    root
+}
+
+/// `CUSTODIA_BENCH_MEMORY=N[,N...]`: for each size, validates `prod` of a
+/// `DirStore` fixture of that many promotions in a fresh process and
+/// prints its peak RSS (`VmHWM`) above the RSS before validation.
+fn memory_runs(sizes: &str) {
+    if let Ok(root) = std::env::var("CUSTODIA_BENCH_MEMORY_CHILD") {
+        let policy = Policy::from_json(&std::fs::read(format!("{root}/policy.json")).unwrap())
+            .unwrap()
+            .activate()
+            .unwrap();
+        let store = custodia::promotion::DirStore::open_existing(&root).unwrap();
+        let before = memory("VmRSS");
+        let (wall, _) = timed(|| {
+            let validation = validate(&store, &policy, &[ENV], &options());
+            assert!(validation.verified(), "{validation}");
+            let history = validation.into_history();
+            println!(
+                "records {}, peak {:.0} MiB",
+                history.environment(ENV).unwrap().len(),
+                memory("VmHWM")
+            );
+        });
+        println!(
+            "RESULT memory: RSS before {before:.0} MiB, peak {:.0} MiB, validation {wall:.1} s",
+            memory("VmHWM")
+        );
+        return;
+    }
+    for n in sizes.split(',').filter_map(|s| s.trim().parse::<usize>().ok()) {
+        let root = dir_fixture(n);
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("CUSTODIA_BENCH_MEMORY_CHILD", &root)
+            .env("CUSTODIA_BENCH_MEMORY", sizes)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines().filter(|l| l.starts_with("RESULT")) {
+            println!("{} (DirStore, {n} promotions)", line);
+        }
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 criterion_group!(benches, small, large);
 
 fn main() {
@@ -525,6 +604,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
     {
         profile(n);
+        return;
+    }
+    if let Ok(sizes) = std::env::var("CUSTODIA_BENCH_MEMORY") {
+        memory_runs(&sizes);
         return;
     }
     benches();

@@ -500,14 +500,7 @@ pub fn evaluate_gate(
 
     // Separation of duties: everyone who signed provenance for this
     // artifact among the evidence, not only the envelope a requirement used.
-    // Only an approval rule with `distinctFromBuilder` reads the set, so
-    // only then are the provenance signatures verified a second time.
-    let needs_builders = env.approvals.as_ref().is_some_and(|r| r.distinct_from_builder);
-    let mut builders = if needs_builders {
-        super::duties::builder_identities(policy, &request.artifact, evidence)
-    } else {
-        BTreeSet::new()
-    };
+    let mut builders = super::duties::builder_identities(policy, &request.artifact, evidence);
     for (i, requirement) in env.requires.iter().enumerate() {
         let name = format!("requires[{i}]");
         let mut details = Vec::new();

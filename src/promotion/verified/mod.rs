@@ -33,15 +33,17 @@ mod validate;
 
 pub(super) use records::{Candidate, check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
+
 pub(crate) use sources::known_good;
 pub(super) use sources::{Linked, source_status};
 pub(crate) use validate::verified_history;
 pub use validate::{validate, validate_chain};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
-use crate::digest::{Digest, DigestSet};
+use crate::digest::{Digest, DigestAlgorithm, DigestSet};
 use crate::predicate::promotion::PromotionRecord;
 use crate::report::Report;
 use crate::time::Timestamp;
@@ -177,27 +179,81 @@ pub struct VerifiedHistory {
     pub(super) policy: Option<Digest>,
     pub(super) environments: BTreeMap<String, EnvironmentHistory>,
     pub(super) incidents: Vec<IncidentEntry>,
-    pub(super) by_digest: HashMap<Digest, (String, usize)>,
+    /// Environment names, shared by the indexes below.
+    pub(super) names: BTreeMap<String, Arc<str>>,
+    pub(super) by_digest: HashMap<DigestKey, (Arc<str>, usize)>,
     /// Every envelope digest classified so far (records, evidence,
     /// incidents): a refresh reads only envelopes not in it.
-    pub(super) scanned: std::collections::HashSet<Digest>,
-    /// Strong `algorithm:hex` of each record's artifact -> its records.
-    pub(super) by_artifact: HashMap<String, Vec<(String, usize)>>,
+    pub(super) scanned: Seen,
+    /// A hash of each strong `algorithm:hex` of each record's artifact ->
+    /// its records (a collision only adds a candidate that the lookup's
+    /// digest comparison drops).
+    pub(super) by_artifact: HashMap<u64, Vec<(Arc<str>, usize)>>,
+}
+
+/// A digest as a map key: SHA-256 (how stores name envelopes) inline, with
+/// no allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum DigestKey {
+    Sha256([u8; 32]),
+    Other(Digest),
+}
+
+impl From<&Digest> for DigestKey {
+    fn from(d: &Digest) -> Self {
+        match <[u8; 32]>::try_from(d.as_bytes()) {
+            Ok(bytes) if d.algorithm() == DigestAlgorithm::Sha256 => Self::Sha256(bytes),
+            _ => Self::Other(d.clone()),
+        }
+    }
+}
+
+/// A set of envelope digests, compactly.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Seen(HashSet<DigestKey>);
+
+impl Seen {
+    pub(super) fn insert(&mut self, digest: &Digest) {
+        self.0.insert(digest.into());
+    }
+
+    pub(super) fn contains(&self, digest: &Digest) -> bool {
+        self.0.contains(&DigestKey::from(digest))
+    }
+
+    pub(super) fn extend(&mut self, other: Seen) {
+        self.0.extend(other.0);
+    }
+}
+
+fn artifact_key(algorithm: &str, hex: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (algorithm, hex).hash(&mut h);
+    h.finish()
 }
 
 impl VerifiedHistory {
     /// Appends an accepted record to its environment, with its indexes.
     pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
+        let name = match self.names.get(environment) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Arc<str> = Arc::from(environment);
+                self.names.insert(environment.to_owned(), n.clone());
+                n
+            }
+        };
         let env = self.environments.entry(environment.to_owned()).or_default();
         let at = env.records.len();
         self.by_digest
-            .insert(record.digest.clone(), (environment.to_owned(), at));
+            .insert((&record.digest).into(), (name.clone(), at));
         for (algorithm, hex) in record.artifact.iter() {
             if crate::digest::is_strong_algorithm(algorithm) {
                 self.by_artifact
-                    .entry(format!("{algorithm}:{hex}"))
+                    .entry(artifact_key(algorithm, hex))
                     .or_default()
-                    .push((environment.to_owned(), at));
+                    .push((name.clone(), at));
             }
         }
         env.records.push(record);
@@ -212,11 +268,11 @@ impl VerifiedHistory {
         let records = &self.environments.get(environment)?.records;
         let mut best: Option<&VerifiedRecord> = None;
         for (algorithm, hex) in artifact.iter() {
-            let Some(hits) = self.by_artifact.get(&format!("{algorithm}:{hex}")) else {
+            let Some(hits) = self.by_artifact.get(&artifact_key(algorithm, hex)) else {
                 continue;
             };
             for (env, i) in hits {
-                if env != environment {
+                if &**env != environment {
                     continue;
                 }
                 let Some(r) = records.get(*i) else { continue };
@@ -245,8 +301,8 @@ impl VerifiedHistory {
 
     /// An accepted record by its envelope digest.
     pub fn record(&self, digest: &Digest) -> Option<&VerifiedRecord> {
-        let (env, index) = self.by_digest.get(digest)?;
-        self.environments.get(env)?.records.get(*index)
+        let (env, index) = self.by_digest.get(&DigestKey::from(digest))?;
+        self.environments.get(&**env)?.records.get(*index)
     }
 
     /// Every verified incident, oldest first.

@@ -1,6 +1,6 @@
 //! The store scan: promotion records by the environment they claim (to find unlinked ones), and verified incidents.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::digest::Digest;
 use crate::keys::KeySet;
@@ -12,14 +12,14 @@ use crate::verify::open_envelope;
 
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
-use super::ValidationOptions;
+use super::{Seen, ValidationOptions};
 use super::records::{Links, map_records, parse_evidence};
 
 /// One pass over every stored envelope: the promotion records each
 /// environment has (signed or not, to find unlinked ones) and the verified
 /// incidents.
 pub(in crate::promotion) struct StoreScan {
-    pub(in crate::promotion) scanned: HashSet<Digest>,
+    pub(in crate::promotion) scanned: Seen,
     /// Promotion records by the environment they claim, that may lie
     /// outside its chain: every one the scan read, and records opened in
     /// another environment's chain than the one they claim.
@@ -36,7 +36,7 @@ pub(super) struct Known {
     /// are listed in `records` unless linked into the environment they
     /// claim), evidence a gate used of a type that is neither a promotion
     /// record nor an incident.
-    pub(super) settled: HashSet<Digest>,
+    pub(super) settled: Seen,
     /// Records that opened in one environment's chain but claim another
     /// (which they are outside of): (claimed environment, digest).
     pub(super) records: Vec<(String, Digest)>,
@@ -53,7 +53,7 @@ pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known)
             scan_digests(store, policy, &fresh)
         }
         Err(e) => StoreScan {
-            scanned: HashSet::new(),
+            scanned: Seen::default(),
             promotion_records: BTreeMap::new(),
             incidents: Vec::new(),
             listing: Err(e.to_string()),
@@ -90,7 +90,7 @@ pub(in crate::promotion) fn scan_digests(
     digests: &[Digest],
 ) -> StoreScan {
     let mut scan = StoreScan {
-        scanned: HashSet::new(),
+        scanned: Seen::default(),
         promotion_records: BTreeMap::new(),
         incidents: Vec::new(),
         listing: Ok(()),
@@ -113,7 +113,7 @@ pub(in crate::promotion) fn scan_digests(
                 .push(digest.clone()),
             Found::Incident(entry) => scan.incidents.push(entry),
         }
-        scan.scanned.insert(digest.clone());
+        scan.scanned.insert(digest);
     }
     scan.incidents.sort_by_key(|i| i.incident.opened);
     scan
@@ -197,12 +197,18 @@ pub(super) fn unlinked_check(scan: &StoreScan, environment: &str, links: Option<
     if let Err(e) = &scan.listing {
         return Check::fail("unlinked-records", e.clone());
     }
-    let linked: BTreeSet<&Digest> = links.map(|l| l.chain.iter().collect()).unwrap_or_default();
-    let extra: Vec<&Digest> = scan
+    let all = scan
         .promotion_records
         .get(environment)
-        .map(|all| all.iter().filter(|d| !linked.contains(d)).collect())
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let extra: Vec<&Digest> = if all.is_empty() {
+        Vec::new()
+    } else {
+        let linked: HashSet<&Digest> =
+            links.map(|l| l.chain.iter().collect()).unwrap_or_default();
+        all.iter().filter(|d| !linked.contains(d)).collect()
+    };
     if extra.is_empty() {
         Check::pass(
             "unlinked-records",

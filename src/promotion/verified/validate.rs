@@ -52,7 +52,7 @@ pub fn validate(
         let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
         for (digest, opened) in found.chain.iter().zip(&opened) {
             if let Ok((_, record)) = opened {
-                known.settled.insert(digest.clone());
+                known.settled.insert(digest);
                 if record.environment != environment {
                     known
                         .records
@@ -116,8 +116,8 @@ pub fn validate(
 
     // Entry times follow source pointers (their validity is checked below;
     // a record whose path does not validate is rejected whatever this says).
-    let entered: HashMap<Digest, Timestamp> = {
-        let mut out: HashMap<Digest, Timestamp> = HashMap::new();
+    let entered: HashMap<&Digest, Timestamp> = {
+        let mut out: HashMap<&Digest, Timestamp> = HashMap::new();
         for list in candidates.values() {
             for c in list {
                 let mut seen = BTreeSet::new();
@@ -140,16 +140,23 @@ pub fn validate(
                     time = next.record.time;
                     current = next;
                 }
-                out.insert(c.digest.clone(), time);
+                out.insert(&c.digest, time);
             }
         }
         out
     };
-    for list in candidates.values_mut() {
-        for c in list.iter_mut() {
-            if let Some(t) = entered.get(&c.digest) {
-                c.entered = *t;
-            }
+    // Keyed by the candidates' own digests: taken out before they change.
+    let entered: Vec<Vec<Timestamp>> = candidates
+        .values()
+        .map(|list| {
+            list.iter()
+                .map(|c| entered.get(&c.digest).copied().unwrap_or(c.entered))
+                .collect()
+        })
+        .collect();
+    for (list, times) in candidates.values_mut().zip(entered) {
+        for (c, t) in list.iter_mut().zip(times) {
+            c.entered = t;
         }
     }
 
@@ -162,7 +169,9 @@ pub fn validate(
         });
         for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
             c.outcome = outcome.map(|()| summary(c, env));
-            known.settled.extend(settled);
+            for d in &settled {
+                known.settled.insert(d);
+            }
         }
     }
 
@@ -183,11 +192,13 @@ pub fn validate(
 
     // Source paths and rollback targets, each record once.
     let statuses = resolve_sources(&candidates, &index, &incidents);
+    drop(index);
 
     let mut history = VerifiedHistory {
         policy: Some(policy.digest().clone()),
         environments: BTreeMap::new(),
         incidents,
+        names: BTreeMap::new(),
         by_digest: HashMap::new(),
         by_artifact: HashMap::new(),
         scanned: std::mem::take(&mut scan.scanned),
