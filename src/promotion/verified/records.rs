@@ -105,14 +105,20 @@ pub(in crate::promotion) fn open_record(
 
 /// `f` over every item, in parallel with feature `rayon`, results in order.
 #[cfg(feature = "rayon")]
-pub(super) fn map_records<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
+pub(super) fn map_records<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> T + Sync + Send,
+) -> Vec<T> {
     use rayon::prelude::*;
     items.par_iter().map(f).collect()
 }
 
 /// `f` over every item, results in order.
 #[cfg(not(feature = "rayon"))]
-pub(super) fn map_records<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
+pub(super) fn map_records<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> T + Sync + Send,
+) -> Vec<T> {
     items.iter().map(f).collect()
 }
 

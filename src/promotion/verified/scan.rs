@@ -12,8 +12,8 @@ use crate::verify::open_envelope;
 
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
-use super::{Seen, ValidationOptions};
 use super::records::{Links, map_records, parse_evidence};
+use super::{Seen, ValidationOptions};
 
 /// One pass over every stored envelope: the promotion records each
 /// environment has (signed or not, to find unlinked ones) and the verified
@@ -205,8 +205,7 @@ pub(super) fn unlinked_check(scan: &StoreScan, environment: &str, links: Option<
     let extra: Vec<&Digest> = if all.is_empty() {
         Vec::new()
     } else {
-        let linked: HashSet<&Digest> =
-            links.map(|l| l.chain.iter().collect()).unwrap_or_default();
+        let linked: HashSet<&Digest> = links.map(|l| l.chain.iter().collect()).unwrap_or_default();
         all.iter().filter(|d| !linked.contains(d)).collect()
     };
     if extra.is_empty() {
