@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group};
 use custodia::digest::{Digest, DigestSet};
 use custodia::dsse::{Envelope, pae};
 use custodia::keys::PrivateKey;
@@ -76,6 +76,8 @@ struct Fixture {
     /// Key id -> raw Ed25519 public key.
     raw_keys: BTreeMap<String, Vec<u8>>,
     policy: ActivePolicy,
+    /// The policy's JSON (written next to a DirStore fixture).
+    policy_json: String,
 }
 
 impl Fixture {
@@ -109,7 +111,8 @@ impl Fixture {
             }],
             "promotions": [],
         });
-        let policy = Policy::from_json(policy.to_string().as_bytes())
+        let policy_json = policy.to_string();
+        let policy = Policy::from_json(policy_json.as_bytes())
             .unwrap()
             .activate()
             .unwrap();
@@ -119,6 +122,7 @@ impl Fixture {
             promoter,
             raw_keys,
             policy,
+            policy_json,
         }
     }
 
@@ -252,22 +256,31 @@ fn one_thread() -> rayon::ThreadPool {
         .unwrap()
 }
 
-/// A history validated before the last record, and the store with it.
-fn appended(fx: &Fixture, n: usize) -> (MemoryStore, VerifiedHistory) {
-    let (store, mut kept, _) = build_kept(fx, n);
-    let before = kept.clone();
-    let request = fx.request(&store, n);
-    promote_with(&store, &mut kept, &fx.policy, &request, &fx.promoter).unwrap();
-    (store, before)
-}
-
 /// The raw signatures of the newest record and its evidence.
 fn last_record_signatures<'a>(
     fx: &'a Fixture,
     store: &MemoryStore,
 ) -> Vec<(&'a [u8], Vec<u8>, Vec<u8>)> {
-    let all = raw_signatures(fx, store);
-    all[all.len() - 3..].to_vec()
+    let head = custodia::promotion::head(store, ENV).unwrap().unwrap();
+    let envelope = Envelope::from_json(&store.get(&head).unwrap()).unwrap();
+    let record: custodia::predicate::promotion::PromotionRecord =
+        Statement::from_json(envelope.payload())
+            .unwrap()
+            .predicate_as()
+            .unwrap();
+    let mut out = Vec::new();
+    for digest in std::iter::once(&head).chain(record.evidence.iter().map(|e| &e.digest)) {
+        let envelope = Envelope::from_json(&store.get(digest).unwrap()).unwrap();
+        let sig = &envelope.signatures()[0];
+        let key = fx.raw_keys[sig.keyid.as_deref().unwrap()].as_slice();
+        out.push((
+            key,
+            pae(envelope.payload_type(), envelope.payload()),
+            sig.sig.clone(),
+        ));
+    }
+    assert_eq!(out.len(), 3);
+    out
 }
 
 /// `VmHWM` / `VmRSS` of this process, in MiB.
@@ -298,6 +311,20 @@ fn cpu_seconds() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
+/// Seconds all of this process's threads have run on a CPU.
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime: fields 14 and 15, the 12th and 13th after the name.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 /// Runs `f`; returns its (wall, CPU) seconds.
@@ -359,24 +386,43 @@ fn small(c: &mut Criterion) {
     });
     group.finish();
 
-    // One record appended to a validated history: refresh vs its raw cost.
-    let (store, before) = appended(&fx, n);
+    // A watcher keeps a validated history and refreshes it after each
+    // record a promoter (with its own kept history) appends: the cost of
+    // the new record, against the raw cost of its signatures.
+    let (store, mut promoting, _) = build_kept(&fx, n);
+    let mut watcher = validate_all(&fx, &store, n);
+    let mut next = n;
+    let mut append = |promoting: &mut VerifiedHistory| {
+        let request = fx.request(&store, next);
+        next += 1;
+        promote_with(&store, promoting, &fx.policy, &request, &fx.promoter).unwrap();
+    };
+    append(&mut promoting);
+    assert_eq!(
+        watcher
+            .refresh_records(&store, &fx.policy, &options())
+            .checks()
+            .len(),
+        1
+    );
     let last = last_record_signatures(&fx, &store);
     let mut group = c.benchmark_group(format!("promotion_refresh_{n}"));
     group.bench_function("refresh_records_after_1_append", |b| {
-        b.iter_batched(
-            || before.clone(),
-            |mut history| {
-                let report = history.refresh_records(&store, &fx.policy, &options());
-                assert!(report.verified(), "{report}");
-                history
-            },
-            BatchSize::LargeInput,
-        )
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                append(&mut promoting);
+                let t = Instant::now();
+                let report = watcher.refresh_records(&store, &fx.policy, &options());
+                total += t.elapsed();
+                assert!(report.verified() && report.checks().len() == 1, "{report}");
+            }
+            total
+        })
     });
     group.bench_function("ring_raw_verify_1_record", |b| b.iter(|| raw_verify(&last)));
     // Admission on the validated history: no store access.
-    let history = validate_all(&fx, &store, n + 1);
+    let history = watcher;
     let head = history
         .environment(ENV)
         .unwrap()
@@ -421,7 +467,7 @@ fn large(_: &mut Criterion) {
 
     let fx = Fixture::new();
     let before = memory("VmRSS");
-    let (store, setup) = build(&fx, n);
+    let (store, mut kept, setup) = build_kept(&fx, n);
     let built = memory("VmRSS");
     println!(
         "RESULT setup {n}: {setup:.1} s ({:.0} us per promotion); store RSS {:.0} MiB ({:.1} KiB per promotion with its evidence)",
@@ -430,14 +476,21 @@ fn large(_: &mut Criterion) {
         (built - before) * 1024.0 / n as f64
     );
     let reset = reset_peak();
+    let cpu = process_cpu_seconds();
     let parallel = timed(|| {
         validate_all(&fx, &store, n);
     });
+    let parallel_cpu = process_cpu_seconds() - cpu;
     let peak = memory("VmHWM");
     let single = one_thread();
+    let cpu = process_cpu_seconds();
     let sequential = timed(|| {
         single.install(|| validate_all(&fx, &store, n));
     });
+    let sequential_cpu = process_cpu_seconds() - cpu;
+    println!(
+        "RESULT validate {n} process CPU: 1 core {sequential_cpu:.2} s, 2 cores {parallel_cpu:.2} s (the 2-core run's wall speed-up is bounded by other load on the machine)"
+    );
     let triples = raw_signatures(&fx, &store);
     assert_eq!(triples.len(), 3 * n);
     let raw = timed(|| raw_verify(&triples));
@@ -456,26 +509,26 @@ fn large(_: &mut Criterion) {
             " (VmHWM not resettable: peak since start)"
         }
     );
-    drop(store);
-
-    // Refresh after one append, and admission, on the large history.
-    let (store, kept) = appended(&fx, n);
-    let last = last_record_signatures(&fx, &store);
+    // A watcher's copy of the validated history, refreshed after each
+    // record the promoter appends (the first refresh also grows the
+    // copy's exactly-sized record vector: the median leaves it out).
+    let mut watcher = kept.clone();
     let mut refresh = Vec::new();
     let mut raw_one = Vec::new();
-    for _ in 0..21 {
-        let mut h = kept.clone();
+    for i in 0..21 {
+        let request = fx.request(&store, n + i);
+        promote_with(&store, &mut kept, &fx.policy, &request, &fx.promoter).unwrap();
+        let last = last_record_signatures(&fx, &store);
         let t = Instant::now();
-        let report = h.refresh_records(&store, &fx.policy, &options());
+        let report = watcher.refresh_records(&store, &fx.policy, &options());
         refresh.push(t.elapsed().as_secs_f64());
-        assert!(report.verified(), "{report}");
+        assert!(report.verified() && report.checks().len() == 1, "{report}");
         let t = Instant::now();
         raw_verify(&last);
         raw_one.push(t.elapsed().as_secs_f64());
     }
     let (refresh, raw_one) = (median(refresh), median(raw_one));
-    let mut h = kept;
-    h.refresh_records(&store, &fx.policy, &options());
+    let h = watcher;
     let head = h.environment(ENV).unwrap().head().unwrap().artifact.clone();
     let request = AdmissionRequest::new(ENV, head, Timestamp::from_unix(T0 + 10 * 86_400));
     let mut decide = Vec::new();
@@ -495,5 +548,124 @@ fn large(_: &mut Criterion) {
     );
 }
 
+/// `CUSTODIA_BENCH_PROFILE=N`: builds `N` promotions, then validates them
+/// once on one thread and verifies their raw signatures once, in functions
+/// named for `callgrind_annotate --inclusive=yes`, and exits.
+fn profile(n: usize) {
+    let fx = Fixture::new();
+    let (store, _) = build(&fx, n);
+    let triples = raw_signatures(&fx, &store);
+    let single = one_thread();
+    single.install(|| profile_validate(&fx, &store, n));
+    profile_raw(&triples);
+}
+
+#[inline(never)]
+fn profile_validate(fx: &Fixture, store: &MemoryStore, n: usize) {
+    validate_all(fx, store, n);
+}
+
+#[inline(never)]
+fn profile_raw(triples: &[(&[u8], Vec<u8>, Vec<u8>)]) {
+    raw_verify(triples);
+}
+
+/// A `DirStore` of `n` promotions (with the policy that gates them) under
+/// `target/promotion-fixtures/<n>`, made once and kept: built in memory by
+/// [`promote_with`], then written out file by file (no fsync: a fixture,
+/// not a store that must survive a crash) in `DirStore`'s layout.
+fn dir_fixture(n: usize) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/promotion-fixtures")
+        .join(n.to_string());
+    if root.join("complete").exists() {
+        return root;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    let fx = Fixture::new();
+    let (store, setup) = build(&fx, n);
+    println!("RESULT fixture {n}: built in {setup:.1} s");
+    let dir = custodia::promotion::DirStore::open(&root).unwrap();
+    for digest in store.list().unwrap() {
+        std::fs::write(dir.envelope_path(&digest), store.get(&digest).unwrap()).unwrap();
+    }
+    let links = root.join("links").join(ENV);
+    std::fs::create_dir_all(&links).unwrap();
+    let mut previous: Option<Digest> = None;
+    while let Some(next) = store.successor(ENV, previous.as_ref()).unwrap() {
+        let name = previous.as_ref().map_or("genesis".to_owned(), Digest::hex);
+        std::fs::write(links.join(name), next.hex()).unwrap();
+        previous = Some(next);
+    }
+    std::fs::write(root.join("heads").join(ENV), previous.unwrap().hex()).unwrap();
+    std::fs::write(root.join("policy.json"), &fx.policy_json).unwrap();
+    std::fs::write(root.join("complete"), b"").unwrap();
+    root
+}
+
+/// `CUSTODIA_BENCH_MEMORY=N[,N...]`: for each size, validates `prod` of a
+/// `DirStore` fixture of that many promotions in a fresh process and
+/// prints its peak RSS (`VmHWM`) above the RSS before validation.
+fn memory_runs(sizes: &str) {
+    if let Ok(root) = std::env::var("CUSTODIA_BENCH_MEMORY_CHILD") {
+        let policy = Policy::from_json(&std::fs::read(format!("{root}/policy.json")).unwrap())
+            .unwrap()
+            .activate()
+            .unwrap();
+        let store = custodia::promotion::DirStore::open_existing(&root).unwrap();
+        let before = memory("VmRSS");
+        let (wall, _) = timed(|| {
+            let validation = validate(&store, &policy, &[ENV], &options());
+            assert!(validation.verified(), "{validation}");
+            let history = validation.into_history();
+            println!(
+                "records {}, peak {:.0} MiB",
+                history.environment(ENV).unwrap().len(),
+                memory("VmHWM")
+            );
+        });
+        println!(
+            "RESULT memory: RSS before {before:.0} MiB, peak {:.0} MiB, validation {wall:.1} s",
+            memory("VmHWM")
+        );
+        return;
+    }
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<usize>().ok())
+    {
+        let root = dir_fixture(n);
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("CUSTODIA_BENCH_MEMORY_CHILD", &root)
+            .env("CUSTODIA_BENCH_MEMORY", sizes)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines().filter(|l| l.starts_with("RESULT")) {
+            println!("{} (DirStore, {n} promotions)", line);
+        }
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 criterion_group!(benches, small, large);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("CUSTODIA_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        profile(n);
+        return;
+    }
+    if let Ok(sizes) = std::env::var("CUSTODIA_BENCH_MEMORY") {
+        memory_runs(&sizes);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -370,13 +370,68 @@ fn check_entry(algorithm: &str, value: &str) -> Result<(), DigestError> {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct DigestSet {
-    entries: BTreeMap<String, String>,
+    entries: Entries,
     /// Computed from the artifact's bytes for every algorithm of
     /// [`DigestAlgorithm::ALL`] ([`DigestSet::of_artifact`],
     /// [`hash_path_complete`]): then a claimed strong digest this set lacks
     /// is one custodia cannot check, and [`DigestSet::matches`] fails on it.
     /// Not part of equality, ordering or hashing.
     complete: bool,
+}
+
+/// `algorithm -> hex`, sorted by algorithm: a set holds one to three
+/// entries, so a sorted vector (one allocation) rather than a map (a
+/// 500-byte node each): long verified histories keep one per record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Entries(Vec<(String, String)>);
+
+impl Entries {
+    fn position(&self, algorithm: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(algorithm))
+    }
+
+    fn insert(&mut self, algorithm: String, value: String) {
+        match self.position(&algorithm) {
+            Ok(i) => {
+                if let Some(entry) = self.0.get_mut(i) {
+                    entry.1 = value;
+                }
+            }
+            Err(i) => self.0.insert(i, (algorithm, value)),
+        }
+    }
+
+    fn get(&self, algorithm: &str) -> Option<&String> {
+        let i = self.position(algorithm).ok()?;
+        self.0.get(i).map(|(_, v)| v)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Entries {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
 }
 
 impl PartialEq for DigestSet {
@@ -575,7 +630,7 @@ impl From<&Digest> for DigestSet {
 
 impl serde::Serialize for DigestSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.entries.serialize(s)
+        s.collect_map(self.entries.iter())
     }
 }
 
@@ -586,7 +641,7 @@ impl<'de> serde::Deserialize<'de> for DigestSet {
             check_entry(algorithm, value).map_err(serde::de::Error::custom)?;
         }
         Ok(Self {
-            entries,
+            entries: Entries(entries.into_iter().collect()),
             complete: false,
         })
     }

@@ -86,7 +86,9 @@ pub struct HistoryEntry {
 /// store implementation does.
 pub(crate) fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>, Error> {
     let bytes = store.get(digest)?;
-    super::store::check_content(digest, &bytes)?;
+    if !store.checks_content() {
+        super::store::check_content(digest, &bytes)?;
+    }
     Ok(bytes)
 }
 

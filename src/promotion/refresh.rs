@@ -100,7 +100,9 @@ impl VerifiedHistory {
             .filter(|d| !self.scanned.contains(d))
             .collect();
         let scan = super::verified::scan_digests(store, policy, &fresh);
-        self.scanned.extend(fresh);
+        for d in &fresh {
+            self.scanned.insert(d);
+        }
         for entry in scan.incidents {
             match check_incident(&entry, options) {
                 Ok(()) => {
@@ -227,13 +229,14 @@ impl VerifiedHistory {
                 entered,
                 outcome: Ok(String::new()),
             };
-            candidate.outcome = check_gate(store, policy, &candidate, environment)
+            let mut settled = Vec::new();
+            candidate.outcome = check_gate(store, policy, &candidate, environment, &mut settled)
                 .map(|()| summary(&candidate, environment));
             let status_of = |d: &crate::digest::Digest| self.record(d).map(|_| Ok(()));
             let get = |d: &crate::digest::Digest| {
-                let (env, i) = self.by_digest.get(d)?;
-                let r = self.environments.get(env)?.records.get(*i)?;
-                Some((env.as_str(), r as &dyn Linked))
+                let (env, i) = self.by_digest.get(&super::verified::DigestKey::from(d))?;
+                let r = self.environments.get(&**env)?.records.get(*i)?;
+                Some((&**env, r as &dyn Linked))
             };
             let earlier: &[VerifiedRecord] = self
                 .environment(environment)
@@ -263,7 +266,11 @@ impl VerifiedHistory {
                             entered,
                         },
                     );
-                    self.scanned.insert(next);
+                    self.scanned.insert(&next);
+                    // Evidence a refresh's store scan would only skip.
+                    for d in &settled {
+                        self.scanned.insert(d);
+                    }
                     added += 1;
                 }
                 Err(reason) => {
@@ -361,6 +368,6 @@ pub fn promote_with(
             entered,
         },
     );
-    history.scanned.insert(promoted.record.clone());
+    history.scanned.insert(&promoted.record);
     Ok(promoted)
 }

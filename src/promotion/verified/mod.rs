@@ -1,0 +1,402 @@
+//! Verified history: the one input that decisions (promotion, rollback,
+//! admission, DORA) take, and that only validation can produce.
+//!
+//! The store is untrusted. Anyone who can write to it can add, remove or
+//! re-point links and heads, drop in envelopes with no signatures, and
+//! delete files; only the promoter's private key can make a record. So
+//! nothing here reads a record for a decision before it has been checked:
+//!
+//! 1. each environment's chain is followed through its links;
+//! 2. every record on it is opened: content hash, promoter signature,
+//!    predicate type (in parallel with feature `rayon`);
+//! 3. in order: the record is for this environment, names the record
+//!    before it as `previous`, is not earlier than it, not later than the
+//!    verifier's clock plus a skew, gated by this policy, and an emergency
+//!    says why in visible text;
+//! 4. its gate is re-evaluated with the evidence it recorded;
+//! 5. its source record (where the same digest came from) is itself a
+//!    verified record of the source environment, transitively back to the
+//!    build: same artifact, not later, same author and commit time; a
+//!    rollback returns to the environment's last known-good artifact (the
+//!    newest earlier one with no incident opened before the rollback);
+//! 6. incidents are signed by an incident role and have possible times.
+//!
+//! A record is accepted only when all of that holds for it and for every
+//! record before it in its environment; an environment is verified when
+//! every linked record is accepted, its head hint agrees and no promotion
+//! record into it lies outside its chain.
+
+mod records;
+mod scan;
+mod sources;
+mod validate;
+
+pub(super) use records::{Candidate, check_gate, check_order, open_record, summary};
+pub(super) use scan::{check_incident, scan_digests};
+
+pub(crate) use sources::known_good;
+pub(super) use sources::{Linked, source_status};
+pub(crate) use validate::verified_history;
+pub use validate::{validate, validate_chain};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::digest::{Digest, DigestAlgorithm, DigestSet};
+use crate::predicate::promotion::PromotionRecord;
+use crate::report::Report;
+use crate::time::Timestamp;
+
+use super::chain::IncidentEntry;
+
+/// How far in the future (by the verifier's clock) a record may be dated:
+/// five minutes, for clocks that drift.
+pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// Checks about the store's upkeep rather than its records.
+const STORE_HYGIENE: [&str; 2] = ["head", "unlinked-records"];
+
+/// The verifier's view of time for a validation.
+///
+/// ```
+/// use custodia::promotion::ValidationOptions;
+/// use custodia::time::Timestamp;
+/// let options = ValidationOptions::at(Timestamp::from_unix(1_700_000_000));
+/// assert_eq!(options.now.unix(), 1_700_000_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidationOptions {
+    /// The verifier's clock: nothing may be dated later than this plus
+    /// `max_clock_skew_seconds`.
+    pub now: Timestamp,
+    /// Allowed clock skew, in seconds.
+    pub max_clock_skew_seconds: i64,
+}
+
+impl ValidationOptions {
+    /// Validation as of `now`, with the default skew.
+    pub fn at(now: Timestamp) -> Self {
+        Self {
+            now,
+            max_clock_skew_seconds: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+        }
+    }
+
+    fn latest_allowed(&self) -> Timestamp {
+        Timestamp::from_unix(
+            self.now
+                .unix()
+                .saturating_add(self.max_clock_skew_seconds.max(0)),
+        )
+    }
+}
+
+impl Default for ValidationOptions {
+    /// Validation as of the system clock.
+    fn default() -> Self {
+        Self::at(Timestamp::now())
+    }
+}
+
+/// A promotion record that validation accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedRecord {
+    /// The record's envelope digest.
+    pub digest: Digest,
+    /// The artifact it promoted.
+    pub artifact: DigestSet,
+    /// The record.
+    pub record: PromotionRecord,
+    /// Its position in its environment's chain (0: the first).
+    pub index: usize,
+    /// When the artifact entered its first environment (the time of the
+    /// entry record at the end of its source path).
+    pub entered: Timestamp,
+}
+
+/// One environment's verified chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvironmentHistory {
+    pub(super) records: Vec<VerifiedRecord>,
+    pub(super) complete: bool,
+}
+
+impl EnvironmentHistory {
+    /// The accepted records, oldest first. When the environment did not
+    /// validate ([`verified`](Self::verified) is false) these are the
+    /// records before the first rejected one: still signed and linked, but
+    /// not the whole history.
+    pub fn records(&self) -> &[VerifiedRecord] {
+        &self.records
+    }
+
+    /// Whether the whole environment validated.
+    pub fn verified(&self) -> bool {
+        self.complete
+    }
+
+    /// The current record, if the environment validated and has one.
+    pub fn head(&self) -> Option<&VerifiedRecord> {
+        if self.complete {
+            self.records.last()
+        } else {
+            None
+        }
+    }
+
+    /// Number of accepted records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no record was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// Histories that validation accepted, with verified incidents: the only
+/// thing [`admit`](super::admit), [`dora`](super::dora) and
+/// [`rollback_target`](super::rollback_target) read. There is no public
+/// constructor: a value exists only as the output of [`validate`].
+///
+/// ```
+/// use custodia::promotion::{MemoryStore, ValidationOptions, validate};
+/// use custodia::policy::Policy;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+/// let policy = Policy::from_json(policy_json)?.activate()?;
+/// let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
+/// assert!(validation.verified());
+/// let history = validation.history();
+/// assert!(history.environment("dev").is_some_and(|e| e.is_empty() && e.verified()));
+/// # Ok::<(), custodia::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedHistory {
+    pub(super) policy: Option<Digest>,
+    pub(super) environments: BTreeMap<String, EnvironmentHistory>,
+    pub(super) incidents: Vec<IncidentEntry>,
+    /// Environment names, shared by the indexes below.
+    pub(super) names: BTreeMap<String, Arc<str>>,
+    pub(super) by_digest: HashMap<DigestKey, (Arc<str>, usize)>,
+    /// Every envelope digest classified so far (records, evidence,
+    /// incidents): a refresh reads only envelopes not in it.
+    pub(super) scanned: Seen,
+    /// A hash of each strong `algorithm:hex` of each record's artifact ->
+    /// its records (a collision only adds a candidate that the lookup's
+    /// digest comparison drops).
+    pub(super) by_artifact: HashMap<u64, Vec<(Arc<str>, usize)>>,
+}
+
+/// A digest as a map key: SHA-256 (how stores name envelopes) inline, with
+/// no allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum DigestKey {
+    Sha256([u8; 32]),
+    Other(Digest),
+}
+
+impl From<&Digest> for DigestKey {
+    fn from(d: &Digest) -> Self {
+        match <[u8; 32]>::try_from(d.as_bytes()) {
+            Ok(bytes) if d.algorithm() == DigestAlgorithm::Sha256 => Self::Sha256(bytes),
+            _ => Self::Other(d.clone()),
+        }
+    }
+}
+
+/// A set of envelope digests, compactly.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Seen(HashSet<DigestKey>);
+
+impl Seen {
+    pub(super) fn insert(&mut self, digest: &Digest) {
+        self.0.insert(digest.into());
+    }
+
+    pub(super) fn contains(&self, digest: &Digest) -> bool {
+        self.0.contains(&DigestKey::from(digest))
+    }
+
+    pub(super) fn extend(&mut self, other: Seen) {
+        self.0.extend(other.0);
+    }
+}
+
+fn artifact_key(algorithm: &str, hex: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (algorithm, hex).hash(&mut h);
+    h.finish()
+}
+
+impl VerifiedHistory {
+    /// Appends an accepted record to its environment, with its indexes.
+    pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
+        let name = match self.names.get(environment) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Arc<str> = Arc::from(environment);
+                self.names.insert(environment.to_owned(), n.clone());
+                n
+            }
+        };
+        let env = self.environments.entry(environment.to_owned()).or_default();
+        let at = env.records.len();
+        self.by_digest
+            .insert((&record.digest).into(), (name.clone(), at));
+        for (algorithm, hex) in record.artifact.iter() {
+            if crate::digest::is_strong_algorithm(algorithm) {
+                self.by_artifact
+                    .entry(artifact_key(algorithm, hex))
+                    .or_default()
+                    .push((name.clone(), at));
+            }
+        }
+        env.records.push(record);
+    }
+
+    /// The newest verified record of `environment` about `artifact`.
+    pub fn latest_with_artifact(
+        &self,
+        environment: &str,
+        artifact: &DigestSet,
+    ) -> Option<&VerifiedRecord> {
+        let records = &self.environments.get(environment)?.records;
+        let mut best: Option<&VerifiedRecord> = None;
+        for (algorithm, hex) in artifact.iter() {
+            let Some(hits) = self.by_artifact.get(&artifact_key(algorithm, hex)) else {
+                continue;
+            };
+            for (env, i) in hits {
+                if &**env != environment {
+                    continue;
+                }
+                let Some(r) = records.get(*i) else { continue };
+                if r.artifact.matches(artifact).is_ok() && best.is_none_or(|b| b.index < r.index) {
+                    best = Some(r);
+                }
+            }
+        }
+        best
+    }
+
+    /// The digest of the policy every record was gated by.
+    pub fn policy_digest(&self) -> Option<&Digest> {
+        self.policy.as_ref()
+    }
+
+    /// An environment's verified chain, if it was in the validation's scope.
+    pub fn environment(&self, name: &str) -> Option<&EnvironmentHistory> {
+        self.environments.get(name)
+    }
+
+    /// The environments in scope, by name.
+    pub fn environments(&self) -> impl Iterator<Item = (&str, &EnvironmentHistory)> {
+        self.environments.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// An accepted record by its envelope digest.
+    pub fn record(&self, digest: &Digest) -> Option<&VerifiedRecord> {
+        let (env, index) = self.by_digest.get(&DigestKey::from(digest))?;
+        self.environments.get(&**env)?.records.get(*index)
+    }
+
+    /// Every verified incident, oldest first.
+    pub fn all_incidents(&self) -> impl Iterator<Item = &IncidentEntry> {
+        self.incidents.iter()
+    }
+
+    /// Verified incidents in `environment`, oldest first.
+    pub fn incidents<'a>(
+        &'a self,
+        environment: &'a str,
+    ) -> impl Iterator<Item = &'a IncidentEntry> {
+        self.incidents
+            .iter()
+            .filter(move |i| i.incident.environment == environment)
+    }
+
+    /// The source path of a record: the record, the one it came from, and
+    /// so on back to the record that brought the artifact in from its
+    /// build (rollbacks followed to the promotion they returned to).
+    pub fn path(&self, digest: &Digest) -> Vec<&VerifiedRecord> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut current = self.record(digest);
+        while let Some(record) = current {
+            if !seen.insert(&record.digest) {
+                break;
+            }
+            out.push(record);
+            current = record.record.source.as_ref().and_then(|s| self.record(s));
+        }
+        out
+    }
+
+    /// Verified incidents in `environment` about `artifact` opened at or
+    /// before `time`.
+    pub(crate) fn incidents_about<'a>(
+        &'a self,
+        environment: &'a str,
+        artifact: &'a DigestSet,
+        time: Timestamp,
+    ) -> impl Iterator<Item = &'a IncidentEntry> {
+        self.incidents(environment)
+            .filter(move |i| i.incident.opened <= time && i.artifact.matches(artifact).is_ok())
+    }
+}
+
+/// The outcome of [`validate`]: one report per environment, and the
+/// history that was accepted.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    reports: Vec<(String, Report)>,
+    history: VerifiedHistory,
+}
+
+impl Validation {
+    /// One report per environment: those asked for first, then those their
+    /// records came from.
+    pub fn reports(&self) -> &[(String, Report)] {
+        &self.reports
+    }
+
+    /// The report of one environment.
+    pub fn report(&self, environment: &str) -> Option<&Report> {
+        self.reports
+            .iter()
+            .find(|(name, _)| name == environment)
+            .map(|(_, r)| r)
+    }
+
+    /// Whether every environment in scope validated.
+    pub fn verified(&self) -> bool {
+        self.reports.iter().all(|(_, r)| r.verified())
+    }
+
+    /// The accepted history (environments that did not validate keep only
+    /// the records before their first rejected one, and are not
+    /// [`verified`](EnvironmentHistory::verified)).
+    pub fn history(&self) -> &VerifiedHistory {
+        &self.history
+    }
+
+    /// The accepted history.
+    pub fn into_history(self) -> VerifiedHistory {
+        self.history
+    }
+}
+
+impl fmt::Display for Validation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (env, report) in &self.reports {
+            writeln!(f, "== {env}")?;
+            writeln!(f, "{report}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! One record on its own: read, signature, type, order against the record before it, gate.
+
+use std::collections::BTreeSet;
+
+use crate::digest::{Digest, DigestSet, elide_middle};
+use crate::dsse::Envelope;
+use crate::keys::KeySet;
+use crate::policy::{ActivePolicy, EvidenceEnvelope, GateRequest, evaluate_gate};
+use crate::predicate::promotion::{INCIDENT_V1, PROMOTION_V1, PromotionKind, PromotionRecord};
+use crate::report::{Report, has_visible_text};
+use crate::time::Timestamp;
+use crate::verify::open_envelope;
+
+use super::super::Store;
+use super::super::chain::{PROMOTER_ROLE, artifact_of, get_checked};
+use super::ValidationOptions;
+
+/// A record opened and checked on its own (signature, type, order), not
+/// yet against its source.
+pub(in crate::promotion) struct Candidate {
+    pub(in crate::promotion) digest: Digest,
+    pub(in crate::promotion) artifact: DigestSet,
+    pub(in crate::promotion) record: PromotionRecord,
+    pub(in crate::promotion) index: usize,
+    pub(in crate::promotion) entered: Timestamp,
+    /// Own checks so far: `Ok(summary)` or why not.
+    pub(in crate::promotion) outcome: Result<String, String>,
+}
+
+/// What one environment's links say, before any record is read.
+pub(super) struct Links {
+    pub(super) chain: Vec<Digest>,
+    /// Why the links could not be followed to the end, if they could not.
+    pub(super) broken: Option<String>,
+}
+
+pub(super) fn follow_links(store: &dyn Store, environment: &str) -> Links {
+    let mut chain: Vec<Digest> = Vec::new();
+    let mut seen = BTreeSet::new();
+    loop {
+        match store.successor(environment, chain.last()) {
+            Ok(Some(next)) => {
+                if !seen.insert(next.clone()) {
+                    return Links {
+                        chain,
+                        broken: Some(format!("the links of `{environment}` loop at {next}")),
+                    };
+                }
+                chain.push(next);
+            }
+            Ok(None) => {
+                return Links {
+                    chain,
+                    broken: None,
+                };
+            }
+            Err(e) => {
+                return Links {
+                    chain,
+                    broken: Some(e.to_string()),
+                };
+            }
+        }
+    }
+}
+
+/// Reads a record and checks its promoter signature and predicate type.
+pub(in crate::promotion) fn open_record(
+    store: &dyn Store,
+    promoters: &KeySet,
+    digest: &Digest,
+) -> Result<(DigestSet, PromotionRecord), String> {
+    let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
+    let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
+    let mut r = Report::new();
+    let statement = if promoters.is_empty() {
+        None
+    } else {
+        open_envelope(&envelope, promoters, 1, &mut r)
+    }
+    .ok_or_else(|| {
+        let why = r
+            .first_failure()
+            .map(|c| format!("{}: {}", c.name, c.reason));
+        format!(
+            "not signed by a `{PROMOTER_ROLE}` key ({})",
+            why.unwrap_or_else(|| "no promoter keys".into())
+        )
+    })?;
+    if statement.predicate_type() != PROMOTION_V1 {
+        return Err(format!(
+            "not a promotion record (`{}`)",
+            elide_middle(statement.predicate_type(), 200)
+        ));
+    }
+    let record: PromotionRecord = statement.predicate_as().map_err(|e| e.to_string())?;
+    if statement.subject().len() != 1 {
+        return Err(format!(
+            "a promotion record names exactly one artifact, this one {}",
+            statement.subject().len()
+        ));
+    }
+    Ok((artifact_of(&statement), record))
+}
+
+/// `f` over every item, in parallel with feature `rayon`, results in order.
+#[cfg(feature = "rayon")]
+pub(super) fn map_records<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> T + Sync + Send,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    items.par_iter().map(f).collect()
+}
+
+/// `f` over every item, results in order.
+#[cfg(not(feature = "rayon"))]
+pub(super) fn map_records<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> T + Sync + Send,
+) -> Vec<T> {
+    items.iter().map(f).collect()
+}
+
+/// The order checks of one record against the one before it and the clock.
+pub(in crate::promotion) fn check_order(
+    record: &PromotionRecord,
+    environment: &str,
+    previous: Option<(&Digest, &PromotionRecord)>,
+    policy: &ActivePolicy,
+    options: &ValidationOptions,
+) -> Result<(), String> {
+    if record.environment != environment {
+        return Err(format!(
+            "record is for `{}`, linked into `{environment}`",
+            elide_middle(&record.environment, 80)
+        ));
+    }
+    if record.previous.as_ref() != previous.map(|p| p.0) {
+        return Err(format!(
+            "its `previous` is {}, but the record linked before it is {} (reordered or altered links)",
+            record
+                .previous
+                .as_ref()
+                .map_or("none".into(), ToString::to_string),
+            previous.map_or("none".into(), |p| p.0.to_string()),
+        ));
+    }
+    if let Some((_, before)) = previous {
+        if record.time < before.time {
+            return Err(format!(
+                "time {} is before the previous record's {}",
+                record.time, before.time
+            ));
+        }
+    }
+    let latest = options.latest_allowed();
+    if record.time > latest {
+        return Err(format!(
+            "time {} is in the future (the verifier's clock says {}, skew {} s)",
+            record.time, options.now, options.max_clock_skew_seconds
+        ));
+    }
+    if let Some(commit) = record.commit_time {
+        if commit > record.time {
+            return Err(format!(
+                "commit time {commit} is after the promotion ({})",
+                record.time
+            ));
+        }
+    }
+    if &record.policy != policy.digest() {
+        return Err(format!(
+            "gated by policy {}, validating with {}",
+            record.policy,
+            policy.digest()
+        ));
+    }
+    if record.kind == PromotionKind::Emergency
+        && !record.reason.as_deref().is_some_and(has_visible_text)
+    {
+        return Err("an emergency promotion must say why in visible text".to_owned());
+    }
+    Ok(())
+}
+
+/// Parses stored evidence (a DSSE envelope or, feature `sigstore`, a
+/// Sigstore bundle) read under `digest`: the read checked the bytes
+/// against it, so they are not hashed again.
+pub(in crate::promotion) fn parse_evidence(
+    digest: &Digest,
+    bytes: &[u8],
+) -> Result<EvidenceEnvelope, crate::Error> {
+    match Envelope::from_json(bytes) {
+        Ok(envelope) => Ok(EvidenceEnvelope::new(digest.clone(), envelope)),
+        // Not a DSSE envelope: a bundle, or nothing (the same parse as
+        // for any stored evidence).
+        Err(_) => EvidenceEnvelope::from_bytes(bytes),
+    }
+}
+
+/// Re-evaluates a record's gate with the evidence it recorded. The
+/// digests of the evidence the gate used that claims a type other than a
+/// promotion record or an incident (which a store scan would only read to
+/// skip) are added to `settled`.
+pub(in crate::promotion) fn check_gate(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    candidate: &Candidate,
+    environment: &str,
+    settled: &mut Vec<Digest>,
+) -> Result<(), String> {
+    let record = &candidate.record;
+    let mut evidence = Vec::new();
+    for ev in &record.evidence {
+        let bytes = get_checked(store, &ev.digest).map_err(|e| format!("evidence: {e}"))?;
+        evidence.push(
+            parse_evidence(&ev.digest, &bytes)
+                .map_err(|e| format!("evidence {}: {e}", ev.digest))?,
+        );
+    }
+    let mut gate = GateRequest::new(
+        candidate.artifact.clone(),
+        record.from.as_deref(),
+        environment,
+        record.time,
+    );
+    gate.kind = record.kind;
+    gate.author = record.author.clone();
+    gate.reason = record.reason.clone();
+    // Approvals of an entry promotion come before it; later ones must not
+    // predate the artifact's entry.
+    gate.entered = record.source.as_ref().map(|_| candidate.entered);
+    let outcome = evaluate_gate(policy, &gate, &evidence);
+    for used in &outcome.evidence {
+        let t = used.predicate_type.as_str();
+        if t != PROMOTION_V1
+            && t != INCIDENT_V1
+            && evidence
+                .iter()
+                .any(|e| e.digest() == &used.digest && e.claims(t))
+        {
+            settled.push(used.digest.clone());
+        }
+    }
+    match outcome.report.first_failure() {
+        Some(c) => Err(format!(
+            "gate no longer satisfied: {}: {}",
+            c.name, c.reason
+        )),
+        None => Ok(()),
+    }
+}
+
+pub(in crate::promotion) fn summary(candidate: &Candidate, environment: &str) -> String {
+    let record = &candidate.record;
+    format!(
+        "{}: {} {} -> {environment} at {}{}",
+        candidate.digest,
+        candidate
+            .artifact
+            .strongest()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        record.from.as_deref().unwrap_or("(build)"),
+        record.time,
+        match record.kind {
+            PromotionKind::Promotion => String::new(),
+            PromotionKind::Rollback => " (rollback)".into(),
+            PromotionKind::Emergency => format!(
+                " (EMERGENCY: {})",
+                elide_middle(record.reason.as_deref().unwrap_or(""), 200)
+            ),
+        }
+    )
+}

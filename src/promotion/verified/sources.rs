@@ -1,0 +1,275 @@
+//! Source paths: each record against the record its artifact came from, transitively back to the build, and rollbacks against the last known-good artifact.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::digest::{Digest, DigestSet, elide_middle};
+use crate::predicate::promotion::{PromotionKind, PromotionRecord};
+
+use super::super::chain::IncidentEntry;
+use super::VerifiedRecord;
+use super::records::Candidate;
+
+/// The last known-good artifact of an environment before position
+/// `before`, at `time`: the newest earlier record whose artifact is not the
+/// one running at `before - 1` and that no incident opened at or before
+/// `time` names. Rollbacks go there and nowhere else.
+pub(crate) fn known_good<R>(
+    records: &[R],
+    artifact: impl Fn(&R) -> &DigestSet,
+    before: usize,
+    has_incident: impl Fn(&DigestSet) -> bool,
+) -> Option<&R> {
+    let earlier = records.get(..before)?;
+    let (current, rest) = earlier.split_last()?;
+    let current = artifact(current);
+    rest.iter()
+        .rev()
+        .filter(|r| artifact(r).matches(current).is_err())
+        .find(|r| !has_incident(artifact(r)))
+}
+
+/// Resolves every candidate's status: its own checks, every record before
+/// it in its environment, and its source path (iteratively, with an
+/// explicit stack: no recursion however long the path).
+pub(super) fn resolve_sources(
+    candidates: &BTreeMap<String, Vec<Candidate>>,
+    index: &HashMap<Digest, (String, usize)>,
+    incidents: &[IncidentEntry],
+) -> HashMap<Digest, Result<(), String>> {
+    let get = |d: &Digest| {
+        index
+            .get(d)
+            .and_then(|(e, i)| candidates.get(e).and_then(|l| l.get(*i)).map(|c| (e, c)))
+    };
+    let previous_of = |environment: &str, c: &Candidate| {
+        c.index
+            .checked_sub(1)
+            .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
+    };
+    let mut status: HashMap<Digest, Result<(), String>> = HashMap::new();
+    let mut on_stack: BTreeSet<Digest> = BTreeSet::new();
+    for (env, list) in candidates {
+        for start in list {
+            if status.contains_key(&start.digest) {
+                continue;
+            }
+            let mut stack: Vec<(&str, &Candidate)> = vec![(env.as_str(), start)];
+            on_stack.insert(start.digest.clone());
+            while let Some(&(environment, c)) = stack.last() {
+                let previous = previous_of(environment, c);
+                let source = c
+                    .record
+                    .source
+                    .as_ref()
+                    .and_then(&get)
+                    .map(|(e, s)| (e.as_str(), s));
+                let pending = [previous.map(|p| (environment, p)), source]
+                    .into_iter()
+                    .flatten()
+                    .find(|(_, d)| !status.contains_key(&d.digest));
+                let result = match pending {
+                    Some((_, dep)) if on_stack.contains(&dep.digest) => {
+                        Err("its source path loops".to_owned())
+                    }
+                    Some(dep) => {
+                        on_stack.insert(dep.1.digest.clone());
+                        stack.push(dep);
+                        continue;
+                    }
+                    None => own_status(
+                        c,
+                        environment,
+                        previous,
+                        &status,
+                        &get,
+                        candidates,
+                        incidents,
+                    ),
+                };
+                on_stack.remove(&c.digest);
+                status.insert(c.digest.clone(), result);
+                stack.pop();
+            }
+        }
+    }
+    status
+}
+
+fn own_status<'a>(
+    c: &Candidate,
+    environment: &str,
+    previous: Option<&Candidate>,
+    status: &HashMap<Digest, Result<(), String>>,
+    get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
+    candidates: &BTreeMap<String, Vec<Candidate>>,
+    incidents: &[IncidentEntry],
+) -> Result<(), String> {
+    if let Some(p) = previous {
+        if let Some(Err(_)) = status.get(&p.digest) {
+            return Err(format!("the record before it ({}) was rejected", p.digest));
+        }
+    }
+    let status_of = |d: &Digest| status.get(d).cloned();
+    let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
+    let earlier = candidates
+        .get(environment)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    source_status(c, environment, &status_of, &get_linked, earlier, incidents)?;
+    // The gate ran with the entry time its source path gives, so its
+    // verdict counts only once that path is verified.
+    c.outcome.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// What the source checks read of a record, whether still a candidate of
+/// a validation or already verified (incremental refresh).
+/// Looks a record up by digest: its environment and the record.
+pub(in crate::promotion) type LookUp<'f, 'a> =
+    &'f dyn Fn(&Digest) -> Option<(&'a str, &'a dyn Linked)>;
+
+pub(in crate::promotion) trait Linked {
+    fn digest(&self) -> &Digest;
+    fn artifact(&self) -> &DigestSet;
+    fn record(&self) -> &PromotionRecord;
+    fn index(&self) -> usize;
+}
+
+impl Linked for Candidate {
+    fn digest(&self) -> &Digest {
+        &self.digest
+    }
+    fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
+    fn record(&self) -> &PromotionRecord {
+        &self.record
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Linked for VerifiedRecord {
+    fn digest(&self) -> &Digest {
+        &self.digest
+    }
+    fn artifact(&self) -> &DigestSet {
+        &self.artifact
+    }
+    fn record(&self) -> &PromotionRecord {
+        &self.record
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+}
+
+/// Checks a record against its source: the source is a record of the
+/// right environment whose own status is `Ok`, about the same artifact,
+/// not later, with the same author and commit time; a rollback goes to
+/// the last known-good artifact among `earlier` (the environment's records
+/// before it).
+pub(in crate::promotion) fn source_status<'a, R: Linked>(
+    c: &dyn Linked,
+    environment: &str,
+    status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
+    get: LookUp<'_, 'a>,
+    earlier: &[R],
+    incidents: &[IncidentEntry],
+) -> Result<(), String> {
+    let record = c.record();
+    let expected_env = match (record.kind, record.from.as_deref()) {
+        (_, None) => {
+            return match &record.source {
+                None => Ok(()),
+                Some(_) => Err("an entry promotion has no source record".into()),
+            };
+        }
+        (PromotionKind::Rollback, Some(_)) => environment,
+        (_, Some(from)) => from,
+    };
+    let source = record
+        .source
+        .as_ref()
+        .ok_or("no source record: where did the artifact come from?")?;
+    let Some((source_env, s)) = get(source) else {
+        return Err(format!(
+            "source record {source} is not a verified record of `{}`",
+            elide_middle(expected_env, 80)
+        ));
+    };
+    match status_of(source) {
+        Some(Ok(())) => {}
+        Some(Err(why)) => {
+            return Err(format!(
+                "source record {source} in `{source_env}` was rejected ({})",
+                elide_middle(&why, 300)
+            ));
+        }
+        None => return Err(format!("source record {source} was not checked")),
+    }
+    if source_env != expected_env {
+        return Err(format!(
+            "source record {source} put the artifact into `{source_env}`, not `{expected_env}`"
+        ));
+    }
+    if record.kind == PromotionKind::Rollback && s.index() >= c.index() {
+        return Err(format!(
+            "a rollback returns to an earlier record; {source} is not before it"
+        ));
+    }
+    s.artifact().matches(c.artifact()).map_err(|e| {
+        format!(
+            "source record {source} is about another artifact ({e}): a rebuild, not a promotion"
+        )
+    })?;
+    let sr = s.record();
+    if sr.time > record.time {
+        return Err(format!(
+            "it is dated {}, before its source record {source} ({})",
+            record.time, sr.time
+        ));
+    }
+    if record.author != sr.author {
+        return Err(format!(
+            "its author `{}` differs from the author `{}` its artifact entered with",
+            elide_middle(record.author.as_deref().unwrap_or("(none)"), 80),
+            elide_middle(sr.author.as_deref().unwrap_or("(none)"), 80)
+        ));
+    }
+    if record.commit_time != sr.commit_time {
+        return Err("its commit time differs from its source record's".to_owned());
+    }
+    if record.kind == PromotionKind::Rollback {
+        let target = known_good(
+            earlier,
+            |r| r.artifact(),
+            c.index(),
+            |artifact| {
+                incidents.iter().any(|i| {
+                    i.incident.environment == environment
+                        && i.incident.opened <= record.time
+                        && i.artifact.matches(artifact).is_ok()
+                })
+            },
+        );
+        let shown = |a: &DigestSet| a.strongest().map(|d| d.to_string()).unwrap_or_default();
+        match target {
+            Some(t) if t.artifact().matches(c.artifact()).is_ok() => {}
+            Some(t) => {
+                return Err(format!(
+                    "a rollback goes to the last known-good artifact ({}, record {}), not to {}",
+                    shown(t.artifact()),
+                    t.digest(),
+                    shown(c.artifact())
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "`{environment}` had no known-good earlier artifact to roll back to (every one has an incident)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! Validation of environments' histories: links, records, gates, source paths, reports.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::digest::{Digest, elide_middle};
+use crate::policy::ActivePolicy;
+use crate::predicate::promotion::PromotionKind;
+use crate::report::{Check, CheckSubject, Report};
+use crate::time::Timestamp;
+
+use super::super::Store;
+use super::super::chain::PROMOTER_ROLE;
+use super::records::{
+    Candidate, Links, check_gate, check_order, follow_links, map_records, open_record, summary,
+};
+use super::scan::{Known, check_incident, scan_store, unlinked_check};
+use super::sources::resolve_sources;
+use super::{
+    EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
+    VerifiedRecord,
+};
+
+/// Validates `environments` and every environment their records came from,
+/// and returns the accepted history with one report per environment.
+///
+/// Each environment's report has one `record[i]` check per linked record
+/// (stopping at the first rejected one: later links cannot be trusted to
+/// mean anything), then `head` (when the store keeps a head hint),
+/// `unlinked-records`, `incidents`, and `emergencies` when there were any.
+pub fn validate(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    environments: &[&str],
+    options: &ValidationOptions,
+) -> Validation {
+    let promoters = policy.keys_with_role(PROMOTER_ROLE);
+    // What the records and gates read, the store scan need not read again.
+    let mut known = Known::default();
+
+    // Environments in scope: those asked for, then where their records
+    // came from, transitively.
+    let mut order: Vec<String> = Vec::new();
+    let mut queue: Vec<String> = environments.iter().map(|e| (*e).to_owned()).collect();
+    let mut links: BTreeMap<String, Links> = BTreeMap::new();
+    let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    let mut stopped: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    while let Some(environment) = queue.pop() {
+        if links.contains_key(&environment) {
+            continue;
+        }
+        let found = follow_links(store, &environment);
+        let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
+        for (digest, opened) in found.chain.iter().zip(&opened) {
+            if let Ok((_, record)) = opened {
+                known.settled.insert(digest);
+                if record.environment != environment {
+                    known
+                        .records
+                        .push((record.environment.clone(), digest.clone()));
+                }
+            }
+        }
+        let mut accepted: Vec<Candidate> = Vec::new();
+        for (index, (digest, opened)) in found.chain.iter().zip(opened).enumerate() {
+            let checked = opened.and_then(|(artifact, record)| {
+                let previous = accepted.last().map(|c| (&c.digest, &c.record));
+                check_order(&record, &environment, previous, policy, options)
+                    .map(|()| (artifact, record))
+            });
+            match checked {
+                Ok((artifact, record)) => {
+                    if let Some(from) = &record.from {
+                        if record.kind != PromotionKind::Rollback
+                            && !links.contains_key(from)
+                            && super::super::store::check_environment(from).is_ok()
+                        {
+                            queue.push(from.clone());
+                        }
+                    }
+                    accepted.push(Candidate {
+                        digest: digest.clone(),
+                        artifact,
+                        entered: record.time,
+                        record,
+                        index,
+                        outcome: Ok(String::new()),
+                    });
+                }
+                Err(reason) => {
+                    stopped.insert(environment.clone(), (index, format!("{digest}: {reason}")));
+                    break;
+                }
+            }
+        }
+        if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
+            stopped.insert(environment.clone(), (accepted.len(), broken.clone()));
+        }
+        order.push(environment.clone());
+        links.insert(environment.clone(), found);
+        candidates.insert(environment, accepted);
+    }
+    // Keep the caller's order first.
+    order.sort_by_key(|e| {
+        environments
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or(usize::MAX)
+    });
+
+    let mut index: HashMap<Digest, (String, usize)> = HashMap::new();
+    for (env, list) in &candidates {
+        for (i, c) in list.iter().enumerate() {
+            index.entry(c.digest.clone()).or_insert((env.clone(), i));
+        }
+    }
+
+    // Entry times follow source pointers (their validity is checked below;
+    // a record whose path does not validate is rejected whatever this says).
+    let entered: HashMap<&Digest, Timestamp> = {
+        let mut out: HashMap<&Digest, Timestamp> = HashMap::new();
+        for list in candidates.values() {
+            for c in list {
+                let mut seen = BTreeSet::new();
+                let mut current = c;
+                let mut time = c.record.time;
+                while let Some(source) = &current.record.source {
+                    if let Some(t) = out.get(source) {
+                        time = *t;
+                        break;
+                    }
+                    if !seen.insert(source.clone()) {
+                        break;
+                    }
+                    let Some(next) = index
+                        .get(source)
+                        .and_then(|(e, i)| candidates.get(e).and_then(|l| l.get(*i)))
+                    else {
+                        break;
+                    };
+                    time = next.record.time;
+                    current = next;
+                }
+                out.insert(&c.digest, time);
+            }
+        }
+        out
+    };
+    // Keyed by the candidates' own digests: taken out before they change.
+    let entered: Vec<Vec<Timestamp>> = candidates
+        .values()
+        .map(|list| {
+            list.iter()
+                .map(|c| entered.get(&c.digest).copied().unwrap_or(c.entered))
+                .collect()
+        })
+        .collect();
+    for (list, times) in candidates.values_mut().zip(entered) {
+        for (c, t) in list.iter_mut().zip(times) {
+            c.entered = t;
+        }
+    }
+
+    // Gates, each record on its own (in parallel with feature `rayon`).
+    for (env, list) in candidates.iter_mut() {
+        let outcomes = map_records(list, |c| {
+            let mut settled = Vec::new();
+            let outcome = check_gate(store, policy, c, env, &mut settled);
+            (outcome, settled)
+        });
+        for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
+            c.outcome = outcome.map(|()| summary(c, env));
+            for d in &settled {
+                known.settled.insert(d);
+            }
+        }
+    }
+
+    // Every other stored envelope: unlinked records and incidents.
+    let mut scan = scan_store(store, policy, known);
+
+    let mut incident_failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut incidents = Vec::new();
+    for entry in std::mem::take(&mut scan.incidents) {
+        match check_incident(&entry, options) {
+            Ok(()) => incidents.push(entry),
+            Err(reason) => incident_failures
+                .entry(entry.incident.environment.clone())
+                .or_default()
+                .push(reason),
+        }
+    }
+
+    // Source paths and rollback targets, each record once.
+    let statuses = resolve_sources(&candidates, &index, &incidents);
+    drop(index);
+
+    let mut history = VerifiedHistory {
+        policy: Some(policy.digest().clone()),
+        environments: BTreeMap::new(),
+        incidents,
+        names: BTreeMap::new(),
+        by_digest: HashMap::new(),
+        by_artifact: HashMap::new(),
+        scanned: std::mem::take(&mut scan.scanned),
+    };
+    let mut reports = Vec::new();
+    for environment in order {
+        let list = candidates.remove(&environment).unwrap_or_default();
+        let mut report = Report::new();
+        let mut emergencies = Vec::new();
+        let mut last: Option<Digest> = None;
+        for c in list {
+            let name = format!("record[{}]", c.index);
+            let subject = CheckSubject::record(&environment, c.index, Some(&c.digest));
+            match statuses.get(&c.digest) {
+                Some(Ok(())) => {}
+                Some(Err(reason)) => {
+                    let link = c
+                        .record
+                        .previous
+                        .as_ref()
+                        .map_or("genesis".to_owned(), Digest::hex);
+                    report.push(
+                        Check::fail(
+                            name,
+                            format!(
+                                "{}: {reason} (the record linked after {link} in `{environment}`)",
+                                c.digest
+                            ),
+                        )
+                        .about(subject),
+                    );
+                    break;
+                }
+                None => {
+                    report.push(
+                        Check::fail(name, format!("{}: not checked", c.digest)).about(subject),
+                    );
+                    break;
+                }
+            }
+            if c.record.kind == PromotionKind::Emergency {
+                emergencies.push(format!(
+                    "{name} {}: {}",
+                    c.digest,
+                    elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
+                ));
+            }
+            report.push(Check::pass(name, c.outcome.clone().unwrap_or_default()).about(subject));
+            last = Some(c.digest.clone());
+            history.push(
+                &environment,
+                VerifiedRecord {
+                    digest: c.digest,
+                    artifact: c.artifact,
+                    record: c.record,
+                    index: c.index,
+                    entered: c.entered,
+                },
+            );
+        }
+        if report.verified() || report.checks().is_empty() {
+            if let Some((i, reason)) = stopped.get(&environment) {
+                report.push(
+                    Check::fail(
+                        format!("record[{i}]"),
+                        format!(
+                            "{reason} (the record linked after {} in `{environment}`)",
+                            last.as_ref().map_or("genesis".to_owned(), Digest::hex)
+                        ),
+                    )
+                    .about(CheckSubject::record(&environment, *i, None)),
+                );
+            }
+        }
+        if report.checks().is_empty() {
+            report.push(Check::pass(
+                "history",
+                format!("`{environment}` has no promotions yet"),
+            ));
+        }
+        let last = links
+            .get(&environment)
+            .and_then(|l| l.chain.last())
+            .cloned();
+        let chain = links
+            .get(&environment)
+            .map(|l| l.chain.as_slice())
+            .unwrap_or(&[]);
+        match store.head_hint(&environment) {
+            Ok(None) => {}
+            Ok(Some(hint)) if Some(&hint) == last.as_ref() => report.push(Check::pass(
+                "head",
+                format!("the store's head of `{environment}` is {hint}"),
+            )),
+            // A promotion that stopped between linking and updating the
+            // hint leaves it behind: harmless, the links are the truth.
+            Ok(Some(hint)) if chain.contains(&hint) => report.push(Check::pass(
+                "head",
+                format!(
+                    "the store's head hint of `{environment}` ({hint}) is behind its linked history (an interrupted promotion)"
+                ),
+            )),
+            Ok(Some(hint)) => report.push(Check::fail(
+                "head",
+                format!(
+                    "the store says the head of `{environment}` is {hint}, but its linked history ends at {}",
+                    last.map_or("(nothing)".to_owned(), |d| d.to_string())
+                ),
+            )),
+            Err(e) => report.push(Check::fail("head", e.to_string())),
+        }
+        report.push(unlinked_check(&scan, &environment, links.get(&environment)));
+        match incident_failures.get(&environment) {
+            Some(reasons) => report.push(Check::fail("incidents", reasons.join("; "))),
+            None => {
+                let n = history.incidents(&environment).count();
+                if n > 0 {
+                    report.push(Check::pass(
+                        "incidents",
+                        format!("{n} signed incident(s) with possible times"),
+                    ));
+                }
+            }
+        }
+        if !emergencies.is_empty() {
+            report.push(Check::pass(
+                "emergencies",
+                format!(
+                    "FLAGGED: {} emergency promotion(s): {}",
+                    emergencies.len(),
+                    emergencies.join("; ")
+                ),
+            ));
+        }
+        // The head hint and records outside the chain are the store's
+        // hygiene, reported to auditors; decisions read only linked,
+        // verified records, so those two do not make the history unusable
+        // (a crash between storing and linking, a torn hint).
+        let complete = report
+            .checks()
+            .iter()
+            .all(|c| c.passed || STORE_HYGIENE.contains(&c.name.as_str()));
+        history
+            .environments
+            .entry(environment.clone())
+            .or_default()
+            .complete = complete;
+        reports.push((environment, report));
+    }
+    Validation { reports, history }
+}
+
+/// Validates one environment (and, transitively, where its records came
+/// from) as of the system clock, returning its report. For decisions use
+/// [`validate`] and the [`VerifiedHistory`] it returns.
+pub fn validate_chain(store: &dyn Store, policy: &ActivePolicy, environment: &str) -> Report {
+    let validation = validate(store, policy, &[environment], &ValidationOptions::default());
+    validation.report(environment).cloned().unwrap_or_default()
+}
+
+/// Convenience for callers that need a verified history or a reason.
+pub(crate) fn verified_history(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    environments: &[&str],
+    options: &ValidationOptions,
+) -> Result<VerifiedHistory, Report> {
+    let validation = validate(store, policy, environments, options);
+    let mut failures = Report::new();
+    for (env, report) in validation.reports() {
+        let usable = validation
+            .history()
+            .environment(env)
+            .is_some_and(EnvironmentHistory::verified);
+        if environments.contains(&env.as_str()) && !usable {
+            if let Some(c) = report
+                .checks()
+                .iter()
+                .find(|c| !c.passed && !STORE_HYGIENE.contains(&c.name.as_str()))
+            {
+                failures.push(Check::fail(
+                    "history",
+                    format!("`{env}` does not validate: {}: {}", c.name, c.reason),
+                ));
+            }
+        }
+    }
+    if failures.checks().is_empty() {
+        Ok(validation.into_history())
+    } else {
+        Err(failures)
+    }
+}
