@@ -409,11 +409,34 @@ fn malformed_and_truncated_inputs_exit_2_with_a_reason() {
         ("vex", "--csaf", vex.clone()),
         ("vex", "--cyclonedx", b"{\"bomFormat\":\"CycloneDX\",\"vulnerabilities\":[{\"id\":\"CVE-1\",\"analysis\":{\"state\":\"maybe\"},\"affects\":[{\"ref\":\"x\"}]}]}".to_vec()),
     ];
+    // Every real format cut in half, with its format named and detected.
+    let mut cases = cases;
+    for (flag, rel) in [
+        ("--report", "vuln-scan/grype/ghsa-test.json"),
+        ("--report", "vuln-scan/cargo-audit/many_findings_cvss.json"),
+        ("--report", "vuln-scan/osv-scanner/filter-none/want.json"),
+        ("--report", "sarif/codeql/valid-sarif.sarif"),
+        ("--cyclonedx", "vex/cyclonedx/vex.json"),
+        ("--csaf", "vex/csaf/csaf-relationships.json"),
+        ("--junit", "junit/nextest/fixture-project-junit.xml"),
+    ] {
+        let bytes = std::fs::read(data(rel)).unwrap();
+        let cmd = match flag {
+            "--report" => "vulns",
+            "--junit" => "test-result",
+            _ => "vex",
+        };
+        cases.push((cmd, flag, bytes[..bytes.len() / 2].to_vec()));
+    }
     for (i, (cmd, flag, bytes)) in cases.iter().enumerate() {
         let file = w.write(&format!("bad{i}"), bytes);
         let out = w.attest(&[cmd, flag, &file, "--subject", "app.tar"]);
         out.fails_one_line(2, &format!("bad{i}"));
         assert!(!out.stderr.contains("panicked"), "{out:#?}");
+        if *cmd == "test-result" {
+            let out = w.attest(&[cmd, flag, &file, "--subject", "app.tar", "--counts-only"]);
+            out.fails_one_line(2, &format!("bad{i}"));
+        }
     }
     w.attest(&[
         "test-result",
