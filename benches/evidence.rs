@@ -10,14 +10,33 @@
 //!   read by `ScanReport::from_slice` (strict: duplicate members checked)
 //!   and converted to the vulns v0.2 predicate; baseline
 //!   `trivy_50mb/serde_json_value`: `serde_json::from_slice::<Value>`.
-//! * `junit_100k/custodia_from_reader`: a JUnit file of 100,000 test cases
-//!   (1% failed with a message and output, 2% skipped) streamed from disk by
-//!   `JunitReport::from_reader`; baseline `junit_100k/quick_xml_events`: a
-//!   plain quick-xml event loop over the same file counting `<testcase>`.
+//! * `grype_50mb/...`: the same for a 50 MB Grype JSON report (the real
+//!   Grype 0.66 report in tests/conformance, its matches repeated with
+//!   distinct ids up to 50 MB).
+//! * `junit_100k/custodia_all_read_and_convert`: a JUnit file of 100,000
+//!   test cases (1% failed with a message and output, 2% skipped) streamed
+//!   from disk by `JunitReport::from_reader` (every case kept) and
+//!   converted to the test-result predicate (every case named) by
+//!   `convert::into_test_result`, as `attest test-result` does;
+//!   `junit_100k/custodia_counts_read_and_convert`: the same read with
+//!   `KeepCases::not_passed()` (counts, and only the failed, errored,
+//!   skipped and flaky cases named); baselines `junit_100k/quick_xml_events`:
+//!   a bare quick-xml event loop over the same file counting `<testcase>`
+//!   (attributes never read: quick-xml reads them lazily), and
+//!   `junit_100k/quick_xml_events_and_attributes`: the same loop reading
+//!   every attribute of every start tag; reference
+//!   `junit_100k/sha256_of_file`: the digest every conversion records.
+//!
+//! Times are the benchmark thread's CPU time (`/proc/thread-self/schedstat`,
+//! nanoseconds on a CPU), not wall time: on a shared, loaded machine a
+//! process waits for a CPU for much of its wall time, and that wait is not
+//! the reader's. `EVIDENCE_BENCH_CLOCK=wall` (or a system without the file)
+//! measures wall time instead.
 //!
 //! Peak memory (the rise in the process's peak resident set, reset through
 //! `/proc/self/clear_refs` before each run; Linux only) is printed once per
-//! input, beside the file size.
+//! input, beside the file size. In test mode (`-- --test`) the inputs are
+//! 1% of those sizes.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -29,15 +48,86 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::io::BufReader;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use custodia::evidence::convert;
-use custodia::evidence::junit::JunitReport;
+use custodia::evidence::junit::{JunitReport, KeepCases};
 use custodia::evidence::scan::ScanReport;
+use custodia::predicate::test_result::TestResult;
 
-const TRIVY_BYTES: usize = 50 * 1024 * 1024;
+const REPORT_BYTES: usize = 50 * 1024 * 1024;
 const JUNIT_CASES: usize = 100_000;
+
+/// Criterion's test mode runs each function once: small inputs then.
+fn scale() -> usize {
+    if std::env::args().any(|a| a == "--test") {
+        100
+    } else {
+        1
+    }
+}
+
+/// The thread's CPU time in nanoseconds, where Linux reports it.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// CPU time of the measuring thread (wall time where unavailable or asked for).
+struct CpuTime {
+    wall: bool,
+}
+
+impl CpuTime {
+    fn new() -> Self {
+        let wall = std::env::var("EVIDENCE_BENCH_CLOCK").is_ok_and(|v| v == "wall")
+            || thread_cpu_ns().is_none();
+        eprintln!(
+            "evidence bench clock: {}",
+            if wall { "wall time" } else { "thread CPU time" }
+        );
+        Self { wall }
+    }
+}
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = (Instant, u64);
+    type Value = u64;
+
+    fn start(&self) -> Self::Intermediate {
+        (
+            Instant::now(),
+            if self.wall {
+                0
+            } else {
+                thread_cpu_ns().unwrap()
+            },
+        )
+    }
+    fn end(&self, (wall, cpu): Self::Intermediate) -> u64 {
+        if self.wall {
+            wall.elapsed().as_nanos() as u64
+        } else {
+            thread_cpu_ns().unwrap() - cpu
+        }
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
 
 fn trivy_report() -> Vec<u8> {
     let description = "A flaw was found in the parser: a crafted input can cause excessive memory \
@@ -45,7 +135,7 @@ fn trivy_report() -> Vec<u8> {
         .repeat(3);
     let mut vulns = String::new();
     let mut i = 0usize;
-    while vulns.len() < TRIVY_BYTES - 4096 {
+    while vulns.len() < REPORT_BYTES / scale() - 4096 {
         if i > 0 {
             vulns.push(',');
         }
@@ -84,11 +174,38 @@ fn trivy_report() -> Vec<u8> {
     .into_bytes()
 }
 
+/// The real Grype report's matches, repeated with distinct vulnerability
+/// and artifact ids up to 50 MB.
+fn grype_report() -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/evidence/vuln-scan/grype/keycloak-test.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let template = doc["matches"].as_array().unwrap().clone();
+    let one: usize = template
+        .iter()
+        .map(|m| serde_json::to_vec(m).unwrap().len() + 1)
+        .sum();
+    let rounds = (REPORT_BYTES / scale()).div_ceil(one);
+    let mut matches = Vec::with_capacity(rounds * template.len());
+    for round in 0..rounds {
+        for m in &template {
+            let mut m = m.clone();
+            let id = format!("CVE-{}-{round:05}", 2000 + round % 25);
+            m["vulnerability"]["id"] = id.clone().into();
+            m["matchDetails"][0]["found"]["vulnerabilityID"] = id.into();
+            m["artifact"]["id"] = format!("{round:016x}").into();
+            matches.push(m);
+        }
+    }
+    doc["matches"] = matches.into();
+    serde_json::to_vec(&doc).unwrap()
+}
+
 fn junit_report() -> String {
     let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"nextest-run\" tests=\"100000\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"nextest-run\">\n",
     );
-    for suite in 0..100 {
+    for suite in 0..100 / scale() {
         writeln!(out, "  <testsuite name=\"crate_{suite}\" tests=\"1000\">").unwrap();
         for case in 0..JUNIT_CASES / 100 {
             let n = suite * 1000 + case;
@@ -139,7 +256,31 @@ fn peak_rise_kib(f: impl FnOnce()) -> Option<u64> {
     Some(peak.saturating_sub(before))
 }
 
+/// A bare quick-xml event loop counting `<testcase>` (attributes not read).
 fn plain_junit(path: &Path) -> usize {
+    plain_junit_with(path, |_| {})
+}
+
+/// A quick-xml parse that also reads every attribute of every start tag
+/// (duplicates checked, values unescaped), as any consumer of the data does.
+fn plain_junit_attributes(path: &Path) -> usize {
+    let mut values = 0usize;
+    let cases = plain_junit_with(path, |e| {
+        for attr in e.attributes() {
+            let value = attr
+                .unwrap()
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0);
+            values += value.unwrap().len();
+        }
+    });
+    black_box(values);
+    cases
+}
+
+fn plain_junit_with(
+    path: &Path,
+    mut start: impl FnMut(&quick_xml::events::BytesStart<'_>),
+) -> usize {
     let file = std::fs::File::open(path).unwrap();
     let mut reader = quick_xml::Reader::from_reader(BufReader::with_capacity(64 * 1024, file));
     let mut buf = Vec::new();
@@ -147,10 +288,11 @@ fn plain_junit(path: &Path) -> usize {
     loop {
         buf.clear();
         match reader.read_event_into(&mut buf).unwrap() {
-            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
-                if e.name().as_ref() == "testcase" =>
-            {
-                cases += 1;
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                if e.name().as_ref() == "testcase" {
+                    cases += 1;
+                }
+                start(&e);
             }
             quick_xml::events::Event::Eof => break,
             _ => {}
@@ -159,9 +301,24 @@ fn plain_junit(path: &Path) -> usize {
     cases
 }
 
-fn custodia_junit(path: &Path) -> JunitReport {
+/// SHA-256 of the file, streamed (what the digest alone costs).
+fn sha256_file(path: &Path) -> custodia::digest::Digest {
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut hasher = custodia::digest::Hasher::new(custodia::digest::DigestAlgorithm::Sha256);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).unwrap();
+        if n == 0 {
+            break hasher.finish();
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+fn custodia_junit(path: &Path, keep: KeepCases) -> TestResult {
     let file = std::fs::File::open(path).unwrap();
-    JunitReport::from_reader(BufReader::new(file)).unwrap()
+    let run = JunitReport::from_reader_keeping(file, keep).unwrap();
+    convert::into_test_result(vec![("junit.xml", run)], None)
 }
 
 fn report_memory(what: &str, size: usize, ours: Option<u64>, plain: Option<u64>) {
@@ -178,76 +335,113 @@ fn report_memory(what: &str, size: usize, ours: Option<u64>, plain: Option<u64>)
     }
 }
 
-fn bench(c: &mut Criterion) {
-    // JUnit first: its memory is measured before the Trivy phase has grown the heap.
+fn bench_junit(c: &mut Criterion<CpuTime>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("junit.xml");
     let xml = junit_report();
     std::fs::write(&path, &xml).unwrap();
     let size = xml.len();
     drop(xml);
-    report_memory(
-        "junit_100k",
-        size,
-        peak_rise_kib(|| {
-            black_box(custodia_junit(&path));
-        }),
-        peak_rise_kib(|| {
-            black_box(plain_junit(&path));
-        }),
-    );
-    let run = custodia_junit(&path);
-    assert_eq!(run.counts().tests, JUNIT_CASES as u64);
-    assert_eq!(run.counts().failures, 1000);
-    assert_eq!(plain_junit(&path), JUNIT_CASES);
-    drop(run);
+    let cases = JUNIT_CASES / scale();
+    let counts = KeepCases::not_passed();
+    // Counts first: freed pages stay resident, so a smaller run after a
+    // larger one would reuse its pages and show no rise.
+    for (what, keep) in [
+        ("junit_100k counts", counts),
+        ("junit_100k all", KeepCases::All),
+    ] {
+        report_memory(
+            what,
+            size,
+            peak_rise_kib(|| {
+                black_box(custodia_junit(&path, keep));
+            }),
+            peak_rise_kib(|| {
+                black_box(plain_junit(&path));
+            }),
+        );
+    }
+    let all = custodia_junit(&path, KeepCases::All);
+    assert_eq!(all.passed_tests.len(), cases - cases / 100 - cases / 50);
+    let summary = custodia_junit(&path, counts);
+    assert!(summary.passed_tests.is_empty());
+    assert_eq!(summary.failed_tests.len(), cases / 100);
+    assert_eq!(summary.configuration[0].annotations["tests"], cases as u64);
+    assert_eq!(plain_junit(&path), cases);
+    assert_eq!(plain_junit_attributes(&path), cases);
+    drop((all, summary));
     let mut group = c.benchmark_group("junit_100k");
     group.sampling_mode(SamplingMode::Flat);
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(10));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(6));
     group.throughput(Throughput::Bytes(size as u64));
-    group.bench_function("custodia_from_reader", |b| {
-        b.iter(|| custodia_junit(black_box(&path)));
+    group.bench_function("custodia_all_read_and_convert", |b| {
+        b.iter(|| custodia_junit(black_box(&path), KeepCases::All));
+    });
+    group.bench_function("custodia_counts_read_and_convert", |b| {
+        b.iter(|| custodia_junit(black_box(&path), counts));
     });
     group.bench_function("quick_xml_events", |b| {
         b.iter(|| plain_junit(black_box(&path)));
     });
+    group.bench_function("quick_xml_events_and_attributes", |b| {
+        b.iter(|| plain_junit_attributes(black_box(&path)));
+    });
+    group.bench_function("sha256_of_file", |b| {
+        b.iter(|| sha256_file(black_box(&path)));
+    });
     group.finish();
+}
 
-    let trivy = trivy_report();
-    let mut group = c.benchmark_group("trivy_50mb");
+/// A scanner report read and converted against a `serde_json::Value`
+/// parse of the same bytes.
+fn bench_scan(c: &mut Criterion<CpuTime>, name: &str, report: &[u8], min_findings: usize) {
+    let mut group = c.benchmark_group(name);
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Bytes(trivy.len() as u64));
+    group.throughput(Throughput::Bytes(report.len() as u64));
     let findings = {
-        let scan = ScanReport::from_slice(&trivy, None).unwrap();
+        let scan = ScanReport::from_slice(report, None).unwrap();
         scan.findings().len()
     };
-    assert!(findings > 30_000, "{findings}");
+    assert!(findings > min_findings / scale(), "{findings}");
     report_memory(
-        "trivy_50mb",
-        trivy.len(),
+        name,
+        report.len(),
         peak_rise_kib(|| {
-            let scan = ScanReport::from_slice(&trivy, None).unwrap();
-            black_box(convert::vulns(&scan, "trivy.json", None).unwrap());
+            let scan = ScanReport::from_slice(report, None).unwrap();
+            black_box(convert::vulns(&scan, "report.json", None).unwrap());
         }),
         peak_rise_kib(|| {
-            black_box(serde_json::from_slice::<serde_json::Value>(&trivy).unwrap());
+            black_box(serde_json::from_slice::<serde_json::Value>(report).unwrap());
         }),
     );
     group.bench_function("custodia_read_and_convert", |b| {
         b.iter(|| {
-            let scan = ScanReport::from_slice(black_box(&trivy), None).unwrap();
-            convert::vulns(&scan, "trivy.json", None).unwrap()
+            let scan = ScanReport::from_slice(black_box(report), None).unwrap();
+            convert::vulns(&scan, "report.json", None).unwrap()
         });
     });
     group.bench_function("serde_json_value", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&trivy)).unwrap());
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(report)).unwrap());
     });
     group.finish();
-    drop(trivy);
 }
 
-criterion_group!(benches, bench);
+fn bench(c: &mut Criterion<CpuTime>) {
+    // JUnit first: its memory is measured before the JSON phases have grown the heap.
+    bench_junit(c);
+    let trivy = trivy_report();
+    bench_scan(c, "trivy_50mb", &trivy, 30_000);
+    drop(trivy);
+    let grype = grype_report();
+    bench_scan(c, "grype_50mb", &grype, 5_000);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime::new());
+    targets = bench
+}
 criterion_main!(benches);

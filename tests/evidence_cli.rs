@@ -359,6 +359,38 @@ fn test_result_from_real_junit() {
 }
 
 #[test]
+fn test_result_counts_only_names_what_did_not_simply_pass() {
+    let w = Work::new();
+    let nextest = s(&data("junit/nextest/fixture-project-junit.xml"));
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let run = |counts_only: bool, out: &str| {
+        let mut args = vec!["test-result", "--junit", &nextest, "--digest", &digest];
+        if counts_only {
+            args.push("--counts-only");
+        }
+        w.attest(&[args, vec!["-o", out]].concat()).ok_quiet();
+        w.read_json(out)["predicate"].clone()
+    };
+    let all = run(false, "all.json");
+    let counted = run(true, "counted.json");
+    // The same counts, outcome and failures; passes named only when flaky.
+    assert_eq!(counted["result"], all["result"]);
+    assert_eq!(counted["failedTests"], all["failedTests"]);
+    let (a, c) = (
+        &all["configuration"][0]["annotations"],
+        &counted["configuration"][0]["annotations"],
+    );
+    for key in ["tests", "passed", "failures", "errors", "skipped", "flaky"] {
+        assert_eq!(a[key], c[key], "{key}");
+    }
+    assert_eq!(c["flaky"], 1);
+    assert_eq!(counted["passedTests"].as_array().unwrap().len(), 1);
+    assert_eq!(all["passedTests"].as_array().unwrap().len(), 2);
+    assert_eq!(c["unlisted"], 1);
+    assert!(a.get("unlisted").is_none());
+}
+
+#[test]
 fn malformed_and_truncated_inputs_exit_2_with_a_reason() {
     let w = Work::new();
     let junit = std::fs::read(data("junit/jest-junit/jest-junit.xml")).unwrap();
@@ -377,11 +409,34 @@ fn malformed_and_truncated_inputs_exit_2_with_a_reason() {
         ("vex", "--csaf", vex.clone()),
         ("vex", "--cyclonedx", b"{\"bomFormat\":\"CycloneDX\",\"vulnerabilities\":[{\"id\":\"CVE-1\",\"analysis\":{\"state\":\"maybe\"},\"affects\":[{\"ref\":\"x\"}]}]}".to_vec()),
     ];
+    // Every real format cut in half, with its format named and detected.
+    let mut cases = cases;
+    for (flag, rel) in [
+        ("--report", "vuln-scan/grype/ghsa-test.json"),
+        ("--report", "vuln-scan/cargo-audit/many_findings_cvss.json"),
+        ("--report", "vuln-scan/osv-scanner/filter-none/want.json"),
+        ("--report", "sarif/codeql/valid-sarif.sarif"),
+        ("--cyclonedx", "vex/cyclonedx/vex.json"),
+        ("--csaf", "vex/csaf/csaf-relationships.json"),
+        ("--junit", "junit/nextest/fixture-project-junit.xml"),
+    ] {
+        let bytes = std::fs::read(data(rel)).unwrap();
+        let cmd = match flag {
+            "--report" => "vulns",
+            "--junit" => "test-result",
+            _ => "vex",
+        };
+        cases.push((cmd, flag, bytes[..bytes.len() / 2].to_vec()));
+    }
     for (i, (cmd, flag, bytes)) in cases.iter().enumerate() {
         let file = w.write(&format!("bad{i}"), bytes);
         let out = w.attest(&[cmd, flag, &file, "--subject", "app.tar"]);
         out.fails_one_line(2, &format!("bad{i}"));
         assert!(!out.stderr.contains("panicked"), "{out:#?}");
+        if *cmd == "test-result" {
+            let out = w.attest(&[cmd, flag, &file, "--subject", "app.tar", "--counts-only"]);
+            out.fails_one_line(2, &format!("bad{i}"));
+        }
     }
     w.attest(&[
         "test-result",

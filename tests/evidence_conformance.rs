@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use custodia::evidence::junit::{CaseOutcome, JunitReport};
+use custodia::evidence::junit::{CaseOutcome, JunitReport, KeepCases, TestCase};
 use custodia::evidence::scan::{Finding, SarifLog, ScanFormat, ScanReport};
 use custodia::evidence::vex::{VexDocument, VexFormat, VexStatement};
 use serde_json::{Value, json};
@@ -101,6 +101,18 @@ fn junit_counts_and_cases_are_exact() {
         // The streaming reader sees the same thing a byte at a time.
         let streamed = JunitReport::from_reader(OneByte(&bytes)).unwrap();
         assert_eq!(streamed, run, "{name}");
+        // Counting plain passes without naming them: the same counts and
+        // digest, and exactly the other cases named.
+        let counted =
+            JunitReport::from_reader_keeping(OneByte(&bytes), KeepCases::not_passed()).unwrap();
+        assert_eq!(counted.counts(), run.counts(), "{name}");
+        assert_eq!(counted.source(), run.source(), "{name}");
+        let named: Vec<&TestCase> = run
+            .cases()
+            .iter()
+            .filter(|c| c.outcome != CaseOutcome::Passed || c.is_flaky())
+            .collect();
+        assert_eq!(counted.cases().iter().collect::<Vec<_>>(), named, "{name}");
     }
 }
 

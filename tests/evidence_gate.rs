@@ -15,10 +15,11 @@ use std::path::PathBuf;
 use custodia::digest::{DigestAlgorithm, DigestSet};
 use custodia::dsse::Envelope;
 use custodia::evidence::convert;
-use custodia::evidence::junit::JunitReport;
+use custodia::evidence::junit::{JunitReport, KeepCases};
 use custodia::evidence::scan::ScanReport;
 use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::policy::{ActivePolicy, EvidenceEnvelope, GateRequest, Policy, evaluate_gate};
+use custodia::predicate::test_result::{TestOutcome, TestResult};
 use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
@@ -114,8 +115,20 @@ impl World {
     }
 
     fn tests(&self, junit: &[u8], finished: Timestamp) -> EvidenceEnvelope {
-        let run = JunitReport::from_slice(junit).unwrap();
-        let predicate = convert::test_result(&[("junit.xml", &run)], Some(finished));
+        self.tests_edited(junit, KeepCases::All, finished, |_| {})
+    }
+
+    /// A test result read keeping `keep`, then edited (as a forger would).
+    fn tests_edited(
+        &self,
+        junit: &[u8],
+        keep: KeepCases,
+        finished: Timestamp,
+        edit: impl FnOnce(&mut TestResult),
+    ) -> EvidenceEnvelope {
+        let run = JunitReport::from_reader_keeping(junit, keep).unwrap();
+        let mut predicate = convert::test_result(&[("junit.xml", &run)], Some(finished));
+        edit(&mut predicate);
         sign(
             &Statement::new(self.subject(), &predicate).unwrap(),
             &self.tester,
@@ -382,6 +395,62 @@ fn at_least_n_tests_run_and_none_failed() {
         tests.passed && tests.reason.starts_with("10 run"),
         "{report}"
     );
+}
+
+#[test]
+fn counts_gate_tests_the_lists_do_not_name() {
+    let w = vulns_world();
+    let t = hours_after(scan_time(), 1);
+    let scan = || w.scan(&data("vuln-scan/trivy/alpine-310.json.golden"));
+    let pytest = data("junit/pytest/junit.gloo.elastic.xml");
+    let counted = |keep, edit: fn(&mut TestResult)| w.tests_edited(&pytest, keep, t, edit);
+
+    // Passes counted, not named: still 10 run.
+    let report = w.gate(
+        t,
+        &[
+            scan(),
+            counted(KeepCases::not_passed(), |p| {
+                assert!(p.passed_tests.is_empty());
+            }),
+        ],
+    );
+    let tests = check(&report, "requires[1].tests");
+    assert!(
+        tests.passed && tests.reason.starts_with("10 run"),
+        "{report}"
+    );
+
+    // A failure counted but not named (limit 0) is still a failure.
+    let failing = data("junit/go-junit-report/001-report.xml");
+    let unnamed = w.tests_edited(&failing, KeepCases::NotPassed { limit: 0 }, t, |p| {
+        assert!(p.failed_tests.is_empty());
+    });
+    let report = w.gate(t, &[scan(), unnamed]);
+    let tests = check(&report, "requires[1].tests");
+    assert!(
+        !tests.passed && tests.reason.contains("1 failed"),
+        "{report}"
+    );
+
+    // Counts that do not add up, lists naming more than the counts, a
+    // missing count, or a FAILED result with nothing failed: refused.
+    let forged: [fn(&mut TestResult); 4] = [
+        |p| {
+            p.configuration[0]
+                .annotations
+                .insert("passed".into(), json!(500));
+        },
+        |p| p.failed_tests.push("extra::test".into()),
+        |p| {
+            p.configuration[0].annotations.remove("skipped");
+        },
+        |p| p.result = TestOutcome::Failed,
+    ];
+    for edit in forged {
+        let report = w.gate(t, &[scan(), counted(KeepCases::All, edit)]);
+        assert!(!check(&report, "requires[1].tests").passed, "{report}");
+    }
 }
 
 #[test]

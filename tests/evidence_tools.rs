@@ -1,6 +1,7 @@
 //! Real tools run here, and their output read: cargo-nextest's and
 //! pytest's JUnit from a small suite with a passing, a failing and a
-//! skipped test (nextest: a flaky test retried, too), and Semgrep's SARIF
+//! skipped test (nextest: an ignored test, reported as skipped with its
+//! `junit.report-skipped` setting, and a flaky test retried, too), and Semgrep's SARIF
 //! from a local rule over a small tree.
 //!
 //! The tools: `cargo nextest` (crates.io `cargo-nextest`), and pytest and
@@ -135,7 +136,7 @@ fn nextest_junit_with_retries() {
     .unwrap();
     std::fs::write(
         root.join(".config/nextest.toml"),
-        "[profile.ci]\nretries = 1\n\n[profile.ci.junit]\npath = \"junit.xml\"\n",
+        "[profile.ci]\nretries = 1\n\n[profile.ci.junit]\npath = \"junit.xml\"\nreport-skipped = \"ignored\"\n",
     )
     .unwrap();
     let out = Command::new(cargo)
@@ -160,12 +161,14 @@ fn nextest_junit_with_retries() {
     let bytes = std::fs::read(root.join("target/nextest/ci/junit.xml")).unwrap();
     let run = JunitReport::from_slice(&bytes).unwrap();
     let c = run.counts();
-    // nextest leaves #[ignore]d tests out of its JUnit: 3 cases.
+    // nextest 0.9.143's `junit.report-skipped = "ignored"` writes the
+    // #[ignore]d test as a case with <skipped> (by default it is left out).
     assert_eq!(
         (c.tests, c.passed, c.failures, c.errors, c.skipped, c.flaky),
-        (3, 2, 1, 0, 0, 1)
+        (4, 2, 1, 0, 1, 1)
     );
     assert_eq!(ids(&run, CaseOutcome::Failed), ["small::tests::fails"]);
+    assert_eq!(ids(&run, CaseOutcome::Skipped), ["small::tests::skipped"]);
     let flaky: Vec<&str> = run
         .cases()
         .iter()
@@ -182,7 +185,7 @@ fn nextest_junit_with_retries() {
         failed.retries, 1,
         "the failing test was retried once: one failed test"
     );
-    assert_eq!(run.declared().tests, Some(3));
+    assert_eq!(run.declared().tests, Some(4));
     assert_eq!(run.declared().failures, Some(1));
 }
 

@@ -1,6 +1,7 @@
 //! Properties of the evidence readers: generated JUnit documents (nested
 //! suites, every outcome, retries, names needing escapes) read back to
-//! exactly the cases written; every strict prefix of a real file is
+//! exactly the cases written (and to the same counts when plain passes are
+//! only counted); every strict prefix of a real file is
 //! refused (a truncated upload never passes as a smaller report);
 //! arbitrary bytes never panic a reader; CVSS v3 base scores stay in range
 //! and never fall when an impact rises.
@@ -13,7 +14,7 @@
 
 use std::path::Path;
 
-use custodia::evidence::junit::{CaseOutcome, JunitReport};
+use custodia::evidence::junit::{CaseOutcome, JunitReport, KeepCases};
 use custodia::evidence::scan::{SarifLog, ScanReport};
 use custodia::evidence::vex::VexDocument;
 use custodia::predicate::vulns::cvss3_base_score;
@@ -130,11 +131,21 @@ proptest! {
         prop_assert_eq!(c.tests, cases.len() as u64);
         prop_assert_eq!(c.tests, c.passed + c.failures + c.errors + c.skipped);
         prop_assert_eq!(c.flaky, cases.iter().filter(|k| k.outcome == CaseOutcome::Passed && k.retries > 0).count() as u64);
+        // Counting without naming plain passes: the same counts, and
+        // exactly the other cases named, in order.
+        let counted = JunitReport::from_reader_keeping(xml.as_bytes(), KeepCases::not_passed()).unwrap();
+        prop_assert_eq!(counted.counts(), c);
+        prop_assert_eq!(counted.source(), run.source());
+        let notable: Vec<_> = run.cases().iter().filter(|k| k.outcome != CaseOutcome::Passed || k.is_flaky()).collect();
+        prop_assert_eq!(counted.cases().iter().collect::<Vec<_>>(), notable);
+        prop_assert_eq!(counted.cases_not_kept() + counted.cases().len() as u64, c.tests);
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = JunitReport::from_slice(&bytes);
+        let all = JunitReport::from_slice(&bytes);
+        let counted = JunitReport::from_reader_keeping(&bytes[..], KeepCases::not_passed());
+        prop_assert_eq!(all.is_ok(), counted.is_ok());
         let _ = ScanReport::from_slice(&bytes, None);
         let _ = SarifLog::from_slice(&bytes);
         let _ = VexDocument::from_slice(&bytes, None);
@@ -164,10 +175,12 @@ fn every_strict_prefix_of_a_real_file_is_refused() {
     let junit = std::fs::read(dir.join("junit/phpunit/phpunit.xml")).unwrap();
     let trimmed = junit.trim_ascii_end();
     for cut in 0..trimmed.len() {
-        assert!(
-            JunitReport::from_slice(&trimmed[..cut]).is_err(),
-            "a {cut}-byte prefix of phpunit.xml was accepted"
-        );
+        for keep in [KeepCases::All, KeepCases::not_passed()] {
+            assert!(
+                JunitReport::from_reader_keeping(&trimmed[..cut], keep).is_err(),
+                "a {cut}-byte prefix of phpunit.xml was accepted ({keep:?})"
+            );
+        }
     }
     for (file, read) in [
         ("vuln-scan/grype/ghsa-test.json", 0),

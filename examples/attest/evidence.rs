@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgGroup, Args};
 use custodia::digest::{Digest, DigestAlgorithm};
 use custodia::evidence::convert;
-use custodia::evidence::junit::JunitReport;
+use custodia::evidence::junit::{JunitReport, KeepCases};
 use custodia::evidence::scan::{ScanFormat, ScanReport};
 use custodia::evidence::vex::{VexDocument, VexFormat};
 use custodia::resource::ResourceDescriptor;
@@ -71,21 +71,30 @@ pub(crate) struct TestResultArgs {
     /// Where the run can be seen (the predicate's `url`).
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+    /// Name only the failed, errored, skipped and flaky tests (the first
+    /// 10,000); plain passes are counted, not listed. For large suites.
+    #[arg(long)]
+    counts_only: bool,
     /// Write the statement here instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
 }
 
 pub(crate) fn test_result(args: &TestResultArgs) -> Result<(), Failure> {
+    let names: Vec<String> = args.junit.iter().map(|p| file_name(p)).collect();
     let mut runs = Vec::new();
-    for path in &args.junit {
+    for (path, name) in args.junit.iter().zip(&names) {
         let file = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let run = JunitReport::from_reader(std::io::BufReader::new(file))
+        let keep = if args.counts_only {
+            KeepCases::not_passed()
+        } else {
+            KeepCases::All
+        };
+        let run = JunitReport::from_reader_keeping(file, keep)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        runs.push((file_name(path), run));
+        runs.push((name.as_str(), run));
     }
-    let files: Vec<(&str, &JunitReport)> = runs.iter().map(|(n, r)| (n.as_str(), r)).collect();
-    let mut predicate = convert::test_result(&files, Some(now()?));
+    let mut predicate = convert::into_test_result(runs, Some(now()?));
     predicate.url.clone_from(&args.url);
     let statement =
         Statement::new(vec![args.about.descriptor()?], &predicate).map_err(|e| e.to_string())?;

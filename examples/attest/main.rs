@@ -308,7 +308,9 @@ Every <testcase> is one test (nested suites counted once); <failure> and
 <error> fail it, <skipped> skips it; nextest's and Surefire's retry elements
 add no tests (a case that passed on a retry is passed, flaky). Each JUnit
 file is named in `configuration` by its sha256, with its counts and the time
-of conversion (SOURCE_DATE_EPOCH, else now) as `finishedOn`.")]
+of conversion (SOURCE_DATE_EPOCH, else now) as `finishedOn`. Every test is
+named unless --counts-only: then only failed, errored, skipped and flaky ones
+are, and each file's `unlisted` annotation counts the others.")]
     TestResult(evidence::TestResultArgs),
     /// Write an unsigned in-toto vulns v0.2 statement from a scanner's report.
     #[command(after_help = "\

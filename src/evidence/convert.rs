@@ -20,12 +20,30 @@ use crate::time::Timestamp;
 /// The annotation holding when a JUnit file was converted (RFC 3339).
 pub const FINISHED_ON: &str = "finishedOn";
 
+/// The `format` annotation on a JUnit file's configuration entry.
+pub const JUNIT_FORMAT: &str = "junit";
+
+/// The annotation counting a JUnit file's cases that are counted but not
+/// named in the predicate's lists (present only when some are not: the
+/// file was read with [`KeepCases::NotPassed`](super::junit::KeepCases)).
+pub const UNLISTED: &str = "unlisted";
+
+/// The count annotations each JUnit file's configuration entry carries
+/// (exact, whatever the lists name).
+pub const COUNT_ANNOTATIONS: [&str; 6] =
+    ["tests", "passed", "failures", "errors", "skipped", "flaky"];
+
 /// A test-result predicate from JUnit reports, each given with its file
 /// name. `FAILED` if any case failed or errored; else `WARNED` if any was
-/// skipped; else `PASSED`. Passed (including flaky) cases go to
-/// `passedTests`, skipped to `warnedTests`, failed and errored to
-/// `failedTests`, each as `<classname>::<name>`. `finished_on` (when the
-/// tests ran; the CLI uses the time it converts) is recorded per file.
+/// skipped; else `PASSED` (from the counts, which cover every case). The
+/// cases each report kept go to the lists as `<classname>::<name>`: passed
+/// (including flaky) to `passedTests`, skipped to `warnedTests`, failed and
+/// errored to `failedTests`; a report read with
+/// [`KeepCases::NotPassed`](super::junit::KeepCases) names no plain pass
+/// and its file's [`UNLISTED`] annotation says how many cases are counted
+/// but not named. Each file's configuration entry carries the exact counts
+/// ([`COUNT_ANNOTATIONS`]) and `finished_on` (when the tests ran; the CLI
+/// uses the time it converts).
 ///
 /// ```
 /// use custodia::evidence::{convert, junit::JunitReport};
@@ -40,40 +58,93 @@ pub const FINISHED_ON: &str = "finishedOn";
 pub fn test_result(files: &[(&str, &JunitReport)], finished_on: Option<Timestamp>) -> TestResult {
     let mut result = TestResult::new(TestOutcome::Passed);
     for (name, run) in files {
+        describe(&mut result, name, run, finished_on);
         for case in run.cases() {
-            match case.outcome {
-                CaseOutcome::Passed => result.passed_tests.push(case.id.clone()),
-                CaseOutcome::Skipped => result.warned_tests.push(case.id.clone()),
-                CaseOutcome::Failed | CaseOutcome::Error => {
-                    result.failed_tests.push(case.id.clone());
-                }
-            }
+            list(&mut result, case.outcome, case.id.clone());
         }
-        let c = run.counts();
-        let mut rd = run.source().descriptor(name, "application/xml");
-        rd.annotations.insert("format".to_owned(), json!("junit"));
-        rd.annotations.insert("tests".to_owned(), json!(c.tests));
-        rd.annotations.insert("passed".to_owned(), json!(c.passed));
-        rd.annotations
-            .insert("failures".to_owned(), json!(c.failures));
-        rd.annotations.insert("errors".to_owned(), json!(c.errors));
-        rd.annotations
-            .insert("skipped".to_owned(), json!(c.skipped));
-        rd.annotations.insert("flaky".to_owned(), json!(c.flaky));
-        if let Some(t) = finished_on {
-            rd.annotations
-                .insert(FINISHED_ON.to_owned(), json!(t.to_string()));
-        }
-        result.configuration.push(rd);
     }
-    result.result = if !result.failed_tests.is_empty() {
+    result.result = outcome(&result);
+    result
+}
+
+/// [`test_result`] from reports it may take apart: the case ids move into
+/// the predicate instead of being copied (half the memory and allocations
+/// for a large report).
+///
+/// ```
+/// use custodia::evidence::{convert, junit::JunitReport};
+/// let run = JunitReport::from_slice(br#"<testsuite><testcase classname="a" name="b"/></testsuite>"#)?;
+/// let copied = convert::test_result(&[("junit.xml", &run)], None);
+/// assert_eq!(convert::into_test_result(vec![("junit.xml", run)], None), copied);
+/// # Ok::<(), custodia::Error>(())
+/// ```
+pub fn into_test_result(
+    files: Vec<(&str, JunitReport)>,
+    finished_on: Option<Timestamp>,
+) -> TestResult {
+    let mut result = TestResult::new(TestOutcome::Passed);
+    for (name, run) in files {
+        describe(&mut result, name, &run, finished_on);
+        for case in run.into_cases() {
+            list(&mut result, case.outcome, case.id);
+        }
+    }
+    result.result = outcome(&result);
+    result
+}
+
+/// The JUnit file's configuration entry: digest, counts, time.
+fn describe(
+    result: &mut TestResult,
+    name: &str,
+    run: &JunitReport,
+    finished_on: Option<Timestamp>,
+) {
+    let c = run.counts();
+    let mut rd = run.source().descriptor(name, "application/xml");
+    rd.annotations
+        .insert("format".to_owned(), json!(JUNIT_FORMAT));
+    let values = [c.tests, c.passed, c.failures, c.errors, c.skipped, c.flaky];
+    for (key, value) in COUNT_ANNOTATIONS.iter().zip(values) {
+        rd.annotations.insert((*key).to_owned(), json!(value));
+    }
+    if run.cases_not_kept() > 0 {
+        rd.annotations
+            .insert(UNLISTED.to_owned(), json!(run.cases_not_kept()));
+    }
+    if let Some(t) = finished_on {
+        rd.annotations
+            .insert(FINISHED_ON.to_owned(), json!(t.to_string()));
+    }
+    result.configuration.push(rd);
+}
+
+fn list(result: &mut TestResult, outcome: CaseOutcome, id: String) {
+    match outcome {
+        CaseOutcome::Passed => result.passed_tests.push(id),
+        CaseOutcome::Skipped => result.warned_tests.push(id),
+        CaseOutcome::Failed | CaseOutcome::Error => result.failed_tests.push(id),
+    }
+}
+
+/// `FAILED` if any file counts a failure or error, else `WARNED` if any
+/// counts a skip, else `PASSED` (the lists agree with the counts, which
+/// also cover the cases not listed).
+fn outcome(result: &TestResult) -> TestOutcome {
+    let count = |key: &str| {
+        result
+            .configuration
+            .iter()
+            .filter_map(|rd| rd.annotations.get(key).and_then(Value::as_u64))
+            .fold(0u64, u64::saturating_add)
+    };
+    if count("failures") > 0 || count("errors") > 0 || !result.failed_tests.is_empty() {
         TestOutcome::Failed
-    } else if !result.warned_tests.is_empty() {
+    } else if count("skipped") > 0 || !result.warned_tests.is_empty() {
         TestOutcome::Warned
     } else {
         TestOutcome::Passed
-    };
-    result
+    }
 }
 
 fn scanner_uri(scan: &ScanReport) -> String {

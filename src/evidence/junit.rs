@@ -13,7 +13,11 @@
 //!
 //! The reader is a streaming pull parser (quick-xml) over any
 //! [`std::io::Read`]: memory is bounded by the largest single element or
-//! text node plus the case names kept, never by the file. Nesting depth is
+//! text node plus the case names kept, never by the file. By default every
+//! case is kept ([`KeepCases::All`]); [`KeepCases::NotPassed`] keeps only
+//! the failed, errored, skipped and flaky ones (at most a limit of them)
+//! and counts plain passes without naming them, so a report of any size is
+//! read in memory bounded by that limit. Nesting depth is
 //! limited, entities other than XML's predefined ones are refused (no
 //! DTD expansion), and anything after the root element other than
 //! whitespace, comments and processing instructions is an error.
@@ -34,6 +38,35 @@ pub const MAX_DEPTH: usize = 256;
 /// Largest single XML event (a start tag, a text node such as
 /// `<system-out>`), in bytes.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many cases [`KeepCases::not_passed`] keeps.
+pub const DEFAULT_KEEP_LIMIT: usize = 10_000;
+
+/// Which test cases a read keeps as [`TestCase`]s. The counts
+/// ([`JunitReport::counts`]) always cover every case, whatever is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeepCases {
+    /// Every case, in document order (memory grows with the case names).
+    #[default]
+    All,
+    /// Only cases that did not simply pass (failed, errored, skipped, or
+    /// flaky: passed after retries), the first `limit` of them in document
+    /// order; plain passes are counted, not named.
+    NotPassed {
+        /// Most cases kept.
+        limit: usize,
+    },
+}
+
+impl KeepCases {
+    /// [`KeepCases::NotPassed`] with [`DEFAULT_KEEP_LIMIT`].
+    pub const fn not_passed() -> Self {
+        Self::NotPassed {
+            limit: DEFAULT_KEEP_LIMIT,
+        }
+    }
+}
 
 /// How one test case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +165,7 @@ pub struct JunitReport {
     suites: u64,
     nested_suites: bool,
     cases: Vec<TestCase>,
+    not_kept: u64,
 }
 
 impl JunitReport {
@@ -140,11 +174,29 @@ impl JunitReport {
         Self::from_reader(bytes)
     }
 
-    /// Reads a report as a stream; the [`Source`] digest covers every byte
-    /// of `reader`.
+    /// Reads a report as a stream, keeping every case; the [`Source`]
+    /// digest covers every byte of `reader`.
     pub fn from_reader<R: Read>(reader: R) -> Result<Self, Error> {
+        Self::from_reader_keeping(reader, KeepCases::All)
+    }
+
+    /// Reads a report as a stream, keeping the cases `keep` says (the
+    /// counts and the digest cover everything read either way).
+    ///
+    /// ```
+    /// use custodia::evidence::junit::{JunitReport, KeepCases};
+    /// let xml = br#"<testsuite><testcase name="a"/><testcase name="b"><failure/></testcase>
+    ///   <testcase name="c"/></testsuite>"#;
+    /// let run = JunitReport::from_reader_keeping(&xml[..], KeepCases::not_passed())?;
+    /// assert_eq!((run.counts().tests, run.counts().passed), (3, 2));
+    /// assert_eq!(run.cases().len(), 1); // only the failure is named
+    /// assert_eq!(run.cases()[0].id, "::b");
+    /// assert_eq!(run.cases_not_kept(), 2);
+    /// # Ok::<(), custodia::Error>(())
+    /// ```
+    pub fn from_reader_keeping<R: Read>(reader: R, keep: KeepCases) -> Result<Self, Error> {
         let mut hashing = HashingReader::new(reader);
-        let mut parsed = parse(BufReader::with_capacity(64 * 1024, &mut hashing))?;
+        let mut parsed = parse(BufReader::with_capacity(64 * 1024, &mut hashing), keep)?;
         parsed.source = hashing.finish().map_err(|e| EvidenceError::Io {
             format: FORMAT,
             reason: e.to_string(),
@@ -182,9 +234,20 @@ impl JunitReport {
         self.nested_suites
     }
 
-    /// Every case, in document order.
+    /// The cases kept (every case unless read with
+    /// [`KeepCases::NotPassed`]), in document order.
     pub fn cases(&self) -> &[TestCase] {
         &self.cases
+    }
+
+    /// The cases kept, taken out of the report.
+    pub fn into_cases(self) -> Vec<TestCase> {
+        self.cases
+    }
+
+    /// Cases counted but not kept in [`cases`](Self::cases).
+    pub fn cases_not_kept(&self) -> u64 {
+        self.not_kept
     }
 }
 
@@ -197,7 +260,6 @@ enum Node {
 }
 
 struct OpenCase {
-    id: String,
     failure: bool,
     error: bool,
     skipped: bool,
@@ -226,11 +288,11 @@ fn attribute_value<'a>(
 ) -> Result<std::borrow::Cow<'a, str>, Error> {
     // Only values with references or whitespace to normalize need the
     // normalizing (allocating, entity-checking) path.
-    if attr
-        .value
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-    {
+    // (A fold without early exit, which the compiler vectorizes.)
+    let special = attr.value.bytes().fold(false, |found, b| {
+        found | matches!(b, b'&' | b'\t' | b'\n' | b'\r')
+    });
+    if special {
         let value = attr
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|err| xml_error(position, &err))?;
@@ -240,37 +302,73 @@ fn attribute_value<'a>(
     }
 }
 
-fn attribute(e: &BytesStart<'_>, name: &str, position: u64) -> Result<Option<String>, Error> {
-    for attr in e.attributes() {
+/// Attributes checked for duplicates without allocating: the first few
+/// keys are compared in place; a tag with more is checked again by
+/// quick-xml's own (allocating) duplicate check.
+fn each_attribute<'a>(
+    e: &'a BytesStart<'_>,
+    position: u64,
+    mut f: impl FnMut(quick_xml::events::attributes::Attribute<'a>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    const IN_PLACE: usize = 8;
+    let mut seen: [&str; IN_PLACE] = [""; IN_PLACE];
+    let mut count = 0usize;
+    for attr in e.attributes().with_checks(false) {
         let attr = attr.map_err(|err| xml_error(position, &err))?;
-        if attr.key.as_ref() == name {
-            return attribute_value(attr, position).map(|v| Some(v.into_owned()));
+        let key = attr.key.0;
+        if seen.get(..count).is_some_and(|s| s.contains(&key)) {
+            return Err(xml_error(
+                position,
+                &format_args!("duplicate attribute `{}`", crate::digest::shorten(key)),
+            )
+            .into());
+        }
+        if let Some(slot) = seen.get_mut(count) {
+            *slot = key;
+        }
+        count += 1;
+        f(attr)?;
+    }
+    if count > IN_PLACE {
+        for attr in e.attributes() {
+            attr.map_err(|err| xml_error(position, &err))?;
         }
     }
-    Ok(None)
+    Ok(())
 }
 
-/// A test case's `<classname>::<name>` in one pass over its attributes
-/// (`None` without a name).
-fn case_id(e: &BytesStart<'_>, position: u64) -> Result<Option<String>, Error> {
+fn attribute(e: &BytesStart<'_>, name: &str, position: u64) -> Result<Option<String>, Error> {
+    let mut found = None;
+    each_attribute(e, position, |attr| {
+        if found.is_none() && attr.key.0 == name {
+            found = Some(attribute_value(attr, position)?.into_owned());
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Writes a test case's `<classname>::<name>` into `id` (when `build`) in
+/// one pass over its attributes; false without a name.
+fn case_id(e: &BytesStart<'_>, position: u64, id: &mut String, build: bool) -> Result<bool, Error> {
     let (mut class, mut name) = (None, None);
-    for attr in e.attributes() {
-        let attr = attr.map_err(|err| xml_error(position, &err))?;
-        let key = attr.key;
-        match key.as_ref() {
+    each_attribute(e, position, |attr| {
+        match attr.key.0 {
             "classname" => class = Some(attribute_value(attr, position)?),
             "name" => name = Some(attribute_value(attr, position)?),
             _ => {}
         }
+        Ok(())
+    })?;
+    id.clear();
+    let Some(name) = name else { return Ok(false) };
+    if !build {
+        return Ok(true);
     }
-    Ok(name.map(|n| {
-        let class = class.as_deref().unwrap_or_default();
-        let mut id = String::with_capacity(class.len() + 2 + n.len());
-        id.push_str(class);
-        id.push_str("::");
-        id.push_str(&n);
-        id
-    }))
+    id.push_str(class.as_deref().unwrap_or_default());
+    id.push_str("::");
+    id.push_str(&name);
+    Ok(true)
 }
 
 fn count_attribute(
@@ -290,7 +388,7 @@ fn count_attribute(
     }
 }
 
-fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
+fn parse<R: BufRead>(input: R, keep: KeepCases) -> Result<JunitReport, Error> {
     let mut reader = quick_xml::Reader::from_reader(input);
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -307,8 +405,11 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
         suites: 0,
         nested_suites: false,
         cases: Vec::new(),
+        not_kept: 0,
     };
     let mut case: Option<OpenCase> = None;
+    // The open case's id, in a buffer reused from case to case.
+    let mut id = String::new();
     loop {
         buf.clear();
         let position = reader.buffer_position();
@@ -387,15 +488,17 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
                         }
                     }
                     Node::Case => {
-                        let Some(id) = case_id(e, position)? else {
+                        // A self-closed case passed: counting it needs no id
+                        // unless every case is kept.
+                        let build = !empty || keep == KeepCases::All;
+                        if !case_id(e, position, &mut id, build)? {
                             return Err(invalid(
                                 "testcase",
                                 format!("test case #{} has no name", report.counts.tests + 1),
                             )
                             .into());
-                        };
+                        }
                         case = Some(OpenCase {
-                            id,
                             failure: false,
                             error: false,
                             skipped: false,
@@ -406,7 +509,7 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
                 }
                 if empty {
                     if node == Node::Case {
-                        finish_case(&mut report, case.take());
+                        finish_case(&mut report, case.take(), &id, keep);
                     }
                     if stack.is_empty() {
                         closed = true;
@@ -425,7 +528,7 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
             }
             Event::End(_) => {
                 if stack.pop() == Some(Node::Case) {
-                    finish_case(&mut report, case.take());
+                    finish_case(&mut report, case.take(), &id, keep);
                 }
                 if stack.is_empty() {
                     closed = true;
@@ -480,7 +583,7 @@ fn parse<R: BufRead>(input: R) -> Result<JunitReport, Error> {
     Ok(report)
 }
 
-fn finish_case(report: &mut JunitReport, case: Option<OpenCase>) {
+fn finish_case(report: &mut JunitReport, case: Option<OpenCase>, id: &str, keep: KeepCases) {
     let Some(case) = case else { return };
     let outcome = if case.error {
         CaseOutcome::Error
@@ -504,11 +607,21 @@ fn finish_case(report: &mut JunitReport, case: Option<OpenCase>) {
         CaseOutcome::Error => c.errors += 1,
         CaseOutcome::Skipped => c.skipped += 1,
     }
-    report.cases.push(TestCase {
-        id: case.id,
-        outcome,
-        retries: case.retries,
-    });
+    let kept = match keep {
+        KeepCases::All => true,
+        KeepCases::NotPassed { limit } => {
+            (outcome != CaseOutcome::Passed || case.retries > 0) && report.cases.len() < limit
+        }
+    };
+    if kept {
+        report.cases.push(TestCase {
+            id: id.to_owned(),
+            outcome,
+            retries: case.retries,
+        });
+    } else {
+        report.not_kept += 1;
+    }
 }
 
 #[cfg(test)]
@@ -549,6 +662,54 @@ mod tests {
             JunitReport::from_slice(deep.as_bytes()),
             Err(Error::Evidence(EvidenceError::Limit { .. }))
         ));
+    }
+
+    #[test]
+    fn duplicate_attributes_are_refused_on_small_and_large_tags() {
+        let many: String = (0..12).map(|i| format!(" a{i}=\"{i}\"")).collect();
+        for tag in [
+            r#"<testcase name="a" name="b"/>"#.to_owned(),
+            r#"<testcase name="a" time="1" time="2"/>"#.to_owned(),
+            format!(r#"<testcase name="a"{many} a3="x"/>"#),
+        ] {
+            let xml = format!("<testsuite>{tag}</testsuite>");
+            for keep in [KeepCases::All, KeepCases::not_passed()] {
+                let err = JunitReport::from_reader_keeping(xml.as_bytes(), keep).unwrap_err();
+                assert!(
+                    matches!(err, Error::Evidence(EvidenceError::Xml { .. })),
+                    "{xml}: {err}"
+                );
+            }
+        }
+        let xml = format!(r#"<testsuite><testcase name="a"{many}/></testsuite>"#);
+        assert_eq!(
+            JunitReport::from_slice(xml.as_bytes())
+                .unwrap()
+                .counts()
+                .tests,
+            1
+        );
+    }
+
+    #[test]
+    fn not_passed_keeps_failures_skips_and_flaky_up_to_the_limit() {
+        let xml = br#"<testsuite><testcase name="p"/><testcase name="f"><failure/></testcase>
+            <testcase name="k"><flakyFailure/></testcase><testcase name="s"><skipped/></testcase>
+            <testcase name="q"></testcase><testcase name="e"><error/></testcase></testsuite>"#;
+        let all = JunitReport::from_slice(xml).unwrap();
+        let kept = JunitReport::from_reader_keeping(&xml[..], KeepCases::not_passed()).unwrap();
+        assert_eq!(kept.counts(), all.counts());
+        let ids: Vec<&str> = kept.cases().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["::f", "::k", "::s", "::e"]);
+        assert_eq!((all.cases_not_kept(), kept.cases_not_kept()), (0, 2));
+        let two =
+            JunitReport::from_reader_keeping(&xml[..], KeepCases::NotPassed { limit: 2 }).unwrap();
+        assert_eq!(two.cases().len(), 2);
+        assert_eq!(two.cases_not_kept(), 4);
+        assert_eq!(two.counts(), all.counts());
+        // A case without a name is refused in every mode.
+        let nameless = b"<testsuite><testcase classname=\"c\"/></testsuite>";
+        assert!(JunitReport::from_reader_keeping(&nameless[..], KeepCases::not_passed()).is_err());
     }
 
     #[test]

@@ -131,16 +131,27 @@ impl io::Write for HashSink<'_> {
 /// Fuzzing entry points (one per reader); not part of the stable API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// JUnit XML.
+    /// JUnit XML, every case kept and plain passes only counted: the same
+    /// verdict and counts either way.
     pub fn junit(data: &[u8]) {
-        if let Ok(run) = super::junit::JunitReport::from_slice(data) {
-            let c = run.counts();
+        use super::junit::{JunitReport, KeepCases};
+        let all = JunitReport::from_slice(data);
+        let counted = JunitReport::from_reader_keeping(data, KeepCases::not_passed());
+        assert_eq!(all.is_ok(), counted.is_ok(), "same verdict in both modes");
+        if let (Ok(all), Ok(counted)) = (all, counted) {
+            let c = all.counts();
             assert_eq!(
                 c.tests,
                 c.passed + c.failures + c.errors + c.skipped,
                 "counts add up"
             );
-            let _ = super::convert::test_result(&[("f", &run)], None);
+            assert_eq!(counted.counts(), c, "same counts in both modes");
+            let copied = super::convert::test_result(&[("f", &all)], None);
+            assert_eq!(
+                super::convert::into_test_result(vec![("f", all)], None),
+                copied
+            );
+            let _ = super::convert::into_test_result(vec![("f", counted)], None);
         }
     }
 

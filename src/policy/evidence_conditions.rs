@@ -5,10 +5,10 @@
 //! counts or vulnerability ids in its reason.
 
 use crate::digest::elide_middle;
-use crate::evidence::convert::FINISHED_ON;
+use crate::evidence::convert::{COUNT_ANNOTATIONS, FINISHED_ON, JUNIT_FORMAT};
 use crate::evidence::judge::{SeverityRule, judge};
 use crate::evidence::vex::{OPENVEX_V0_2_0, VexDocument};
-use crate::predicate::test_result::{TEST_RESULT_V0_1, TestResult};
+use crate::predicate::test_result::{TEST_RESULT_V0_1, TestOutcome, TestResult};
 use crate::predicate::vulns::VulnerabilityReport;
 use crate::report::Check;
 use crate::statement::Statement;
@@ -54,15 +54,80 @@ pub(super) fn evaluate(
     checks
 }
 
+/// Tests passed, failed or errored, and skipped.
+#[derive(Default)]
+struct RunCounts {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+/// A test result's counts: the sums of its JUnit files' count annotations
+/// when it names any (exact even where the lists name only some cases),
+/// else the lengths of its lists. Counts that do not add up, or lists
+/// naming more tests than the counts, are refused.
+fn run_counts(result: &TestResult) -> Result<RunCounts, String> {
+    let listed = RunCounts {
+        passed: result.passed_tests.len() as u64,
+        failed: result.failed_tests.len() as u64,
+        skipped: result.warned_tests.len() as u64,
+    };
+    let mut files = result
+        .configuration
+        .iter()
+        .filter(|rd| rd.annotations.get("format").and_then(|v| v.as_str()) == Some(JUNIT_FORMAT))
+        .peekable();
+    if files.peek().is_none() {
+        return Ok(listed);
+    }
+    let mut sum = RunCounts::default();
+    for rd in files {
+        let name = elide_middle(rd.name.as_deref().unwrap_or("(unnamed)"), 80);
+        let mut counts = [0u64; 6];
+        for (slot, key) in counts.iter_mut().zip(COUNT_ANNOTATIONS) {
+            *slot = rd
+                .annotations
+                .get(key)
+                .and_then(|v| v.as_u64())
+                .ok_or_else(|| format!("JUnit file `{name}` has no `{key}` count"))?;
+        }
+        let [tests, passed, failures, errors, skipped, _flaky] = counts;
+        let failed = failures.checked_add(errors);
+        let total = failed
+            .and_then(|f| f.checked_add(passed))
+            .and_then(|t| t.checked_add(skipped));
+        let (Some(failed), Some(total)) = (failed, total) else {
+            return Err(format!("the counts of JUnit file `{name}` overflow"));
+        };
+        if total != tests {
+            return Err(format!(
+                "the counts of JUnit file `{name}` do not add up to its {tests} tests"
+            ));
+        }
+        sum.passed = sum.passed.saturating_add(passed);
+        sum.failed = sum.failed.saturating_add(failed);
+        sum.skipped = sum.skipped.saturating_add(skipped);
+    }
+    if listed.passed > sum.passed || listed.failed > sum.failed || listed.skipped > sum.skipped {
+        return Err("the lists name more tests than the JUnit files count".to_owned());
+    }
+    Ok(sum)
+}
+
 fn tests_check(statement: &Statement, min: u64) -> Check {
     let result: TestResult = match statement.predicate_as() {
         Ok(r) => r,
         Err(e) => return Check::fail("tests", format!("not a test result: {e}")),
     };
-    let passed = result.passed_tests.len() as u64;
-    let failed = result.failed_tests.len() as u64;
-    let skipped = result.warned_tests.len() as u64;
-    let run = passed + failed;
+    let RunCounts {
+        passed,
+        failed,
+        skipped,
+    } = match run_counts(&result) {
+        Ok(c) => c,
+        Err(why) => return Check::fail("tests", why),
+    };
+    let run = passed.saturating_add(failed);
     let counts =
         format!("{run} run ({passed} passed, {failed} failed or errored, {skipped} skipped)");
     if failed > 0 {
@@ -73,6 +138,8 @@ fn tests_check(statement: &Statement, min: u64) -> Check {
             .map(|t| elide_middle(t, 120))
             .collect();
         Check::fail("tests", format!("{counts}; failed: {}", names.join(", ")))
+    } else if result.result == TestOutcome::Failed {
+        Check::fail("tests", format!("{counts}; the result is FAILED"))
     } else if run < min {
         Check::fail("tests", format!("{counts}; at least {min} must run"))
     } else {
