@@ -122,14 +122,14 @@ pub(super) fn assign_ids(all: &[&Component]) -> Vec<String> {
     let kept: Vec<bool> = all
         .iter()
         .map(|c| {
-            c.bom_ref.strip_prefix("SPDXRef-").is_some_and(is_idstring)
-                && used.insert(c.bom_ref.clone())
+            let r = c.bom_ref.as_str();
+            r.strip_prefix("SPDXRef-").is_some_and(is_idstring) && used.insert(r.to_owned())
         })
         .collect();
     let mut ids = Vec::with_capacity(all.len());
     for (c, kept) in all.iter().zip(kept) {
         if kept {
-            ids.push(c.bom_ref.clone());
+            ids.push(c.bom_ref.to_string());
             continue;
         }
         let mut base = format!("SPDXRef-Package-{}", sanitize_id(&c.name));
@@ -139,7 +139,9 @@ pub(super) fn assign_ids(all: &[&Component]) -> Vec<String> {
         }
         let mut id = base.clone();
         if used.contains(&id) {
-            let hash = DigestAlgorithm::Sha256.hash(c.bom_ref.as_bytes()).hex();
+            let hash = DigestAlgorithm::Sha256
+                .hash(c.bom_ref.as_str().as_bytes())
+                .hex();
             base = format!("{base}-{}", hash.get(..12).unwrap_or(&hash));
             id = base.clone();
             let mut n = 2u64;

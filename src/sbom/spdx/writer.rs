@@ -105,7 +105,7 @@ struct ExtractedOut {
 /// let mut log = Component::new("log", "0.4.21").with_purl(Purl::parse("pkg:cargo/log@0.4.21")?);
 /// log.license = Some("MIT OR Apache-2.0".parse()?);
 /// sbom.add(log);
-/// sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
+/// sbom.depends(&"pkg:cargo/app@1.0.0".parse()?, &"pkg:cargo/log@0.4.21".parse()?);
 ///
 /// let json = spdx::to_json(&sbom)?;
 /// let text = String::from_utf8(json.clone()).unwrap();
