@@ -273,7 +273,7 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
         uri_encode(&sbom.root.version),
         sbom.content_uuid()
     );
-    let ids: Vec<String> = assign_ids(&all)
+    let ids: Vec<String> = assign_ids(&all)?
         .into_iter()
         .map(|id| format!("{base}#{id}"))
         .collect();

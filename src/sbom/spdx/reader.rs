@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{DOCUMENT_ID, is_idstring, is_idstring_plus, read_source, read_supplier};
+use super::{DOCUMENT_ID, SpdxId, is_idstring_plus, read_source, read_supplier};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::sbom::{BomRef, Component, LicenseExpression, Purl, Sbom, Scope};
@@ -220,22 +220,13 @@ fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
     }
 }
 
-/// An SPDX element id (checked already) as a bom-ref.
-fn element_ref(id: &str) -> Result<BomRef, Error> {
-    BomRef::parse(id).map_err(|e| invalid("SPDXID", format!("not a bom-ref: {e}")))
-}
-
-fn check_element_id(id: &str, path: &str) -> Result<(), Error> {
-    match id.strip_prefix("SPDXRef-") {
-        Some(rest) if is_idstring(rest) => Ok(()),
-        _ => Err(invalid(
+fn check_element_id(id: &str, path: &str) -> Result<SpdxId, Error> {
+    SpdxId::parse(id).map_err(|e| {
+        invalid(
             path,
-            format!(
-                "`{}` is not an SPDX id (SPDXRef- followed by letters, digits, `.` and `-`)",
-                crate::digest::shorten(id)
-            ),
-        )),
-    }
+            format!("`{}` is not an SPDX id: {e}", crate::digest::shorten(id)),
+        )
+    })
 }
 
 fn check_checksums(checksums: &[ChecksumIn], path: &str) -> Result<Vec<Digest>, Error> {
@@ -462,9 +453,10 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     for c in &components {
         *counts.entry(c.bom_ref.clone()).or_default() += 1;
     }
-    for (c, p) in components.iter_mut().zip(packages) {
+    for (i, (c, p)) in components.iter_mut().zip(packages).enumerate() {
         if counts.get(&c.bom_ref).copied().unwrap_or(0) > 1 || c.bom_ref == DOCUMENT_ID {
-            c.bom_ref = element_ref(&p.spdx_id)?;
+            let id = check_element_id(&p.spdx_id, &format!("packages[{i}].SPDXID"))?;
+            c.bom_ref = BomRef::from(&id);
         }
     }
     let ref_of: BTreeMap<&str, BomRef> = packages
@@ -568,7 +560,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         }
         None => {
             let mut root = Component::new(doc.name.clone(), "");
-            root.bom_ref = element_ref(DOCUMENT_ID)?;
+            root.bom_ref = BomRef::from(&SpdxId::document());
             (root, components, true)
         }
     };
