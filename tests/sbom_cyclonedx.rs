@@ -616,6 +616,28 @@ fn reject(bytes: &[u8]) -> (String, String) {
 }
 
 #[test]
+fn bom_refs_are_parsed_with_their_path() {
+    for bad in ["", "a\\u0001b", &"r".repeat(4097)] {
+        let components = format!(r#"[{{"type": "library", "name": "a", "bom-ref": "{bad}"}}]"#);
+        assert_eq!(
+            reject(&doc("1.6", &components, "")).0,
+            "components[0].bom-ref"
+        );
+    }
+    let nested = r#"[{"type": "library", "name": "a", "bom-ref": "a",
+        "components": [{"type": "library", "name": "b", "bom-ref": "b\u007f"}]}]"#;
+    assert_eq!(
+        reject(&doc("1.6", nested, "")).0,
+        "components[0].components[0].bom-ref"
+    );
+    let service = r#", "services": [{"name": "s", "bom-ref": "\u0000"}]"#;
+    assert_eq!(reject(&doc("1.6", "[]", service)).0, "services[0].bom-ref");
+    let ok = r#"[{"type": "library", "name": "a", "bom-ref": "my lib ☃ #1"}]"#;
+    let sbom = from_json(&doc("1.6", ok, "")).unwrap();
+    assert_eq!(sbom.components[0].bom_ref, "my lib ☃ #1");
+}
+
+#[test]
 fn spec_version_and_component_types_are_checked_per_version() {
     let (path, _) = reject(&doc("1.3", "[]", ""));
     assert_eq!(path, "specVersion");

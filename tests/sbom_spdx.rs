@@ -590,6 +590,11 @@ fn invalid_documents_are_rejected_with_a_path() {
         "not an SPDX id",
     );
     rejects(
+        |d| d["packages"][1]["SPDXID"] = format!("SPDXRef-{}", "a".repeat(4096)).into(),
+        "packages[1].SPDXID",
+        "not an SPDX id",
+    );
+    rejects(
         |d| d["packages"][1]["SPDXID"] = "SPDXRef-app".into(),
         "packages[1].SPDXID",
         "used twice",

@@ -425,6 +425,12 @@ fn broken_documents_are_refused_with_a_path() {
         .position(|n| n["type"] == "software_Package" && n.get("verifiedUsing").is_some())
         .unwrap();
     let rel = index("Relationship");
+    let kept_ref = good["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n.get("externalIdentifier").is_some())
+        .unwrap();
     type Change = Box<dyn Fn(&mut serde_json::Value)>;
     let cases: Vec<(Change, String)> = vec![
         (
@@ -456,6 +462,12 @@ fn broken_documents_are_refused_with_a_path() {
         (
             Box::new(move |d| d["@graph"][rel]["from"] = serde_json::json!({"type": "Person"})),
             format!("@graph[{rel}].from"),
+        ),
+        (
+            Box::new(move |d| {
+                d["@graph"][kept_ref]["externalIdentifier"][0]["identifier"] = "a\nb".into();
+            }),
+            format!("@graph[{kept_ref}].externalIdentifier[0].identifier"),
         ),
         (
             Box::new(move |d| {
