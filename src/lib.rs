@@ -365,6 +365,32 @@ pub mod fuzzing {
         }
     }
 
+    /// Parses `data` as a bom-ref and as an SPDX element id: what parses
+    /// keeps its text and survives JSON; every SPDX id is a bom-ref; a
+    /// component's derived bom-ref is always valid.
+    pub fn bom_ref(data: &[u8]) {
+        use crate::sbom::spdx::SpdxId;
+        use crate::sbom::{BomRef, Component};
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        if let Ok(r) = BomRef::parse(text) {
+            assert_eq!(r.as_str(), text);
+            let json = serde_json::to_string(&r).unwrap_or_default();
+            assert_eq!(
+                serde_json::from_str::<BomRef>(&json).ok().as_ref(),
+                Some(&r)
+            );
+        }
+        if let Ok(id) = SpdxId::parse(text) {
+            assert_eq!(id.as_str(), text);
+            assert_eq!(BomRef::parse(text).as_ref(), Ok(&BomRef::from(&id)));
+        }
+        let (name, version) = text.split_once('@').unwrap_or((text, ""));
+        let c = Component::new(name, version);
+        assert_eq!(BomRef::parse(c.bom_ref.as_str()).as_ref(), Ok(&c.bom_ref));
+    }
+
     /// Reads `data` as a binary with `cargo auditable` data (small limits)
     /// and as the decompressed audit JSON; every model that comes out must
     /// be valid and survive the writers' round trips.

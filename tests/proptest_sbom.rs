@@ -28,7 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use custodia::digest::{Digest, DigestAlgorithm};
 use custodia::sbom::cargo::purl;
 use custodia::sbom::cyclonedx::{self, CycloneDxVersion};
-use custodia::sbom::{Component, LicenseExpression, Purl, Sbom, Scope, SourceKind, spdx, spdx3};
+use custodia::sbom::{
+    BomRef, BomRefError, Component, LicenseExpression, Purl, Sbom, Scope, SourceKind, spdx, spdx3,
+};
 use custodia::time::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -106,7 +108,7 @@ prop_compose! {
         version in "[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{1,2}(-[a-z0-9.]{1,5})?(\\+[a-z0-9]{1,4})?",
         with_purl in proptest::bool::weighted(0.8),
         ref_kind in prop_oneof![4 => Just(RefKind::Purl), 1 => Just(RefKind::Custom)],
-        custom_ref in "urn:ref:[a-z0-9]{8}",
+        custom_ref in prop_oneof!["urn:ref:[a-z0-9]{8}", "[^\\p{Cc}]{1,24}"],
         supplier in proptest::option::of(supplier()),
         license in proptest::option::of(license()),
         hashes in proptest::collection::vec(any::<[u8; 8]>(), 0..3),
@@ -119,7 +121,7 @@ prop_compose! {
             c = c.with_purl(purl(&name, &version, &source).unwrap());
         }
         if let RefKind::Custom = ref_kind {
-            c.bom_ref = custom_ref;
+            c.bom_ref = BomRef::parse(&custom_ref).unwrap();
         }
         c.supplier = supplier;
         c.license = license.map(|l| l.parse().unwrap());
@@ -133,11 +135,11 @@ prop_compose! {
 
 /// The bom-ref the SPDX reader gives a component: its purl, else
 /// `NAME@VERSION`.
-fn spdx_ref(c: &Component) -> String {
+fn spdx_ref(c: &Component) -> BomRef {
     c.purl
         .as_ref()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| format!("{}@{}", c.name, c.version))
+        .map(BomRef::from)
+        .unwrap_or_else(|| BomRef::parse(&format!("{}@{}", c.name, c.version)).unwrap())
 }
 
 prop_compose! {
@@ -164,7 +166,7 @@ prop_compose! {
                 sbom.add(c);
             }
         }
-        let all: Vec<String> = std::iter::once(&sbom.root)
+        let all: Vec<BomRef> = std::iter::once(&sbom.root)
             .chain(&sbom.components)
             .map(|c| c.bom_ref.clone())
             .collect();
@@ -224,7 +226,7 @@ fn check_cyclonedx(sbom: &Sbom, version: CycloneDxVersion) -> Result<(), TestCas
         format
     );
     for c in std::iter::once(&sbom.root).chain(&sbom.components) {
-        assert_component(&format, c, &back, &c.bom_ref, c.scope)?;
+        assert_component(&format, c, &back, c.bom_ref.as_str(), c.scope)?;
     }
     prop_assert_eq!(&back.root.bom_ref, &sbom.root.bom_ref, "{}: root", format);
     prop_assert_eq!(
@@ -261,11 +263,11 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
         format
     );
     // bom-refs become purls / NAME@VERSION; edges follow.
-    let renamed: BTreeMap<&str, String> = std::iter::once(&sbom.root)
+    let renamed: BTreeMap<&str, BomRef> = std::iter::once(&sbom.root)
         .chain(&sbom.components)
         .map(|c| (c.bom_ref.as_str(), spdx_ref(c)))
         .collect();
-    let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dependencies: BTreeMap<BomRef, BTreeSet<BomRef>> = BTreeMap::new();
     for (from, tos) in &sbom.dependencies {
         for to in tos {
             dependencies
@@ -278,7 +280,7 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
         .dependencies
         .values()
         .flatten()
-        .map(String::as_str)
+        .map(BomRef::as_str)
         .collect();
     // The root's scope is not carried; a component's only through an
     // edge that points to it.
@@ -286,7 +288,7 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
         format,
         &sbom.root,
         &back,
-        &spdx_ref(&sbom.root),
+        spdx_ref(&sbom.root).as_str(),
         Scope::Required,
     )?;
     prop_assert_eq!(
@@ -301,7 +303,7 @@ fn check_spdx(sbom: &Sbom) -> Result<(), TestCaseError> {
         } else {
             Scope::Required
         };
-        assert_component(format, c, &back, &spdx_ref(c), scope)?;
+        assert_component(format, c, &back, spdx_ref(c).as_str(), scope)?;
     }
     prop_assert_eq!(
         &back.dependencies,
@@ -344,13 +346,13 @@ fn check_spdx3(sbom: &Sbom) -> Result<(), TestCaseError> {
         .dependencies
         .values()
         .flatten()
-        .map(String::as_str)
+        .map(BomRef::as_str)
         .collect();
     assert_component(
         format,
         &sbom.root,
         &back,
-        &sbom.root.bom_ref,
+        sbom.root.bom_ref.as_str(),
         Scope::Required,
     )?;
     prop_assert_eq!(&back.root.bom_ref, &sbom.root.bom_ref, "{}: root", format);
@@ -360,7 +362,7 @@ fn check_spdx3(sbom: &Sbom) -> Result<(), TestCaseError> {
         } else {
             Scope::Required
         };
-        assert_component(format, c, &back, &c.bom_ref, scope)?;
+        assert_component(format, c, &back, c.bom_ref.as_str(), scope)?;
     }
     prop_assert_eq!(
         &back.dependencies,
@@ -538,6 +540,61 @@ proptest! {
         if let Ok(p) = Purl::parse(&text) {
             prop_assert_eq!(p.as_str(), text.as_str());
             prop_assert!(!p.name().is_empty());
+        }
+    }
+
+    /// Any non-empty text without control characters, up to the bound, is
+    /// a bom-ref that keeps its text, serializes as a JSON string and can
+    /// be looked up by `&str` in a map keyed by it.
+    #[test]
+    fn bom_refs_keep_their_text(text in "[^\\p{Cc}]{1,64}") {
+        let r = BomRef::parse(&text).unwrap();
+        prop_assert_eq!(r.as_str(), text.as_str());
+        prop_assert_eq!(r.to_string(), text.clone());
+        prop_assert_eq!(BomRef::try_from(text.clone()), Ok(r.clone()));
+        let json = serde_json::to_string(&r).unwrap();
+        prop_assert_eq!(&json, &serde_json::to_string(&text).unwrap());
+        prop_assert_eq!(serde_json::from_str::<BomRef>(&json).unwrap(), r.clone());
+        let map = BTreeMap::from([(r.clone(), ())]);
+        prop_assert!(map.contains_key(text.as_str()));
+    }
+
+    /// A control character anywhere is refused at its byte offset; so is
+    /// the empty text, and text over 4096 bytes.
+    #[test]
+    fn bom_refs_refuse_control_characters(
+        before in "[^\\p{Cc}]{0,20}",
+        control in "\\p{Cc}",
+        after in "\\PC{0,20}",
+        long in 4097usize..5000,
+    ) {
+        let text = format!("{before}{control}{after}");
+        prop_assert_eq!(BomRef::parse(&text), Err(BomRefError::Control(before.len())));
+        prop_assert!(serde_json::from_str::<BomRef>(&serde_json::to_string(&text).unwrap()).is_err());
+        prop_assert_eq!(BomRef::parse(""), Err(BomRefError::Empty));
+        prop_assert_eq!(BomRef::parse(&"r".repeat(long)), Err(BomRefError::TooLong));
+    }
+
+    /// Every purl is a bom-ref with the same text.
+    #[test]
+    fn purls_are_bom_refs(text in "pkg:[a-z]{1,8}/[!-~]{1,40}") {
+        if let Ok(p) = Purl::parse(&text) {
+            let r = BomRef::from(&p);
+            prop_assert_eq!(r.as_str(), p.as_str());
+        }
+    }
+
+    /// A component's derived bom-ref is always valid: `NAME@VERSION` when
+    /// that is a bom-ref, else a digest.
+    #[test]
+    fn component_bom_refs_are_valid(name in "\\PC{0,12}|[\\x00-\\x7f]{0,12}", version in "[\\x00-\\x7f]{0,8}") {
+        let c = Component::new(name.clone(), version.clone());
+        let text = format!("{name}@{version}");
+        prop_assert_eq!(BomRef::parse(c.bom_ref.as_str()), Ok(c.bom_ref.clone()));
+        if BomRef::parse(&text).is_ok() {
+            prop_assert_eq!(c.bom_ref.as_str(), text.as_str());
+        } else {
+            prop_assert!(c.bom_ref.as_str().starts_with("sha256:"));
         }
     }
 }

@@ -31,8 +31,13 @@ use custodia::sbom::cyclonedx::{CycloneDxVersion, from_json};
 fn to_json(sbom: &Sbom, version: CycloneDxVersion) -> Vec<u8> {
     custodia::sbom::cyclonedx::to_json(sbom, version).unwrap()
 }
-use custodia::sbom::{Component, Sbom, Scope, SourceKind};
+use custodia::sbom::{BomRef, Component, Sbom, Scope, SourceKind};
 use custodia::time::Timestamp;
+
+/// A bom-ref from a literal.
+fn r(s: &str) -> BomRef {
+    BomRef::parse(s).unwrap()
+}
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -156,17 +161,17 @@ fn rich_sbom() -> Sbom {
     sbom.add(c);
 
     let mut d = Component::new("mystery", "");
-    d.bom_ref = "mystery".to_owned();
+    d.bom_ref = r("mystery");
     sbom.add(d);
 
-    sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/serde@1.0.200");
+    sbom.depends(&r("pkg:cargo/app@1.0.0"), &r("pkg:cargo/serde@1.0.200"));
     sbom.depends(
-        "pkg:cargo/app@1.0.0",
-        "pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc",
+        &r("pkg:cargo/app@1.0.0"),
+        &r("pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%40abc"),
     );
-    sbom.depends("pkg:cargo/app@1.0.0", "local-tool@0.0.1");
-    sbom.depends("local-tool@0.0.1", "pkg:cargo/serde@1.0.200");
-    sbom.depends("local-tool@0.0.1", "mystery");
+    sbom.depends(&r("pkg:cargo/app@1.0.0"), &r("local-tool@0.0.1"));
+    sbom.depends(&r("local-tool@0.0.1"), &r("pkg:cargo/serde@1.0.200"));
+    sbom.depends(&r("local-tool@0.0.1"), &r("mystery"));
     sbom.validate().unwrap();
     sbom
 }
@@ -611,6 +616,28 @@ fn reject(bytes: &[u8]) -> (String, String) {
 }
 
 #[test]
+fn bom_refs_are_parsed_with_their_path() {
+    for bad in ["", "a\\u0001b", &"r".repeat(4097)] {
+        let components = format!(r#"[{{"type": "library", "name": "a", "bom-ref": "{bad}"}}]"#);
+        assert_eq!(
+            reject(&doc("1.6", &components, "")).0,
+            "components[0].bom-ref"
+        );
+    }
+    let nested = r#"[{"type": "library", "name": "a", "bom-ref": "a",
+        "components": [{"type": "library", "name": "b", "bom-ref": "b\u007f"}]}]"#;
+    assert_eq!(
+        reject(&doc("1.6", nested, "")).0,
+        "components[0].components[0].bom-ref"
+    );
+    let service = r#", "services": [{"name": "s", "bom-ref": "\u0000"}]"#;
+    assert_eq!(reject(&doc("1.6", "[]", service)).0, "services[0].bom-ref");
+    let ok = r#"[{"type": "library", "name": "a", "bom-ref": "my lib ☃ #1"}]"#;
+    let sbom = from_json(&doc("1.6", ok, "")).unwrap();
+    assert_eq!(sbom.components[0].bom_ref, "my lib ☃ #1");
+}
+
+#[test]
 fn spec_version_and_component_types_are_checked_per_version() {
     let (path, _) = reject(&doc("1.3", "[]", ""));
     assert_eq!(path, "specVersion");
@@ -876,7 +903,7 @@ mod roundtrip {
                     sbom.add(c);
                 }
             }
-            let refs: Vec<String> = std::iter::once(&sbom.root)
+            let refs: Vec<BomRef> = std::iter::once(&sbom.root)
                 .chain(&sbom.components)
                 .map(|c| c.bom_ref.clone())
                 .collect();

@@ -33,8 +33,13 @@ use custodia::sbom::spdx::from_json;
 fn to_json(sbom: &Sbom) -> Vec<u8> {
     custodia::sbom::spdx::to_json(sbom).unwrap()
 }
-use custodia::sbom::{Component, Sbom, Scope, SourceKind};
+use custodia::sbom::{BomRef, Component, Sbom, Scope, SourceKind};
 use custodia::time::Timestamp;
+
+/// A bom-ref from a literal.
+fn r(s: &str) -> BomRef {
+    BomRef::parse(s).unwrap()
+}
 
 fn root_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -187,18 +192,18 @@ fn rich_sbom() -> Sbom {
         sbom.add(c);
     }
     let root = sbom.root.bom_ref.clone();
-    sbom.depends(&root, "pkg:cargo/serde@1.0.200");
-    sbom.depends(&root, "pkg:cargo/itoa@1.0.11");
+    sbom.depends(&root, &r("pkg:cargo/serde@1.0.200"));
+    sbom.depends(&root, &r("pkg:cargo/itoa@1.0.11"));
     sbom.depends(
         &root,
-        "pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index",
+        &r("pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index"),
     );
-    sbom.depends(&root, "pkg:cargo/member@1.0.0");
-    sbom.depends("pkg:cargo/member@1.0.0", "gitnorev@2.0.0");
-    sbom.depends("gitnorev@2.0.0", "mystery@");
+    sbom.depends(&root, &r("pkg:cargo/member@1.0.0"));
+    sbom.depends(&r("pkg:cargo/member@1.0.0"), &r("gitnorev@2.0.0"));
+    sbom.depends(&r("gitnorev@2.0.0"), &r("mystery@"));
     sbom.depends(
-        "pkg:cargo/serde@1.0.200",
-        "pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep@0123456789abcdef0123456789abcdef01234567",
+        &r("pkg:cargo/serde@1.0.200"),
+        &r("pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep@0123456789abcdef0123456789abcdef01234567"),
     );
     sbom.validate().unwrap();
     sbom
@@ -581,6 +586,11 @@ fn invalid_documents_are_rejected_with_a_path() {
     );
     rejects(
         |d| d["packages"][1]["SPDXID"] = "SPDXRef-dep_1".into(),
+        "packages[1].SPDXID",
+        "not an SPDX id",
+    );
+    rejects(
+        |d| d["packages"][1]["SPDXID"] = format!("SPDXRef-{}", "a".repeat(4096)).into(),
         "packages[1].SPDXID",
         "not an SPDX id",
     );
@@ -987,14 +997,14 @@ mod roundtrip {
             .prop_map(|(root, comps, edges, t)| {
                 let mut sbom = Sbom::new(root, Timestamp::from_unix(t));
                 for (mut c, scope) in comps {
-                    if sbom.component(&c.bom_ref).is_some() {
+                    if sbom.component(c.bom_ref.as_str()).is_some() {
                         continue;
                     }
                     c.scope =
                         [Scope::Required, Scope::Optional, Scope::Excluded][usize::from(scope)];
                     sbom.add(c);
                 }
-                let refs: Vec<String> = std::iter::once(&sbom.root)
+                let refs: Vec<BomRef> = std::iter::once(&sbom.root)
                     .chain(&sbom.components)
                     .map(|c| c.bom_ref.clone())
                     .collect();
@@ -1008,7 +1018,7 @@ mod roundtrip {
                     }
                 }
                 // SPDX carries scope on edges: a component nothing points to is required.
-                let targets: std::collections::BTreeSet<String> =
+                let targets: std::collections::BTreeSet<BomRef> =
                     sbom.dependencies.values().flatten().cloned().collect();
                 for c in &mut sbom.components {
                     if !targets.contains(&c.bom_ref) {

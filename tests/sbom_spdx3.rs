@@ -31,8 +31,13 @@ use custodia::digest::DigestAlgorithm;
 use custodia::error::SbomError;
 use custodia::sbom::cargo::{CargoInput, from_cargo};
 use custodia::sbom::spdx3::{from_json, to_json};
-use custodia::sbom::{Component, Sbom, Scope, SourceKind};
+use custodia::sbom::{BomRef, Component, Sbom, Scope, SourceKind};
 use custodia::time::Timestamp;
+
+/// A bom-ref from a literal.
+fn r(s: &str) -> BomRef {
+    BomRef::parse(s).unwrap()
+}
 
 fn root_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,7 +121,7 @@ fn rich_sbom() -> Sbom {
     git.license = Some("GPL-2.0-or-later".parse().unwrap());
 
     let mut custom_ref = Component::new("local", "0.0.1");
-    custom_ref.bom_ref = "urn:example:local".to_owned();
+    custom_ref.bom_ref = r("urn:example:local");
     custom_ref.source = SourceKind::Path;
 
     let unknown = Component::new("mystery", "");
@@ -125,17 +130,17 @@ fn rich_sbom() -> Sbom {
         sbom.add(c);
     }
     let root = sbom.root.bom_ref.clone();
-    sbom.depends(&root, "pkg:cargo/serde@1.0.200");
-    sbom.depends(&root, "pkg:cargo/itoa@1.0.11");
+    sbom.depends(&root, &r("pkg:cargo/serde@1.0.200"));
+    sbom.depends(&root, &r("pkg:cargo/itoa@1.0.11"));
     sbom.depends(
         &root,
-        "pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index",
+        &r("pkg:cargo/internal_lib@0.3.0?repository_url=https://my.registry/index"),
     );
-    sbom.depends(&root, "urn:example:local");
-    sbom.depends("urn:example:local", "mystery@");
+    sbom.depends(&root, &r("urn:example:local"));
+    sbom.depends(&r("urn:example:local"), &r("mystery@"));
     sbom.depends(
-        "pkg:cargo/serde@1.0.200",
-        "pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep%400123456789abcdef0123456789abcdef01234567",
+        &r("pkg:cargo/serde@1.0.200"),
+        &r("pkg:cargo/gitdep@0.1.0?vcs_url=git%2Bhttps://github.com/o/gitdep%400123456789abcdef0123456789abcdef01234567"),
     );
     sbom.validate().unwrap();
     sbom
@@ -363,7 +368,7 @@ fn round_trip_keeps_every_component_license_and_edge() {
             assert_eq!(g.description, w.description);
         }
         // Scopes come back for every component an edge points to.
-        let targets: BTreeSet<&String> = want.dependencies.values().flatten().collect();
+        let targets: BTreeSet<&BomRef> = want.dependencies.values().flatten().collect();
         for (g, w) in got.components.iter().zip(&want.components) {
             if targets.contains(&w.bom_ref) {
                 assert_eq!(g.scope, w.scope, "{}", w.bom_ref);
@@ -420,6 +425,12 @@ fn broken_documents_are_refused_with_a_path() {
         .position(|n| n["type"] == "software_Package" && n.get("verifiedUsing").is_some())
         .unwrap();
     let rel = index("Relationship");
+    let kept_ref = good["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n.get("externalIdentifier").is_some())
+        .unwrap();
     type Change = Box<dyn Fn(&mut serde_json::Value)>;
     let cases: Vec<(Change, String)> = vec![
         (
@@ -451,6 +462,12 @@ fn broken_documents_are_refused_with_a_path() {
         (
             Box::new(move |d| d["@graph"][rel]["from"] = serde_json::json!({"type": "Person"})),
             format!("@graph[{rel}].from"),
+        ),
+        (
+            Box::new(move |d| {
+                d["@graph"][kept_ref]["externalIdentifier"][0]["identifier"] = "a\nb".into();
+            }),
+            format!("@graph[{kept_ref}].externalIdentifier[0].identifier"),
         ),
         (
             Box::new(move |d| {

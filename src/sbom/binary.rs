@@ -50,7 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::cargo::purl;
-use super::{Component, Sbom, Scope, SourceKind};
+use super::{BomRef, Component, Sbom, Scope, SourceKind};
 use crate::digest::DigestAlgorithm;
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -253,7 +253,7 @@ pub fn from_audit_json(json: &[u8], limits: Limits, timestamp: Timestamp) -> Res
             ));
         }
     }
-    let bom_refs: Vec<String> = components
+    let bom_refs: Vec<BomRef> = components
         .iter()
         .flatten()
         .map(|c| c.bom_ref.clone())

@@ -233,10 +233,9 @@ pub fn from_cargo(input: &CargoInput<'_>, timestamp: Timestamp) -> Result<Sbom, 
         by_name.entry(p.name.as_str()).or_default().push(i);
     }
     for (i, p) in lock.package.iter().enumerate() {
-        let from = components
-            .get(i)
-            .map(|c| c.bom_ref.clone())
-            .unwrap_or_default();
+        let Some(from) = components.get(i).map(|c| c.bom_ref.clone()) else {
+            continue;
+        };
         for dep in &p.dependencies {
             let j = resolve(&lock.package, &by_name, dep).map_err(|reason| {
                 invalid(
@@ -245,11 +244,9 @@ pub fn from_cargo(input: &CargoInput<'_>, timestamp: Timestamp) -> Result<Sbom, 
                     reason,
                 )
             })?;
-            let to = components
-                .get(j)
-                .map(|c| c.bom_ref.clone())
-                .unwrap_or_default();
-            sbom.depends(&from, &to);
+            if let Some(to) = components.get(j) {
+                sbom.depends(&from, &to.bom_ref);
+            }
         }
     }
     // A virtual workspace root depends on every workspace member.

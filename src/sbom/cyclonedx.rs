@@ -109,7 +109,7 @@
 //! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
 //! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
-//! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
+//! sbom.depends(&"pkg:cargo/app@1.0.0".parse()?, &"pkg:cargo/log@0.4.21".parse()?);
 //!
 //! let json = to_json(&sbom, CycloneDxVersion::V1_6)?;
 //! assert_eq!(json, to_json(&sbom, CycloneDxVersion::default())?);
@@ -120,7 +120,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Component, LicenseExpression, Purl, Sbom, Scope, SourceKind};
+use super::{BomRef, Component, LicenseExpression, Purl, Sbom, Scope, SourceKind};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -302,7 +302,7 @@ pub fn to_json(sbom: &Sbom, version: CycloneDxVersion) -> Result<Vec<u8>, Error>
         graph
             .entry(from.as_str())
             .or_default()
-            .extend(tos.iter().map(String::as_str));
+            .extend(tos.iter().map(BomRef::as_str));
     }
     let bom = out::Bom {
         schema: version.schema_url(),
@@ -369,7 +369,7 @@ fn write_component(c: &Component, root: bool) -> out::Component<'_> {
     };
     out::Component {
         kind: if root { "application" } else { "library" },
-        bom_ref: &c.bom_ref,
+        bom_ref: c.bom_ref.as_str(),
         supplier: c.supplier.as_deref().map(|name| out::Organization { name }),
         name: &c.name,
         version: &c.version,
@@ -782,28 +782,33 @@ struct Reader {
     version: SpecVersion,
     /// Every explicit bom-ref (components, pedigree components, services,
     /// citations).
-    refs: BTreeSet<String>,
+    refs: BTreeSet<BomRef>,
     /// Components kept in the model, in document order (pre-order).
     components: Vec<Read>,
 }
 
 impl Reader {
-    fn register_ref(&mut self, bom_ref: Option<&str>, path: &str) -> Result<(), Error> {
-        if let Some(r) = bom_ref {
-            if r.is_empty() {
-                return Err(invalid(
-                    format!("{path}.bom-ref"),
-                    "a bom-ref cannot be empty",
-                ));
-            }
-            if !self.refs.insert(r.to_owned()) {
-                return Err(invalid(
-                    format!("{path}.bom-ref"),
-                    format!("bom-ref `{}` is used twice", crate::digest::shorten(r)),
-                ));
-            }
+    /// Parses and records an explicit bom-ref; it must be unique.
+    fn register_ref(&mut self, bom_ref: Option<&str>, path: &str) -> Result<Option<BomRef>, Error> {
+        let Some(r) = bom_ref else {
+            return Ok(None);
+        };
+        let r = BomRef::parse(r).map_err(|e| {
+            invalid(
+                format!("{path}.bom-ref"),
+                format!("`{}` is not a bom-ref: {e}", crate::digest::shorten(r)),
+            )
+        })?;
+        if !self.refs.insert(r.clone()) {
+            return Err(invalid(
+                format!("{path}.bom-ref"),
+                format!(
+                    "bom-ref `{}` is used twice",
+                    crate::digest::shorten(r.as_str())
+                ),
+            ));
         }
-        Ok(())
+        Ok(Some(r))
     }
 
     fn check_properties(&self, properties: &[input::Property], path: &str) -> Result<(), Error> {
@@ -875,7 +880,7 @@ impl Reader {
                 ),
             ));
         }
-        self.register_ref(c.bom_ref.as_deref(), path)?;
+        let explicit_ref = self.register_ref(c.bom_ref.as_deref(), path)?;
         self.check_properties(&c.properties, path)?;
         if c.version_range.is_some() {
             if c.version.is_some() {
@@ -914,7 +919,10 @@ impl Reader {
             .and_then(|p| p.value.as_deref())
             .map_or(SourceKind::Unknown, parse_source);
         let mut component = Component::new(c.name.clone(), c.version.clone().unwrap_or_default());
-        component.bom_ref = c.bom_ref.clone().unwrap_or_default();
+        let explicit = explicit_ref.is_some();
+        if let Some(r) = explicit_ref {
+            component.bom_ref = r;
+        }
         component.purl = c
             .purl
             .as_deref()
@@ -939,7 +947,7 @@ impl Reader {
         component.description = c.description.clone();
         Ok(Read {
             component,
-            explicit_ref: c.bom_ref.is_some(),
+            explicit_ref: explicit,
         })
     }
 
@@ -1236,15 +1244,8 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     let mut root = match root {
         Some(read) => read,
         None => {
-            let mut candidate = NO_ROOT.to_owned();
-            let mut n = 1u64;
-            while used.contains(&candidate) {
-                n += 1;
-                candidate = format!("{NO_ROOT}#{n}");
-            }
-            used.insert(candidate.clone());
             let mut component = Component::new("unknown", "");
-            component.bom_ref = candidate;
+            component.bom_ref = unused(NO_ROOT, &mut used);
             Read {
                 component,
                 explicit_ref: true,
@@ -1256,7 +1257,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         assign_ref(read, &mut used);
     }
 
-    let model_refs: BTreeSet<String> = std::iter::once(&root)
+    let model_refs: BTreeSet<BomRef> = std::iter::once(&root)
         .chain(&reader.components)
         .filter(|r| r.explicit_ref)
         .map(|r| r.component.bom_ref.clone())
@@ -1265,19 +1266,19 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
     sbom.components = reader.components.into_iter().map(|r| r.component).collect();
     for (i, d) in bom.dependencies.iter().enumerate() {
         let path = format!("dependencies[{i}]");
-        check_ref(&reader.refs, &d.reference, &format!("{path}.ref"))?;
+        let from = check_ref(&reader.refs, &d.reference, &format!("{path}.ref"))?;
         let mut seen = BTreeSet::new();
         for (j, to) in d.depends_on.iter().enumerate() {
             let at = format!("{path}.dependsOn[{j}]");
-            check_ref(&reader.refs, to, &at)?;
+            let to = check_ref(&reader.refs, to, &at)?;
             if !seen.insert(to.as_str()) {
                 return Err(invalid(
                     at,
-                    format!("`{}` is listed twice", crate::digest::shorten(to)),
+                    format!("`{}` is listed twice", crate::digest::shorten(to.as_str())),
                 ));
             }
-            if model_refs.contains(&d.reference) && model_refs.contains(to) {
-                sbom.depends(&d.reference, to);
+            if model_refs.contains(from) && model_refs.contains(to) {
+                sbom.depends(from, to);
             }
         }
     }
@@ -1286,7 +1287,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
 
 /// Gives a component without bom-ref its purl, else `NAME@VERSION` (or
 /// `NAME`), made unique with `#2`, `#3`, ...
-fn assign_ref(read: &mut Read, used: &mut BTreeSet<String>) {
+fn assign_ref(read: &mut Read, used: &mut BTreeSet<BomRef>) {
     if read.explicit_ref {
         return;
     }
@@ -1296,30 +1297,36 @@ fn assign_ref(read: &mut Read, used: &mut BTreeSet<String>) {
         (None, true) => c.name.clone(),
         (None, false) => format!("{}@{}", c.name, c.version),
     };
-    let mut candidate = base.clone();
+    c.bom_ref = unused(&base, used);
+}
+
+/// `base`, else `base#2`, `base#3`, ... : the first not in `used` (as a
+/// [`BomRef`], derived when the text is not one), which is then used.
+fn unused(base: &str, used: &mut BTreeSet<BomRef>) -> BomRef {
+    let mut candidate = BomRef::derive(base.to_owned());
     let mut n = 1u64;
     while used.contains(&candidate) {
         n += 1;
-        candidate = format!("{base}#{n}");
+        candidate = BomRef::derive(format!("{base}#{n}"));
     }
     used.insert(candidate.clone());
-    c.bom_ref = candidate;
+    candidate
 }
 
-fn check_ref(refs: &BTreeSet<String>, r: &str, path: &str) -> Result<(), Error> {
+/// The known bom-ref `r` names.
+fn check_ref<'a>(refs: &'a BTreeSet<BomRef>, r: &str, path: &str) -> Result<&'a BomRef, Error> {
     if r.is_empty() {
         return Err(invalid(path, "a reference cannot be empty"));
     }
-    if !refs.contains(r) {
-        return Err(invalid(
+    refs.get(r).ok_or_else(|| {
+        invalid(
             path,
             format!(
                 "`{}` is not the bom-ref of a component or service",
                 crate::digest::shorten(r)
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 #[cfg(feature = "auditable")]
 pub mod binary;
+mod bom_ref;
 pub mod cargo;
 pub mod cyclonedx;
 mod license;
@@ -17,6 +18,7 @@ mod purl;
 pub mod spdx;
 pub mod spdx3;
 
+pub use bom_ref::{BomRef, BomRefError};
 pub use license::{LicenseError, LicenseExpression, license_list_version};
 pub use purl::{Purl, PurlError};
 
@@ -71,7 +73,7 @@ pub enum Scope {
 #[non_exhaustive]
 pub struct Component {
     /// Identifier unique within the SBOM (the purl when there is one).
-    pub bom_ref: String,
+    pub bom_ref: BomRef,
     /// Name.
     pub name: String,
     /// Version.
@@ -95,11 +97,12 @@ pub struct Component {
 
 impl Component {
     /// A component with a name and version; its bom-ref is `name@version`
-    /// until a purl is set.
+    /// until a purl is set (`sha256:HEX` of `name@version` when that is
+    /// not a valid [`BomRef`]: a control character, or too long).
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         let (name, version) = (name.into(), version.into());
         Self {
-            bom_ref: format!("{name}@{version}"),
+            bom_ref: BomRef::derive(format!("{name}@{version}")),
             name,
             version,
             purl: None,
@@ -114,7 +117,7 @@ impl Component {
 
     /// Sets the purl, which also becomes the bom-ref.
     pub fn with_purl(mut self, purl: Purl) -> Self {
-        self.bom_ref = purl.as_str().to_owned();
+        self.bom_ref = BomRef::from(&purl);
         self.purl = Some(purl);
         self
     }
@@ -127,8 +130,10 @@ impl Component {
 /// use custodia::sbom::{Component, Sbom};
 /// use custodia::time::Timestamp;
 /// let mut sbom = Sbom::new(Component::new("app", "1.0.0"), Timestamp::from_unix(0));
-/// sbom.add(Component::new("log", "0.4.21"));
-/// sbom.depends("app@1.0.0", "log@0.4.21");
+/// let log = Component::new("log", "0.4.21");
+/// sbom.depends(&sbom.root.bom_ref.clone(), &log.bom_ref);
+/// sbom.add(log);
+/// assert!(sbom.dependencies["app@1.0.0"].contains("log@0.4.21"));
 /// assert_eq!(sbom.components.len(), 1);
 /// assert!(sbom.validate().is_ok());
 /// ```
@@ -140,7 +145,7 @@ pub struct Sbom {
     /// Every other component, sorted by bom-ref when written.
     pub components: Vec<Component>,
     /// bom-ref -> the bom-refs it depends on directly.
-    pub dependencies: BTreeMap<String, BTreeSet<String>>,
+    pub dependencies: BTreeMap<BomRef, BTreeSet<BomRef>>,
     /// When the SBOM was made (fixed by the caller for reproducible output).
     pub timestamp: Timestamp,
 }
@@ -162,11 +167,11 @@ impl Sbom {
     }
 
     /// Records that `from` depends on `to`.
-    pub fn depends(&mut self, from: &str, to: &str) {
+    pub fn depends(&mut self, from: &BomRef, to: &BomRef) {
         self.dependencies
-            .entry(from.to_owned())
+            .entry(from.clone())
             .or_default()
-            .insert(to.to_owned());
+            .insert(to.clone());
     }
 
     /// The component (or root) with this bom-ref.
@@ -192,18 +197,16 @@ impl Sbom {
         };
         let mut refs = BTreeSet::new();
         for c in std::iter::once(&self.root).chain(&self.components) {
-            if c.bom_ref.is_empty() || c.name.is_empty() {
-                return Err(
-                    invalid(format!("component `{}` has no name or bom-ref", c.name)).into(),
-                );
+            if c.name.is_empty() {
+                return Err(invalid(format!("component `{}` has no name", c.bom_ref)).into());
             }
-            if !refs.insert(c.bom_ref.as_str()) {
+            if !refs.insert(&c.bom_ref) {
                 return Err(invalid(format!("bom-ref `{}` is used twice", c.bom_ref)).into());
             }
         }
         for (from, tos) in &self.dependencies {
             for r in std::iter::once(from).chain(tos) {
-                if !refs.contains(r.as_str()) {
+                if !refs.contains(r) {
                     return Err(invalid(format!("dependency names unknown bom-ref `{r}`")).into());
                 }
             }
@@ -221,7 +224,7 @@ impl Sbom {
             h.update(&[0]);
         };
         for c in std::iter::once(&self.root).chain(self.sorted_components()) {
-            feed(&c.bom_ref);
+            feed(c.bom_ref.as_str());
             feed(&c.name);
             feed(&c.version);
             feed(c.purl.as_ref().map_or("", Purl::as_str));
@@ -239,9 +242,9 @@ impl Sbom {
             }
         }
         for (from, tos) in &self.dependencies {
-            feed(from);
+            feed(from.as_str());
             for t in tos {
-                feed(t);
+                feed(t.as_str());
             }
         }
         h.finish()

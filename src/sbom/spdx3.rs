@@ -91,7 +91,7 @@
 //! let mut log = Component::new("log", "0.4.21").with_purl("pkg:cargo/log@0.4.21".parse()?);
 //! log.license = Some("MIT OR Apache-2.0".parse()?);
 //! sbom.add(log);
-//! sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
+//! sbom.depends(&"pkg:cargo/app@1.0.0".parse()?, &"pkg:cargo/log@0.4.21".parse()?);
 //!
 //! let json = spdx3::to_json(&sbom)?;
 //! assert_eq!(json, spdx3::to_json(&sbom)?);
@@ -109,7 +109,7 @@ use super::spdx::{
     NOASSERTION, assign_ids, download_location, read_source, uri_encode, write_license,
     write_source,
 };
-use super::{Component, LicenseExpression, Purl, Sbom, Scope};
+use super::{BomRef, Component, LicenseExpression, Purl, Sbom, Scope};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
 use crate::time::Timestamp;
@@ -273,7 +273,7 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
         uri_encode(&sbom.root.version),
         sbom.content_uuid()
     );
-    let ids: Vec<String> = assign_ids(&all)
+    let ids: Vec<String> = assign_ids(&all)?
         .into_iter()
         .map(|id| format!("{base}#{id}"))
         .collect();
@@ -345,13 +345,13 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
                     hash_value: d.hex(),
                 })
                 .collect(),
-            external_identifier: if c.bom_ref == default_ref {
+            external_identifier: if c.bom_ref.as_str() == default_ref {
                 Vec::new()
             } else {
                 vec![ExternalIdentifierOut {
                     kind: "ExternalIdentifier",
                     identifier_type: "other",
-                    identifier: c.bom_ref.clone(),
+                    identifier: c.bom_ref.to_string(),
                     issuing_authority: BOM_REF_AUTHORITY,
                 }]
             },
@@ -500,6 +500,16 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
 }
 
 // ---------------------------------------------------------------- reader
+
+/// An id used as a bom-ref (a package's spdxId, a kept bom-ref).
+fn parse_ref(id: &str, path: &str) -> Result<BomRef, Error> {
+    BomRef::parse(id).map_err(|e| {
+        invalid(
+            path,
+            format!("`{}` is not a bom-ref: {e}", crate::digest::shorten(id)),
+        )
+    })
+}
 
 fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
     SbomError::Invalid {
@@ -860,7 +870,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
 
     // Packages.
     let mut package_at: BTreeMap<usize, usize> = BTreeMap::new(); // node -> component index
-    let mut components: Vec<(Component, Option<String>, String)> = Vec::new();
+    let mut components: Vec<(Component, Option<BomRef>, BomRef)> = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
         if n.kind != "software_Package" {
             continue;
@@ -870,6 +880,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
             .spdx_id
             .clone()
             .ok_or_else(|| invalid(path.clone(), "a package needs a spdxId"))?;
+        let spdx_id = parse_ref(&spdx_id, &format!("{path}.spdxId"))?;
         let name = n.name.clone().unwrap_or_default();
         let version = n.package_version.clone().unwrap_or_default();
         let mut c = Component::new(name, version);
@@ -899,24 +910,31 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         let explicit = n
             .external_identifier
             .iter()
-            .find(|e| {
+            .enumerate()
+            .find(|(_, e)| {
                 e.identifier_type == "other"
                     && e.issuing_authority.as_deref() == Some(BOM_REF_AUTHORITY)
             })
-            .map(|e| e.identifier.clone());
+            .map(|(k, e)| {
+                parse_ref(
+                    &e.identifier,
+                    &format!("{path}.externalIdentifier[{k}].identifier"),
+                )
+            })
+            .transpose()?;
         package_at.insert(i, components.len());
         components.push((c, explicit, spdx_id));
     }
 
     // bom-refs: the kept one, else the purl, else NAME@VERSION; clashes
     // fall back to the spdxId.
-    let candidate = |c: &Component, explicit: &Option<String>| {
+    let candidate = |c: &Component, explicit: &Option<BomRef>| {
         explicit
             .clone()
-            .or_else(|| c.purl.as_ref().map(|p| p.as_str().to_owned()))
-            .unwrap_or_else(|| format!("{}@{}", c.name, c.version))
+            .or_else(|| c.purl.as_ref().map(BomRef::from))
+            .unwrap_or_else(|| BomRef::derive(format!("{}@{}", c.name, c.version)))
     };
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<BomRef, usize> = BTreeMap::new();
     for (c, explicit, _) in &components {
         *counts.entry(candidate(c, explicit)).or_default() += 1;
     }
@@ -1054,7 +1072,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         .iter()
         .filter_map(|r| package_at.get(r).copied())
         .collect();
-    let bom_refs: Vec<String> = components
+    let bom_refs: Vec<BomRef> = components
         .iter()
         .map(|(c, _, _)| c.bom_ref.clone())
         .collect();
@@ -1067,22 +1085,27 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
             Vec::new(),
         ),
         several => {
-            let (name, id) = nodes
+            let (name, id) = match nodes
                 .iter()
-                .find(|n| n.kind == "SpdxDocument")
-                .map(|n| {
-                    (
-                        n.name.clone().unwrap_or_else(|| "SpdxDocument".to_owned()),
-                        n.spdx_id.clone().unwrap_or_default(),
-                    )
-                })
-                .unwrap_or_else(|| ("SpdxDocument".to_owned(), "SpdxDocument".to_owned()));
-            let mut root = Component::new(name, "");
-            root.bom_ref = if id.is_empty() {
-                "SpdxDocument".to_owned()
-            } else {
-                id
+                .enumerate()
+                .find(|(_, n)| n.kind == "SpdxDocument")
+            {
+                Some((i, n)) => (
+                    n.name.clone().unwrap_or_else(|| "SpdxDocument".to_owned()),
+                    match n.spdx_id.as_deref() {
+                        Some(id) if !id.is_empty() => {
+                            parse_ref(id, &format!("@graph[{i}].spdxId"))?
+                        }
+                        _ => BomRef::derive("SpdxDocument".to_owned()),
+                    },
+                ),
+                None => (
+                    "SpdxDocument".to_owned(),
+                    BomRef::derive("SpdxDocument".to_owned()),
+                ),
             };
+            let mut root = Component::new(name, "");
+            root.bom_ref = id;
             (root, several.to_vec())
         }
     };

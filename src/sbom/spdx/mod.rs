@@ -53,7 +53,7 @@
 //! told the encoding). Fields the model uses are checked strictly, with the
 //! JSON path in the error: `spdxVersion`, `dataLicense`, the document's
 //! `SPDXID`, `creationInfo.created` (exactly `YYYY-MM-DDThh:mm:ssZ`),
-//! every element id (charset `SPDXRef-[A-Za-z0-9.-]+`, unique), every
+//! every element id (an [`SpdxId`]: `SPDXRef-[A-Za-z0-9.-]+`, unique), every
 //! relationship (known type for the version, ids that exist), checksums
 //! (lowercase hex of the algorithm's length), license expressions (SPDX
 //! expression syntax, parsed into [`LicenseExpression`]; ids are not
@@ -82,16 +82,19 @@
 //! `LicenseRef-ID`), unparsable license expressions (`NOASSERTION`), and
 //! sub-second timestamps.
 
+mod id;
 mod reader;
 mod writer;
 
 use std::collections::BTreeSet;
 
+pub use id::{SpdxId, SpdxIdError};
 pub use reader::from_json;
 pub use writer::to_json;
 
 use super::{Component, LicenseExpression, SourceKind};
 use crate::digest::DigestAlgorithm;
+use crate::error::{Error, SbomError};
 
 const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
 pub(super) const NOASSERTION: &str = "NOASSERTION";
@@ -115,21 +118,24 @@ fn spdx_algorithm(a: DigestAlgorithm) -> &'static str {
 /// A bom-ref that already is a valid SPDX id (what the reader assigns when
 /// purls or NAME@VERSION clash) is kept, so ids settle after one round
 /// trip; the others are `SPDXRef-Package-NAME-VERSION`, with a suffix from
-/// the bom-ref's hash (then a counter) when that is taken.
-pub(super) fn assign_ids(all: &[&Component]) -> Vec<String> {
-    let mut used: BTreeSet<String> = BTreeSet::from([DOCUMENT_ID.to_owned()]);
+/// the bom-ref's hash (then a counter) when that is taken. Names and
+/// versions count up to 1,000 characters each, so every id fits
+/// [`SpdxId`]'s bound.
+pub(super) fn assign_ids(all: &[&Component]) -> Result<Vec<SpdxId>, Error> {
+    let mut used: BTreeSet<SpdxId> = BTreeSet::from([SpdxId::document()]);
     // First pass: bom-refs that are SPDX ids already, first come first kept.
-    let kept: Vec<bool> = all
+    let kept: Vec<Option<SpdxId>> = all
         .iter()
         .map(|c| {
-            c.bom_ref.strip_prefix("SPDXRef-").is_some_and(is_idstring)
-                && used.insert(c.bom_ref.clone())
+            SpdxId::parse(c.bom_ref.as_str())
+                .ok()
+                .filter(|id| used.insert(id.clone()))
         })
         .collect();
     let mut ids = Vec::with_capacity(all.len());
     for (c, kept) in all.iter().zip(kept) {
-        if kept {
-            ids.push(c.bom_ref.clone());
+        if let Some(id) = kept {
+            ids.push(id);
             continue;
         }
         let mut base = format!("SPDXRef-Package-{}", sanitize_id(&c.name));
@@ -138,24 +144,31 @@ pub(super) fn assign_ids(all: &[&Component]) -> Vec<String> {
             base.push_str(&sanitize_id(&c.version));
         }
         let mut id = base.clone();
-        if used.contains(&id) {
-            let hash = DigestAlgorithm::Sha256.hash(c.bom_ref.as_bytes()).hex();
+        if used.contains(id.as_str()) {
+            let hash = DigestAlgorithm::Sha256
+                .hash(c.bom_ref.as_str().as_bytes())
+                .hex();
             base = format!("{base}-{}", hash.get(..12).unwrap_or(&hash));
             id = base.clone();
             let mut n = 2u64;
-            while used.contains(&id) {
+            while used.contains(id.as_str()) {
                 id = format!("{base}-{n}");
                 n += 1;
             }
         }
+        let id = SpdxId::parse(&id).map_err(|e| SbomError::Serialize {
+            document: "SPDX",
+            reason: format!("no SPDX id for `{}`: {e}", c.bom_ref),
+        })?;
         used.insert(id.clone());
         ids.push(id);
     }
-    ids
+    Ok(ids)
 }
 
 fn sanitize_id(s: &str) -> String {
     s.chars()
+        .take(1000)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
                 c
@@ -330,12 +343,6 @@ pub(super) fn write_license(
     let (listed, new_refs) = expr.to_listed().ok()?;
     refs.extend(new_refs);
     Some(listed.to_string())
-}
-
-fn is_idstring(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 fn is_idstring_plus(s: &str) -> bool {

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{DOCUMENT_ID, is_idstring, is_idstring_plus, read_source, read_supplier};
+use super::{DOCUMENT_ID, SpdxId, is_idstring_plus, read_source, read_supplier};
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, SbomError};
-use crate::sbom::{Component, LicenseExpression, Purl, Sbom, Scope};
+use crate::sbom::{BomRef, Component, LicenseExpression, Purl, Sbom, Scope};
 use crate::time::Timestamp;
 
 #[derive(Deserialize)]
@@ -220,17 +220,13 @@ fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
     }
 }
 
-fn check_element_id(id: &str, path: &str) -> Result<(), Error> {
-    match id.strip_prefix("SPDXRef-") {
-        Some(rest) if is_idstring(rest) => Ok(()),
-        _ => Err(invalid(
+fn check_element_id(id: &str, path: &str) -> Result<SpdxId, Error> {
+    SpdxId::parse(id).map_err(|e| {
+        invalid(
             path,
-            format!(
-                "`{}` is not an SPDX id (SPDXRef- followed by letters, digits, `.` and `-`)",
-                crate::digest::shorten(id)
-            ),
-        )),
-    }
+            format!("`{}` is not an SPDX id: {e}", crate::digest::shorten(id)),
+        )
+    })
 }
 
 fn check_checksums(checksums: &[ChecksumIn], path: &str) -> Result<Vec<Digest>, Error> {
@@ -453,16 +449,17 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         components.push(read_package(p, &format!("packages[{i}]"))?);
     }
     // bom-refs: purl or name@version, the SPDX id where those clash.
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<BomRef, usize> = BTreeMap::new();
     for c in &components {
         *counts.entry(c.bom_ref.clone()).or_default() += 1;
     }
-    for (c, p) in components.iter_mut().zip(packages) {
+    for (i, (c, p)) in components.iter_mut().zip(packages).enumerate() {
         if counts.get(&c.bom_ref).copied().unwrap_or(0) > 1 || c.bom_ref == DOCUMENT_ID {
-            c.bom_ref = p.spdx_id.clone();
+            let id = check_element_id(&p.spdx_id, &format!("packages[{i}].SPDXID"))?;
+            c.bom_ref = BomRef::from(&id);
         }
     }
-    let ref_of: BTreeMap<&str, String> = packages
+    let ref_of: BTreeMap<&str, BomRef> = packages
         .iter()
         .zip(&components)
         .map(|(p, c)| (p.spdx_id.as_str(), c.bom_ref.clone()))
@@ -484,7 +481,7 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         }
         described.push(d);
     }
-    let mut edges: Vec<(String, String, EdgeKind)> = Vec::new();
+    let mut edges: Vec<(BomRef, BomRef, EdgeKind)> = Vec::new();
     for (i, r) in doc.relationships.iter().flatten().enumerate() {
         let path = format!("relationships[{i}]");
         let known = RELATIONSHIP_TYPES
@@ -563,20 +560,21 @@ pub fn from_json(bytes: &[u8]) -> Result<Sbom, Error> {
         }
         None => {
             let mut root = Component::new(doc.name.clone(), "");
-            root.bom_ref = DOCUMENT_ID.to_owned();
+            root.bom_ref = BomRef::from(&SpdxId::document());
             (root, components, true)
         }
     };
     let mut sbom = Sbom::new(root, timestamp);
     sbom.components = rest;
+    let root_ref = sbom.root.bom_ref.clone();
     if synthetic {
         for d in &described_packages {
             if let Some(r) = ref_of.get(d) {
-                sbom.depends(DOCUMENT_ID, r);
+                sbom.depends(&root_ref, r);
             }
         }
     }
-    let mut incoming: BTreeMap<String, BTreeSet<u8>> = BTreeMap::new();
+    let mut incoming: BTreeMap<BomRef, BTreeSet<u8>> = BTreeMap::new();
     for (from, to, kind) in &edges {
         sbom.depends(from, to);
         let k = match kind {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::{
-    DOCUMENT_ID, NOASSERTION, assign_ids, download_location, spdx_algorithm, uri_encode,
+    DOCUMENT_ID, NOASSERTION, SpdxId, assign_ids, download_location, spdx_algorithm, uri_encode,
     write_license, write_source, write_supplier,
 };
 use crate::error::{Error, SbomError};
@@ -105,7 +105,7 @@ struct ExtractedOut {
 /// let mut log = Component::new("log", "0.4.21").with_purl(Purl::parse("pkg:cargo/log@0.4.21")?);
 /// log.license = Some("MIT OR Apache-2.0".parse()?);
 /// sbom.add(log);
-/// sbom.depends("pkg:cargo/app@1.0.0", "pkg:cargo/log@0.4.21");
+/// sbom.depends(&"pkg:cargo/app@1.0.0".parse()?, &"pkg:cargo/log@0.4.21".parse()?);
 ///
 /// let json = spdx::to_json(&sbom)?;
 /// let text = String::from_utf8(json.clone()).unwrap();
@@ -118,7 +118,7 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
     let all: Vec<&Component> = std::iter::once(&sbom.root)
         .chain(sbom.sorted_components())
         .collect();
-    let ids = assign_ids(&all);
+    let ids = assign_ids(&all)?;
     let id_of: BTreeMap<&str, &str> = all
         .iter()
         .zip(&ids)
@@ -132,10 +132,10 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
         .iter()
         .zip(&ids)
         .enumerate()
-        .map(|(i, (c, id))| package_out(c, id, i == 0, &mut license_refs))
+        .map(|(i, (c, id))| package_out(c, id.as_str(), i == 0, &mut license_refs))
         .collect();
 
-    let root_id = ids.first().cloned().unwrap_or_default();
+    let root_id = ids.first().map(SpdxId::to_string).unwrap_or_default();
     let mut relationships = vec![RelationshipOut {
         spdx_element_id: DOCUMENT_ID.to_owned(),
         relationship_type: "DESCRIBES",
