@@ -269,7 +269,10 @@ impl Audit {
     }
 }
 
-/// Audits `store` against `policy`: see the [module](self) docs.
+/// Audits `store` against `policy`: every environment validated with its
+/// source paths, the policy the records were gated by, every stored
+/// envelope, the files, the checkpoints, where the artifact is, and the
+/// chain graph.
 ///
 /// `Err` only for the caller's own inputs: an environment the policy does
 /// not have, or a `files` path that cannot be read or is not a regular

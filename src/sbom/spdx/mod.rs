@@ -1,4 +1,4 @@
-//! SPDX 2.3 JSON writer and SPDX 2.2 / 2.3 JSON reader for the [`Sbom`]
+//! SPDX 2.3 JSON writer and SPDX 2.2 / 2.3 JSON reader for the [`Sbom`](super::Sbom)
 //! model.
 //!
 //! The format is written and read with serde types of our own. The
@@ -10,7 +10,7 @@
 //! # Writing ([`to_json`])
 //!
 //! * `documentNamespace` is `https://spdx.custodia.dev/NAME-VERSION-UUID`
-//!   with the root's name and version and [`Sbom::content_uuid`], so the
+//!   with the root's name and version and [`Sbom::content_uuid`](super::Sbom::content_uuid), so the
 //!   same content gives the same namespace; `created` is the SBOM's
 //!   timestamp in whole seconds (`YYYY-MM-DDThh:mm:ssZ`: spdx-tools rejects
 //!   fractional seconds); the creator is `Tool: custodia-VERSION`.
@@ -44,7 +44,7 @@
 //!   DEV_DEPENDENCY_OF A` (excluded: build- or dev-only; SPDX has no single
 //!   type for "not delivered", and the reader maps `DEV_`, `BUILD_` and
 //!   `TEST_DEPENDENCY_OF` back to excluded). Edges naming a bom-ref that is
-//!   not in the SBOM are skipped ([`Sbom::validate`] rejects such models).
+//!   not in the SBOM are skipped ([`Sbom::validate`](super::Sbom::validate) rejects such models).
 //!
 //! # Reading ([`from_json`])
 //!
