@@ -120,5 +120,26 @@ fn fuzz_seeds_parse() {
         custodia::pkcs11::fuzz_uri(&bytes);
         parsed += usize::from(Pkcs11Uri::parse(std::str::from_utf8(&bytes).unwrap()).is_ok());
     }
-    assert_eq!(parsed, 5, "every seed is a valid URI");
+    assert_eq!(parsed, 6, "every seed is a valid URI");
+}
+
+/// Found by the fuzz smoke: a URI within the length limit that writes
+/// back longer than it (percent-encoding what it had bare). Reading the
+/// written form must refuse it for its length, never misparse it.
+#[test]
+fn a_uri_that_writes_longer_than_the_limit_is_refused_for_its_length() {
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds/pkcs11_uri/written-over-limit");
+    let text = String::from_utf8(std::fs::read(seed).unwrap()).unwrap();
+    let uri = Pkcs11Uri::parse(&text).unwrap();
+    let written = uri.to_string_with_pin();
+    assert!(written.len() > custodia::pkcs11::MAX_URI_BYTES);
+    assert!(matches!(
+        Pkcs11Uri::parse(&written),
+        Err(custodia::pkcs11::Pkcs11Error::InvalidUri {
+            reason: custodia::pkcs11::UriProblem::TooLong
+        })
+    ));
+    // And the fuzz harness's properties hold for it.
+    custodia::pkcs11::fuzz_uri(text.as_bytes());
 }
