@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::Error;
 use crate::digest::{DigestAlgorithm, DigestSet};
 use crate::dsse::Envelope;
 use crate::keys::{KeyAlgorithm, PrivateKey};
@@ -101,83 +102,102 @@ fn decisions(store: &DirStore, policy: &ActivePolicy, kept: &TrustedState) -> Ve
         .collect()
 }
 
-fn base() -> &'static Base {
-    static BASE: OnceLock<Base> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let builder = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-        let promoter = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-        let policy = serde_json::json!({
-            "version": 1,
-            "keys": [
-                {"identity": "ci", "roles": ["builder"], "publicKey": builder.public_key().to_pem()},
-                {"identity": "deployer", "roles": ["promoter", "operator"], "publicKey": promoter.public_key().to_pem()}
-            ],
-            "environments": [
-                {"name": "dev", "requires": [{"predicateType": "https://slsa.dev/provenance/v1", "signerRole": "builder"}]},
-                {"name": "prod"}
-            ],
-            "promotions": [{"from": "dev", "to": "prod"}]
-        });
-        let policy = Policy::from_json(policy.to_string().as_bytes())
-            .unwrap()
-            .activate()
-            .unwrap();
-        let dir = std::env::temp_dir().join(format!("custodia-fuzz-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = DirStore::open(&dir).unwrap();
-        for n in 1..=2u8 {
-            let a = artifact(n);
-            let t = T0 + i64::from(n) * 10 * 3600;
-            let st = BuildContext::new("https://ci.example/builder")
-                .with_subject("app", a.clone())
-                .with_times(Timestamp::from_unix(t - 60), Timestamp::from_unix(t - 30))
-                .to_statement()
-                .unwrap();
-            let prov = store
-                .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &builder).unwrap().to_json())
-                .unwrap();
-            let gate = GateRequest::new(a.clone(), None, "dev", Timestamp::from_unix(t));
-            promote(&store, &policy, &PromotionRequest::new(gate, vec![prov]), &promoter).unwrap();
-            let gate = GateRequest::new(a, Some("dev"), "prod", Timestamp::from_unix(t + 3600));
-            promote(&store, &policy, &PromotionRequest::new(gate, vec![]), &promoter).unwrap();
-        }
-        let incident = Incident::new("prod", Timestamp::from_unix(T0 + 22 * 3600), "errors");
-        record_incident(&store, &artifact(2), &incident, &promoter).unwrap();
-        rollback(
+/// The base store, built once; `Err` (a broken fixture, never input)
+/// makes every run a no-op, and the unit test below fails on it.
+fn base() -> Result<&'static Base, &'static str> {
+    static BASE: OnceLock<Result<Base, String>> = OnceLock::new();
+    BASE.get_or_init(|| build_base().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+fn build_base() -> Result<Base, Error> {
+    let builder = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+    let promoter = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
+    let policy = serde_json::json!({
+        "version": 1,
+        "keys": [
+            {"identity": "ci", "roles": ["builder"], "publicKey": builder.public_key().to_pem()},
+            {"identity": "deployer", "roles": ["promoter", "operator"], "publicKey": promoter.public_key().to_pem()}
+        ],
+        "environments": [
+            {"name": "dev", "requires": [{"predicateType": "https://slsa.dev/provenance/v1", "signerRole": "builder"}]},
+            {"name": "prod"}
+        ],
+        "promotions": [{"from": "dev", "to": "prod"}]
+    });
+    let policy = Policy::from_json(policy.to_string().as_bytes())?.activate()?;
+    let dir = std::env::temp_dir().join(format!("custodia-fuzz-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = DirStore::open(&dir)?;
+    let refused =
+        |e: super::PromotionError| Error::from(crate::error::StoreError::Invalid(e.to_string()));
+    for n in 1..=2u8 {
+        let a = artifact(n);
+        let t = T0 + i64::from(n) * 10 * 3600;
+        let st = BuildContext::new("https://ci.example/builder")
+            .with_subject("app", a.clone())
+            .with_times(Timestamp::from_unix(t - 60), Timestamp::from_unix(t - 30))
+            .to_statement()?;
+        let prov = store.put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &builder)?.to_json())?;
+        let gate = GateRequest::new(a.clone(), None, "dev", Timestamp::from_unix(t));
+        promote(
             &store,
             &policy,
-            "prod",
-            Timestamp::from_unix(T0 + 23 * 3600),
-            "errors",
+            &PromotionRequest::new(gate, vec![prov]),
             &promoter,
         )
-        .unwrap();
-        let validation = validate(&store, &policy, &ENVIRONMENTS, &options());
-        assert!(validation.verified(), "{validation}");
-        let mut kept = TrustedState::default();
-        kept.advance(validation.history());
-        let decisions = decisions(&store, &policy, &kept);
-        assert!(decisions.iter().all(Option::is_some));
-        Base {
-            dir,
-            policy,
-            kept,
-            decisions,
-        }
+        .map_err(refused)?;
+        let gate = GateRequest::new(a, Some("dev"), "prod", Timestamp::from_unix(t + 3600));
+        promote(
+            &store,
+            &policy,
+            &PromotionRequest::new(gate, vec![]),
+            &promoter,
+        )
+        .map_err(refused)?;
+    }
+    let incident = Incident::new("prod", Timestamp::from_unix(T0 + 22 * 3600), "errors");
+    record_incident(&store, &artifact(2), &incident, &promoter)?;
+    rollback(
+        &store,
+        &policy,
+        "prod",
+        Timestamp::from_unix(T0 + 23 * 3600),
+        "errors",
+        &promoter,
+    )
+    .map_err(refused)?;
+    let validation = validate(&store, &policy, &ENVIRONMENTS, &options());
+    if !validation.verified() {
+        return Err(crate::error::StoreError::Invalid(format!("fixture: {validation}")).into());
+    }
+    let mut kept = TrustedState::default();
+    kept.advance(validation.history());
+    let decisions = decisions(&store, &policy, &kept);
+    if decisions.iter().any(Option::is_none) {
+        return Err(crate::error::StoreError::Invalid("fixture: a decision failed".into()).into());
+    }
+    Ok(Base {
+        dir,
+        policy,
+        kept,
+        decisions,
     })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), target)?;
         }
     }
+    Ok(())
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -192,12 +212,17 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 /// every decision.
 pub fn store(data: &[u8]) {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = base();
+    let Ok(base) = base() else {
+        return;
+    };
     let dir = base
         .dir
         .with_extension(COUNTER.fetch_add(1, Ordering::Relaxed).to_string());
     let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&base.dir, &dir);
+    if copy_dir(&base.dir, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let mut bytes = data.iter().copied();
     let mut next = || bytes.next();
     while let Some(op) = next() {
@@ -266,4 +291,12 @@ pub fn store(data: &[u8]) {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fixture_builds() {
+        assert!(super::base().is_ok(), "{:?}", super::base().err());
+    }
 }
