@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::render::one_line;
+
 /// One named check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -213,42 +215,12 @@ pub(crate) fn has_visible_text(text: &str) -> bool {
     })
 }
 
-/// Escapes control characters so that text from a document (a payload
-/// type, a key id hint) can never forge a line of the report.
-pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    // Control characters, line/paragraph separators and bidi overrides
-    // could fake or reorder report lines in a terminal.
-    fn unsafe_char(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if text.chars().any(unsafe_char) {
-        text.chars()
-            .map(|c| {
-                if unsafe_char(c) {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
-}
-
 impl fmt::Display for Report {
     /// One line per check: `PASS name: reason`, then the verdict.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.checks {
             let mark = if c.passed { "PASS" } else { "FAIL" };
-            writeln!(
-                f,
-                "{mark}  {}: {}",
-                printable(&c.name),
-                printable(&c.reason)
-            )?;
+            writeln!(f, "{mark}  {}: {}", one_line(&c.name), one_line(&c.reason))?;
         }
         write!(
             f,
