@@ -36,7 +36,8 @@ use crate::report::{Check, Report};
 use super::OciDigest;
 use super::error::invalid;
 #[cfg(feature = "sigstore")]
-use super::referrers::{ReferrerFilter, ReferrerSource, VerifiedSignature, discover_legacy};
+use super::referrers::VerifiedSignature;
+use super::referrers::{Found, ReferrerFilter, ReferrerSource, discover_legacy};
 use super::spec::Descriptor;
 
 /// The media type of a cosign "simple signing" payload (a `.sig` layer).
@@ -404,6 +405,28 @@ pub(crate) fn bind_image(
     }
 }
 
+/// The cosign v2 `.sig` layers of `subject`, each with its payload and a
+/// report that starts with `location` and `payload`: what both signature
+/// verifications (by key and keyless) begin with.
+pub(crate) fn signature_layers(
+    source: &dyn ReferrerSource,
+    subject: &OciDigest,
+) -> Result<Vec<(Found, Report, Vec<u8>)>, Error> {
+    let filter = ReferrerFilter::any().artifact_type(MEDIA_TYPE_SIMPLE_SIGNING);
+    let mut out = Vec::new();
+    for f in discover_legacy(source, subject, &filter)? {
+        let mut report = Report::new();
+        report.push(Check::pass("location", f.location.to_string()));
+        let payload = source.fetch_layer(&f.blob)?;
+        report.push(Check::pass(
+            "payload",
+            format!("{} bytes ({})", payload.len(), f.blob.media_type),
+        ));
+        out.push((f, report, payload));
+    }
+    Ok(out)
+}
+
 /// Finds cosign v2's keyless signatures of the image `subject` (the simple
 /// signing layers of its `sha256-<hex>.sig` tag that carry a Fulcio
 /// certificate) and verifies each offline against `root` and `policy`:
@@ -440,16 +463,8 @@ pub fn verify_attached_keyless_signatures(
     subject: &OciDigest,
     anchors: &crate::trust::TrustAnchors,
 ) -> Result<Vec<VerifiedSignature>, Error> {
-    let filter = ReferrerFilter::any().artifact_type(MEDIA_TYPE_SIMPLE_SIGNING);
     let mut out = Vec::new();
-    for f in discover_legacy(source, subject, &filter)? {
-        let mut report = Report::new();
-        report.push(Check::pass("location", f.location.to_string()));
-        let payload = source.fetch_layer(&f.blob)?;
-        report.push(Check::pass(
-            "payload",
-            format!("{} bytes ({})", payload.len(), f.blob.media_type),
-        ));
+    for (f, mut report, payload) in signature_layers(source, subject)? {
         let bundle = legacy_bundle(&f.blob, &payload).and_then(|b| {
             let bytes = b.ok_or_else(|| {
                 invalid(

@@ -632,16 +632,8 @@ pub fn verify_attached_signatures(
     subject: &OciDigest,
     anchors: &TrustAnchors,
 ) -> Result<Vec<VerifiedSignature>, Error> {
-    let filter = ReferrerFilter::any().artifact_type(super::cosign::MEDIA_TYPE_SIMPLE_SIGNING);
     let mut out = Vec::new();
-    for f in discover_legacy(source, subject, &filter)? {
-        let mut report = Report::new();
-        report.push(Check::pass("location", f.location.to_string()));
-        let payload = source.fetch_layer(&f.blob)?;
-        report.push(Check::pass(
-            "payload",
-            format!("{} bytes ({})", payload.len(), f.blob.media_type),
-        ));
+    for (f, mut report, payload) in super::cosign::signature_layers(source, subject)? {
         let signature = f
             .blob
             .annotation(super::cosign::ANNOTATION_SIGNATURE)
