@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::{base64_decode, base64_encode};
 use crate::error::{DsseError, Error};
-use crate::keys::{KeyId, KeySet, Signer};
+use std::sync::{Mutex, PoisonError};
+
+use crate::keys::{KeyId, KeySet, Signer, Verifier};
 use crate::report::{Check, Report};
 
 /// Envelopes larger than this are refused before parsing (128 MiB).
@@ -115,7 +117,6 @@ impl Envelope {
     /// the envelope): "one key" means a signature already there verifies
     /// under the signer's public key, whatever its `keyid` hint says.
     pub fn add_signature(&mut self, signer: &dyn Signer) -> Result<(), Error> {
-        use crate::keys::Verifier as _;
         if self.signatures.len() >= MAX_SIGNATURES {
             return Err(DsseError::TooManySignatures {
                 count: self.signatures.len() + 1,
@@ -219,6 +220,28 @@ impl Envelope {
     /// twice. A threshold of 0, or above the number of trusted keys, is an
     /// error: no envelope could ever meet it.
     pub fn verify(&self, keys: &KeySet, threshold: usize) -> Result<SignatureVerification, Error> {
+        self.verify_checked(keys, threshold, None)
+    }
+
+    /// [`verify`](Self::verify), remembering in `checks` each (signature,
+    /// key) pair tried, so that verifying this envelope again against
+    /// other keys (a role's, then every policy key) repeats no public-key
+    /// operation. `checks` must belong to this envelope alone.
+    pub(crate) fn verify_remembering(
+        &self,
+        keys: &KeySet,
+        threshold: usize,
+        checks: &SignatureChecks,
+    ) -> Result<SignatureVerification, Error> {
+        self.verify_checked(keys, threshold, Some(checks))
+    }
+
+    fn verify_checked(
+        &self,
+        keys: &KeySet,
+        threshold: usize,
+        checks: Option<&SignatureChecks>,
+    ) -> Result<SignatureVerification, Error> {
         if threshold == 0 {
             return Err(DsseError::ZeroThreshold.into());
         }
@@ -229,11 +252,19 @@ impl Envelope {
             }
             .into());
         }
-        let message = pae(&self.payload_type, &self.payload);
+        let message = std::cell::OnceCell::new();
+        let message = || message.get_or_init(|| pae(&self.payload_type, &self.payload));
         let mut outcomes = Vec::with_capacity(self.signatures.len());
         let mut accepted: Vec<KeyId> = Vec::new();
         for (index, signature) in self.signatures.iter().enumerate() {
-            let outcome = verify_one(keys, &message, signature, &accepted);
+            let verifies = |key: &dyn Verifier| {
+                let check = || key.verify(message(), &signature.sig).ok();
+                match checks {
+                    Some(checks) => checks.remembered(index, key.key_id(), check),
+                    None => check(),
+                }
+            };
+            let outcome = verify_one(keys, signature, &accepted, verifies);
             if let SignatureStatus::Accepted { key_id, .. } = &outcome.status {
                 accepted.push(key_id.clone());
             }
@@ -247,11 +278,50 @@ impl Envelope {
     }
 }
 
+/// The signature checks already made on one envelope: which (signature
+/// index, key) pairs verified, with the scheme, and which did not.
+#[derive(Debug, Default)]
+pub(crate) struct SignatureChecks(Mutex<Vec<(usize, KeyId, Option<&'static str>)>>);
+
+impl SignatureChecks {
+    /// The remembered outcome of signature `index` under `key`, or
+    /// `check()`'s, remembered.
+    fn remembered(
+        &self,
+        index: usize,
+        key: &KeyId,
+        check: impl FnOnce() -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        let known = self
+            .lock()
+            .iter()
+            .find(|(i, k, _)| *i == index && k == key)
+            .map(|(_, _, scheme)| *scheme);
+        if let Some(scheme) = known {
+            return scheme;
+        }
+        let scheme = check();
+        self.lock().push((index, key.clone(), scheme));
+        scheme
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, KeyId, Option<&'static str>)>> {
+        // A panic elsewhere cannot leave a half-written entry: each is one push.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Clone for SignatureChecks {
+    fn clone(&self) -> Self {
+        Self(Mutex::new(self.lock().clone()))
+    }
+}
+
 fn verify_one(
     keys: &KeySet,
-    message: &[u8],
     signature: &Signature,
     already: &[KeyId],
+    verifies: impl Fn(&dyn Verifier) -> Option<&'static str>,
 ) -> SignatureOutcome {
     let hinted = signature
         .keyid
@@ -274,7 +344,7 @@ fn verify_one(
         },
     };
     for key in order {
-        if let Ok(scheme) = key.verify(message, &signature.sig) {
+        if let Some(scheme) = verifies(key.as_ref()) {
             let key_id = key.key_id().clone();
             status = if already.contains(&key_id) {
                 SignatureStatus::Duplicate { key_id }
@@ -440,4 +510,82 @@ struct SignatureWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     keyid: Option<String>,
     sig: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::keys::{KeyAlgorithm, PrivateKey, PublicKey, Rejected};
+
+    /// A public key that counts its verifications.
+    struct Counting(PublicKey, AtomicUsize);
+
+    impl Verifier for Counting {
+        fn key_id(&self) -> &KeyId {
+            self.0.key_id()
+        }
+        fn algorithm_name(&self) -> &str {
+            self.0.algorithm_name()
+        }
+        fn verify(&self, message: &[u8], signature: &[u8]) -> Result<&'static str, Rejected> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.verify(message, signature)
+        }
+    }
+
+    #[test]
+    fn remembered_checks_give_the_same_verification_with_each_key_tried_once() {
+        let private: Vec<PrivateKey> = (0..3)
+            .map(|_| PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap())
+            .collect();
+        let counting: Vec<Arc<Counting>> = private
+            .iter()
+            .map(|k| Arc::new(Counting(k.public_key().clone(), AtomicUsize::new(0))))
+            .collect();
+        let set = |which: &[usize]| {
+            let mut keys = KeySet::new();
+            for &i in which {
+                keys.insert_verifier(counting[i].clone());
+            }
+            keys
+        };
+        // Signed by keys 0 and 1, then key 0 again under a hint naming key 2.
+        let mut envelope = Envelope::sign("t", b"payload".to_vec(), &private[0]).unwrap();
+        envelope.add_signature(&private[1]).unwrap();
+        let mut again = envelope.signatures()[0].clone();
+        again.keyid = Some(private[2].key_id().to_string());
+        envelope.signatures.push(again);
+
+        let checks = SignatureChecks::default();
+        for which in [&[0][..], &[1, 2], &[0, 1, 2], &[2], &[1, 0]] {
+            let keys = set(which);
+            let remembered = envelope.verify_remembering(&keys, 1, &checks).unwrap();
+            assert_eq!(remembered, envelope.verify(&keys, 1).unwrap(), "{which:?}");
+        }
+        assert!(!envelope.verify(&set(&[0, 1]), 2).unwrap().verified());
+        assert_eq!(
+            envelope
+                .verify_remembering(&set(&[0]), 2, &checks)
+                .unwrap_err()
+                .to_string(),
+            envelope.verify(&set(&[0]), 2).unwrap_err().to_string()
+        );
+        // Count only the remembering calls: a fresh set of counters.
+        let checks = SignatureChecks::default();
+        for c in &counting {
+            c.1.store(0, Ordering::Relaxed);
+        }
+        for which in [&[0][..], &[0, 1, 2], &[1, 2], &[2, 1, 0]] {
+            envelope
+                .verify_remembering(&set(which), 1, &checks)
+                .unwrap();
+        }
+        // Each key tried at most once per signature (3 signatures).
+        for c in &counting {
+            assert!(c.1.load(Ordering::Relaxed) <= 3);
+        }
+    }
 }

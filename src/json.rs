@@ -7,7 +7,8 @@
 //! the first problem. Nesting depth is bounded by serde_json's recursion
 //! limit (128), so hostile input cannot exhaust the stack.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -15,19 +16,40 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visi
 use crate::error::JsonError;
 
 /// Parses `bytes` as `T`, rejecting duplicate members and trailing data.
+///
+/// Both passes run on plain serde_json first; only a document that fails
+/// is parsed again with [`serde_path_to_error`] for the path to report
+/// (the same parse, so the same first error), which keeps the tracking's
+/// cost off every well-formed document.
 pub(crate) fn from_slice<T: DeserializeOwned>(
     bytes: &[u8],
     what: &'static str,
 ) -> Result<T, JsonError> {
     reject_duplicates(bytes, what)?;
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(plain) => Err(with_path::<T>(bytes, what, &plain)),
+    }
+}
+
+/// The error of parsing `bytes` as `T` with its field path: `plain` is the
+/// error serde_json gave without tracking, kept if tracking finds none.
+fn with_path<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    plain: &serde_json::Error,
+) -> JsonError {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        to_json_error(what, path, &e.into_inner())
-    })?;
-    de.end()
-        .map_err(|e| to_json_error(what, String::new(), &e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            to_json_error(what, path, &e.into_inner())
+        }
+        Ok(_) => match de.end() {
+            Err(e) => to_json_error(what, String::new(), &e),
+            Ok(()) => to_json_error(what, String::new(), plain),
+        },
+    }
 }
 
 /// Converts an already-parsed value into `T`, with the field path on error.
@@ -35,20 +57,25 @@ pub(crate) fn from_value<T: DeserializeOwned>(
     value: &serde_json::Value,
     what: &'static str,
 ) -> Result<T, JsonError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        to_json_error(what, path, &e.into_inner())
-    })
+    match T::deserialize(value) {
+        Ok(v) => Ok(v),
+        Err(plain) => Err(serde_path_to_error::deserialize::<_, T>(value).map_or_else(
+            |e| {
+                let path = e.path().to_string();
+                to_json_error(what, path, &e.into_inner())
+            },
+            |_| to_json_error(what, String::new(), &plain),
+        )),
+    }
 }
 
 /// Fails on the first object that has two members with the same name.
 pub(crate) fn reject_duplicates(bytes: &[u8], what: &'static str) -> Result<(), JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize::<_, NoDuplicates>(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        to_json_error(what, path, &e.into_inner())
-    })?;
-    de.end().map_err(|e| to_json_error(what, String::new(), &e))
+    let plain = serde_json::from_slice::<NoDuplicates>(bytes);
+    match plain {
+        Ok(NoDuplicates) => Ok(()),
+        Err(plain) => Err(with_path::<NoDuplicates>(bytes, what, &plain)),
+    }
 }
 
 fn to_json_error(what: &'static str, path: String, e: &serde_json::Error) -> JsonError {
@@ -107,18 +134,61 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
         Ok(NoDuplicates)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        let mut seen = BTreeSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if seen.contains(&key) {
+        // Most objects are small: a linear scan over borrowed names (copied
+        // only when they hold escapes) beats a set of owned strings; past
+        // `LINEAR` members a hash set keeps a huge object linear in time.
+        const LINEAR: usize = 16;
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(MemberName(key)) = map.next_key::<MemberName<'de>>()? {
+            let duplicate = if many.is_empty() {
+                few.contains(&key)
+            } else {
+                many.contains(&key)
+            };
+            if duplicate {
                 return Err(de::Error::custom(format_args!(
                     "duplicate member `{}`",
                     crate::digest::shorten(&key)
                 )));
             }
             map.next_value::<NoDuplicates>()?;
-            seen.insert(key);
+            if many.is_empty() && few.len() < LINEAR {
+                few.push(key);
+            } else {
+                many.extend(few.drain(..));
+                many.insert(key);
+            }
         }
         Ok(NoDuplicates)
+    }
+}
+
+/// An object member's name, borrowed from the input when it has no escapes.
+struct MemberName<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(MemberNameVisitor)
+    }
+}
+
+struct MemberNameVisitor;
+
+impl<'de> Visitor<'de> for MemberNameVisitor {
+    type Value = MemberName<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MemberName<'de>, E> {
+        Ok(MemberName(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<MemberName<'de>, E> {
+        Ok(MemberName(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<MemberName<'de>, E> {
+        Ok(MemberName(Cow::Owned(v)))
     }
 }
 
@@ -132,6 +202,45 @@ mod tests {
         assert!(err.message.contains("duplicate member `b`"), "{err}");
         assert_eq!(err.path, "a[0]");
         assert!(reject_duplicates(br#"{"a":{"b":1},"c":{"b":2}}"#, "test").is_ok());
+        // An escaped name is the same name.
+        assert!(reject_duplicates(br#"{"ab":1,"a\u0062":2}"#, "test").is_err());
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_objects() {
+        for n in [15, 16, 17, 40] {
+            let members: Vec<String> = (0..n).map(|i| format!("\"m{i}\":{i}")).collect();
+            let unique = format!("{{{}}}", members.join(","));
+            assert!(reject_duplicates(unique.as_bytes(), "test").is_ok(), "{n}");
+            for again in [0, n / 2, n - 1] {
+                let doubled = format!("{{{},\"m{again}\":0}}", members.join(","));
+                assert!(
+                    reject_duplicates(doubled.as_bytes(), "test").is_err(),
+                    "{n} {again}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_parse_reports_the_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: u8,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            list: Vec<Inner>,
+        }
+        let err = from_slice::<Outer>(br#"{"list":[{"n":1},{"n":300}]}"#, "test").unwrap_err();
+        assert_eq!(err.path, "list[1].n");
+        let value: serde_json::Value = serde_json::from_str(r#"{"list":[{"n":"x"}]}"#).unwrap();
+        assert_eq!(
+            from_value::<Outer>(&value, "test").unwrap_err().path,
+            "list[0].n"
+        );
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn vulns_checks(
                 vex_notes.push(format!("VEX {} is about another artifact", ev.digest()));
                 continue;
             }
-            match VexDocument::from_statement(&st) {
+            match VexDocument::from_statement(st) {
                 Ok(doc) => {
                     vex_notes.push(format!(
                         "VEX {} by {}",

@@ -1,9 +1,10 @@
 //! Evaluating one environment's gate against a set of evidence envelopes.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
-use crate::dsse::Envelope;
+use crate::dsse::{Envelope, SignatureChecks};
 use crate::error::Error;
 use crate::keys::{KeyId, KeySet, PublicKey};
 use crate::predicate::approval::{APPROVAL_V1, Approval};
@@ -139,6 +140,12 @@ pub struct EvidenceEnvelope {
     /// The predicate type the payload claims, unauthenticated: used only to
     /// pick which envelopes to verify for a requirement.
     claimed_type: Option<String>,
+    /// The signature checks made so far: a gate verifies one envelope for
+    /// a requirement's role and again with every policy key (separation of
+    /// duties), and each public-key operation is done once.
+    checks: SignatureChecks,
+    /// The payload parsed as a statement, once, when first asked for.
+    statement: OnceLock<Result<Statement, String>>,
 }
 
 impl EvidenceEnvelope {
@@ -156,6 +163,8 @@ impl EvidenceEnvelope {
             digest,
             envelope,
             claimed_type,
+            checks: SignatureChecks::default(),
+            statement: OnceLock::new(),
             #[cfg(feature = "sigstore")]
             bundle: None,
         }
@@ -211,7 +220,7 @@ impl EvidenceEnvelope {
         &self,
         policy: &ActivePolicy,
         artifact: &DigestSet,
-    ) -> Option<Statement> {
+    ) -> Option<&Statement> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
             return self
@@ -220,12 +229,15 @@ impl EvidenceEnvelope {
                 .map(|(statement, _)| statement);
         }
         let _ = artifact;
-        let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
+        let verified = self
+            .envelope
+            .verify_remembering(policy.all_keys(), 1, &self.checks)
+            .ok()?;
         if !verified.verified() || !crate::statement::is_payload_type(self.envelope.payload_type())
         {
             return None;
         }
-        Statement::from_json(self.envelope.payload()).ok()
+        self.statement().ok()
     }
 
     /// The statement and every identity the policy knows (any role; a key
@@ -236,7 +248,7 @@ impl EvidenceEnvelope {
         &self,
         policy: &ActivePolicy,
         artifact: &DigestSet,
-    ) -> Option<(Statement, BTreeSet<String>)> {
+    ) -> Option<(&Statement, BTreeSet<String>)> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
             return self
@@ -244,7 +256,10 @@ impl EvidenceEnvelope {
                 .ok();
         }
         let _ = artifact;
-        let verified = self.envelope.verify(policy.all_keys(), 1).ok()?;
+        let verified = self
+            .envelope
+            .verify_remembering(policy.all_keys(), 1, &self.checks)
+            .ok()?;
         let identities: BTreeSet<String> = verified
             .accepted_keys()
             .into_iter()
@@ -254,10 +269,19 @@ impl EvidenceEnvelope {
         if identities.is_empty() || self.envelope.payload_type() != crate::statement::PAYLOAD_TYPE {
             return None;
         }
-        Some((
-            Statement::from_json(self.envelope.payload()).ok()?,
-            identities,
-        ))
+        Some((self.statement().ok()?, identities))
+    }
+
+    /// The payload parsed as an in-toto statement (once: every later call
+    /// returns the same result). Unauthenticated: only the callers that
+    /// verified the signatures first use it.
+    fn statement(&self) -> Result<&Statement, String> {
+        self.statement
+            .get_or_init(|| {
+                Statement::from_json(self.envelope.payload()).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Whether the payload claims `predicate_type` (unauthenticated: only
@@ -277,7 +301,7 @@ impl EvidenceEnvelope {
         role: &str,
         threshold: usize,
         artifact: &DigestSet,
-    ) -> Result<(Statement, BTreeSet<String>), String> {
+    ) -> Result<(&Statement, BTreeSet<String>), String> {
         #[cfg(feature = "sigstore")]
         if let Some(bundle) = &self.bundle {
             let anchors = policy.trust_anchors().with_role(role);
@@ -297,7 +321,7 @@ impl EvidenceEnvelope {
         let keys = policy.keys_with_role(role);
         let verification = self
             .envelope
-            .verify(keys, threshold)
+            .verify_remembering(keys, threshold, &self.checks)
             .map_err(|e| e.to_string())?;
         if !verification.verified() {
             let report = verification.report();
@@ -313,7 +337,7 @@ impl EvidenceEnvelope {
                 elide_middle(self.envelope.payload_type(), 80)
             ));
         }
-        let statement = Statement::from_json(self.envelope.payload()).map_err(|e| e.to_string())?;
+        let statement = self.statement()?;
         let identities = verification
             .accepted_keys()
             .into_iter()
@@ -335,7 +359,7 @@ impl EvidenceEnvelope {
         anchors: &TrustAnchors,
         threshold: usize,
         artifact: &DigestSet,
-    ) -> Result<(Statement, BTreeSet<String>), String> {
+    ) -> Result<(&Statement, BTreeSet<String>), String> {
         if threshold > 1 {
             return Err(format!(
                 "a Sigstore bundle carries one signature; {threshold} are needed"
@@ -349,9 +373,11 @@ impl EvidenceEnvelope {
             artifact.clone(),
         );
         let verified = crate::bundle::verify_attestation(bundle, anchors, &expectation);
+        // The bundle's statement is this envelope's payload, parsed by the
+        // same reader: the cached parse is returned.
         match verified.statement() {
-            Some(statement) => Ok((
-                statement.clone(),
+            Some(_) => Ok((
+                self.statement()?,
                 verified
                     .signed_by()
                     .iter()
@@ -641,7 +667,7 @@ fn satisfy(
             reasons.push(format!("{}: about another artifact ({first})", ev.digest));
             continue;
         }
-        if let Err(why) = check_conditions(&statement, &requirement.conditions) {
+        if let Err(why) = check_conditions(statement, &requirement.conditions) {
             reasons.push(format!("{}: {why}", ev.digest));
             continue;
         }
@@ -651,7 +677,7 @@ fn satisfy(
                 requirement,
                 request,
                 evidence,
-                &statement,
+                statement,
             );
             if let Some(failed) = details.iter().find(|c| !c.passed) {
                 reasons.push(format!("{}: {}", ev.digest, failed.reason));
@@ -660,7 +686,7 @@ fn satisfy(
         }
         let mut source_vsa = None;
         if let Some(rule) = &requirement.conditions.source_vsa {
-            match super::source_track::satisfy(policy, &statement, rule, evidence) {
+            match super::source_track::satisfy(policy, statement, rule, evidence) {
                 Ok(vsa) => source_vsa = Some(vsa),
                 Err(why) => {
                     reasons.push(format!("{}: {why}", ev.digest));

@@ -303,7 +303,7 @@ pub(crate) fn satisfy(
                 continue;
             }
         };
-        let report = check_source_vsa(&build, &statement, rule);
+        let report = check_source_vsa(&build, statement, rule);
         match report.first_failure() {
             None => {
                 return Ok(Evidence {

@@ -293,4 +293,5 @@ fn verified_statement(
     EvidenceEnvelope::from_bytes(&bytes)
         .ok()?
         .statement_signed_by_policy(policy, artifact)
+        .cloned()
 }
