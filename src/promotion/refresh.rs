@@ -200,7 +200,7 @@ impl VerifiedHistory {
                     return Extended::Done;
                 }
             };
-            let previous = last.map(|l| (&l.digest, &l.record));
+            let previous = last.map(|l| (&l.digest, &*l.record));
             let opened = open_record(store, promoters, &next).and_then(|(artifact, record)| {
                 check_order(&record, environment, previous, policy, options)
                     .map(|()| (artifact, record))
@@ -363,7 +363,7 @@ pub fn promote_with(
         VerifiedRecord {
             digest: promoted.record.clone(),
             artifact: promoted.artifact.clone(),
-            record: promoted.predicate.clone(),
+            record: Box::new(promoted.predicate.clone()),
             index,
             entered,
         },

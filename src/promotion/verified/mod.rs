@@ -108,8 +108,9 @@ pub struct VerifiedRecord {
     pub digest: Digest,
     /// The artifact it promoted.
     pub artifact: DigestSet,
-    /// The record.
-    pub record: PromotionRecord,
+    /// The record (boxed: a history of a million records moves and keeps
+    /// pointers, not the records' full size).
+    pub record: Box<PromotionRecord>,
     /// Its position in its environment's chain (0: the first).
     pub index: usize,
     /// When the artifact entered its first environment (the time of the
@@ -234,6 +235,15 @@ fn artifact_key(algorithm: &str, hex: &str) -> u64 {
 }
 
 impl VerifiedHistory {
+    /// Makes room for `additional` records of `environment` (exactly: a
+    /// long history is not left with a doubled vector's spare half).
+    pub(super) fn reserve(&mut self, environment: &str, additional: usize) {
+        let env = self.environments.entry(environment.to_owned()).or_default();
+        env.records.reserve_exact(additional);
+        self.by_digest.reserve(additional);
+        self.by_artifact.reserve(additional);
+    }
+
     /// Appends an accepted record to its environment, with its indexes.
     pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
         let name = match self.names.get(environment) {

@@ -20,7 +20,7 @@ use super::ValidationOptions;
 pub(in crate::promotion) struct Candidate {
     pub(in crate::promotion) digest: Digest,
     pub(in crate::promotion) artifact: DigestSet,
-    pub(in crate::promotion) record: PromotionRecord,
+    pub(in crate::promotion) record: Box<PromotionRecord>,
     pub(in crate::promotion) index: usize,
     pub(in crate::promotion) entered: Timestamp,
     /// Own checks so far: `Ok(summary)` or why not.
@@ -69,7 +69,7 @@ pub(in crate::promotion) fn open_record(
     store: &dyn Store,
     promoters: &KeySet,
     digest: &Digest,
-) -> Result<(DigestSet, PromotionRecord), String> {
+) -> Result<(DigestSet, Box<PromotionRecord>), String> {
     let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
     let mut r = Report::new();
@@ -100,7 +100,7 @@ pub(in crate::promotion) fn open_record(
             statement.subject().len()
         ));
     }
-    Ok((artifact_of(&statement), record))
+    Ok((artifact_of(&statement), Box::new(record)))
 }
 
 /// `f` over every item, in parallel with feature `rayon`, results in order.

@@ -1,13 +1,14 @@
 //! Source paths: each record against the record its artifact came from, transitively back to the build, and rollbacks against the last known-good artifact.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::predicate::promotion::{PromotionKind, PromotionRecord};
 
 use super::super::chain::IncidentEntry;
-use super::VerifiedRecord;
 use super::records::Candidate;
+use super::{DigestKey, VerifiedRecord};
 
 /// The last known-good artifact of an environment before position
 /// `before`, at `time`: the newest earlier record whose artifact is not the
@@ -33,28 +34,30 @@ pub(crate) fn known_good<R>(
 /// explicit stack: no recursion however long the path).
 pub(super) fn resolve_sources(
     candidates: &BTreeMap<String, Vec<Candidate>>,
-    index: &HashMap<Digest, (String, usize)>,
+    index: &HashMap<DigestKey, (Arc<str>, usize)>,
     incidents: &[IncidentEntry],
-) -> HashMap<Digest, Result<(), String>> {
+) -> HashMap<DigestKey, Result<(), String>> {
     let get = |d: &Digest| {
-        index
-            .get(d)
-            .and_then(|(e, i)| candidates.get(e).and_then(|l| l.get(*i)).map(|c| (e, c)))
+        index.get(&DigestKey::from(d)).and_then(|(e, i)| {
+            candidates
+                .get_key_value(&**e)
+                .and_then(|(e, l)| l.get(*i).map(|c| (e, c)))
+        })
     };
     let previous_of = |environment: &str, c: &Candidate| {
         c.index
             .checked_sub(1)
             .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
     };
-    let mut status: HashMap<Digest, Result<(), String>> = HashMap::new();
-    let mut on_stack: BTreeSet<Digest> = BTreeSet::new();
+    let mut status: HashMap<DigestKey, Result<(), String>> = HashMap::new();
+    let mut on_stack: HashSet<DigestKey> = HashSet::new();
     for (env, list) in candidates {
         for start in list {
-            if status.contains_key(&start.digest) {
+            if status.contains_key(&DigestKey::from(&start.digest)) {
                 continue;
             }
             let mut stack: Vec<(&str, &Candidate)> = vec![(env.as_str(), start)];
-            on_stack.insert(start.digest.clone());
+            on_stack.insert(DigestKey::from(&start.digest));
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
                 let source = c
@@ -66,13 +69,13 @@ pub(super) fn resolve_sources(
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()
-                    .find(|(_, d)| !status.contains_key(&d.digest));
+                    .find(|(_, d)| !status.contains_key(&DigestKey::from(&d.digest)));
                 let result = match pending {
-                    Some((_, dep)) if on_stack.contains(&dep.digest) => {
+                    Some((_, dep)) if on_stack.contains(&DigestKey::from(&dep.digest)) => {
                         Err("its source path loops".to_owned())
                     }
                     Some(dep) => {
-                        on_stack.insert(dep.1.digest.clone());
+                        on_stack.insert(DigestKey::from(&dep.1.digest));
                         stack.push(dep);
                         continue;
                     }
@@ -86,8 +89,9 @@ pub(super) fn resolve_sources(
                         incidents,
                     ),
                 };
-                on_stack.remove(&c.digest);
-                status.insert(c.digest.clone(), result);
+                let key = DigestKey::from(&c.digest);
+                on_stack.remove(&key);
+                status.insert(key, result);
                 stack.pop();
             }
         }
@@ -99,17 +103,17 @@ fn own_status<'a>(
     c: &Candidate,
     environment: &str,
     previous: Option<&Candidate>,
-    status: &HashMap<Digest, Result<(), String>>,
+    status: &HashMap<DigestKey, Result<(), String>>,
     get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
     candidates: &BTreeMap<String, Vec<Candidate>>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
-        if let Some(Err(_)) = status.get(&p.digest) {
+        if let Some(Err(_)) = status.get(&DigestKey::from(&p.digest)) {
             return Err(format!("the record before it ({}) was rejected", p.digest));
         }
     }
-    let status_of = |d: &Digest| status.get(d).cloned();
+    let status_of = |d: &Digest| status.get(&DigestKey::from(d)).cloned();
     let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
     let earlier = candidates
         .get(environment)

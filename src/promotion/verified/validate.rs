@@ -1,6 +1,7 @@
 //! Validation of environments' histories: links, records, gates, source paths, reports.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::digest::{Digest, elide_middle};
 use crate::policy::ActivePolicy;
@@ -16,7 +17,7 @@ use super::records::{
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
-    EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
+    DigestKey, EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
     VerifiedRecord,
 };
 
@@ -63,7 +64,7 @@ pub fn validate(
         let mut accepted: Vec<Candidate> = Vec::new();
         for (index, (digest, opened)) in found.chain.iter().zip(opened).enumerate() {
             let checked = opened.and_then(|(artifact, record)| {
-                let previous = accepted.last().map(|c| (&c.digest, &c.record));
+                let previous = accepted.last().map(|c| (&c.digest, &*c.record));
                 check_order(&record, &environment, previous, policy, options)
                     .map(|()| (artifact, record))
             });
@@ -107,10 +108,14 @@ pub fn validate(
             .unwrap_or(usize::MAX)
     });
 
-    let mut index: HashMap<Digest, (String, usize)> = HashMap::new();
+    let mut index: HashMap<DigestKey, (Arc<str>, usize)> =
+        HashMap::with_capacity(candidates.values().map(Vec::len).sum());
     for (env, list) in &candidates {
+        let env: Arc<str> = Arc::from(env.as_str());
         for (i, c) in list.iter().enumerate() {
-            index.entry(c.digest.clone()).or_insert((env.clone(), i));
+            index
+                .entry(DigestKey::from(&c.digest))
+                .or_insert_with(|| (env.clone(), i));
         }
     }
 
@@ -132,8 +137,8 @@ pub fn validate(
                         break;
                     }
                     let Some(next) = index
-                        .get(source)
-                        .and_then(|(e, i)| candidates.get(e).and_then(|l| l.get(*i)))
+                        .get(&DigestKey::from(source))
+                        .and_then(|(e, i)| candidates.get(&**e).and_then(|l| l.get(*i)))
                     else {
                         break;
                     };
@@ -206,13 +211,14 @@ pub fn validate(
     let mut reports = Vec::new();
     for environment in order {
         let list = candidates.remove(&environment).unwrap_or_default();
+        history.reserve(&environment, list.len());
         let mut report = Report::new();
         let mut emergencies = Vec::new();
         let mut last: Option<Digest> = None;
-        for c in list {
+        for mut c in list {
             let name = format!("record[{}]", c.index);
             let subject = CheckSubject::record(&environment, c.index, Some(&c.digest));
-            match statuses.get(&c.digest) {
+            match statuses.get(&DigestKey::from(&c.digest)) {
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {
                     let link = c
@@ -246,7 +252,17 @@ pub fn validate(
                     elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
                 ));
             }
-            report.push(Check::pass(name, c.outcome.clone().unwrap_or_default()).about(subject));
+            // A status of Ok includes the record's own checks: its outcome
+            // is its summary (moved, not copied).
+            let summary = match std::mem::replace(&mut c.outcome, Ok(String::new())) {
+                Ok(summary) => summary,
+                Err(reason) => {
+                    report
+                        .push(Check::fail(name, format!("{}: {reason}", c.digest)).about(subject));
+                    break;
+                }
+            };
+            report.push(Check::pass(name, summary).about(subject));
             last = Some(c.digest.clone());
             history.push(
                 &environment,
