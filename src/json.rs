@@ -254,4 +254,70 @@ mod tests {
         assert!(reject_duplicates(b"{} {}", "test").is_err());
         assert!(from_slice::<serde_json::Value>(b"{}x", "test").is_err());
     }
+
+    /// JSON text for a value whose objects have up to 40 distinct member
+    /// names (so both the small and the large object paths run), some
+    /// repeating one of them at a random later position, with names written
+    /// plainly or escaped; and whether any object in it repeats a name.
+    fn document() -> impl proptest::strategy::Strategy<Value = (String, bool)> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(("1".to_owned(), false)),
+            Just(("\"s\"".to_owned(), false)),
+            Just(("null".to_owned(), false)),
+        ];
+        leaf.prop_recursive(3, 64, 4, |inner| {
+            let names = proptest::sample::subsequence((0u8..60).collect::<Vec<_>>(), 0..40);
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(|items| {
+                    let dup = items.iter().any(|i| i.1);
+                    let text: Vec<String> = items.into_iter().map(|i| i.0).collect();
+                    (format!("[{}]", text.join(",")), dup)
+                }),
+                (
+                    names,
+                    any::<Option<(proptest::sample::Index, proptest::sample::Index)>>(),
+                    any::<u64>(),
+                    inner,
+                )
+                    .prop_map(
+                        |(mut names, repeat, escapes, (value, inner_dup))| {
+                            let mut dup = inner_dup;
+                            if let (Some((which, at)), false) = (repeat, names.is_empty()) {
+                                let name = names[which.index(names.len())];
+                                let at = at.index(names.len() + 1);
+                                let first = names.iter().position(|n| *n == name).unwrap_or(0);
+                                names.insert(at.max(first + 1).min(names.len()), name);
+                                dup = true;
+                            }
+                            let text: Vec<String> = names
+                                .iter()
+                                .enumerate()
+                                .map(|(i, name)| {
+                                    let written = if escapes >> (i % 64) & 1 == 1 {
+                                        format!("\\u00{:02x}{name}", b'm')
+                                    } else {
+                                        format!("m{name}")
+                                    };
+                                    format!("\"{written}\":{value}")
+                                })
+                                .collect();
+                            (format!("{{{}}}", text.join(",")), dup)
+                        }
+                    ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_duplicate_member_is_found_whatever_the_object_size_or_escaping(
+            (text, dup) in document()
+        ) {
+            let found = reject_duplicates(text.as_bytes(), "test");
+            proptest::prop_assert_eq!(found.is_err(), dup, "{}", text);
+            let parsed = from_slice::<serde_json::Value>(text.as_bytes(), "test");
+            proptest::prop_assert_eq!(parsed.is_err(), dup);
+        }
+    }
 }
