@@ -115,7 +115,33 @@ impl FromStr for DigestAlgorithm {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest {
     algorithm: DigestAlgorithm,
-    bytes: Vec<u8>,
+    bytes: DigestBytes,
+}
+
+/// A digest's output bytes: SHA-256's 32 inline (how stores name every
+/// envelope, so a long history allocates nothing per digest), longer ones
+/// boxed. The variant follows from the length, so two digests of one
+/// algorithm compare and order by their bytes alone.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum DigestBytes {
+    Inline([u8; 32]),
+    Boxed(Box<[u8]>),
+}
+
+impl DigestBytes {
+    fn new(bytes: &[u8]) -> Self {
+        match <[u8; 32]>::try_from(bytes) {
+            Ok(inline) => Self::Inline(inline),
+            Err(_) => Self::Boxed(bytes.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline(bytes) => bytes,
+            Self::Boxed(bytes) => bytes,
+        }
+    }
 }
 
 impl Digest {
@@ -131,7 +157,7 @@ impl Digest {
         }
         Ok(Self {
             algorithm,
-            bytes: bytes.to_vec(),
+            bytes: DigestBytes::new(bytes),
         })
     }
 
@@ -152,12 +178,12 @@ impl Digest {
 
     /// The raw digest bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.as_slice()
     }
 
     /// Lowercase hex of the digest bytes.
     pub fn hex(&self) -> String {
-        hex_lower(&self.bytes)
+        hex_lower(self.bytes.as_slice())
     }
 
     /// A digest set holding just this digest.
@@ -691,9 +717,9 @@ impl Hasher {
     /// Finishes and returns the digest.
     pub fn finish(self) -> Digest {
         let (algorithm, bytes) = match self.state {
-            HasherState::Sha256(h) => (DigestAlgorithm::Sha256, h.finalize().to_vec()),
-            HasherState::Sha384(h) => (DigestAlgorithm::Sha384, h.finalize().to_vec()),
-            HasherState::Sha512(h) => (DigestAlgorithm::Sha512, h.finalize().to_vec()),
+            HasherState::Sha256(h) => (DigestAlgorithm::Sha256, DigestBytes::new(&h.finalize())),
+            HasherState::Sha384(h) => (DigestAlgorithm::Sha384, DigestBytes::new(&h.finalize())),
+            HasherState::Sha512(h) => (DigestAlgorithm::Sha512, DigestBytes::new(&h.finalize())),
         };
         Digest { algorithm, bytes }
     }
@@ -1087,6 +1113,27 @@ pub(crate) fn shorten_to(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_order_by_algorithm_then_bytes_and_sha256_is_inline() {
+        assert!(std::mem::size_of::<Digest>() <= 48);
+        let mut all: Vec<Digest> = Vec::new();
+        for algorithm in DigestAlgorithm::ALL {
+            for input in [&b""[..], b"a", b"b", b"release"] {
+                all.push(algorithm.hash(input));
+            }
+        }
+        for a in &all {
+            for b in &all {
+                let by_parts = (a.algorithm(), a.as_bytes()).cmp(&(b.algorithm(), b.as_bytes()));
+                assert_eq!(a.cmp(b), by_parts, "{a} {b}");
+                assert_eq!(a == b, by_parts.is_eq());
+            }
+            let again = Digest::from_bytes(a.algorithm(), a.as_bytes()).unwrap();
+            assert_eq!(&again, a);
+            assert_eq!(again.to_string().parse::<Digest>().unwrap(), again);
+        }
+    }
 
     #[test]
     fn fips_180_vectors() {

@@ -234,7 +234,7 @@ impl VerifiedHistory {
                 .map(|()| summary(&candidate, environment));
             let status_of = |d: &crate::digest::Digest| self.record(d).map(|_| Ok(()));
             let get = |d: &crate::digest::Digest| {
-                let (env, i) = self.by_digest.get(&super::verified::DigestKey::from(d))?;
+                let (env, i) = self.by_digest.get(d)?;
                 let r = self.environments.get(&**env)?.records.get(*i)?;
                 Some((&**env, r as &dyn Linked))
             };

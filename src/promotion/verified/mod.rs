@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::digest::{Digest, DigestAlgorithm, DigestSet};
+use crate::digest::{Digest, DigestSet};
 use crate::predicate::promotion::PromotionRecord;
 use crate::report::Report;
 use crate::time::Timestamp;
@@ -182,7 +182,7 @@ pub struct VerifiedHistory {
     pub(super) incidents: Vec<IncidentEntry>,
     /// Environment names, shared by the indexes below.
     pub(super) names: BTreeMap<String, Arc<str>>,
-    pub(super) by_digest: HashMap<DigestKey, (Arc<str>, usize)>,
+    pub(super) by_digest: HashMap<Digest, (Arc<str>, usize)>,
     /// Every envelope digest classified so far (records, evidence,
     /// incidents): a refresh reads only envelopes not in it.
     pub(super) scanned: Seen,
@@ -192,34 +192,18 @@ pub struct VerifiedHistory {
     pub(super) by_artifact: HashMap<u64, Vec<(Arc<str>, usize)>>,
 }
 
-/// A digest as a map key: SHA-256 (how stores name envelopes) inline, with
-/// no allocation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum DigestKey {
-    Sha256([u8; 32]),
-    Other(Digest),
-}
-
-impl From<&Digest> for DigestKey {
-    fn from(d: &Digest) -> Self {
-        match <[u8; 32]>::try_from(d.as_bytes()) {
-            Ok(bytes) if d.algorithm() == DigestAlgorithm::Sha256 => Self::Sha256(bytes),
-            _ => Self::Other(d.clone()),
-        }
-    }
-}
-
-/// A set of envelope digests, compactly.
+/// A set of envelope digests (a SHA-256 [`Digest`] holds its bytes inline:
+/// no allocation per entry).
 #[derive(Debug, Clone, Default)]
-pub(super) struct Seen(HashSet<DigestKey>);
+pub(super) struct Seen(HashSet<Digest>);
 
 impl Seen {
     pub(super) fn insert(&mut self, digest: &Digest) {
-        self.0.insert(digest.into());
+        self.0.insert(digest.clone());
     }
 
     pub(super) fn contains(&self, digest: &Digest) -> bool {
-        self.0.contains(&DigestKey::from(digest))
+        self.0.contains(digest)
     }
 
     pub(super) fn extend(&mut self, other: Seen) {
@@ -257,7 +241,7 @@ impl VerifiedHistory {
         let env = self.environments.entry(environment.to_owned()).or_default();
         let at = env.records.len();
         self.by_digest
-            .insert((&record.digest).into(), (name.clone(), at));
+            .insert(record.digest.clone(), (name.clone(), at));
         for (algorithm, hex) in record.artifact.iter() {
             if crate::digest::is_strong_algorithm(algorithm) {
                 self.by_artifact
@@ -311,7 +295,7 @@ impl VerifiedHistory {
 
     /// An accepted record by its envelope digest.
     pub fn record(&self, digest: &Digest) -> Option<&VerifiedRecord> {
-        let (env, index) = self.by_digest.get(&DigestKey::from(digest))?;
+        let (env, index) = self.by_digest.get(digest)?;
         self.environments.get(&**env)?.records.get(*index)
     }
 

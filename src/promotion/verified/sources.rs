@@ -7,8 +7,8 @@ use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::predicate::promotion::{PromotionKind, PromotionRecord};
 
 use super::super::chain::IncidentEntry;
+use super::VerifiedRecord;
 use super::records::Candidate;
-use super::{DigestKey, VerifiedRecord};
 
 /// The last known-good artifact of an environment before position
 /// `before`, at `time`: the newest earlier record whose artifact is not the
@@ -34,11 +34,11 @@ pub(crate) fn known_good<R>(
 /// explicit stack: no recursion however long the path).
 pub(super) fn resolve_sources(
     candidates: &BTreeMap<String, Vec<Candidate>>,
-    index: &HashMap<DigestKey, (Arc<str>, usize)>,
+    index: &HashMap<Digest, (Arc<str>, usize)>,
     incidents: &[IncidentEntry],
-) -> HashMap<DigestKey, Result<(), String>> {
+) -> HashMap<Digest, Result<(), String>> {
     let get = |d: &Digest| {
-        index.get(&DigestKey::from(d)).and_then(|(e, i)| {
+        index.get(d).and_then(|(e, i)| {
             candidates
                 .get_key_value(&**e)
                 .and_then(|(e, l)| l.get(*i).map(|c| (e, c)))
@@ -49,15 +49,15 @@ pub(super) fn resolve_sources(
             .checked_sub(1)
             .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
     };
-    let mut status: HashMap<DigestKey, Result<(), String>> = HashMap::new();
-    let mut on_stack: HashSet<DigestKey> = HashSet::new();
+    let mut status: HashMap<Digest, Result<(), String>> = HashMap::new();
+    let mut on_stack: HashSet<Digest> = HashSet::new();
     for (env, list) in candidates {
         for start in list {
-            if status.contains_key(&DigestKey::from(&start.digest)) {
+            if status.contains_key(&start.digest) {
                 continue;
             }
             let mut stack: Vec<(&str, &Candidate)> = vec![(env.as_str(), start)];
-            on_stack.insert(DigestKey::from(&start.digest));
+            on_stack.insert(start.digest.clone());
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
                 let source = c
@@ -69,13 +69,13 @@ pub(super) fn resolve_sources(
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()
-                    .find(|(_, d)| !status.contains_key(&DigestKey::from(&d.digest)));
+                    .find(|(_, d)| !status.contains_key(&d.digest));
                 let result = match pending {
-                    Some((_, dep)) if on_stack.contains(&DigestKey::from(&dep.digest)) => {
+                    Some((_, dep)) if on_stack.contains(&dep.digest) => {
                         Err("its source path loops".to_owned())
                     }
                     Some(dep) => {
-                        on_stack.insert(DigestKey::from(&dep.1.digest));
+                        on_stack.insert(dep.1.digest.clone());
                         stack.push(dep);
                         continue;
                     }
@@ -89,7 +89,7 @@ pub(super) fn resolve_sources(
                         incidents,
                     ),
                 };
-                let key = DigestKey::from(&c.digest);
+                let key = c.digest.clone();
                 on_stack.remove(&key);
                 status.insert(key, result);
                 stack.pop();
@@ -103,17 +103,17 @@ fn own_status<'a>(
     c: &Candidate,
     environment: &str,
     previous: Option<&Candidate>,
-    status: &HashMap<DigestKey, Result<(), String>>,
+    status: &HashMap<Digest, Result<(), String>>,
     get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
     candidates: &BTreeMap<String, Vec<Candidate>>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
-        if let Some(Err(_)) = status.get(&DigestKey::from(&p.digest)) {
+        if let Some(Err(_)) = status.get(&p.digest) {
             return Err(format!("the record before it ({}) was rejected", p.digest));
         }
     }
-    let status_of = |d: &Digest| status.get(&DigestKey::from(d)).cloned();
+    let status_of = |d: &Digest| status.get(d).cloned();
     let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
     let earlier = candidates
         .get(environment)

@@ -17,7 +17,7 @@ use super::records::{
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
-    DigestKey, EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
+    EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
     VerifiedRecord,
 };
 
@@ -108,13 +108,13 @@ pub fn validate(
             .unwrap_or(usize::MAX)
     });
 
-    let mut index: HashMap<DigestKey, (Arc<str>, usize)> =
+    let mut index: HashMap<Digest, (Arc<str>, usize)> =
         HashMap::with_capacity(candidates.values().map(Vec::len).sum());
     for (env, list) in &candidates {
         let env: Arc<str> = Arc::from(env.as_str());
         for (i, c) in list.iter().enumerate() {
             index
-                .entry(DigestKey::from(&c.digest))
+                .entry(c.digest.clone())
                 .or_insert_with(|| (env.clone(), i));
         }
     }
@@ -137,7 +137,7 @@ pub fn validate(
                         break;
                     }
                     let Some(next) = index
-                        .get(&DigestKey::from(source))
+                        .get(source)
                         .and_then(|(e, i)| candidates.get(&**e).and_then(|l| l.get(*i)))
                     else {
                         break;
@@ -218,7 +218,7 @@ pub fn validate(
         for mut c in list {
             let name = format!("record[{}]", c.index);
             let subject = CheckSubject::record(&environment, c.index, Some(&c.digest));
-            match statuses.get(&DigestKey::from(&c.digest)) {
+            match statuses.get(&c.digest) {
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {
                     let link = c
