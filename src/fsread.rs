@@ -97,10 +97,16 @@ pub const KEY: Limit = Limit::new("key file", 1024 * 1024);
 /// (`bundle::MAX_TRUSTED_ROOT_BYTES`).
 pub const TRUSTED_ROOT: Limit = Limit::new("trusted root", 4 * 1024 * 1024);
 
-/// The most names custodia lists in one directory (a store's `envelopes/`,
-/// a tree being hashed): 2^20. A directory with 10 million names fails
+/// The most names custodia lists in one directory (a tree being hashed, a
+/// store's links; a store's `envelopes/` has [`MAX_STORE_ENVELOPES`]): 2^20. A directory with 10 million names fails
 /// with [`Error::TooManyEntries`] instead of filling memory.
 pub const MAX_DIR_ENTRIES: usize = 1 << 20;
+
+/// The most envelopes a `DirStore` lists: 2^24 (16.7 million, a store of
+/// more than five million promotions with two pieces of evidence each).
+/// Validation streams the listing and keeps only the names it has not
+/// already read, so the bound is on time, not on the names held.
+pub const MAX_STORE_ENVELOPES: usize = 1 << 24;
 
 fn io_error(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
     move |source| Error::Io {

@@ -907,3 +907,32 @@ fn one_flipped_byte_anywhere_in_the_store_is_named() {
         assert!(validate_chain(&store, &p.policy, env).verified());
     }
 }
+
+#[test]
+fn a_store_lists_only_the_digests_asked_for_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let on_disk = DirStore::open(dir.path()).unwrap();
+    let in_memory = MemoryStore::new();
+    for store in [&on_disk as &dyn Store, &in_memory] {
+        let mut stored: Vec<_> = (0..20)
+            .map(|i| store.put(format!("envelope {i}").as_bytes()).unwrap())
+            .collect();
+        stored.sort();
+        assert_eq!(store.list().unwrap(), stored);
+        // Keep every third, asked in listing order or not.
+        let wanted: Vec<_> = stored.iter().step_by(3).cloned().collect();
+        let kept = store.list_where(&mut |d| wanted.contains(d)).unwrap();
+        assert_eq!(kept, wanted);
+        assert!(store.list_where(&mut |_| false).unwrap().is_empty());
+    }
+    // A stray file in `envelopes/` is never listed, kept or not.
+    std::fs::write(dir.path().join("envelopes").join("notes.txt"), b"x").unwrap();
+    let mut asked = 0;
+    let all = on_disk
+        .list_where(&mut |_| {
+            asked += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!((all.len(), asked), (20, 20));
+}

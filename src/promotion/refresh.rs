@@ -88,17 +88,13 @@ impl VerifiedHistory {
         options: &ValidationOptions,
     ) -> Report {
         let mut report = self.refresh_records(store, policy, options);
-        let digests = match store.list() {
-            Ok(d) => d,
+        let fresh = match store.list_where(&mut |d| !self.scanned.contains(d)) {
+            Ok(fresh) => fresh,
             Err(e) => {
                 report.push(Check::fail("unlinked-records", e.to_string()));
                 return report;
             }
         };
-        let fresh: Vec<_> = digests
-            .into_iter()
-            .filter(|d| !self.scanned.contains(d))
-            .collect();
         let scan = super::verified::scan_digests(store, policy, &fresh);
         for d in &fresh {
             self.scanned.insert(d);

@@ -26,6 +26,15 @@ pub trait Store: Send + Sync {
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error>;
     /// Every stored digest.
     fn list(&self) -> Result<Vec<Digest>, Error>;
+    /// The stored digests that `keep` accepts, sorted. A store that can
+    /// list lazily overrides it, so that only the names kept are held at
+    /// once (validation keeps those it has not already read: in a store of
+    /// millions of envelopes, a handful).
+    fn list_where(&self, keep: &mut dyn FnMut(&Digest) -> bool) -> Result<Vec<Digest>, Error> {
+        let mut digests = self.list()?;
+        digests.retain(|d| keep(d));
+        Ok(digests)
+    }
     /// Records that `next` follows `previous` (`None`: the environment's
     /// first record). Fails with a conflict if another record already
     /// follows `previous`; succeeds if `next` itself already does.
@@ -134,8 +143,8 @@ pub(crate) fn check_environment(environment: &str) -> Result<(), Error> {
 /// place of an envelope ([`fsread::ENVELOPE`]), a link
 /// ([`fsread::STORE_LINK`]) or a head ([`fsread::STORE_HEAD`]) is a typed
 /// error naming the path ([`Error::UnsafeFile`], [`Error::TooLarge`]),
-/// never a hang or an unbounded allocation; `list` stops at
-/// [`fsread::MAX_DIR_ENTRIES`] names.
+/// never a hang or an unbounded allocation; `list` and `list_where` stop
+/// at [`fsread::MAX_STORE_ENVELOPES`] names.
 ///
 /// ```
 /// use custodia::promotion::{DirStore, Store};
@@ -255,9 +264,13 @@ impl Store for DirStore {
     }
 
     fn list(&self) -> Result<Vec<Digest>, Error> {
+        self.list_where(&mut |_| true)
+    }
+
+    fn list_where(&self, keep: &mut dyn FnMut(&Digest) -> bool) -> Result<Vec<Digest>, Error> {
         let dir = self.root.join("envelopes");
         let mut out = Vec::new();
-        for entry in fsread::read_dir(&dir, fsread::MAX_DIR_ENTRIES)? {
+        for entry in fsread::read_dir(&dir, fsread::MAX_STORE_ENVELOPES)? {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_str().ok_or_else(|| {
@@ -266,7 +279,9 @@ impl Store for DirStore {
             // Only digest-named files can be envelopes; anything else
             // (an editor's backup, a stray file) is never read.
             if let Ok(digest) = sha256(name) {
-                out.push(digest);
+                if keep(&digest) {
+                    out.push(digest);
+                }
             }
         }
         out.sort();

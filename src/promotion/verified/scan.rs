@@ -44,14 +44,8 @@ pub(super) struct Known {
 
 /// Lists the store and classifies every envelope not already `known`.
 pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known) -> StoreScan {
-    let mut scan = match store.list() {
-        Ok(digests) => {
-            let fresh: Vec<Digest> = digests
-                .into_iter()
-                .filter(|d| !known.settled.contains(d))
-                .collect();
-            scan_digests(store, policy, &fresh)
-        }
+    let mut scan = match store.list_where(&mut |d| !known.settled.contains(d)) {
+        Ok(fresh) => scan_digests(store, policy, &fresh),
         Err(e) => StoreScan {
             scanned: Seen::default(),
             promotion_records: BTreeMap::new(),
