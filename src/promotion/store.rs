@@ -1,6 +1,6 @@
 //! Content-addressed envelope stores with fork-proof environment links.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -387,7 +387,9 @@ impl DirStore {
 /// An in-memory store, for tests and benchmarks.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    envelopes: Mutex<BTreeMap<Digest, Vec<u8>>>,
+    /// Hashed, not ordered: a lookup among millions of envelopes is one
+    /// probe, not a walk down a tree; `list` sorts.
+    envelopes: Mutex<HashMap<Digest, Vec<u8>>>,
     links: Mutex<BTreeMap<(String, String), Digest>>,
     heads: Mutex<BTreeMap<String, Digest>>,
 }
@@ -430,13 +432,20 @@ impl Store for MemoryStore {
     }
 
     fn list(&self) -> Result<Vec<Digest>, Error> {
-        Ok(self
+        self.list_where(&mut |_| true)
+    }
+
+    fn list_where(&self, keep: &mut dyn FnMut(&Digest) -> bool) -> Result<Vec<Digest>, Error> {
+        let mut digests: Vec<Digest> = self
             .envelopes
             .lock()
             .map_err(poisoned)?
             .keys()
+            .filter(|d| keep(d))
             .cloned()
-            .collect())
+            .collect();
+        digests.sort();
+        Ok(digests)
     }
 
     fn link(
