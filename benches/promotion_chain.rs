@@ -243,10 +243,24 @@ fn options() -> ValidationOptions {
 /// Validates `prod` (on the current rayon pool); checks it verified all `n`.
 fn validate_all(fx: &Fixture, store: &MemoryStore, n: usize) -> VerifiedHistory {
     let validation = validate(store, &fx.policy, &[ENV], &options());
-    assert!(validation.verified(), "{validation}");
+    assert!(validation.verified(), "{}", first_failures(&validation));
     let history = validation.into_history();
     assert_eq!(history.environment(ENV).unwrap().len(), n);
     history
+}
+
+/// Each environment's first failed check: a failed validation of a
+/// million records is named in a few lines, not printed whole.
+fn first_failures(validation: &custodia::promotion::Validation) -> String {
+    validation
+        .reports()
+        .iter()
+        .filter_map(|(env, report)| {
+            let c = report.first_failure()?;
+            Some(format!("{env}: {}: {}", c.name, c.reason))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn one_thread() -> rayon::ThreadPool {
@@ -616,7 +630,7 @@ fn memory_runs(sizes: &str) {
         let before = memory("VmRSS");
         let (wall, _) = timed(|| {
             let validation = validate(&store, &policy, &[ENV], &options());
-            assert!(validation.verified(), "{validation}");
+            assert!(validation.verified(), "{}", first_failures(&validation));
             let history = validation.into_history();
             println!(
                 "records {}, peak {:.0} MiB",
