@@ -33,6 +33,7 @@ pub trait Store: Send + Sync {
     fn list_where(&self, keep: &mut dyn FnMut(&Digest) -> bool) -> Result<Vec<Digest>, Error> {
         let mut digests = self.list()?;
         digests.retain(|d| keep(d));
+        digests.sort();
         Ok(digests)
     }
     /// Records that `next` follows `previous` (`None`: the environment's
