@@ -282,7 +282,8 @@ mod tests {
                 )
                     .prop_map(
                         |(mut names, repeat, escapes, (value, inner_dup))| {
-                            let mut dup = inner_dup;
+                            // With no member, the value (and any repeat inside it) is not written.
+                            let mut dup = inner_dup && !names.is_empty();
                             if let (Some((which, at)), false) = (repeat, names.is_empty()) {
                                 let name = names[which.index(names.len())];
                                 let at = at.index(names.len() + 1);
