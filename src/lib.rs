@@ -122,9 +122,12 @@ pub mod fuzzing {
             }
         }
         if let Ok(set) = crate::json::from_slice::<crate::digest::DigestSet>(data, "digest set") {
-            let json = serde_json::to_vec(&set).unwrap_or_default();
-            let again = crate::json::from_slice::<crate::digest::DigestSet>(&json, "digest set");
-            assert_eq!(again.ok().as_ref(), Some(&set), "digest set round trip");
+            // A set that cannot be written fails the round trip; it is never
+            // read back from empty bytes.
+            let again = serde_json::to_vec(&set).ok().and_then(|json| {
+                crate::json::from_slice::<crate::digest::DigestSet>(&json, "digest set").ok()
+            });
+            assert_eq!(again.as_ref(), Some(&set), "digest set round trip");
         }
     }
 
