@@ -96,9 +96,7 @@ impl VerifiedHistory {
             }
         };
         let scan = super::verified::scan_digests(store, policy, &fresh);
-        for d in &fresh {
-            self.scanned.insert(d);
-        }
+        self.scanned.extend(fresh.iter().cloned());
         for entry in scan.incidents {
             match check_incident(&entry, options) {
                 Ok(()) => {
@@ -262,11 +260,9 @@ impl VerifiedHistory {
                             entered,
                         },
                     );
-                    self.scanned.insert(&next);
+                    self.scanned.insert(next.clone());
                     // Evidence a refresh's store scan would only skip.
-                    for d in &settled {
-                        self.scanned.insert(d);
-                    }
+                    self.scanned.extend(settled);
                     added += 1;
                 }
                 Err(reason) => {
@@ -364,6 +360,6 @@ pub fn promote_with(
             entered,
         },
     );
-    history.scanned.insert(&promoted.record);
+    history.scanned.insert(promoted.record.clone());
     Ok(promoted)
 }

@@ -194,22 +194,7 @@ pub struct VerifiedHistory {
 
 /// A set of envelope digests (a SHA-256 [`Digest`] holds its bytes inline:
 /// no allocation per entry).
-#[derive(Debug, Clone, Default)]
-pub(super) struct Seen(HashSet<Digest>);
-
-impl Seen {
-    pub(super) fn insert(&mut self, digest: &Digest) {
-        self.0.insert(digest.clone());
-    }
-
-    pub(super) fn contains(&self, digest: &Digest) -> bool {
-        self.0.contains(digest)
-    }
-
-    pub(super) fn extend(&mut self, other: Seen) {
-        self.0.extend(other.0);
-    }
-}
+pub(super) type Seen = HashSet<Digest>;
 
 fn artifact_key(algorithm: &str, hex: &str) -> u64 {
     use std::hash::{Hash, Hasher};

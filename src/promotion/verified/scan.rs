@@ -107,7 +107,7 @@ pub(in crate::promotion) fn scan_digests(
                 .push(digest.clone()),
             Found::Incident(entry) => scan.incidents.push(entry),
         }
-        scan.scanned.insert(digest);
+        scan.scanned.insert(digest.clone());
     }
     scan.incidents.sort_by_key(|i| i.incident.opened);
     scan

@@ -53,7 +53,7 @@ pub fn validate(
         let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
         for (digest, opened) in found.chain.iter().zip(&opened) {
             if let Ok((_, record)) = opened {
-                known.settled.insert(digest);
+                known.settled.insert(digest.clone());
                 if record.environment != environment {
                     known
                         .records
@@ -175,7 +175,7 @@ pub fn validate(
         for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
             c.outcome = outcome.map(|()| summary(c, env));
             for d in &settled {
-                known.settled.insert(d);
+                known.settled.insert(d.clone());
             }
         }
     }
