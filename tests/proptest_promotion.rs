@@ -22,7 +22,8 @@ use custodia::dsse::Envelope;
 use custodia::error::StoreError;
 use custodia::predicate::promotion::PromotionRecord;
 use custodia::promotion::{
-    HistoryEntry, MemoryStore, PromotionError, Store, history, rollback, validate_chain,
+    HistoryEntry, MemoryStore, PromotionError, Store, ValidationOptions, history, rollback,
+    validate, validate_chain,
 };
 use custodia::resource::ResourceDescriptor;
 use custodia::statement::{PAYLOAD_TYPE, Statement};
@@ -330,10 +331,11 @@ proptest! {
         prop_assert_eq!(built.histories["staging"].len(), n);
         prop_assert_eq!(built.histories["prod"].len(), n + built.rollbacks);
         for env in ENVIRONMENTS {
-            let report = validate_chain(&store, &pipeline().policy, env);
-            prop_assert!(report.verified(), "{}:\n{}", env, report);
-            let records = report.checks().iter().filter(|c| c.name.starts_with("record[")).count();
-            prop_assert_eq!(records, built.histories[env].len());
+            let validation = validate(&store, &pipeline().policy, &[env], &ValidationOptions::default());
+            prop_assert!(validation.verified(), "{}:\n{}", env, validation);
+            let accepted = validation.history().environment(env).unwrap().len();
+            prop_assert_eq!(accepted, built.histories[env].len());
+            let report = validation.report(env).unwrap();
             let flagged = report.checks().iter().find(|c| c.name == "emergencies");
             if env == "prod" && built.emergencies > 0 {
                 let flagged = flagged.unwrap();
@@ -400,8 +402,9 @@ proptest! {
                 let failure = report.first_failure().unwrap();
                 prop_assert_eq!(&failure.name, "unlinked-records", "{}", report);
                 prop_assert!(failure.reason.contains(&fork.to_string()), "{}", report);
-                let records = report.checks().iter().filter(|c| c.name.starts_with("record[") && c.passed).count();
-                prop_assert_eq!(records, chain.len(), "every linked record still passes");
+                let validation = validate(&store, &pipeline().policy, &[env], &ValidationOptions::default());
+                let accepted = validation.history().environment(env).unwrap().len();
+                prop_assert_eq!(accepted, chain.len(), "every linked record still passes");
             }
         }
         // The untouched original still validates: the copy was tampered with, not it.

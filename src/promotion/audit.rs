@@ -21,7 +21,7 @@ use crate::Error;
 use crate::digest::{DigestSet, hash_path};
 use crate::fsread;
 use crate::policy::ActivePolicy;
-use crate::report::{Check, Report};
+use crate::report::{Check, CheckSubject, Report};
 
 use super::accounting::{Accounting, check_policy, check_store};
 use super::checkpoint::{SignedCheckpoint, TrustedState, check_checkpoints};
@@ -301,11 +301,12 @@ pub fn audit(
     let validation = validate(store, policy, &names, &request.options);
     // The environments their records came from were validated as far as
     // the source paths need; the audit reports those asked for.
+    // Listed record by record: an audit is read by a person.
     let reports: Vec<(String, Report)> = validation
         .reports()
         .iter()
         .filter(|(env, _)| environments.contains(env))
-        .cloned()
+        .map(|(env, report)| (env.clone(), itemized(report, env, validation.history())))
         .collect();
     let artifact = request
         .artifact
@@ -391,6 +392,29 @@ fn environments(policy: &ActivePolicy, asked: &[String]) -> Result<Vec<String>, 
         }
     }
     Ok(out)
+}
+
+/// `report` with its `records` check (all accepted records in one)
+/// replaced by one `record[i]` check per accepted record of `environment`.
+fn itemized(report: &Report, environment: &str, history: &VerifiedHistory) -> Report {
+    let records = history
+        .environment(environment)
+        .map(|e| e.records())
+        .unwrap_or(&[]);
+    let mut out = Report::new();
+    for check in report.checks() {
+        if check.passed && check.name == "records" {
+            for r in records {
+                out.push(
+                    Check::pass(format!("record[{}]", r.index), r.summary())
+                        .about(CheckSubject::record(environment, r.index, Some(&r.digest))),
+                );
+            }
+        } else {
+            out.push(check.clone());
+        }
+    }
+    out
 }
 
 /// Where `artifact` is, per environment.

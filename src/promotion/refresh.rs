@@ -221,11 +221,10 @@ impl VerifiedHistory {
                 record,
                 index,
                 entered,
-                outcome: Ok(String::new()),
+                outcome: Ok(()),
             };
             let mut settled = Vec::new();
-            candidate.outcome = check_gate(store, policy, &candidate, environment, &mut settled)
-                .map(|()| summary(&candidate, environment));
+            candidate.outcome = check_gate(store, policy, &candidate, environment, &mut settled);
             let status_of = |d: &crate::digest::Digest| self.record(d).map(|_| Ok(()));
             let get = |d: &crate::digest::Digest| {
                 let (env, i) = self.by_digest.get(d)?;
@@ -244,7 +243,8 @@ impl VerifiedHistory {
                 earlier,
                 &self.incidents,
             )
-            .and_then(|()| candidate.outcome.clone());
+            .and_then(|()| candidate.outcome.clone())
+            .map(|()| summary(&candidate.digest, &candidate.artifact, &candidate.record));
             match checked {
                 Ok(summary) => {
                     report.push(Check::pass(format!("record[{index}]"), summary).about(

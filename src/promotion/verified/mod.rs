@@ -118,6 +118,14 @@ pub struct VerifiedRecord {
     pub entered: Timestamp,
 }
 
+impl VerifiedRecord {
+    /// One line about the record, as an audit lists it: envelope digest,
+    /// artifact, where it came from, where to, when, and its kind.
+    pub fn summary(&self) -> String {
+        summary(&self.digest, &self.artifact, &self.record)
+    }
+}
+
 /// One environment's verified chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvironmentHistory {

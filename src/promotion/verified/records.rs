@@ -23,8 +23,8 @@ pub(in crate::promotion) struct Candidate {
     pub(in crate::promotion) record: Box<PromotionRecord>,
     pub(in crate::promotion) index: usize,
     pub(in crate::promotion) entered: Timestamp,
-    /// Own checks so far: `Ok(summary)` or why not.
-    pub(in crate::promotion) outcome: Result<String, String>,
+    /// Own checks so far: `Ok` or why not.
+    pub(in crate::promotion) outcome: Result<(), String>,
 }
 
 /// What one environment's links say, before any record is read.
@@ -252,17 +252,20 @@ pub(in crate::promotion) fn check_gate(
     }
 }
 
-pub(in crate::promotion) fn summary(candidate: &Candidate, environment: &str) -> String {
-    let record = &candidate.record;
+/// One line about a record: its envelope, artifact, route, time and kind.
+pub(in crate::promotion) fn summary(
+    digest: &Digest,
+    artifact: &DigestSet,
+    record: &PromotionRecord,
+) -> String {
     format!(
-        "{}: {} {} -> {environment} at {}{}",
-        candidate.digest,
-        candidate
-            .artifact
+        "{digest}: {} {} -> {} at {}{}",
+        artifact
             .strongest()
             .map(|d| d.to_string())
             .unwrap_or_default(),
         record.from.as_deref().unwrap_or("(build)"),
+        record.environment,
         record.time,
         match record.kind {
             PromotionKind::Promotion => String::new(),

@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 use super::super::Store;
 use super::super::chain::PROMOTER_ROLE;
 use super::records::{
-    Candidate, Links, check_gate, check_order, follow_links, map_records, open_record, summary,
+    Candidate, Links, check_gate, check_order, follow_links, map_records, open_record,
 };
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
@@ -84,7 +84,7 @@ pub fn validate(
                         entered: record.time,
                         record,
                         index,
-                        outcome: Ok(String::new()),
+                        outcome: Ok(()),
                     });
                 }
                 Err(reason) => {
@@ -173,7 +173,7 @@ pub fn validate(
             (outcome, settled)
         });
         for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
-            c.outcome = outcome.map(|()| summary(c, env));
+            c.outcome = outcome;
             for d in &settled {
                 known.settled.insert(d.clone());
             }
@@ -215,54 +215,41 @@ pub fn validate(
         let mut report = Report::new();
         let mut emergencies = Vec::new();
         let mut last: Option<Digest> = None;
-        for mut c in list {
-            let name = format!("record[{}]", c.index);
-            let subject = CheckSubject::record(&environment, c.index, Some(&c.digest));
-            match statuses.get(&c.digest) {
-                Some(Ok(())) => {}
-                Some(Err(reason)) => {
-                    let link = c
-                        .record
+        let mut rejected: Option<Check> = None;
+        for c in list {
+            let fail = |reason: String| {
+                Check::fail(format!("record[{}]", c.index), reason).about(CheckSubject::record(
+                    &environment,
+                    c.index,
+                    Some(&c.digest),
+                ))
+            };
+            // A status of Ok includes the record's own checks.
+            let why = match (statuses.get(&c.digest), &c.outcome) {
+                (Some(Ok(())), Ok(())) => None,
+                (Some(Ok(())), Err(reason)) => Some(format!("{}: {reason}", c.digest)),
+                (Some(Err(reason)), _) => Some(format!(
+                    "{}: {reason} (the record linked after {} in `{environment}`)",
+                    c.digest,
+                    c.record
                         .previous
                         .as_ref()
-                        .map_or("genesis".to_owned(), Digest::hex);
-                    report.push(
-                        Check::fail(
-                            name,
-                            format!(
-                                "{}: {reason} (the record linked after {link} in `{environment}`)",
-                                c.digest
-                            ),
-                        )
-                        .about(subject),
-                    );
-                    break;
-                }
-                None => {
-                    report.push(
-                        Check::fail(name, format!("{}: not checked", c.digest)).about(subject),
-                    );
-                    break;
-                }
+                        .map_or("genesis".to_owned(), Digest::hex)
+                )),
+                (None, _) => Some(format!("{}: not checked", c.digest)),
+            };
+            if let Some(why) = why {
+                rejected = Some(fail(why));
+                break;
             }
             if c.record.kind == PromotionKind::Emergency {
                 emergencies.push(format!(
-                    "{name} {}: {}",
+                    "record[{}] {}: {}",
+                    c.index,
                     c.digest,
                     elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
                 ));
             }
-            // A status of Ok includes the record's own checks: its outcome
-            // is its summary (moved, not copied).
-            let summary = match std::mem::replace(&mut c.outcome, Ok(String::new())) {
-                Ok(summary) => summary,
-                Err(reason) => {
-                    report
-                        .push(Check::fail(name, format!("{}: {reason}", c.digest)).about(subject));
-                    break;
-                }
-            };
-            report.push(Check::pass(name, summary).about(subject));
             last = Some(c.digest.clone());
             history.push(
                 &environment,
@@ -274,6 +261,18 @@ pub fn validate(
                     entered: c.entered,
                 },
             );
+        }
+        // One check for all accepted records: a million records are data
+        // in the history ([`VerifiedRecord::summary`]), not a million
+        // lines held in the report.
+        let accepted = history
+            .environment(&environment)
+            .map_or(0, EnvironmentHistory::len);
+        if let Some(head) = &last {
+            report.push(records_check(&environment, accepted, head));
+        }
+        if let Some(check) = rejected {
+            report.push(check);
         }
         if report.verified() || report.checks().is_empty() {
             if let Some((i, reason)) = stopped.get(&environment) {
@@ -365,6 +364,19 @@ pub fn validate(
         reports.push((environment, report));
     }
     Validation { reports, history }
+}
+
+/// The one passing check for an environment's `accepted` records (those
+/// before the first rejected one, if any), ending at `head`.
+fn records_check(environment: &str, accepted: usize, head: &Digest) -> Check {
+    Check::pass(
+        "records",
+        format!(
+            "{accepted} record(s) verified, record[0] to record[{}], the last {head}",
+            accepted.saturating_sub(1)
+        ),
+    )
+    .about(CheckSubject::environment(environment))
 }
 
 /// Validates one environment (and, transitively, where its records came
