@@ -96,7 +96,7 @@ impl VerifiedHistory {
             }
         };
         let scan = super::verified::scan_digests(store, policy, &fresh);
-        self.scanned.extend(fresh.iter().cloned());
+        self.scanned.extend(&fresh);
         for entry in scan.incidents {
             match check_incident(&entry, options) {
                 Ok(()) => {
@@ -260,9 +260,9 @@ impl VerifiedHistory {
                             entered,
                         },
                     );
-                    self.scanned.insert(next.clone());
+                    self.scanned.insert(&next);
                     // Evidence a refresh's store scan would only skip.
-                    self.scanned.extend(settled);
+                    self.scanned.extend(&settled);
                     added += 1;
                 }
                 Err(reason) => {
@@ -360,6 +360,6 @@ pub fn promote_with(
             entered,
         },
     );
-    history.scanned.insert(promoted.record.clone());
+    history.scanned.insert(&promoted.record);
     Ok(promoted)
 }

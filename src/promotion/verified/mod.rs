@@ -28,18 +28,20 @@
 
 mod records;
 mod scan;
+mod seen;
 mod sources;
 mod validate;
 
 pub(super) use records::{Candidate, check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
+pub(in crate::promotion) use seen::Seen;
 
 pub(crate) use sources::known_good;
 pub(super) use sources::{Linked, source_status};
 pub(crate) use validate::verified_history;
 pub use validate::{validate, validate_chain};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -200,10 +202,6 @@ pub struct VerifiedHistory {
     pub(super) by_artifact: HashMap<u64, Vec<(Arc<str>, usize)>>,
 }
 
-/// A set of envelope digests (a SHA-256 [`Digest`] holds its bytes inline:
-/// no allocation per entry).
-pub(super) type Seen = HashSet<Digest>;
-
 fn artifact_key(algorithm: &str, hex: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -212,30 +210,22 @@ fn artifact_key(algorithm: &str, hex: &str) -> u64 {
 }
 
 impl VerifiedHistory {
-    /// Makes room for `additional` records of `environment` (exactly: a
-    /// long history is not left with a doubled vector's spare half).
-    pub(super) fn reserve(&mut self, environment: &str, additional: usize) {
-        let env = self.environments.entry(environment.to_owned()).or_default();
-        env.records.reserve_exact(additional);
-        self.by_digest.reserve(additional);
-        self.by_artifact.reserve(additional);
-    }
-
-    /// Appends an accepted record to its environment, with its indexes.
-    pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
-        let name = match self.names.get(environment) {
+    /// The shared name of `environment` (one allocation per environment,
+    /// however many records the indexes hold).
+    pub(super) fn name(&mut self, environment: &str) -> Arc<str> {
+        match self.names.get(environment) {
             Some(n) => n.clone(),
             None => {
                 let n: Arc<str> = Arc::from(environment);
                 self.names.insert(environment.to_owned(), n.clone());
                 n
             }
-        };
-        let env = self.environments.entry(environment.to_owned()).or_default();
-        let at = env.records.len();
-        self.by_digest
-            .insert(record.digest.clone(), (name.clone(), at));
-        for (algorithm, hex) in record.artifact.iter() {
+        }
+    }
+
+    /// Indexes `environment`'s record at position `at` by its artifact.
+    fn index_artifact(&mut self, name: &Arc<str>, at: usize, artifact: &DigestSet) {
+        for (algorithm, hex) in artifact.iter() {
             if crate::digest::is_strong_algorithm(algorithm) {
                 self.by_artifact
                     .entry(artifact_key(algorithm, hex))
@@ -243,7 +233,50 @@ impl VerifiedHistory {
                     .push((name.clone(), at));
             }
         }
-        env.records.push(record);
+    }
+
+    /// Appends an accepted record to its environment, with its indexes.
+    pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
+        let name = self.name(environment);
+        let at = self
+            .environments
+            .get(environment)
+            .map_or(0, |e| e.records.len());
+        self.by_digest
+            .insert(record.digest.clone(), (name.clone(), at));
+        self.index_artifact(&name, at, &record.artifact);
+        self.environments
+            .entry(environment.to_owned())
+            .or_default()
+            .records
+            .push(record);
+    }
+
+    /// Sets `environment`'s accepted records, already in `by_digest`
+    /// (validation indexes every candidate by digest before it knows which
+    /// are accepted, then [`prune`](Self::prune)s), and indexes them by
+    /// artifact.
+    pub(super) fn adopt(&mut self, environment: &str, mut records: Vec<VerifiedRecord>) {
+        records.shrink_to_fit();
+        let name = self.name(environment);
+        self.by_artifact.reserve(records.len());
+        for (at, record) in records.iter().enumerate() {
+            self.index_artifact(&name, at, &record.artifact);
+        }
+        self.environments
+            .entry(environment.to_owned())
+            .or_default()
+            .records = records;
+    }
+
+    /// Drops from `by_digest` every entry that is not an accepted record.
+    pub(super) fn prune(&mut self) {
+        let environments = &self.environments;
+        self.by_digest.retain(|_, (env, at)| {
+            environments
+                .get(&**env)
+                .is_some_and(|e| *at < e.records.len())
+        });
     }
 
     /// The newest verified record of `environment` about `artifact`.

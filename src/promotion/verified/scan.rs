@@ -53,7 +53,7 @@ pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known)
             listing: Err(e.to_string()),
         },
     };
-    scan.scanned.extend(known.settled);
+    scan.scanned.absorb(known.settled);
     for (environment, digest) in known.records {
         scan.promotion_records
             .entry(environment)
@@ -107,7 +107,7 @@ pub(in crate::promotion) fn scan_digests(
                 .push(digest.clone()),
             Found::Incident(entry) => scan.incidents.push(entry),
         }
-        scan.scanned.insert(digest.clone());
+        scan.scanned.insert(digest);
     }
     scan.incidents.sort_by_key(|i| i.incident.opened);
     scan

@@ -1,7 +1,6 @@
 //! Validation of environments' histories: links, records, gates, source paths, reports.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 use crate::digest::{Digest, elide_middle};
 use crate::policy::ActivePolicy;
@@ -24,10 +23,12 @@ use super::{
 /// Validates `environments` and every environment their records came from,
 /// and returns the accepted history with one report per environment.
 ///
-/// Each environment's report has one `record[i]` check per linked record
-/// (stopping at the first rejected one: later links cannot be trusted to
-/// mean anything), then `head` (when the store keeps a head hint),
-/// `unlinked-records`, `incidents`, and `emergencies` when there were any.
+/// Each environment's report has one passing `records` check for the
+/// records it accepted (their lines are [`VerifiedRecord::summary`]), one
+/// failing `record[i]` check for the first record it rejected (later links
+/// cannot be trusted to mean anything), then `head` (when the store keeps
+/// a head hint), `unlinked-records`, `incidents`, and `emergencies` when
+/// there were any.
 pub fn validate(
     store: &dyn Store,
     policy: &ActivePolicy,
@@ -53,7 +54,7 @@ pub fn validate(
         let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
         for (digest, opened) in found.chain.iter().zip(&opened) {
             if let Ok((_, record)) = opened {
-                known.settled.insert(digest.clone());
+                known.settled.insert(digest);
                 if record.environment != environment {
                     known
                         .records
@@ -108,16 +109,25 @@ pub fn validate(
             .unwrap_or(usize::MAX)
     });
 
-    let mut index: HashMap<Digest, (Arc<str>, usize)> =
-        HashMap::with_capacity(candidates.values().map(Vec::len).sum());
+    // Every candidate by digest: the source checks' index, and then (once
+    // pruned to the accepted records) the history's.
+    let mut history = VerifiedHistory {
+        policy: Some(policy.digest().clone()),
+        ..VerifiedHistory::default()
+    };
+    history
+        .by_digest
+        .reserve(candidates.values().map(Vec::len).sum());
     for (env, list) in &candidates {
-        let env: Arc<str> = Arc::from(env.as_str());
+        let env = history.name(env);
         for (i, c) in list.iter().enumerate() {
-            index
+            history
+                .by_digest
                 .entry(c.digest.clone())
                 .or_insert_with(|| (env.clone(), i));
         }
     }
+    let index = &history.by_digest;
 
     // Entry times follow source pointers (their validity is checked below;
     // a record whose path does not validate is rejected whatever this says).
@@ -175,7 +185,7 @@ pub fn validate(
         for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
             c.outcome = outcome;
             for d in &settled {
-                known.settled.insert(d.clone());
+                known.settled.insert(d);
             }
         }
     }
@@ -196,34 +206,17 @@ pub fn validate(
     }
 
     // Source paths and rollback targets, each record once.
-    let statuses = resolve_sources(&candidates, &index, &incidents);
-    drop(index);
-
-    let mut history = VerifiedHistory {
-        policy: Some(policy.digest().clone()),
-        environments: BTreeMap::new(),
-        incidents,
-        names: BTreeMap::new(),
-        by_digest: HashMap::new(),
-        by_artifact: HashMap::new(),
-        scanned: std::mem::take(&mut scan.scanned),
-    };
+    let statuses = resolve_sources(&candidates, &history.by_digest, &incidents);
+    history.incidents = incidents;
+    history.scanned = std::mem::take(&mut scan.scanned);
     let mut reports = Vec::new();
     for environment in order {
-        let list = candidates.remove(&environment).unwrap_or_default();
-        history.reserve(&environment, list.len());
+        let mut list = candidates.remove(&environment).unwrap_or_default();
         let mut report = Report::new();
         let mut emergencies = Vec::new();
-        let mut last: Option<Digest> = None;
         let mut rejected: Option<Check> = None;
-        for c in list {
-            let fail = |reason: String| {
-                Check::fail(format!("record[{}]", c.index), reason).about(CheckSubject::record(
-                    &environment,
-                    c.index,
-                    Some(&c.digest),
-                ))
-            };
+        let mut accepted = list.len();
+        for (at, c) in list.iter().enumerate() {
             // A status of Ok includes the record's own checks.
             let why = match (statuses.get(&c.digest), &c.outcome) {
                 (Some(Ok(())), Ok(())) => None,
@@ -239,7 +232,12 @@ pub fn validate(
                 (None, _) => Some(format!("{}: not checked", c.digest)),
             };
             if let Some(why) = why {
-                rejected = Some(fail(why));
+                rejected =
+                    Some(
+                        Check::fail(format!("record[{}]", c.index), why)
+                            .about(CheckSubject::record(&environment, c.index, Some(&c.digest))),
+                    );
+                accepted = at;
                 break;
             }
             if c.record.kind == PromotionKind::Emergency {
@@ -250,18 +248,21 @@ pub fn validate(
                     elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
                 ));
             }
-            last = Some(c.digest.clone());
-            history.push(
-                &environment,
-                VerifiedRecord {
-                    digest: c.digest,
-                    artifact: c.artifact,
-                    record: c.record,
-                    index: c.index,
-                    entered: c.entered,
-                },
-            );
         }
+        list.truncate(accepted);
+        let last = list.last().map(|c| c.digest.clone());
+        // In place: the candidates' vector becomes the history's.
+        let records: Vec<VerifiedRecord> = list
+            .into_iter()
+            .map(|c| VerifiedRecord {
+                digest: c.digest,
+                artifact: c.artifact,
+                record: c.record,
+                index: c.index,
+                entered: c.entered,
+            })
+            .collect();
+        history.adopt(&environment, records);
         // One check for all accepted records: a million records are data
         // in the history ([`VerifiedRecord::summary`]), not a million
         // lines held in the report.
@@ -363,6 +364,7 @@ pub fn validate(
             .complete = complete;
         reports.push((environment, report));
     }
+    history.prune();
     Validation { reports, history }
 }
 

@@ -1,0 +1,109 @@
+//! The set of envelopes a validation has read, as 128-bit fingerprints.
+
+use std::collections::HashSet;
+
+use crate::digest::{Digest, DigestAlgorithm};
+
+/// Envelope digests already read and classified (records, evidence,
+/// incidents), so a store scan or a refresh reads each envelope once.
+///
+/// Each digest is kept as 128 bits (16 bytes, a third of a [`Digest`]): a
+/// SHA-256 digest's first 16 bytes, any other digest's first 16 bytes of
+/// the SHA-256 of its algorithm and bytes. A false "seen" would make a scan
+/// skip an envelope; making one means finding a stored envelope whose
+/// fingerprint equals that of an envelope already there, a second preimage
+/// on 128 bits of SHA-256 (about 2^128 work, whatever the attacker can
+/// write). The set's hasher is keyed per process (`RandomState`), so
+/// ground digests cannot crowd its buckets.
+#[derive(Debug, Clone, Default)]
+pub(in crate::promotion) struct Seen(HashSet<u128>);
+
+impl Seen {
+    fn fingerprint(digest: &Digest) -> u128 {
+        let first16 = |bytes: &[u8]| {
+            let mut out = [0u8; 16];
+            for (o, b) in out.iter_mut().zip(bytes) {
+                *o = *b;
+            }
+            u128::from_le_bytes(out)
+        };
+        if digest.algorithm() == DigestAlgorithm::Sha256 {
+            first16(digest.as_bytes())
+        } else {
+            let mut tagged = digest.algorithm().name().as_bytes().to_vec();
+            tagged.push(b':');
+            tagged.extend_from_slice(digest.as_bytes());
+            first16(DigestAlgorithm::Sha256.hash(&tagged).as_bytes())
+        }
+    }
+
+    /// Adds `digest`; whether it was new.
+    pub(in crate::promotion) fn insert(&mut self, digest: &Digest) -> bool {
+        self.0.insert(Self::fingerprint(digest))
+    }
+
+    /// Whether `digest` was added.
+    pub(in crate::promotion) fn contains(&self, digest: &Digest) -> bool {
+        self.0.contains(&Self::fingerprint(digest))
+    }
+
+    /// Adds every digest of `digests`.
+    pub(in crate::promotion) fn extend<'a>(
+        &mut self,
+        digests: impl IntoIterator<Item = &'a Digest>,
+    ) {
+        self.0.extend(digests.into_iter().map(Self::fingerprint));
+    }
+
+    /// Adds every digest of `other`.
+    pub(in crate::promotion) fn absorb(&mut self, other: Seen) {
+        if self.0.len() < other.0.len() {
+            let mut other = other;
+            other.0.extend(self.0.drain());
+            *self = other;
+        } else {
+            self.0.extend(other.0);
+        }
+    }
+
+    /// How many digests were added.
+    #[cfg(test)]
+    pub(in crate::promotion) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_of_every_algorithm_are_told_apart() {
+        let mut seen = Seen::default();
+        let mut all = Vec::new();
+        for algorithm in DigestAlgorithm::ALL {
+            for input in [&b"a"[..], b"b", b""] {
+                all.push(algorithm.hash(input));
+            }
+        }
+        for (i, d) in all.iter().enumerate() {
+            assert!(!seen.contains(d), "{d} before it was added");
+            assert!(seen.insert(d));
+            assert!(!seen.insert(d));
+            assert_eq!(seen.len(), i + 1);
+        }
+    }
+
+    #[test]
+    fn absorbing_keeps_both_sides() {
+        let d = |s: &[u8]| DigestAlgorithm::Sha256.hash(s);
+        let (mut small, mut large) = (Seen::default(), Seen::default());
+        small.insert(&d(b"1"));
+        large.extend([&d(b"2"), &d(b"3")]);
+        small.absorb(large);
+        for s in [b"1", b"2", b"3"] {
+            assert!(small.contains(&d(s)));
+        }
+        assert!(!small.contains(&d(b"4")));
+    }
+}
