@@ -29,14 +29,18 @@ pub(crate) fn known_good<R>(
         .find(|r| !has_incident(artifact(r)))
 }
 
+/// Each candidate's status, by environment and position (`None`: not
+/// resolved yet).
+pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
+
 /// Resolves every candidate's status: its own checks, every record before
 /// it in its environment, and its source path (iteratively, with an
 /// explicit stack: no recursion however long the path).
-pub(super) fn resolve_sources(
-    candidates: &BTreeMap<String, Vec<Candidate>>,
+pub(super) fn resolve_sources<'a>(
+    candidates: &'a BTreeMap<String, Vec<Candidate>>,
     index: &HashMap<Digest, (Arc<str>, usize)>,
     incidents: &[IncidentEntry],
-) -> HashMap<Digest, Result<(), String>> {
+) -> Statuses {
     let get = |d: &Digest| {
         index.get(d).and_then(|(e, i)| {
             candidates
@@ -49,15 +53,24 @@ pub(super) fn resolve_sources(
             .checked_sub(1)
             .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
     };
-    let mut status: HashMap<Digest, Result<(), String>> = HashMap::new();
-    let mut on_stack: HashSet<Digest> = HashSet::new();
+    let mut status: Statuses = candidates
+        .iter()
+        .map(|(env, list)| (env.clone(), vec![None; list.len()]))
+        .collect();
+    // Candidates of an environment are its chain's first records in
+    // order, so a candidate's position is its index.
+    let slot =
+        |status: &Statuses, environment: &str, c: &Candidate| -> Option<Result<(), String>> {
+            status.get(environment)?.get(c.index)?.clone()
+        };
+    let mut on_stack: HashSet<(&str, usize)> = HashSet::new();
     for (env, list) in candidates {
         for start in list {
-            if status.contains_key(&start.digest) {
+            if slot(&status, env, start).is_some() {
                 continue;
             }
             let mut stack: Vec<(&str, &Candidate)> = vec![(env.as_str(), start)];
-            on_stack.insert(start.digest.clone());
+            on_stack.insert((env.as_str(), start.index));
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
                 let source = c
@@ -69,29 +82,36 @@ pub(super) fn resolve_sources(
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()
-                    .find(|(_, d)| !status.contains_key(&d.digest));
+                    .find(|(e, d)| slot(&status, e, d).is_none());
                 let result = match pending {
-                    Some((_, dep)) if on_stack.contains(&dep.digest) => {
+                    Some((e, dep)) if on_stack.contains(&(e, dep.index)) => {
                         Err("its source path loops".to_owned())
                     }
                     Some(dep) => {
-                        on_stack.insert(dep.1.digest.clone());
+                        on_stack.insert((dep.0, dep.1.index));
                         stack.push(dep);
                         continue;
                     }
-                    None => own_status(
-                        c,
-                        environment,
-                        previous,
-                        &status,
-                        &get,
-                        candidates,
-                        incidents,
-                    ),
+                    None => {
+                        let status_of = |d: &Digest| {
+                            let (e, c) = get(d)?;
+                            slot(&status, e, c)
+                        };
+                        own_status(
+                            c,
+                            environment,
+                            previous,
+                            &status_of,
+                            &get,
+                            candidates,
+                            incidents,
+                        )
+                    }
                 };
-                let key = c.digest.clone();
-                on_stack.remove(&key);
-                status.insert(key, result);
+                on_stack.remove(&(environment, c.index));
+                if let Some(s) = status.get_mut(environment).and_then(|l| l.get_mut(c.index)) {
+                    *s = Some(result);
+                }
                 stack.pop();
             }
         }
@@ -103,23 +123,22 @@ fn own_status<'a>(
     c: &Candidate,
     environment: &str,
     previous: Option<&Candidate>,
-    status: &HashMap<Digest, Result<(), String>>,
+    status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
     get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
     candidates: &BTreeMap<String, Vec<Candidate>>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
-        if let Some(Err(_)) = status.get(&p.digest) {
+        if let Some(Err(_)) = status_of(&p.digest) {
             return Err(format!("the record before it ({}) was rejected", p.digest));
         }
     }
-    let status_of = |d: &Digest| status.get(d).cloned();
     let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
     let earlier = candidates
         .get(environment)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    source_status(c, environment, &status_of, &get_linked, earlier, incidents)?;
+    source_status(c, environment, status_of, &get_linked, earlier, incidents)?;
     // The gate ran with the entry time its source path gives, so its
     // verdict counts only once that path is verified.
     c.outcome.as_ref().map(|_| ()).map_err(Clone::clone)

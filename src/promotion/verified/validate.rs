@@ -218,7 +218,8 @@ pub fn validate(
         let mut accepted = list.len();
         for (at, c) in list.iter().enumerate() {
             // A status of Ok includes the record's own checks.
-            let why = match (statuses.get(&c.digest), &c.outcome) {
+            let status = statuses.get(environment.as_str()).and_then(|l| l.get(at));
+            let why = match (status.and_then(Option::as_ref), &c.outcome) {
                 (Some(Ok(())), Ok(())) => None,
                 (Some(Ok(())), Err(reason)) => Some(format!("{}: {reason}", c.digest)),
                 (Some(Err(reason)), _) => Some(format!(
