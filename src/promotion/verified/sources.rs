@@ -36,8 +36,8 @@ pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
 /// Resolves every candidate's status: its own checks, every record before
 /// it in its environment, and its source path (iteratively, with an
 /// explicit stack: no recursion however long the path).
-pub(super) fn resolve_sources<'a>(
-    candidates: &'a BTreeMap<String, Vec<Candidate>>,
+pub(super) fn resolve_sources(
+    candidates: &BTreeMap<String, Vec<Candidate>>,
     index: &HashMap<Digest, (Arc<str>, usize)>,
     incidents: &[IncidentEntry],
 ) -> Statuses {
