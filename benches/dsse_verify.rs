@@ -88,7 +88,7 @@ fn dsse_verify(c: &mut Criterion) {
 
     for case in cases() {
         let envelope = Envelope::sign(PAYLOAD_TYPE, payload.clone(), &case.private).unwrap();
-        let wire = envelope.to_json();
+        let wire = envelope.to_json().unwrap();
         let sig = envelope.signatures()[0].sig.clone();
         let message = pae(PAYLOAD_TYPE, &payload);
         let keys: KeySet = [case.private.public_key().clone()].into_iter().collect();

@@ -65,7 +65,7 @@ fn envelopes(image: &ArtifactIdentity, n: usize) -> Vec<Envelope> {
                 serde_json::json!({"i": i}),
             )
             .unwrap();
-            Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key).unwrap()
+            Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &key).unwrap()
         })
         .collect()
 }
@@ -77,7 +77,7 @@ fn attach_all(
 ) {
     let start = Instant::now();
     for e in envelopes {
-        attach(&Attachment::dsse(e)).unwrap();
+        attach(&Attachment::dsse(e).unwrap()).unwrap();
     }
     let elapsed = start.elapsed();
     println!(
@@ -142,7 +142,10 @@ fn layout(c: &mut Criterion) {
         .file("app", b"bench")
         .write_to(&batch, "v1")
         .unwrap();
-    let attachments: Vec<Attachment> = envelopes.iter().map(Attachment::dsse).collect();
+    let attachments: Vec<Attachment> = envelopes
+        .iter()
+        .map(|e| Attachment::dsse(e).unwrap())
+        .collect();
     let start = Instant::now();
     batch.attach_many(&image.descriptor, &attachments).unwrap();
     println!(

@@ -146,9 +146,10 @@ impl Fixture {
         let put = |st: &Statement, key: &PrivateKey| {
             store
                 .put(
-                    &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
+                    &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), key)
                         .unwrap()
-                        .to_json(),
+                        .to_json()
+                        .unwrap(),
                 )
                 .unwrap()
         };

@@ -51,7 +51,8 @@ fn bench(c: &mut Criterion) {
                 )
                 .to_statement()
                 .unwrap();
-            let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key).unwrap();
+            let envelope =
+                Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &key).unwrap();
             let expect = ProvenanceExpectation::new(artifact, [BUILDER], "github.com/acme/app");
             (envelope, expect)
         })

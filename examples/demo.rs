@@ -207,7 +207,7 @@ impl Demo<'_> {
         )?;
         Ok(self
             .store
-            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)?.to_json())?)
+            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json()?, key)?.to_json()?)?)
     }
 
     fn provenance(
@@ -226,7 +226,7 @@ impl Demo<'_> {
         let st = build.to_statement()?;
         Ok(self
             .store
-            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?)
+            .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &self.team.ci)?.to_json()?)?)
     }
 
     /// The build's SBOM (from the embedded Cargo.lock) as signed CycloneDX
@@ -259,7 +259,7 @@ impl Demo<'_> {
             let st = sbom_statement(subject.clone(), format, &document)?;
             let digest = self
                 .store
-                .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &self.team.ci)?.to_json())?;
+                .put(&Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &self.team.ci)?.to_json()?)?;
             if format == SbomFormat::CycloneDx {
                 cdx = Some(digest);
             }
@@ -542,7 +542,7 @@ fn run(args: &Args) -> Result<bool> {
             .with_subject("shop.tar.gz", rebuilt.clone())
             .with_times(Timestamp::from_unix(T0), Timestamp::from_unix(T0))
             .to_statement()?;
-        store.put(&Envelope::unsigned(PAYLOAD_TYPE, st.to_json()).to_json())?
+        store.put(&Envelope::unsigned(PAYLOAD_TYPE, st.to_json()?).to_json()?)?
     };
     demo.refuse(
         "an artifact with unsigned provenance",

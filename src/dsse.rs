@@ -76,7 +76,7 @@ pub struct Signature {
 /// use custodia::keys::{KeySet, PrivateKey, KeyAlgorithm};
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
 /// let env = Envelope::sign("text/plain", b"hello".to_vec(), &key)?;
-/// let parsed = Envelope::from_json(&env.to_json())?;
+/// let parsed = Envelope::from_json(&env.to_json()?)?;
 /// let keys: KeySet = [key.public_key().clone()].into_iter().collect();
 /// let result = parsed.verify(&keys, 1)?;
 /// assert!(result.verified());
@@ -183,7 +183,7 @@ impl Envelope {
     }
 
     /// Serializes as compact JSON with standard base64.
-    pub fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         let wire = EnvelopeWire {
             payload_type: self.payload_type.clone(),
             payload: base64_encode(&self.payload),
@@ -196,8 +196,7 @@ impl Envelope {
                 })
                 .collect(),
         };
-        // A struct of strings always serializes.
-        serde_json::to_vec(&wire).unwrap_or_default()
+        Ok(crate::json::to_vec(&wire, "DSSE envelope")?)
     }
 
     /// The payload type.

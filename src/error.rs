@@ -191,7 +191,8 @@ pub enum DigestError {
     },
 }
 
-/// A JSON document could not be parsed into the expected shape.
+/// A JSON document could not be parsed into the expected shape (or,
+/// should a value refuse to serialize, written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {message}{}", location(path, *line, *column))]
 pub struct JsonError {

@@ -78,6 +78,17 @@ pub(crate) fn reject_duplicates(bytes: &[u8], what: &'static str) -> Result<(), 
     }
 }
 
+/// Serializes `value` as compact JSON. Custodia's documents hold strings,
+/// numbers and string-keyed maps, which serde_json always writes; should a
+/// value ever fail (a hand-written `Serialize` refusing), that is an error
+/// for the caller, never an empty document signed, stored or hashed.
+pub(crate) fn to_vec<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<Vec<u8>, JsonError> {
+    serde_json::to_vec(value).map_err(|e| to_json_error(what, String::new(), &e))
+}
+
 fn to_json_error(what: &'static str, path: String, e: &serde_json::Error) -> JsonError {
     let full = e.to_string();
     // serde_json appends " at line L column C"; keep the position as fields.

@@ -82,7 +82,7 @@ pub fn is_payload_type(payload_type: &str) -> bool {
 ///
 /// let subject = ResourceDescriptor::new("app", DigestSet::of_bytes(b"app"));
 /// let st = Statement::new(vec![subject], &Reviewed { reviewer: "ana".into() })?;
-/// let back = Statement::from_json(&st.to_json())?;
+/// let back = Statement::from_json(&st.to_json()?)?;
 /// assert_eq!(back.predicate_as::<Reviewed>()?.reviewer, "ana");
 /// # Ok::<(), custodia::Error>(())
 /// ```
@@ -174,9 +174,8 @@ impl Statement {
     }
 
     /// Serializes as compact JSON in the spec's field order.
-    pub fn to_json(&self) -> Vec<u8> {
-        // Serializing a tree of strings, maps and JSON values cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        Ok(crate::json::to_vec(self, "in-toto statement")?)
     }
 
     /// The declared statement version.

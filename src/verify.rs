@@ -31,7 +31,7 @@ use crate::trust::{Anchor, TrustAnchors};
 ///     "https://example.com/tested/v1",
 ///     serde_json::json!({"passed": true}),
 /// )?;
-/// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key)?;
+/// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &key)?;
 ///
 /// let mut anchors = TrustAnchors::new();
 /// anchors.push(Anchor::key("ci", key.public_key().clone()).with_roles(["tester"]))?;

@@ -432,7 +432,7 @@ fn sign_append_refusals() {
     }
     // An envelope whose in-toto payload is not a statement is not signed either.
     let bogus = Envelope::unsigned(PAYLOAD_TYPE, b"{}".to_vec());
-    f.write("bogus.json", &bogus.to_json());
+    f.write("bogus.json", &bogus.to_json().unwrap());
     f.attest([
         "sign",
         "--key",
@@ -1026,7 +1026,7 @@ fn attest_provenance_is_reproducible_byte_for_byte() {
 
     // The library's compact JSON, unchanged (no trailing newline).
     let st = Statement::from_json(first.stdout.as_bytes()).unwrap();
-    assert_eq!(st.to_json(), first.stdout.as_bytes());
+    assert_eq!(st.to_json().unwrap(), first.stdout.as_bytes());
     assert_eq!(st.predicate_type(), SLSA_V1);
     let subjects: Vec<(Option<&str>, Option<&str>)> = st
         .subject()
@@ -1736,7 +1736,7 @@ fn verifier_provenance_malformed_input() {
         }),
     ] {
         let env = Envelope::sign(PAYLOAD_TYPE, payload, &key).unwrap();
-        f.write(name, &env.to_json());
+        f.write(name, &env.to_json().unwrap());
         fails_check(&f.verify_prov(name, &[], &json), "statement");
     }
     // A tampered statement fails its signature.

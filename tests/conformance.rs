@@ -446,7 +446,7 @@ fn same_key_signing_twice_fails_closed() {
     // ...so forge it: a second, distinct ECDSA signature by the same key
     // under another hint.
     let second = key.sign(&pae("text/plain", b"x")).unwrap();
-    let mut value: Value = serde_json::from_slice(&env.to_json()).unwrap();
+    let mut value: Value = serde_json::from_slice(&env.to_json().unwrap()).unwrap();
     value["signatures"]
         .as_array_mut()
         .unwrap()
@@ -482,7 +482,7 @@ fn threshold_counts_distinct_keys_and_ignores_hints() {
 
     // Swap the hints: each signature names the other key. Verification
     // still attributes each to the key it verifies under, and says so.
-    let json = String::from_utf8(env.to_json()).unwrap();
+    let json = String::from_utf8(env.to_json().unwrap()).unwrap();
     let swapped = json
         .replace(a.key_id().as_str(), "TMP")
         .replace(b.key_id().as_str(), a.key_id().as_str())

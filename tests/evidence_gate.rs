@@ -95,8 +95,8 @@ fn world(conditions_vulns: Value, conditions_tests: Value) -> World {
 }
 
 fn sign(statement: &Statement, key: &PrivateKey) -> EvidenceEnvelope {
-    let env = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), key).unwrap();
-    let bytes = env.to_json();
+    let env = Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), key).unwrap();
+    let bytes = env.to_json().unwrap();
     EvidenceEnvelope::new(DigestAlgorithm::Sha256.hash(&bytes), env)
 }
 

@@ -107,7 +107,7 @@ fn evidence_statements_parse_with_in_toto_attestation() {
         .enumerate()
         .map(|(i, st)| {
             let p = dir.path().join(format!("{i}.json"));
-            std::fs::write(&p, st.to_json()).unwrap();
+            std::fs::write(&p, st.to_json().unwrap()).unwrap();
             p
         })
         .collect();
@@ -135,7 +135,7 @@ fn evidence_statements_parse_with_in_toto_attestation() {
     assert_eq!(predicates, 3, "every test result was checked by the peer");
 
     // The peer is strict: a misspelled field is refused (the check can fail).
-    let mut bad: Value = serde_json::from_slice(&statements[0].to_json()).unwrap();
+    let mut bad: Value = serde_json::from_slice(&statements[0].to_json().unwrap()).unwrap();
     bad["predicate"]["passedTest"] = bad["predicate"]["passedTests"].take();
     std::fs::write(&paths[0], serde_json::to_vec(&bad).unwrap()).unwrap();
     let python = peers::python_with("in_toto_attestation", "in-toto-attestation").unwrap();

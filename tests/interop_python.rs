@@ -124,7 +124,7 @@ fn envelopes_signed_by_custodia_verify_with_securesystemslib() {
         let env = Envelope::sign("application/vnd.in-toto+json", payload.to_vec(), &key).unwrap();
         let env_path = dir.path().join(format!("{algorithm}.dsse.json"));
         let pub_path = dir.path().join(format!("{algorithm}.pub"));
-        std::fs::write(&env_path, env.to_json()).unwrap();
+        std::fs::write(&env_path, env.to_json().unwrap()).unwrap();
         std::fs::write(&pub_path, key.public_key().to_pem()).unwrap();
         let (ok, out) = run_python(&python, PY_VERIFY, &[&env_path, &pub_path]);
         assert!(
@@ -133,7 +133,7 @@ fn envelopes_signed_by_custodia_verify_with_securesystemslib() {
         );
 
         // The peer must reject a tampered payload type (PAE covers it).
-        let tampered = String::from_utf8(env.to_json()).unwrap().replace(
+        let tampered = String::from_utf8(env.to_json().unwrap()).unwrap().replace(
             "application/vnd.in-toto+json",
             "application/vnd.in-toto+jsox",
         );

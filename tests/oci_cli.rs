@@ -66,7 +66,7 @@ fn envelope(dir: &Path, digest: &str, predicate_type: &str, name: &str) -> PathB
     )
     .unwrap();
     let unsigned = dir.join(format!("{name}.statement.json"));
-    fs::write(&unsigned, statement.to_json()).unwrap();
+    fs::write(&unsigned, statement.to_json().unwrap()).unwrap();
     attest(
         dir,
         &[

@@ -195,9 +195,9 @@ fn an_image_with_both_kinds_finds_both_and_says_where() {
         serde_json::json!({"builder": {"id": "https://ci.example/builder"}}),
     )
     .unwrap();
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key).unwrap();
+    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &key).unwrap();
     let referrer = layout
-        .attach(&image.descriptor, &Attachment::dsse(&envelope))
+        .attach(&image.descriptor, &Attachment::dsse(&envelope).unwrap())
         .unwrap();
 
     let found = discover(&layout, &image.descriptor.digest, &ReferrerFilter::any()).unwrap();
@@ -669,10 +669,10 @@ mod signatures {
             json!({}),
         )
         .unwrap();
-        let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key).unwrap();
+        let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &key).unwrap();
         let identity = layout.identity(Some("v1")).unwrap();
         layout
-            .attach(&identity.descriptor, &Attachment::dsse(&envelope))
+            .attach(&identity.descriptor, &Attachment::dsse(&envelope).unwrap())
             .unwrap();
         let found = discover(&layout, &image, &ReferrerFilter::any()).unwrap();
         assert_eq!(found.len(), 4);

@@ -583,7 +583,7 @@ fn in_a_registry_both_places_are_found_and_verified() {
         .put_manifest(
             &Registry::referrers_tag(&image),
             "application/vnd.oci.image.index.v1+json",
-            &index.to_json(),
+            &index.to_json().unwrap(),
         )
         .unwrap();
     registry

@@ -48,7 +48,7 @@ fn envelope(key: &PrivateKey, subject: DigestSet, predicate_type: &str) -> Envel
         serde_json::json!({"about": predicate_type}),
     )
     .unwrap();
-    Envelope::sign(PAYLOAD_TYPE, statement.to_json(), key).unwrap()
+    Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), key).unwrap()
 }
 
 fn image(dir: &Path) -> (Layout, custodia::oci::ArtifactIdentity) {
@@ -70,10 +70,10 @@ fn attach_list_fetch_verify() {
     let provenance = envelope(&key, subject.clone(), PROVENANCE);
     let sbom = envelope(&key, subject.clone(), SBOM);
     let attached = layout
-        .attach(&image.descriptor, &Attachment::dsse(&provenance))
+        .attach(&image.descriptor, &Attachment::dsse(&provenance).unwrap())
         .unwrap();
     layout
-        .attach(&image.descriptor, &Attachment::dsse(&sbom))
+        .attach(&image.descriptor, &Attachment::dsse(&sbom).unwrap())
         .unwrap();
     layout
         .attach(
@@ -149,7 +149,7 @@ fn an_attestation_about_another_image_does_not_verify() {
     let key = key();
     let wrong = envelope(&key, DigestSet::of_bytes(b"another image"), PROVENANCE);
     layout
-        .attach(&image.descriptor, &Attachment::dsse(&wrong))
+        .attach(&image.descriptor, &Attachment::dsse(&wrong).unwrap())
         .unwrap();
     let verified =
         verify_attached(&layout, &image.descriptor.digest, &keys(&key), PROVENANCE).unwrap();
@@ -179,11 +179,11 @@ fn same_input_same_bytes_same_digest() {
         let (layout, image) = image(dir.path());
         let env = envelope(&key, image.digest_set().unwrap(), PROVENANCE);
         let first = layout
-            .attach(&image.descriptor, &Attachment::dsse(&env))
+            .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
             .unwrap();
         // Attaching again changes nothing: same manifest, listed once.
         let again = layout
-            .attach(&image.descriptor, &Attachment::dsse(&env))
+            .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
             .unwrap();
         assert_eq!(first, again);
         assert_eq!(
@@ -209,7 +209,7 @@ fn envelope_bytes_are_attached_as_given() {
     let (layout, image) = image(dir.path());
     let env = envelope(&key(), image.digest_set().unwrap(), PROVENANCE);
     // Pretty-printed: not custodia's canonical form, kept byte for byte.
-    let value: serde_json::Value = serde_json::from_slice(&env.to_json()).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&env.to_json().unwrap()).unwrap();
     let pretty = serde_json::to_vec_pretty(&value).unwrap();
     let attachment = Attachment::dsse_bytes(&pretty).unwrap();
     assert_eq!(attachment.predicate_type(), Some(PROVENANCE));
@@ -229,7 +229,7 @@ fn tampered_referrers_are_named() {
     let (layout, image) = image(dir.path());
     let env = envelope(&key(), image.digest_set().unwrap(), PROVENANCE);
     let referrer = layout
-        .attach(&image.descriptor, &Attachment::dsse(&env))
+        .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
         .unwrap();
     // The envelope blob is altered: fetching names its path.
     let blob = Layout::blob_path(&referrer.layer.digest).unwrap();
@@ -264,7 +264,7 @@ fn oci_spec_reads_what_custodia_writes() {
     let (layout, image) = image(dir.path());
     let env = envelope(&key(), image.digest_set().unwrap(), PROVENANCE);
     let referrer = layout
-        .attach(&image.descriptor, &Attachment::dsse(&env))
+        .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
         .unwrap();
     let theirs = oci_spec::image::ImageManifest::from_reader(referrer.bytes.as_slice()).unwrap();
     assert_eq!(
@@ -302,7 +302,7 @@ fn index_json_keeps_what_custodia_does_not_model() {
     fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
     let env = envelope(&key(), image.digest_set().unwrap(), PROVENANCE);
     layout
-        .attach(&image.descriptor, &Attachment::dsse(&env))
+        .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
         .unwrap();
     let after: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     assert_eq!(after["annotations"]["com.example.revision"], "7");
@@ -334,7 +334,7 @@ fn concurrent_attaches_all_land() {
                         &format!("https://example.com/p/{t}/{i}"),
                     );
                     layout
-                        .attach(&image.descriptor, &Attachment::dsse(&env))
+                        .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
                         .unwrap();
                 }
             });
@@ -363,6 +363,7 @@ fn attach_many_is_one_index_update_with_the_same_result() {
                 image.digest_set().unwrap(),
                 &format!("https://example.com/p/{i}"),
             ))
+            .unwrap()
         })
         .collect();
     for x in &attachments {

@@ -93,7 +93,7 @@ fn sign(
         serde_json::json!({"about": predicate_type}),
     )
     .unwrap();
-    Envelope::sign(PAYLOAD_TYPE, statement.to_json(), key).unwrap()
+    Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), key).unwrap()
 }
 
 #[test]
@@ -121,16 +121,16 @@ fn push_attach_fetch_verify_in_a_real_registry() {
     let provenance = registry
         .attach(
             &image.descriptor,
-            &Attachment::dsse(&sign(&key, &image, PROVENANCE)),
+            &Attachment::dsse(&sign(&key, &image, PROVENANCE)).unwrap(),
         )
         .unwrap();
     let sbom = sign(&key, &image, SBOM);
     registry
-        .attach(&image.descriptor, &Attachment::dsse(&sbom))
+        .attach(&image.descriptor, &Attachment::dsse(&sbom).unwrap())
         .unwrap();
     // Attaching again is a no-op.
     registry
-        .attach(&image.descriptor, &Attachment::dsse(&sbom))
+        .attach(&image.descriptor, &Attachment::dsse(&sbom).unwrap())
         .unwrap();
 
     // distribution 2.8 has no referrers API: the tag schema is used.

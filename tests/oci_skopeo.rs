@@ -54,7 +54,7 @@ fn attest(key: &PrivateKey, subject: DigestSet, predicate_type: &str) -> Envelop
         serde_json::json!({"by": "custodia tests"}),
     )
     .unwrap();
-    Envelope::sign(PAYLOAD_TYPE, statement.to_json(), key).unwrap()
+    Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), key).unwrap()
 }
 
 fn oci(dir: &Path, reference: &str) -> String {
@@ -82,7 +82,7 @@ fn skopeo_inspects_and_copies_a_layout_custodia_wrote() {
     ] {
         let env = attest(&key, image.digest_set().unwrap(), predicate_type);
         layout
-            .attach(&image.descriptor, &Attachment::dsse(&env))
+            .attach(&image.descriptor, &Attachment::dsse(&env).unwrap())
             .unwrap();
     }
 

@@ -109,9 +109,9 @@ fn a_zero_layer_image_takes_attachments_that_verify_and_skopeo_still_reads() {
         serde_json::json!({"buildDefinition": {"buildType": "umoci new"}}),
     )
     .unwrap();
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key).unwrap();
+    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &key).unwrap();
     layout
-        .attach(&image.descriptor, &Attachment::dsse(&envelope))
+        .attach(&image.descriptor, &Attachment::dsse(&envelope).unwrap())
         .unwrap();
 
     // custodia finds and verifies the attestation against the image.
@@ -150,7 +150,7 @@ fn a_zero_layer_image_takes_attachments_that_verify_and_skopeo_still_reads() {
     let identity = copied.identity(Some("release")).unwrap();
     assert_eq!(identity.descriptor.digest, image.descriptor.digest);
     copied
-        .attach(&identity.descriptor, &Attachment::dsse(&envelope))
+        .attach(&identity.descriptor, &Attachment::dsse(&envelope).unwrap())
         .unwrap();
     let verified =
         verify_attached(&copied, &identity.descriptor.digest, &keys, PROVENANCE).unwrap();

@@ -35,6 +35,7 @@ fn statement(artifact: &DigestSet, predicate_type: &str) -> Vec<u8> {
     )
     .unwrap()
     .to_json()
+    .unwrap()
 }
 
 fn check<'a>(report: &'a custodia::report::Report, name: &str) -> &'a custodia::report::Check {

@@ -118,7 +118,7 @@ fn peer_check(python: &Path, document: &Value, kind: &str) -> Verdict {
 }
 
 fn json_of(statement: &Statement) -> Value {
-    serde_json::from_slice(&statement.to_json()).unwrap()
+    serde_json::from_slice(&statement.to_json().unwrap()).unwrap()
 }
 
 /// The rejection in-toto-attestation 0.9.3 gives every list-valued

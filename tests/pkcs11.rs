@@ -58,7 +58,7 @@ fn peer_verifies(env: &Envelope, signer: &dyn PublicPem, scheme: Option<&str>) -
     let dir = tempfile::tempdir().unwrap();
     let env_path = dir.path().join("env.json");
     let pub_path = write(dir.path(), "key.pub", &signer.pem());
-    std::fs::write(&env_path, env.to_json()).unwrap();
+    std::fs::write(&env_path, env.to_json().unwrap()).unwrap();
     let out = Command::new(python)
         .arg("-c")
         .arg(PY_VERIFY)
@@ -108,7 +108,7 @@ fn envelopes_signed_on_the_token_verify_with_custodia_and_securesystemslib() {
 
         let env =
             Envelope::sign("application/vnd.in-toto+json", PAYLOAD.to_vec(), &signer).unwrap();
-        let again = Envelope::from_json(&env.to_json()).unwrap();
+        let again = Envelope::from_json(&env.to_json().unwrap()).unwrap();
         let verified = again.verify(&keyset(&signer), 1).unwrap();
         assert!(verified.verified(), "{algorithm}: {}", verified.report());
 
@@ -130,7 +130,7 @@ fn envelopes_signed_on_the_token_verify_with_custodia_and_securesystemslib() {
                 "{algorithm}: securesystemslib rejected the token's envelope"
             );
             // And the peer is not a rubber stamp: a tampered payload type fails.
-            let tampered = String::from_utf8(env.to_json()).unwrap().replace(
+            let tampered = String::from_utf8(env.to_json().unwrap()).unwrap().replace(
                 "application/vnd.in-toto+json",
                 "application/vnd.in-toto+jsox",
             );

@@ -81,9 +81,10 @@ fn put<P: Predicate>(
     .unwrap();
     store
         .put(
-            &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
+            &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), key)
                 .unwrap()
-                .to_json(),
+                .to_json()
+                .unwrap(),
         )
         .unwrap()
 }
@@ -144,9 +145,10 @@ fn a_release_promoted_with_builder_and_promoter_keys_on_the_token_validates() {
         .unwrap();
     let prov = store
         .put(
-            &Envelope::sign(PAYLOAD_TYPE, provenance.to_json(), &builder)
+            &Envelope::sign(PAYLOAD_TYPE, provenance.to_json().unwrap(), &builder)
                 .unwrap()
-                .to_json(),
+                .to_json()
+                .unwrap(),
         )
         .unwrap();
 

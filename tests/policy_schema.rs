@@ -132,7 +132,10 @@ fn example_policy_loads_and_activates() {
     assert!(emergency.allow_during_freeze);
 
     // Canonical JSON reads back to the same policy.
-    assert_eq!(Policy::from_json(&policy.to_json()).unwrap(), policy);
+    assert_eq!(
+        Policy::from_json(&policy.to_json().unwrap()).unwrap(),
+        policy
+    );
 
     let active = policy.activate().unwrap();
     for role in [

@@ -109,9 +109,10 @@ fn unsigned_or_wrongly_signed_attestations_are_refused() {
         .unwrap();
     let wrong = store
         .put(
-            &Envelope::sign(PAYLOAD_TYPE, st.to_json(), &p.tester)
+            &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &p.tester)
                 .unwrap()
-                .to_json(),
+                .to_json()
+                .unwrap(),
         )
         .unwrap();
     let report = refused(p.promote(&store, &p.request(&a, None, "dev", T0, vec![wrong])));
@@ -122,7 +123,11 @@ fn unsigned_or_wrongly_signed_attestations_are_refused() {
     );
     // Unsigned.
     let unsigned = store
-        .put(&Envelope::unsigned(PAYLOAD_TYPE, st.to_json()).to_json())
+        .put(
+            &Envelope::unsigned(PAYLOAD_TYPE, st.to_json().unwrap())
+                .to_json()
+                .unwrap(),
+        )
         .unwrap();
     let report = refused(p.promote(&store, &p.request(&a, None, "dev", T0, vec![unsigned])));
     assert_check(&report, "requires[0]", &["role `builder`"]);
@@ -527,9 +532,10 @@ fn tampering_with_the_store_is_detected_and_named() {
     .unwrap();
     let fork = store
         .put(
-            &Envelope::sign(PAYLOAD_TYPE, st.to_json(), &p.promoter)
+            &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &p.promoter)
                 .unwrap()
-                .to_json(),
+                .to_json()
+                .unwrap(),
         )
         .unwrap();
     let err = store.link("prod", Some(&first), &fork).unwrap_err();

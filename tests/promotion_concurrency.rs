@@ -523,7 +523,11 @@ fn two_processes_race_on_one_link() {
         )
         .unwrap();
     }
-    std::fs::write(dir.join("policy.json"), p.policy.policy().to_json()).unwrap();
+    std::fs::write(
+        dir.join("policy.json"),
+        p.policy.policy().to_json().unwrap(),
+    )
+    .unwrap();
     std::fs::write(dir.join("policy.digest"), p.policy.digest().to_string()).unwrap();
     let store = DirStore::open(dir.join("store")).unwrap();
     for n in 1..=2u32 {
@@ -861,11 +865,12 @@ fn stale_torn_or_forked_head_hints_are_not_followed() {
         .put(
             &custodia::dsse::Envelope::sign(
                 custodia::statement::PAYLOAD_TYPE,
-                st.to_json(),
+                st.to_json().unwrap(),
                 &p.promoter,
             )
             .unwrap()
-            .to_json(),
+            .to_json()
+            .unwrap(),
         )
         .unwrap();
 

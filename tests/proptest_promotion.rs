@@ -297,9 +297,10 @@ fn forged_sibling(entry: &HistoryEntry) -> Vec<u8> {
         &forged,
     )
     .unwrap();
-    Envelope::sign(PAYLOAD_TYPE, st.to_json(), &pipeline().promoter)
+    Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &pipeline().promoter)
         .unwrap()
         .to_json()
+        .unwrap()
 }
 
 fn first_failure(store: &dyn Store, env: &str) -> (String, String) {
@@ -460,12 +461,12 @@ fn timestamps_outside_four_digit_years_round_trip_or_are_refused() {
             [{{"start":"0000-01-01T00:00:00+00:00","end":"{end}","reason":"r"}}]}}],"promotions":[]}}"#
         );
         if let Ok(policy) = Policy::from_json(json.as_bytes()) {
-            let again = Policy::from_json(&policy.to_json());
+            let again = Policy::from_json(&policy.to_json().unwrap());
             assert_eq!(
                 again.as_ref().ok(),
                 Some(&policy),
                 "{end}: canonical JSON {} does not parse: {:?}",
-                String::from_utf8_lossy(&policy.to_json()),
+                String::from_utf8_lossy(&policy.to_json().unwrap()),
                 again.as_ref().err().map(ToString::to_string)
             );
         }
@@ -581,7 +582,7 @@ impl Tamperable {
                 .unwrap();
                 let unsigned = serde_json::to_vec(&serde_json::json!({
                     "payloadType": PAYLOAD_TYPE,
-                    "payload": base64_of(&st.to_json()),
+                    "payload": base64_of(&st.to_json().unwrap()),
                     "signatures": []
                 }))
                 .unwrap();

@@ -68,14 +68,14 @@ proptest! {
     #[test]
     fn provenance_round_trips_byte_for_byte(ctx in context()) {
         let statement = ctx.to_statement().unwrap();
-        let bytes = statement.to_json();
+        let bytes = statement.to_json().unwrap();
         let parsed = Statement::from_json(&bytes).unwrap();
         prop_assert_eq!(&parsed, &statement);
-        prop_assert_eq!(parsed.to_json(), bytes.clone());
+        prop_assert_eq!(parsed.to_json().unwrap(), bytes.clone());
         let typed: Provenance = parsed.predicate_as().unwrap();
         let again: Provenance = serde_json::from_slice(&serde_json::to_vec(&typed).unwrap()).unwrap();
         prop_assert_eq!(&again, &typed);
-        prop_assert_eq!(Statement::new(parsed.subject().to_vec(), &typed).unwrap().to_json(), bytes);
+        prop_assert_eq!(Statement::new(parsed.subject().to_vec(), &typed).unwrap().to_json().unwrap(), bytes);
     }
 
     #[test]

@@ -274,7 +274,7 @@ fn ed25519_key() -> &'static PrivateKey {
 /// What the fuzz target checks: a parse that succeeds survives a round trip.
 fn parse_never_panics(bytes: &[u8]) {
     if let Ok(env) = Envelope::from_json(bytes) {
-        let again = Envelope::from_json(&env.to_json()).unwrap();
+        let again = Envelope::from_json(&env.to_json().unwrap()).unwrap();
         assert_eq!(again, env);
         let keys: KeySet = [ed25519_key().public_key().clone()].into_iter().collect();
         let result = env.verify(&keys, 1).unwrap();
@@ -369,22 +369,22 @@ proptest! {
 
     #[test]
     fn statement_json_round_trip(st in statement()) {
-        let json = st.to_json();
+        let json = st.to_json().unwrap();
         let back = Statement::from_json(&json).unwrap();
         prop_assert_eq!(&back, &st);
         // The serde impls agree with to_json/from_json.
         prop_assert_eq!(serde_json::to_vec(&st).unwrap(), json.clone());
         prop_assert_eq!(&serde_json::from_slice::<Statement>(&json).unwrap(), &st);
-        prop_assert_eq!(back.to_json(), json);
+        prop_assert_eq!(back.to_json().unwrap(), json);
     }
 
     #[test]
     fn statement_v0_1_round_trips_as_v0_1(st in statement()) {
-        let mut value: Value = serde_json::from_slice(&st.to_json()).unwrap();
+        let mut value: Value = serde_json::from_slice(&st.to_json().unwrap()).unwrap();
         value["_type"] = json!(StatementType::V0_1.uri());
         let old = Statement::from_json(&serde_json::to_vec(&value).unwrap()).unwrap();
         prop_assert_eq!(old.statement_type(), StatementType::V0_1);
-        let back = Statement::from_json(&old.to_json()).unwrap();
+        let back = Statement::from_json(&old.to_json().unwrap()).unwrap();
         prop_assert_eq!(&back, &old);
         prop_assert_eq!(back.statement_type(), StatementType::V0_1);
         prop_assert_eq!(back.subject(), st.subject());
@@ -406,7 +406,7 @@ proptest! {
             any::<f64>().prop_filter("finite", |f| f.is_finite()).boxed()
         )
     ) {
-        let back = Statement::from_json(&st.to_json()).unwrap();
+        let back = Statement::from_json(&st.to_json().unwrap()).unwrap();
         prop_assert_eq!(&back, &st);
     }
 }
@@ -431,7 +431,7 @@ proptest! {
             // signed" by it (tests/keys_identity.rs covers real repeats).
             env.add_signature(&CannedSigner::new(*key, sig)).unwrap();
         }
-        let json = env.to_json();
+        let json = env.to_json().unwrap();
         let back = Envelope::from_json(&json).unwrap();
         prop_assert_eq!(&back, &env);
         prop_assert_eq!(back.payload_type(), payload_type.as_str());
@@ -481,9 +481,9 @@ proptest! {
             prop_assert_eq!(s.keyid.as_deref(), expected);
             prop_assert_eq!(&s.sig, sig);
         }
-        let back = Envelope::from_json(&env.to_json()).unwrap();
+        let back = Envelope::from_json(&env.to_json().unwrap()).unwrap();
         prop_assert_eq!(&back, &env);
-        prop_assert_eq!(back.to_json(), env.to_json());
+        prop_assert_eq!(back.to_json().unwrap(), env.to_json().unwrap());
     }
 
     #[test]
@@ -534,7 +534,7 @@ proptest! {
         for (i, (_, sig)) in signatures.iter().enumerate() {
             env.add_signature(&CannedSigner::new(i, sig)).unwrap();
         }
-        let mut bytes = env.to_json();
+        let mut bytes = env.to_json().unwrap();
         for (at, byte, op) in edits {
             match op {
                 0 if !bytes.is_empty() => { let i = at.index(bytes.len()); bytes[i] = byte; }
@@ -555,7 +555,7 @@ proptest! {
     fn signed_envelope_survives_the_wire(payload_type in "\\PC{0,40}", payload in payload()) {
         let key = ed25519_key();
         let env = Envelope::sign(payload_type, payload, key).unwrap();
-        let back = Envelope::from_json(&env.to_json()).unwrap();
+        let back = Envelope::from_json(&env.to_json().unwrap()).unwrap();
         prop_assert_eq!(&back, &env);
         let keys: KeySet = [key.public_key().clone()].into_iter().collect();
         let result = back.verify(&keys, 1).unwrap();

@@ -77,7 +77,7 @@ fn fixture() -> Fixture {
 }
 
 fn sign(f: &Fixture, statement: &Statement) -> Envelope {
-    Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &f.builder_key).unwrap()
+    Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &f.builder_key).unwrap()
 }
 
 fn expectation() -> ProvenanceExpectation {
@@ -181,14 +181,22 @@ fn gitlab_and_generic_environments() {
 
 #[test]
 fn output_is_reproducible_and_round_trips_byte_for_byte() {
-    let a = context(&github_vars()).to_statement().unwrap().to_json();
-    let b = context(&github_vars()).to_statement().unwrap().to_json();
+    let a = context(&github_vars())
+        .to_statement()
+        .unwrap()
+        .to_json()
+        .unwrap();
+    let b = context(&github_vars())
+        .to_statement()
+        .unwrap()
+        .to_json()
+        .unwrap();
     assert_eq!(a, b);
     let parsed = Statement::from_json(&a).unwrap();
-    assert_eq!(parsed.to_json(), a);
+    assert_eq!(parsed.to_json().unwrap(), a);
     let typed: Provenance = parsed.predicate_as().unwrap();
     let rebuilt = Statement::new(parsed.subject().to_vec(), &typed).unwrap();
-    assert_eq!(rebuilt.to_json(), a);
+    assert_eq!(rebuilt.to_json().unwrap(), a);
 }
 
 #[test]
@@ -385,7 +393,7 @@ fn untrusted_signer_is_named() {
     let f = fixture();
     let stranger = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let st = context(&github_vars()).to_statement().unwrap();
-    let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &stranger).unwrap();
+    let env = Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &stranger).unwrap();
     let verified = verify_provenance(&env, &f.keys, &expectation());
     assert_fails(verified.report(), "signature[0]", &["does not verify"]);
     assert!(verified.claims().is_none());

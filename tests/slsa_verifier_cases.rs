@@ -441,7 +441,7 @@ fn the_cli_refuses_each_case_on_its_named_check() {
         ),
     ];
     for (name, st, extra, failing) in cases {
-        d.write(&format!("{name}.statement.json"), &st.to_json());
+        d.write(&format!("{name}.statement.json"), &st.to_json().unwrap());
         d.attest([
             "sign",
             "--key",

@@ -74,7 +74,7 @@ fn artifact() -> DigestSet {
 }
 
 fn evidence(envelope: &Envelope) -> EvidenceEnvelope {
-    let bytes = envelope.to_json();
+    let bytes = envelope.to_json().unwrap();
     EvidenceEnvelope::new(DigestAlgorithm::Sha256.hash(&bytes), envelope.clone())
 }
 
@@ -92,7 +92,7 @@ fn provenance(keys: &Keys, commit: &str) -> EvidenceEnvelope {
         }),
     )
     .unwrap();
-    evidence(&Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &keys.builder).unwrap())
+    evidence(&Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), &keys.builder).unwrap())
 }
 
 fn source_vsa_statement(commit: &str, verifier: &str, levels: &[&str]) -> Statement {
@@ -132,7 +132,7 @@ fn source_vsa(
     evidence(
         &Envelope::sign(
             "application/vnd.in-toto.vsa+json",
-            statement.to_json(),
+            statement.to_json().unwrap(),
             signer,
         )
         .unwrap(),
@@ -397,7 +397,7 @@ fn a_source_vsa_in_a_sigstore_bundle_is_refused() {
     .unwrap();
     let statement = source_vsa_statement(COMMIT, VERIFIER, &["SLSA_SOURCE_LEVEL_4"]);
     bundle["dsseEnvelope"]["payload"] =
-        json!(base64::engine::general_purpose::STANDARD.encode(statement.to_json()));
+        json!(base64::engine::general_purpose::STANDARD.encode(statement.to_json().unwrap()));
     let vsa = EvidenceEnvelope::from_bytes(&serde_json::to_vec(&bundle).unwrap()).unwrap();
     refused_at_requires(&policy, &[provenance(&keys, COMMIT), vsa]);
 }

@@ -49,7 +49,7 @@ fn a_subject_with_one_wrong_strong_digest_does_not_match_the_artifact() {
         serde_json::json!({}),
     )
     .unwrap();
-    let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key).unwrap();
+    let env = Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), &key).unwrap();
     let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
 
     // With the artifact: every strong digest computed, sha512 disagrees.
@@ -104,7 +104,7 @@ fn the_cli_checks_every_digest_with_artifact_and_says_what_digest_cannot() {
         serde_json::json!({}),
     )
     .unwrap();
-    d.write("st.json", &st.to_json());
+    d.write("st.json", &st.to_json().unwrap());
     d.attest([
         "sign", "--key", "k.key", "--in", "st.json", "-o", "env.json",
     ])
@@ -181,7 +181,7 @@ fn build_inputs_compare_with_their_type_through_the_cli() {
         .with_times(Timestamp::from_unix(0), Timestamp::from_unix(1));
     ctx.external_parameters
         .insert("inputs".into(), serde_json::json!({"x": true, "y": "true"}));
-    d.write("st.json", &ctx.to_statement().unwrap().to_json());
+    d.write("st.json", &ctx.to_statement().unwrap().to_json().unwrap());
     d.attest([
         "sign",
         "--key",

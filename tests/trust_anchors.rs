@@ -70,7 +70,7 @@ fn provenance_about(artifact: &DigestSet, ci: &PrivateKey) -> Envelope {
         serde_json::json!({"buildDefinition": {}, "runDetails": {}}),
     )
     .unwrap();
-    Envelope::sign(PAYLOAD_TYPE, statement.to_json(), ci).unwrap()
+    Envelope::sign(PAYLOAD_TYPE, statement.to_json().unwrap(), ci).unwrap()
 }
 
 fn identities(signed_by: &[custodia::trust::Anchor]) -> Vec<&str> {
@@ -147,7 +147,7 @@ fn one_set_of_anchors_verifies_an_envelope_a_bundle_and_an_oci_attestation() {
     let image = layout.identity(Some("v1")).unwrap();
     let on_image = provenance_about(&image.digest_set().unwrap(), &ci);
     layout
-        .attach(&image.descriptor, &Attachment::dsse(&on_image))
+        .attach(&image.descriptor, &Attachment::dsse(&on_image).unwrap())
         .unwrap();
     layout
         .attach(
@@ -214,7 +214,8 @@ fn narrowing_to_a_role_refuses_signers_without_it() {
 #[test]
 fn a_keyless_anchor_with_another_identity_refuses_the_bundle_by_name() {
     let ci = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
-    let mut json: serde_json::Value = serde_json::from_slice(&policy(&ci).to_json()).unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&policy(&ci).to_json().unwrap()).unwrap();
     json["keylessSigners"][0]["certificateOidcIssuer"] = "https://accounts.google.com".into();
     let anchors = Policy::from_json(json.to_string().as_bytes())
         .unwrap()

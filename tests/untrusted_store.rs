@@ -69,12 +69,13 @@ fn record_envelope(
     )
     .unwrap();
     match key {
-        Some(k) => Envelope::sign(PAYLOAD_TYPE, st.to_json(), k)
+        Some(k) => Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), k)
             .unwrap()
-            .to_json(),
+            .to_json()
+            .unwrap(),
         None => serde_json::to_vec(&serde_json::json!({
             "payloadType": PAYLOAD_TYPE,
-            "payload": base64_std(&st.to_json()),
+            "payload": base64_std(&st.to_json().unwrap()),
             "signatures": []
         }))
         .unwrap(),

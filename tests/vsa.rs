@@ -237,9 +237,12 @@ fn google_vsa_tampered_payload_fails_signature() {
     let payload = String::from_utf8(envelope.payload().to_vec())
         .unwrap()
         .replace("SLSA_BUILD_LEVEL_2", "SLSA_BUILD_LEVEL_3");
-    let unsigned: Value =
-        serde_json::from_slice(&Envelope::unsigned(PAYLOAD_TYPE, payload.into_bytes()).to_json())
-            .unwrap();
+    let unsigned: Value = serde_json::from_slice(
+        &Envelope::unsigned(PAYLOAD_TYPE, payload.into_bytes())
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
     let mut doc: Value =
         serde_json::from_slice(&read("slsa-vsa/gke-gce-pre.bcid-vsa.jsonl")).unwrap();
     doc["payload"] = unsigned["payload"].clone();
@@ -338,10 +341,10 @@ fn generated_vsa_round_trips_byte_for_byte() {
 
     // And inside a statement.
     let statement = statement_of(&summary);
-    let wire = statement.to_json();
+    let wire = statement.to_json().unwrap();
     let parsed = Statement::from_json(&wire).unwrap();
     assert_eq!(parsed, statement);
-    assert_eq!(parsed.to_json(), wire);
+    assert_eq!(parsed.to_json().unwrap(), wire);
     assert_eq!(
         parsed.predicate_as::<VerificationSummary>().unwrap(),
         summary
@@ -393,10 +396,15 @@ fn generated_vsa_has_the_spec_field_names_in_order() {
 fn generated_vsa_signed_verifies() {
     let summary = VerificationSummary::from_report(&passing_report(), &full_inputs()).unwrap();
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement_of(&summary).to_json(), &key).unwrap();
+    let envelope = Envelope::sign(
+        PAYLOAD_TYPE,
+        statement_of(&summary).to_json().unwrap(),
+        &key,
+    )
+    .unwrap();
     let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
     let verified = verify_vsa(
-        &Envelope::from_json(&envelope.to_json()).unwrap(),
+        &Envelope::from_json(&envelope.to_json().unwrap()).unwrap(),
         &keys,
         &expectation(),
     );
@@ -739,7 +747,12 @@ fn check_vsa_fails_verified_levels() {
 fn verify_vsa_fails_payload_type_and_statement() {
     let key = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
     let keys: TrustAnchors = [key.public_key().clone()].into_iter().collect();
-    let envelope = Envelope::sign("application/json", passing_statement().to_json(), &key).unwrap();
+    let envelope = Envelope::sign(
+        "application/json",
+        passing_statement().to_json().unwrap(),
+        &key,
+    )
+    .unwrap();
     let verified = verify_vsa(&envelope, &keys, &expectation());
     failed(verified.report(), "payload-type");
     let envelope = Envelope::sign(PAYLOAD_TYPE, b"{}".to_vec(), &key).unwrap();

@@ -98,7 +98,7 @@ pub(crate) fn test_result(args: &TestResultArgs) -> Result<(), Failure> {
     predicate.url.clone_from(&args.url);
     let statement =
         Statement::new(vec![args.about.descriptor()?], &predicate).map_err(|e| e.to_string())?;
-    write_output(args.output.as_deref(), &statement.to_json())
+    write_output(args.output.as_deref(), &statement.to_json()?)
 }
 
 /// `attest vulns`.
@@ -130,7 +130,7 @@ pub(crate) fn vulns(args: &VulnsArgs) -> Result<(), Failure> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let statement =
         Statement::new(vec![args.about.descriptor()?], &predicate).map_err(|e| e.to_string())?;
-    write_output(args.output.as_deref(), &statement.to_json())
+    write_output(args.output.as_deref(), &statement.to_json()?)
 }
 
 /// `attest vex`.
@@ -166,5 +166,5 @@ pub(crate) fn vex(args: &VexArgs) -> Result<(), Failure> {
     let predicate = convert::openvex(&doc);
     let statement =
         Statement::new(vec![args.about.descriptor()?], &predicate).map_err(|e| e.to_string())?;
-    write_output(args.output.as_deref(), &statement.to_json())
+    write_output(args.output.as_deref(), &statement.to_json()?)
 }

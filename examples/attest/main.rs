@@ -640,6 +640,12 @@ impl From<String> for Failure {
     }
 }
 
+impl From<custodia::Error> for Failure {
+    fn from(e: custodia::Error) -> Self {
+        Self::Input(e.to_string())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -755,7 +761,7 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
         }
         other => other.to_string(),
     })?;
-    let mut json = envelope.to_json();
+    let mut json = envelope.to_json()?;
     if json.len() > MAX_ENVELOPE_BYTES {
         return Err(format!(
             "the envelope would be {} bytes, over the {MAX_ENVELOPE_BYTES}-byte limit verifiers accept",
@@ -788,7 +794,7 @@ fn demo_statement(args: &DemoArgs) -> Result<(), Failure> {
         }),
     )
     .map_err(|e| e.to_string())?;
-    let mut json = statement.to_json();
+    let mut json = statement.to_json()?;
     json.push(b'\n');
     write_output(args.output.as_deref(), &json)
 }
@@ -852,7 +858,7 @@ fn provenance(args: &ProvenanceArgs) -> Result<(), Failure> {
     let statement = ctx.to_statement().map_err(|e| e.to_string())?;
     // The library's bytes as they are: reproducible, and exactly what
     // `attest sign` will sign.
-    write_output(args.output.as_deref(), &statement.to_json())
+    write_output(args.output.as_deref(), &statement.to_json()?)
 }
 
 fn store_put(args: &StorePutArgs) -> Result<(), Failure> {
@@ -894,9 +900,9 @@ fn approve(args: &ApproveArgs) -> Result<(), Failure> {
     approval.comment = args.comment.clone();
     let statement = Statement::new(vec![ResourceDescriptor::new(name, artifact)], &approval)
         .map_err(|e| e.to_string())?;
-    let mut json = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)
+    let mut json = Envelope::sign(PAYLOAD_TYPE, statement.to_json()?, &key)
         .map_err(|e| e.to_string())?
-        .to_json();
+        .to_json()?;
     json.push(b'\n');
     if let Some(path) = &args.output {
         write_output(Some(path), &json)?;

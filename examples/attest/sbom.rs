@@ -184,5 +184,5 @@ pub(crate) fn sbom(args: &SbomArgs) -> Result<(), Failure> {
         subjects.push(ResourceDescriptor::new(name, digest.to_set()));
     }
     let statement = sbom_statement(subjects, format, &document).map_err(|e| e.to_string())?;
-    write_output(args.output.as_deref(), &statement.to_json())
+    write_output(args.output.as_deref(), &statement.to_json()?)
 }

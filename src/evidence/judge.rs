@@ -259,7 +259,7 @@ pub fn judge(
 /// let scanner = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
 /// let report = VulnerabilityReport::new("pkg:github/aquasecurity/trivy", &[("CVE-2021-44228", "CRITICAL")]);
 /// let st = Statement::new(vec![ResourceDescriptor::new("app", artifact.clone())], &report)?;
-/// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &scanner)?;
+/// let env = Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &scanner)?;
 /// let keys: TrustAnchors = [scanner.public_key().clone()].into_iter().collect();
 /// let out = verify_vulns(&env, &keys, &[], &artifact, &SeverityRule::new(Severity::High));
 /// assert!(!out.verified());

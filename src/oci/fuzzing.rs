@@ -24,13 +24,17 @@ pub fn manifest(data: &[u8]) {
     }
     if let Ok(m) = ImageManifest::from_json(data) {
         let json = m.to_json();
+        assert!(json.is_ok(), "a parsed manifest serializes");
+        let Ok(json) = json else { return };
         assert_eq!(
             ImageManifest::from_json(&json).ok().as_ref(),
             Some(&m),
             "manifest round trip"
         );
         if let Ok(blob) = Attachment::new("application/vnd.example", "application/json", json) {
-            let r = referrer_manifest(&m.config, &blob);
+            let Ok(r) = referrer_manifest(&m.config, &blob) else {
+                return;
+            };
             assert_eq!(
                 ImageManifest::from_json(&r.bytes).ok(),
                 Some(r.manifest),
@@ -52,6 +56,8 @@ pub fn manifest(data: &[u8]) {
 pub fn index(data: &[u8]) {
     if let Ok(i) = ImageIndex::from_json(data) {
         let json = i.to_json();
+        assert!(json.is_ok(), "a parsed index serializes");
+        let Ok(json) = json else { return };
         assert_eq!(
             ImageIndex::from_json(&json).ok().as_ref(),
             Some(&i),
@@ -59,7 +65,9 @@ pub fn index(data: &[u8]) {
         );
         let r = referrers_index(&i.manifests);
         assert_eq!(
-            ImageIndex::from_json(&r.to_json()).ok(),
+            r.to_json()
+                .ok()
+                .and_then(|j| ImageIndex::from_json(&j).ok()),
             Some(r),
             "referrers index"
         );
@@ -138,7 +146,10 @@ pub fn layout(data: &[u8]) {
             manifests: vec![descriptor],
             ..ImageIndex::new()
         };
-        if std::fs::write(dir.join("index.json"), index.to_json()).is_ok() {
+        if index
+            .to_json()
+            .is_ok_and(|json| std::fs::write(dir.join("index.json"), json).is_ok())
+        {
             exercise(&layout);
             let _ = layout.identity(Some("fuzz"));
         }

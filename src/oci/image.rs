@@ -91,7 +91,7 @@ impl ImageBuilder {
             subject: None,
             annotations: self.annotations.clone(),
         };
-        let manifest_bytes = manifest.to_json();
+        let manifest_bytes = manifest.to_json()?;
         Ok(BuiltImage {
             layer,
             config,

@@ -388,7 +388,7 @@ impl Layout {
             format!("{{\"imageLayoutVersion\":\"{}\"}}", LayoutHeader::VERSION).as_bytes(),
         )?;
         if !layout.root.join(INDEX_JSON).exists() {
-            layout.write_atomic(Path::new(INDEX_JSON), &ImageIndex::new().to_json())?;
+            layout.write_atomic(Path::new(INDEX_JSON), &ImageIndex::new().to_json()?)?;
         }
         Ok(layout)
     }
@@ -803,7 +803,7 @@ impl Layout {
         subject: &Descriptor,
         attachment: &Attachment,
     ) -> Result<ReferrerManifest, Error> {
-        let referrer = referrer_manifest(subject, attachment);
+        let referrer = referrer_manifest(subject, attachment)?;
         self.write_blob(EMPTY_JSON)?;
         self.write_blob(attachment.bytes())?;
         self.write_blob(&referrer.bytes)?;
@@ -821,7 +821,7 @@ impl Layout {
         self.write_blob(EMPTY_JSON)?;
         let mut out = Vec::with_capacity(attachments.len());
         for attachment in attachments {
-            let referrer = referrer_manifest(subject, attachment);
+            let referrer = referrer_manifest(subject, attachment)?;
             self.write_blob(attachment.bytes())?;
             self.write_blob(&referrer.bytes)?;
             out.push(referrer);

@@ -41,8 +41,8 @@
 //!     "https://slsa.dev/provenance/v1",
 //!     serde_json::json!({"buildDefinition": {}}),
 //! )?;
-//! let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
-//! layout.attach(&image.descriptor, &Attachment::dsse(&envelope))?;
+//! let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json()?, &key)?;
+//! layout.attach(&image.descriptor, &Attachment::dsse(&envelope)?)?;
 //!
 //! // A consumer finds it next to the image and verifies it.
 //! let filter = ReferrerFilter::any().predicate_type("https://slsa.dev/provenance/v1");

@@ -96,8 +96,8 @@ impl Attachment {
 
     /// A DSSE envelope, as its canonical JSON. When it carries an in-toto
     /// statement the predicate type is recorded in an annotation.
-    pub fn dsse(envelope: &Envelope) -> Self {
-        Self::dsse_parsed(envelope, envelope.to_json())
+    pub fn dsse(envelope: &Envelope) -> Result<Self, Error> {
+        Ok(Self::dsse_parsed(envelope, envelope.to_json()?))
     }
 
     /// A DSSE envelope given as bytes, attached byte for byte (after
@@ -233,15 +233,17 @@ pub struct ReferrerManifest {
 /// use custodia::oci::{Attachment, Descriptor, referrer_manifest};
 /// let image = Descriptor::of_bytes("application/vnd.oci.image.manifest.v1+json", b"{}")?;
 /// let blob = Attachment::new("application/vnd.example.sbom", "application/json", b"{}".to_vec())?;
-/// let a = referrer_manifest(&image, &blob);
-/// let b = referrer_manifest(&image, &blob);
+/// let a = referrer_manifest(&image, &blob)?;
+/// let b = referrer_manifest(&image, &blob)?;
 /// assert_eq!(a.bytes, b.bytes); // deterministic: same input, same digest
 /// assert_eq!(a.manifest.subject.as_ref().map(|s| &s.digest), Some(&image.digest));
 /// # Ok::<(), custodia::Error>(())
 /// ```
-pub fn referrer_manifest(subject: &Descriptor, attachment: &Attachment) -> ReferrerManifest {
-    let mut layer = Descriptor::of_bytes(attachment.media_type.as_str(), &attachment.bytes)
-        .unwrap_or_else(|_| Descriptor::empty());
+pub fn referrer_manifest(
+    subject: &Descriptor,
+    attachment: &Attachment,
+) -> Result<ReferrerManifest, Error> {
+    let mut layer = Descriptor::of_bytes(attachment.media_type.as_str(), &attachment.bytes)?;
     layer.media_type = attachment.media_type.clone();
     let extension = if attachment.media_type == ARTIFACT_TYPE_DSSE {
         ".dsse.json"
@@ -272,17 +274,16 @@ pub fn referrer_manifest(subject: &Descriptor, attachment: &Attachment) -> Refer
         subject: Some(subject.bare()),
         annotations: attachment.annotations.clone(),
     };
-    let bytes = manifest.to_json();
-    let mut descriptor = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, &bytes)
-        .unwrap_or_else(|_| Descriptor::empty());
+    let bytes = manifest.to_json()?;
+    let mut descriptor = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, &bytes)?;
     descriptor.artifact_type = Some(attachment.artifact_type.clone());
     descriptor.annotations = attachment.annotations.clone();
-    ReferrerManifest {
+    Ok(ReferrerManifest {
         manifest,
         bytes,
         descriptor,
         layer,
-    }
+    })
 }
 
 /// Which referrers to list: all, or those of one artifact type and/or one

@@ -437,9 +437,8 @@ impl ImageManifest {
     }
 
     /// The canonical bytes custodia writes (deterministic).
-    pub fn to_json(&self) -> Vec<u8> {
-        // Strings, integers and string-keyed maps: serializing cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        Ok(crate::json::to_vec(self, "OCI document")?)
     }
 
     /// The `layers` check: passes always (the spec's MUSTs are checked when
@@ -537,9 +536,8 @@ impl ImageIndex {
     }
 
     /// The canonical bytes custodia writes (deterministic).
-    pub fn to_json(&self) -> Vec<u8> {
-        // Strings, integers and string-keyed maps: serializing cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        Ok(crate::json::to_vec(self, "OCI document")?)
     }
 }
 
@@ -786,8 +784,8 @@ mod tests {
         };
         m.annotations.insert("z".into(), "1".into());
         m.annotations.insert("a".into(), "2".into());
-        let a = m.to_json();
-        assert_eq!(a, m.clone().to_json());
+        let a = m.to_json().unwrap();
+        assert_eq!(a, m.clone().to_json().unwrap());
         let text = String::from_utf8(a.clone()).unwrap();
         assert!(
             text.starts_with(r#"{"schemaVersion":2,"mediaType":"#),

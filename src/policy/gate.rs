@@ -35,7 +35,7 @@ impl Policy {
         self.validate()?;
         let anchors = self.trust_anchors()?;
         Ok(ActivePolicy {
-            digest: self.digest(),
+            digest: self.digest()?,
             policy: self,
             anchors,
         })

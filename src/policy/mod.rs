@@ -305,14 +305,13 @@ impl Policy {
     }
 
     /// Canonical JSON (field order of the types, compact).
-    pub fn to_json(&self) -> Vec<u8> {
-        // Strings, numbers, times and string-keyed maps: serializing cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        Ok(crate::json::to_vec(self, "policy")?)
     }
 
     /// SHA-256 of the canonical JSON: what promotion records name.
-    pub fn digest(&self) -> Digest {
-        DigestAlgorithm::Sha256.hash(&self.to_json())
+    pub fn digest(&self) -> Result<Digest, Error> {
+        Ok(DigestAlgorithm::Sha256.hash(&self.to_json()?))
     }
 
     /// Checks internal consistency: version, names, edges, keys, numbers.

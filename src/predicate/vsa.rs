@@ -102,7 +102,7 @@ const NAME: &str = "SLSA VSA v1";
 ///     "https://downloads.acme.dev/app-1.0.tar.gz",
 /// )
 /// .with_levels(["SLSA_BUILD_LEVEL_2"]);
-/// let checked = check_vsa(&Statement::from_json(&statement.to_json())?, &expect);
+/// let checked = check_vsa(&Statement::from_json(&statement.to_json()?)?, &expect);
 /// assert!(checked.verified(), "{checked}");
 ///
 /// // A failed report gives a FAILED summary, which no expectation accepts.

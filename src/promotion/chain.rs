@@ -392,8 +392,8 @@ pub(super) fn promote_verified(
         vec![ResourceDescriptor::new("artifact", gate.artifact.clone())],
         &record,
     )?;
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), promoter)?;
-    let digest = store.put(&envelope.to_json())?;
+    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json()?, promoter)?;
+    let digest = store.put(&envelope.to_json()?)?;
     if let Err(lost) = store.link(&gate.to, record.previous.as_ref(), &digest) {
         // On a conflict nothing links to the record: remove it, so a lost
         // race leaves no unlinked record behind. On any other error the
@@ -496,8 +496,8 @@ pub fn record_incident(
         vec![ResourceDescriptor::new("artifact", artifact.clone())],
         incident,
     )?;
-    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), signer)?;
-    store.put(&envelope.to_json())
+    let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json()?, signer)?;
+    store.put(&envelope.to_json()?)
 }
 
 /// The last known-good artifact of an environment and why.

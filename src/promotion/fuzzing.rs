@@ -139,7 +139,7 @@ fn build_base() -> Result<Base, Error> {
             .with_subject("app", a.clone())
             .with_times(Timestamp::from_unix(t - 60), Timestamp::from_unix(t - 30))
             .to_statement()?;
-        let prov = store.put(&Envelope::sign(PAYLOAD_TYPE, st.to_json(), &builder)?.to_json())?;
+        let prov = store.put(&Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &builder)?.to_json()?)?;
         let gate = GateRequest::new(a.clone(), None, "dev", Timestamp::from_unix(t));
         promote(
             &store,

@@ -83,7 +83,7 @@ impl SourceRef {
 /// let statement = ctx.to_statement()?;
 /// assert_eq!(statement.predicate_type(), "https://slsa.dev/provenance/v1");
 /// // Same inputs, same bytes.
-/// assert_eq!(statement.to_json(), ctx.to_statement()?.to_json());
+/// assert_eq!(statement.to_json()?, ctx.to_statement()?.to_json()?);
 /// # Ok::<(), custodia::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]

@@ -66,7 +66,7 @@ pub enum RefExpectation {
 ///     .with_times(Timestamp::from_unix(0), Timestamp::from_unix(60))
 ///     .to_statement()?;
 /// let key = PrivateKey::generate(KeyAlgorithm::Ed25519)?;
-/// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json(), &key)?;
+/// let envelope = Envelope::sign(PAYLOAD_TYPE, statement.to_json()?, &key)?;
 /// let mut keys = custodia::trust::TrustAnchors::new();
 /// keys.push(custodia::trust::Anchor::key("ci", key.public_key().clone()).with_roles(["builder"]))?;
 ///
@@ -253,7 +253,7 @@ pub fn verify_provenance(
 ///         .with_subject("a", artifact.clone())
 ///         .with_times(Timestamp::from_unix(0), Timestamp::from_unix(1))
 ///         .to_statement()?;
-///     let env = Envelope::sign(PAYLOAD_TYPE, st.to_json(), &key)?;
+///     let env = Envelope::sign(PAYLOAD_TYPE, st.to_json()?, &key)?;
 ///     jobs.push((env, ProvenanceExpectation::new(artifact, ["https://ci.acme.dev/b"], "github.com/acme/app")));
 /// }
 /// let refs: Vec<_> = jobs.iter().map(|(e, x)| (e, x)).collect();

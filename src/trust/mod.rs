@@ -461,7 +461,7 @@ mod tests {
             .push(Anchor::key("b", b.public_key().clone()))
             .unwrap();
         let mut env = Envelope::sign("text/plain", b"x".to_vec(), &a).unwrap();
-        let json = String::from_utf8(env.to_json())
+        let json = String::from_utf8(env.to_json().unwrap())
             .unwrap()
             .replace(a.key_id().as_str(), b.key_id().as_str());
         env = Envelope::from_json(json.as_bytes()).unwrap();

@@ -146,9 +146,10 @@ impl Pipeline {
         .unwrap();
         store
             .put(
-                &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
+                &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), key)
                     .unwrap()
-                    .to_json(),
+                    .to_json()
+                    .unwrap(),
             )
             .unwrap()
     }
@@ -173,9 +174,10 @@ impl Pipeline {
             .unwrap();
         store
             .put(
-                &Envelope::sign(PAYLOAD_TYPE, st.to_json(), key)
+                &Envelope::sign(PAYLOAD_TYPE, st.to_json().unwrap(), key)
                     .unwrap()
-                    .to_json(),
+                    .to_json()
+                    .unwrap(),
             )
             .unwrap()
     }

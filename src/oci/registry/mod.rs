@@ -986,7 +986,7 @@ impl Registry {
         subject: &Descriptor,
         attachment: &Attachment,
     ) -> Result<ReferrerManifest, Error> {
-        let referrer = referrer_manifest(subject, attachment);
+        let referrer = referrer_manifest(subject, attachment)?;
         self.push_blob(EMPTY_JSON)?;
         self.push_blob(attachment.bytes())?;
         let (_, api) = self.put_manifest(
@@ -1015,7 +1015,7 @@ impl Registry {
             let mut entries = index.manifests;
             entries.push(entry.clone());
             let updated = referrers_index(&entries);
-            self.put_manifest(&tag, MEDIA_TYPE_IMAGE_INDEX, &updated.to_json())?;
+            self.put_manifest(&tag, MEDIA_TYPE_IMAGE_INDEX, &updated.to_json()?)?;
         }
         Err(self.fail(
             None,

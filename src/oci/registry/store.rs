@@ -116,10 +116,10 @@ impl RegistryStore {
         for (k, v) in &fields {
             attachment = attachment.with_annotation(*k, v.clone());
         }
-        let mut referrer = referrer_manifest(&Descriptor::empty(), &attachment);
+        let mut referrer = referrer_manifest(&Descriptor::empty(), &attachment)?;
         // A link refers to no image.
         referrer.manifest.subject = None;
-        let bytes = referrer.manifest.to_json();
+        let bytes = referrer.manifest.to_json()?;
         self.registry.push_blob(EMPTY_JSON)?;
         self.registry.push_blob(&body)?;
         let descriptor = Descriptor::of_bytes(MEDIA_TYPE_IMAGE_MANIFEST, &bytes)?;
@@ -214,9 +214,9 @@ impl Store for RegistryStore {
         let referrer = match &subject {
             Some(subject) => self.registry.attach(subject, &attachment)?,
             None => {
-                let mut r = referrer_manifest(&Descriptor::empty(), &attachment);
+                let mut r = referrer_manifest(&Descriptor::empty(), &attachment)?;
                 r.manifest.subject = None;
-                r.bytes = r.manifest.to_json();
+                r.bytes = r.manifest.to_json()?;
                 self.registry.push_blob(EMPTY_JSON)?;
                 self.registry.push_blob(attachment.bytes())?;
                 r
