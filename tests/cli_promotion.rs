@@ -15,6 +15,7 @@
     missing_docs
 )]
 
+use files::copy_dir;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,6 +33,7 @@ const T0: i64 = 1_700_000_000;
 const HOUR: i64 = 3600;
 
 mod cli_support;
+mod files;
 use cli_support::{Out, WorkDir, bins};
 
 /// RFC 3339 for `T0 + offset` seconds.
@@ -301,19 +303,6 @@ impl Pipeline {
         let mut args = vec!["chain", "--policy", "policy.json", "--dir", dir];
         args.extend_from_slice(extra);
         self.verifier(args)
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

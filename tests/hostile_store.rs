@@ -18,6 +18,7 @@
     missing_docs
 )]
 
+use files::copy_dir;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ use proptest::prelude::*;
 use tempfile::TempDir;
 
 mod cli_support;
+mod files;
 use cli_support::bins;
 
 /// A library call that has not returned by then is a hang.
@@ -354,19 +356,6 @@ fn demo() -> &'static Path {
         dir
     })
     .path()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// One CLI run: exit code, stderr, wall time and peak RSS.

@@ -11,6 +11,9 @@
     clippy::panic
 )]
 
+mod files;
+
+use files::copy_dir;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -325,19 +328,6 @@ fn real_layout_verification_names_exactly_the_missing_layers() {
     let report = verification.report();
     assert!(!report.verified());
     assert!(report.first_failure().unwrap().reason.contains("missing"));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn real_copy() -> tempfile::TempDir {

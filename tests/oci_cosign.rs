@@ -22,9 +22,11 @@
 )]
 
 mod cli_support;
+mod files;
 #[cfg(feature = "oci-registry")]
 mod oci_common;
 
+use files::{copy_dir, production_root};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -51,29 +53,10 @@ fn source_layout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/oci/image-layout-slsa-verifier")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A writable copy of the `cosign save` layout.
 fn saved(dir: &Path) -> Layout {
     copy_dir(&source_layout(), dir);
     Layout::open(dir).unwrap()
-}
-
-fn production() -> TrustedRoot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/sigstore/trusted_roots/production.trusted_root.json");
-    TrustedRoot::from_json(&fs::read(path).unwrap()).unwrap()
 }
 
 /// slsa-github-generator's container workflow, any release.
@@ -126,7 +109,7 @@ fn a_cosign_v2_attestation_is_found_under_its_legacy_tag_and_verifies() {
     let verified = verify_attached_bundles(
         &layout,
         &digest(IMAGE),
-        &anchors(&production(), &generator()),
+        &anchors(&production_root(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -163,7 +146,7 @@ fn a_cosign_v2_attestation_is_found_under_its_legacy_tag_and_verifies() {
     let refused = verify_attached_bundles(
         &layout,
         &digest(IMAGE),
-        &anchors(&production(), &stranger),
+        &anchors(&production_root(), &stranger),
         SLSA_V02,
     )
     .unwrap();
@@ -228,7 +211,7 @@ fn an_image_with_both_kinds_finds_both_and_says_where() {
     let keyless = verify_attached_bundles(
         &layout,
         &image.descriptor.digest,
-        &anchors(&production(), &generator()),
+        &anchors(&production_root(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -285,7 +268,7 @@ fn a_legacy_tag_attestation_about_another_image_is_refused() {
     let verified = verify_attached_bundles(
         &layout,
         &image.descriptor.digest,
-        &anchors(&production(), &generator()),
+        &anchors(&production_root(), &generator()),
         SLSA_V02,
     )
     .unwrap();
@@ -348,7 +331,7 @@ fn a_tampered_rekor_entry_or_certificate_is_refused() {
         let verified = verify_attached_bundles(
             &layout,
             &digest(IMAGE),
-            &anchors(&production(), &generator()),
+            &anchors(&production_root(), &generator()),
             SLSA_V02,
         )
         .unwrap();
@@ -382,7 +365,7 @@ fn a_layer_becomes_the_bundle_it_is_equivalent_to_and_bad_annotations_are_typed_
     });
     let result = custodia::bundle::verify_attestation(
         &bundle,
-        &anchors(&production(), &generator()),
+        &anchors(&production_root(), &generator()),
         &expect,
     );
     assert!(result.report().verified(), "{}", result.report());
@@ -464,7 +447,7 @@ fn in_a_registry_the_legacy_tag_is_found_and_an_attestation_about_another_image_
     let verified = verify_attached_bundles(
         &registry,
         &image.descriptor.digest,
-        &anchors(&production(), &generator()),
+        &anchors(&production_root(), &generator()),
         SLSA_V02,
     )
     .unwrap();

@@ -28,14 +28,16 @@
 )]
 
 mod cli_support;
+mod files;
 #[cfg(feature = "oci-registry")]
 mod oci_common;
 
+use files::{copy_dir, production_root};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use custodia::bundle::{IdentityPolicy, TrustedRoot};
+use custodia::bundle::IdentityPolicy;
 use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::oci::cosign::{LegacyKind, verify_attached_keyless_signatures};
 use custodia::oci::{
@@ -66,35 +68,16 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A writable copy of one of the layouts.
 fn layout(name: &str, dir: &Path) -> Layout {
     copy_dir(&data(name), dir);
     Layout::open(dir).unwrap()
 }
 
-fn production() -> TrustedRoot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/sigstore/trusted_roots/production.trusted_root.json");
-    TrustedRoot::from_json(&fs::read(path).unwrap()).unwrap()
-}
-
 /// Who signed cosign's bundle (the certificate's SAN and issuer).
 /// Anchors trusting one keyless identity under the production root.
 fn keyless(policy: &IdentityPolicy) -> TrustAnchors {
-    TrustAnchors::keyless(production(), policy.clone())
+    TrustAnchors::keyless(production_root(), policy.clone())
 }
 
 fn bundle_signer() -> IdentityPolicy {

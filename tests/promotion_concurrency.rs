@@ -9,7 +9,9 @@
 )]
 
 mod common;
+mod files;
 
+use files::copy_dir;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Barrier;
@@ -589,19 +591,6 @@ fn two_processes_race_on_one_link() {
 
 // ---------------------------------------------------------------------------
 // Interrupted writes.
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 fn histories(store: &dyn Store) -> Vec<Vec<Digest>> {
     ["dev", "staging", "prod"]

@@ -21,6 +21,9 @@
     clippy::panic
 )]
 
+mod files;
+
+use files::copy_dir;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -490,19 +493,6 @@ fn compare(dir: &Path, project: &str, envs: &[(&str, &OsString)]) -> (Duration, 
         peer.excluded.len()
     );
     (custodia_took, peer_took)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn write(path: impl AsRef<Path>, text: &str) {
