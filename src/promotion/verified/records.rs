@@ -49,6 +49,7 @@ pub(super) fn follow_links(store: &dyn Store, environment: &str) -> Links {
                 chain.push(next);
             }
             Ok(None) => {
+                chain.shrink_to_fit();
                 return Links {
                     chain,
                     broken: None,

@@ -62,7 +62,7 @@ pub fn validate(
                 }
             }
         }
-        let mut accepted: Vec<Candidate> = Vec::new();
+        let mut accepted: Vec<Candidate> = Vec::with_capacity(found.chain.len());
         for (index, (digest, opened)) in found.chain.iter().zip(opened).enumerate() {
             let checked = opened.and_then(|(artifact, record)| {
                 let previous = accepted.last().map(|c| (&c.digest, &*c.record));
