@@ -14,8 +14,8 @@ use custodia::dsse::Envelope;
 use custodia::keys::{KeyAlgorithm, PrivateKey};
 use custodia::predicate::promotion::{Incident, PromotionKind};
 use custodia::promotion::{
-    DirStore, DoraTargets, MemoryStore, PromotionError, Store, dora, history, record_incident,
-    rollback, rollback_target, validate_chain,
+    DirStore, DoraTargets, MemoryStore, PromotionError, Store, ValidationOptions, dora, history,
+    record_incident, rollback, rollback_target, validate, validate_chain,
 };
 use custodia::report::Report;
 use custodia::statement::PAYLOAD_TYPE;
@@ -475,6 +475,62 @@ fn a_freeze_refuses_all_but_flagged_emergencies() {
         .find(|c| c.name == "emergencies")
         .unwrap();
     assert!(flagged.reason.contains("FLAGGED") && flagged.reason.contains("payment outage hotfix"));
+}
+
+/// The report holds one `records` check for the accepted records; the
+/// itemized form lists each of them with its subject, then the rejected
+/// one, as data.
+#[test]
+fn accepted_records_are_one_check_and_itemized_on_demand() {
+    let p = Pipeline::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::open(dir.path()).unwrap();
+    let shipped: Vec<_> = (0..3)
+        .map(|i| p.ship(&store, &artifact(i), T0 + i64::from(i) * 24 * HOUR)[2].clone())
+        .collect();
+    // Delete the third prod record: the first two are accepted, it is not.
+    std::fs::remove_file(store.envelope_path(&shipped[2])).unwrap();
+    let validation = validate(&store, &p.policy, &["prod"], &ValidationOptions::default());
+    let report = validation.report("prod").unwrap();
+    let names: Vec<&str> = report.checks().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"records"), "{report}");
+    assert_eq!(
+        report
+            .checks()
+            .iter()
+            .filter(|c| c.name.starts_with("record["))
+            .count(),
+        1,
+        "{report}"
+    );
+    let itemized = validation.itemized_report("prod").unwrap();
+    let records: Vec<_> = itemized
+        .checks()
+        .iter()
+        .filter(|c| c.name.starts_with("record["))
+        .collect();
+    assert_eq!(records.len(), 3, "{itemized}");
+    for (i, check) in records.iter().enumerate() {
+        let subject = check.subject.as_ref().unwrap();
+        assert_eq!(subject.environment.as_deref(), Some("prod"));
+        assert_eq!(subject.record, Some(i));
+        assert_eq!(
+            subject.digest.as_deref(),
+            Some(shipped[i].to_string().as_str())
+        );
+        assert_eq!(check.passed, i < 2, "{itemized}");
+    }
+    // Everything else is the same report.
+    let rest = |r: &Report| -> Vec<_> {
+        r.checks()
+            .iter()
+            .filter(|c| !c.name.starts_with("record"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(rest(report), rest(&itemized));
+    assert!(validation.itemized_report("staging").is_some());
+    assert!(validation.itemized_report("nowhere").is_none());
 }
 
 #[test]

@@ -21,7 +21,7 @@ use crate::Error;
 use crate::digest::{DigestSet, hash_path};
 use crate::fsread;
 use crate::policy::ActivePolicy;
-use crate::report::{Check, CheckSubject, Report};
+use crate::report::{Check, Report};
 
 use super::accounting::{Accounting, check_policy, check_store};
 use super::checkpoint::{SignedCheckpoint, TrustedState, check_checkpoints};
@@ -306,7 +306,7 @@ pub fn audit(
         .reports()
         .iter()
         .filter(|(env, _)| environments.contains(env))
-        .map(|(env, report)| (env.clone(), itemized(report, env, validation.history())))
+        .filter_map(|(env, _)| Some((env.clone(), validation.itemized_report(env)?)))
         .collect();
     let artifact = request
         .artifact
@@ -392,29 +392,6 @@ fn environments(policy: &ActivePolicy, asked: &[String]) -> Result<Vec<String>, 
         }
     }
     Ok(out)
-}
-
-/// `report` with its `records` check (all accepted records in one)
-/// replaced by one `record[i]` check per accepted record of `environment`.
-fn itemized(report: &Report, environment: &str, history: &VerifiedHistory) -> Report {
-    let records = history
-        .environment(environment)
-        .map(|e| e.records())
-        .unwrap_or(&[]);
-    let mut out = Report::new();
-    for check in report.checks() {
-        if check.passed && check.name == "records" {
-            for r in records {
-                out.push(
-                    Check::pass(format!("record[{}]", r.index), r.summary())
-                        .about(CheckSubject::record(environment, r.index, Some(&r.digest))),
-                );
-            }
-        } else {
-            out.push(check.clone());
-        }
-    }
-    out
 }
 
 /// Where `artifact` is, per environment.

@@ -47,7 +47,7 @@ use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet};
 use crate::predicate::promotion::PromotionRecord;
-use crate::report::Report;
+use crate::report::{Check, CheckSubject, Report};
 use crate::time::Timestamp;
 
 use super::chain::IncidentEntry;
@@ -391,6 +391,45 @@ impl Validation {
             .iter()
             .find(|(name, _)| name == environment)
             .map(|(_, r)| r)
+    }
+
+    /// The report of one environment with its `records` check (all its
+    /// accepted records in one) expanded into one passing `record[i]` check
+    /// per accepted record, each with its [`VerifiedRecord::summary`] and
+    /// its subject: the form a person reads (the audit shows it), built on
+    /// demand from the history rather than held for every record.
+    ///
+    /// ```
+    /// use custodia::promotion::{MemoryStore, ValidationOptions, validate};
+    /// use custodia::policy::Policy;
+    /// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+    /// let policy = Policy::from_json(policy_json)?.activate()?;
+    /// let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
+    /// let report = validation.itemized_report("dev").unwrap();
+    /// assert!(report.checks().iter().all(|c| !c.name.starts_with("record[")));
+    /// # Ok::<(), custodia::Error>(())
+    /// ```
+    pub fn itemized_report(&self, environment: &str) -> Option<Report> {
+        let report = self.report(environment)?;
+        let records = self
+            .history
+            .environment(environment)
+            .map(EnvironmentHistory::records)
+            .unwrap_or(&[]);
+        let mut out = Report::new();
+        for check in report.checks() {
+            if check.passed && check.name == "records" {
+                for r in records {
+                    out.push(
+                        Check::pass(format!("record[{}]", r.index), r.summary())
+                            .about(CheckSubject::record(environment, r.index, Some(&r.digest))),
+                    );
+                }
+            } else {
+                out.push(check.clone());
+            }
+        }
+        Some(out)
     }
 
     /// Whether every environment in scope validated.

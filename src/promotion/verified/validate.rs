@@ -45,7 +45,9 @@ pub fn validate(
     let mut queue: Vec<String> = environments.iter().map(|e| (*e).to_owned()).collect();
     let mut links: BTreeMap<String, Links> = BTreeMap::new();
     let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-    let mut stopped: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    // Where each environment's chain stopped before the source checks:
+    // position, the linked record's digest when there is one, why.
+    let mut stopped: BTreeMap<String, (usize, Option<Digest>, String)> = BTreeMap::new();
     while let Some(environment) = queue.pop() {
         if links.contains_key(&environment) {
             continue;
@@ -89,13 +91,16 @@ pub fn validate(
                     });
                 }
                 Err(reason) => {
-                    stopped.insert(environment.clone(), (index, format!("{digest}: {reason}")));
+                    stopped.insert(
+                        environment.clone(),
+                        (index, Some(digest.clone()), format!("{digest}: {reason}")),
+                    );
                     break;
                 }
             }
         }
         if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
-            stopped.insert(environment.clone(), (accepted.len(), broken.clone()));
+            stopped.insert(environment.clone(), (accepted.len(), None, broken.clone()));
         }
         order.push(environment.clone());
         links.insert(environment.clone(), found);
@@ -277,7 +282,7 @@ pub fn validate(
             report.push(check);
         }
         if report.verified() || report.checks().is_empty() {
-            if let Some((i, reason)) = stopped.get(&environment) {
+            if let Some((i, digest, reason)) = stopped.get(&environment) {
                 report.push(
                     Check::fail(
                         format!("record[{i}]"),
@@ -286,7 +291,11 @@ pub fn validate(
                             last.as_ref().map_or("genesis".to_owned(), Digest::hex)
                         ),
                     )
-                    .about(CheckSubject::record(&environment, *i, None)),
+                    .about(CheckSubject::record(
+                        &environment,
+                        *i,
+                        digest.as_ref(),
+                    )),
                 );
             }
         }
