@@ -462,10 +462,7 @@ fn run(args: &Args) -> Result<bool> {
         out.join("artifact"),
     )?
     .to_set();
-    println!(
-        "   shop 1.0     {}",
-        v1.strongest().map(|d| d.to_string()).unwrap_or_default()
-    );
+    println!("   shop 1.0     {}", v1.shown());
 
     let store = DirStore::open(out.join("store"))?;
     let mut demo = Demo {

@@ -584,6 +584,21 @@ impl DigestSet {
         Digest::from_hex(algorithm, hex).ok()
     }
 
+    /// The strongest digest as `alg:hex`, or `(no strong digest)`: how
+    /// messages name the artifact a set is about.
+    ///
+    /// ```
+    /// use custodia::digest::{DigestAlgorithm, DigestSet};
+    /// let set = DigestSet::of_bytes(b"app");
+    /// assert_eq!(set.shown(), set.strongest().unwrap().to_string());
+    /// assert_eq!(DigestSet::new().shown(), "(no strong digest)");
+    /// # let _ = DigestAlgorithm::Sha256;
+    /// ```
+    pub fn shown(&self) -> String {
+        self.strongest()
+            .map_or_else(|| "(no strong digest)".to_owned(), |d| d.to_string())
+    }
+
     /// The strongest digest custodia can compute that this set carries.
     pub fn strongest(&self) -> Option<Digest> {
         DigestAlgorithm::ALL

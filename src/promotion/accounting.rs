@@ -270,10 +270,7 @@ impl Accounting {
                 format!(
                     "`{name}` ({}) is not named by any verified record or evidence: \
                      altered, or not what the chains are about",
-                    digest
-                        .strongest()
-                        .map(|d| d.to_string())
-                        .unwrap_or_default()
+                    digest.shown()
                 ),
             ),
         }

@@ -131,7 +131,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
             "promoted",
             format!(
                 "{} was never promoted to `{env}` (a rebuilt artifact has a new digest)",
-                shown(artifact)
+                artifact.shown()
             ),
         ));
         return decision;
@@ -165,9 +165,11 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         (false, None, false) => Check::fail(
             "current",
             format!(
-                "not the current head of `{env}` (that is {}, record {})",
-                head.map(|h| shown(&h.artifact)).unwrap_or_default(),
-                head.map(|h| h.digest.to_string()).unwrap_or_default()
+                "not the current head of `{env}` (that is {})",
+                head.map_or_else(
+                    || "no record".to_owned(),
+                    |h| format!("{}, record {}", h.artifact.shown(), h.digest)
+                )
             ),
         ),
     });
@@ -276,13 +278,6 @@ fn rolled_back_away<'a>(
         running = &r.artifact;
     }
     None
-}
-
-fn shown(artifact: &DigestSet) -> String {
-    artifact
-        .strongest()
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "(no strong digest)".to_owned())
 }
 
 impl Render for Admission {

@@ -440,7 +440,7 @@ fn find_source<'h>(
                     "artifact-in-source",
                     format!(
                         "a rollback returns to the last known-good artifact of `{from}` ({}, record {}), not to this one",
-                        t.artifact.strongest().map(|d| d.to_string()).unwrap_or_default(),
+                        t.artifact.shown(),
                         t.digest
                     ),
                 ));
@@ -467,7 +467,7 @@ fn find_source<'h>(
             "artifact-in-source",
             format!(
                 "this artifact ({}) never entered `{from}`: only the digest built once and promoted there may move on (a rebuild has a new digest)",
-                artifact.strongest().map(|d| d.to_string()).unwrap_or_default()
+                artifact.shown()
             ),
         ),
     });

@@ -250,16 +250,7 @@ impl VerifiedHistory {
                     report.push(Check::pass(format!("record[{index}]"), summary).about(
                         CheckSubject::record(environment, index, Some(&candidate.digest)),
                     ));
-                    self.push(
-                        environment,
-                        VerifiedRecord {
-                            digest: candidate.digest,
-                            artifact: candidate.artifact,
-                            record: candidate.record,
-                            index,
-                            entered,
-                        },
-                    );
+                    self.push(environment, candidate.into_verified());
                     self.scanned.insert(&next);
                     // Evidence a refresh's store scan would only skip.
                     self.scanned.extend(&settled);

@@ -56,6 +56,10 @@ use super::chain::IncidentEntry;
 /// five minutes, for clocks that drift.
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
+/// The name of the one check that stands for all of an environment's
+/// accepted records.
+const RECORDS_CHECK: &str = "records";
+
 /// Checks about the store's upkeep rather than its records.
 const STORE_HYGIENE: [&str; 2] = ["head", "unlinked-records"];
 
@@ -418,7 +422,7 @@ impl Validation {
             .unwrap_or(&[]);
         let mut out = Report::new();
         for check in report.checks() {
-            if check.passed && check.name == "records" {
+            if check.passed && check.name == RECORDS_CHECK {
                 for r in records {
                     out.push(
                         Check::pass(format!("record[{}]", r.index), r.summary())

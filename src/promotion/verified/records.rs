@@ -27,6 +27,19 @@ pub(in crate::promotion) struct Candidate {
     pub(in crate::promotion) outcome: Result<(), String>,
 }
 
+impl Candidate {
+    /// The record, accepted.
+    pub(in crate::promotion) fn into_verified(self) -> super::VerifiedRecord {
+        super::VerifiedRecord {
+            digest: self.digest,
+            artifact: self.artifact,
+            record: self.record,
+            index: self.index,
+            entered: self.entered,
+        }
+    }
+}
+
 /// What one environment's links say, before any record is read.
 pub(super) struct Links {
     pub(super) chain: Vec<Digest>,
@@ -261,10 +274,7 @@ pub(in crate::promotion) fn summary(
 ) -> String {
     format!(
         "{digest}: {} {} -> {} at {}{}",
-        artifact
-            .strongest()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        artifact.shown(),
         record.from.as_deref().unwrap_or("(build)"),
         record.environment,
         record.time,

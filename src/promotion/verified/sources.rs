@@ -276,15 +276,14 @@ pub(in crate::promotion) fn source_status<'a, R: Linked>(
                 })
             },
         );
-        let shown = |a: &DigestSet| a.strongest().map(|d| d.to_string()).unwrap_or_default();
         match target {
             Some(t) if t.artifact().matches(c.artifact()).is_ok() => {}
             Some(t) => {
                 return Err(format!(
                     "a rollback goes to the last known-good artifact ({}, record {}), not to {}",
-                    shown(t.artifact()),
+                    t.artifact().shown(),
                     t.digest(),
-                    shown(c.artifact())
+                    c.artifact().shown()
                 ));
             }
             None => {

@@ -16,8 +16,8 @@ use super::records::{
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
-    EnvironmentHistory, STORE_HYGIENE, Validation, ValidationOptions, VerifiedHistory,
-    VerifiedRecord,
+    EnvironmentHistory, RECORDS_CHECK, STORE_HYGIENE, Validation, ValidationOptions,
+    VerifiedHistory, VerifiedRecord,
 };
 
 /// Validates `environments` and every environment their records came from,
@@ -258,23 +258,11 @@ pub fn validate(
         list.truncate(accepted);
         let last = list.last().map(|c| c.digest.clone());
         // In place: the candidates' vector becomes the history's.
-        let records: Vec<VerifiedRecord> = list
-            .into_iter()
-            .map(|c| VerifiedRecord {
-                digest: c.digest,
-                artifact: c.artifact,
-                record: c.record,
-                index: c.index,
-                entered: c.entered,
-            })
-            .collect();
+        let records: Vec<VerifiedRecord> = list.into_iter().map(Candidate::into_verified).collect();
         history.adopt(&environment, records);
         // One check for all accepted records: a million records are data
         // in the history ([`VerifiedRecord::summary`]), not a million
         // lines held in the report.
-        let accepted = history
-            .environment(&environment)
-            .map_or(0, EnvironmentHistory::len);
         if let Some(head) = &last {
             report.push(records_check(&environment, accepted, head));
         }
@@ -382,7 +370,7 @@ pub fn validate(
 /// before the first rejected one, if any), ending at `head`.
 fn records_check(environment: &str, accepted: usize, head: &Digest) -> Check {
     Check::pass(
-        "records",
+        RECORDS_CHECK,
         format!(
             "{accepted} record(s) verified, record[0] to record[{}], the last {head}",
             accepted.saturating_sub(1)
