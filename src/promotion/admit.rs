@@ -141,7 +141,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         "promoted",
         format!(
             "promoted to `{env}` at {} by record {}",
-            found.record.time, found.digest
+            found.time(), found.digest
         ),
     ));
     let head = records.last();
@@ -153,7 +153,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
             "current",
             format!(
                 "`{env}` was rolled back away from it at {} (record {})",
-                r.record.time, r.digest
+                r.time(), r.digest
             ),
         ),
         (false, None, true) => Check::pass(
@@ -179,7 +179,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         }
         if request.allow_history && !is_head {
             // Any incident since its promotion.
-            i.incident.opened >= found.record.time
+            i.incident.opened >= found.time()
         } else {
             i.incident.resolved.is_none_or(|r| r > request.time)
         }
@@ -201,7 +201,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         None => Check::pass("incident", "no open incident names it"),
     });
     let path = history.path(&found.digest);
-    let entry = path.last().filter(|r| r.record.from.is_none());
+    let entry = path.last().filter(|r| r.from().is_none());
     report.push(match entry {
         Some(_) => Check::pass(
             "path",
@@ -209,8 +209,8 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
                 .map(|r| {
                     format!(
                         "{}{}",
-                        r.record.environment,
-                        if r.record.kind == PromotionKind::Rollback {
+                        r.environment(),
+                        if r.kind() == PromotionKind::Rollback {
                             " (rollback)"
                         } else {
                             ""
@@ -269,7 +269,7 @@ fn rolled_back_away<'a>(
     let after = records.get(found.index + 1..)?;
     let mut running = &found.artifact;
     for r in after {
-        let leaves = r.record.kind == PromotionKind::Rollback
+        let leaves = r.kind() == PromotionKind::Rollback
             && running.matches(&found.artifact).is_ok()
             && r.artifact.matches(&found.artifact).is_err();
         if leaves {

@@ -93,7 +93,7 @@ pub(crate) fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>,
 }
 
 /// Reads a stored promotion record without verifying its signature.
-fn read_record(
+pub(super) fn read_record(
     store: &dyn Store,
     digest: &Digest,
 ) -> Result<(Envelope, Statement, PromotionRecord), Error> {
@@ -311,7 +311,7 @@ pub(super) fn promote_verified(
     }
     let target_head = history.environment(&gate.to).and_then(|e| e.head());
     if let Some(h) = target_head {
-        let latest = h.record.time;
+        let latest = h.time();
         report.push(if gate.time >= latest {
             Check::pass("time-order", format!("{} is not before the latest record ({latest})", gate.time))
         } else {
@@ -326,17 +326,17 @@ pub(super) fn promote_verified(
     }
     let source = find_source(history, gate, &mut report);
     if let Some(s) = source {
-        report.push(if s.record.time <= gate.time {
+        report.push(if s.time() <= gate.time {
             Check::pass(
                 "source-time",
-                format!("the source record is from {}", s.record.time),
+                format!("the source record is from {}", s.time()),
             )
         } else {
             Check::fail(
                 "source-time",
                 format!(
                     "{} is before the source record {} ({})",
-                    gate.time, s.digest, s.record.time
+                    gate.time, s.digest, s.time()
                 ),
             )
         });
@@ -344,7 +344,7 @@ pub(super) fn promote_verified(
     // The author travels with the artifact from its entry record.
     let mut gated = gate.clone();
     if let Some(s) = source {
-        match (&gate.author, &s.record.author) {
+        match (gate.author.as_deref(), s.author()) {
             (Some(asked), Some(entered)) if asked != entered => report.push(Check::fail(
                 "author",
                 format!(
@@ -359,7 +359,7 @@ pub(super) fn promote_verified(
             )),
             _ => {}
         }
-        gated.author = s.record.author.clone();
+        gated.author = s.author().map(str::to_owned);
         gated.entered = Some(s.entered);
     } else {
         // An entry promotion: its approvals come before it, after the build.
@@ -384,7 +384,7 @@ pub(super) fn promote_verified(
     record.author = gated.author.clone();
     record.reason = gate.reason.clone();
     record.commit_time = match source {
-        Some(s) => s.record.commit_time,
+        Some(s) => s.commit_time(),
         None => request.commit_time,
     };
     record.source = source.map(|s| s.digest.clone());
@@ -550,7 +550,7 @@ pub fn rollback_target(
         ))
     })?;
     let mut evidence = Vec::new();
-    for ev in &target.record.evidence {
+    for ev in &target.open(store)?.evidence {
         let bytes = get_checked(store, &ev.digest)?;
         evidence.push(EvidenceEnvelope::from_bytes(&bytes)?);
     }
@@ -561,8 +561,8 @@ pub fn rollback_target(
         time,
     );
     gate.kind = PromotionKind::Rollback;
-    gate.author = target.record.author.clone();
-    gate.entered = target.record.source.as_ref().map(|_| target.entered);
+    gate.author = target.author().map(str::to_owned);
+    gate.entered = target.source().map(|_| target.entered);
     let outcome = evaluate_gate(policy, &gate, &evidence);
     if outcome.report.verified() {
         return Ok(RollbackTarget {
@@ -605,15 +605,11 @@ pub fn rollback(
     );
     gate.kind = PromotionKind::Rollback;
     gate.reason = Some(reason.to_owned());
-    gate.author = original.and_then(|e| e.record.author.clone());
+    gate.author = original.and_then(|e| e.author().map(str::to_owned));
     let evidence = original
-        .map(|e| {
-            e.record
-                .evidence
-                .iter()
-                .map(|ev| ev.digest.clone())
-                .collect()
-        })
+        .map(|e| e.open(store))
+        .transpose()?
+        .map(|r| r.evidence.into_iter().map(|ev| ev.digest).collect())
         .unwrap_or_default();
     promote_verified(
         store,

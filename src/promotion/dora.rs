@@ -96,17 +96,17 @@ pub fn dora(
     let mut failed = 0usize;
     let mut lead_times = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        if entry.record.kind == PromotionKind::Rollback || !in_window(&entry.record.time) {
+        if entry.kind() == PromotionKind::Rollback || !in_window(&entry.time()) {
             continue;
         }
         deployments += 1;
-        if let Some(commit) = entry.record.commit_time {
-            lead_times.push(commit.seconds_until(&entry.record.time));
+        if let Some(commit) = entry.commit_time() {
+            lead_times.push(commit.seconds_until(&entry.time()));
         }
-        let until = entries.get(i + 1).map(|n| n.record.time);
+        let until = entries.get(i + 1).map(|n| n.time());
         let caused_incident = found.iter().any(|inc| {
             inc.artifact.matches(&entry.artifact).is_ok()
-                && inc.incident.opened >= entry.record.time
+                && inc.incident.opened >= entry.time()
                 && until.is_none_or(|u| inc.incident.opened < u)
         });
         if caused_incident {

@@ -14,9 +14,10 @@ use crate::report::{Check, CheckSubject, Report};
 use super::Store;
 use super::chain::{PROMOTER_ROLE, Promoted, PromotionError, PromotionRequest};
 use super::verified::{
-    Candidate, Linked, ValidationOptions, VerifiedHistory, VerifiedRecord, check_gate,
-    check_incident, check_order, open_record, source_status, summary, validate,
+    ValidationOptions, VerifiedHistory, VerifiedRecord, check_gate, check_incident, check_order,
+    open_record, source_status, summary, validate,
 };
+use crate::digest::Digest;
 use crate::keys::Signer;
 
 impl VerifiedHistory {
@@ -155,10 +156,17 @@ impl VerifiedHistory {
         let Some(env) = self.environment(environment) else {
             return Extended::Done;
         };
-        let head = env.records().last().cloned();
-        // The verified head must still be linked where it was.
+        let records = env.records();
+        let head = records.last().cloned();
+        // The verified head must still be linked where it was: after the
+        // record before it (its `previous`, which validation checked).
+        let before_head = records
+            .len()
+            .checked_sub(2)
+            .and_then(|i| records.get(i))
+            .map(|r| r.digest.clone());
         if let Some(h) = &head {
-            match store.successor(environment, h.record.previous.as_ref()) {
+            match store.successor(environment, before_head.as_ref()) {
                 Ok(Some(d)) if d == h.digest => {}
                 found => {
                     let now = match found {
@@ -194,7 +202,7 @@ impl VerifiedHistory {
                     return Extended::Done;
                 }
             };
-            let previous = last.map(|l| (&l.digest, &*l.record));
+            let previous = last.map(|l| (&l.digest, l.time()));
             let opened = open_record(store, promoters, &next).and_then(|(artifact, record)| {
                 check_order(&record, environment, previous, policy, options)
                     .map(|()| (artifact, record))
@@ -215,21 +223,17 @@ impl VerifiedHistory {
                 return Extended::Waiting(added);
             }
             let entered = source.map_or(record.time, |s| s.entered);
-            let mut candidate = Candidate {
-                digest: next.clone(),
-                artifact,
-                record,
-                index,
-                entered,
-                outcome: Ok(()),
-            };
+            let evidence: Vec<Digest> = record.evidence.iter().map(|e| e.digest.clone()).collect();
+            let mut candidate =
+                VerifiedRecord::new(next.clone(), artifact, *record, index, &mut self.names);
+            candidate.entered = entered;
             let mut settled = Vec::new();
-            candidate.outcome = check_gate(store, policy, &candidate, environment, &mut settled);
-            let status_of = |d: &crate::digest::Digest| self.record(d).map(|_| Ok(()));
-            let get = |d: &crate::digest::Digest| {
+            let outcome = check_gate(store, policy, &candidate, &evidence, &mut settled);
+            let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
+            let get = |d: &Digest| {
                 let (env, i) = self.by_digest.get(d)?;
                 let r = self.environments.get(&**env)?.records.get(*i)?;
-                Some((&**env, r as &dyn Linked))
+                Some((&**env, r))
             };
             let earlier: &[VerifiedRecord] = self
                 .environment(environment)
@@ -243,14 +247,14 @@ impl VerifiedHistory {
                 earlier,
                 &self.incidents,
             )
-            .and_then(|()| candidate.outcome.clone())
-            .map(|()| summary(&candidate.digest, &candidate.artifact, &candidate.record));
+            .and(outcome)
+            .map(|()| summary(&candidate));
             match checked {
                 Ok(summary) => {
                     report.push(Check::pass(format!("record[{index}]"), summary).about(
                         CheckSubject::record(environment, index, Some(&candidate.digest)),
                     ));
-                    self.push(environment, candidate.into_verified());
+                    self.push(environment, candidate);
                     self.scanned.insert(&next);
                     // Evidence a refresh's store scan would only skip.
                     self.scanned.extend(&settled);
@@ -341,16 +345,15 @@ pub fn promote_with(
         .and_then(|s| history.record(s));
     let entered = source.map_or(promoted.predicate.time, |s| s.entered);
     let index = history.environment(&gate.to).map_or(0, |e| e.len());
-    history.push(
-        &gate.to,
-        VerifiedRecord {
-            digest: promoted.record.clone(),
-            artifact: promoted.artifact.clone(),
-            record: Box::new(promoted.predicate.clone()),
-            index,
-            entered,
-        },
+    let mut record = VerifiedRecord::new(
+        promoted.record.clone(),
+        promoted.artifact.clone(),
+        promoted.predicate.clone(),
+        index,
+        &mut history.names,
     );
+    record.entered = entered;
+    history.push(&gate.to, record);
     history.scanned.insert(&promoted.record);
     Ok(promoted)
 }

@@ -32,21 +32,21 @@ mod seen;
 mod sources;
 mod validate;
 
-pub(super) use records::{Candidate, check_gate, check_order, open_record, summary};
+pub(super) use records::{check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
 pub(in crate::promotion) use seen::Seen;
 
 pub(crate) use sources::known_good;
-pub(super) use sources::{Linked, source_status};
+pub(super) use sources::source_status;
 pub(crate) use validate::verified_history;
 pub use validate::{validate, validate_chain};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet};
-use crate::predicate::promotion::PromotionRecord;
+use crate::predicate::promotion::{PromotionKind, PromotionRecord};
 use crate::report::{Check, CheckSubject, Report};
 use crate::time::Timestamp;
 
@@ -106,7 +106,22 @@ impl Default for ValidationOptions {
     }
 }
 
-/// A promotion record that validation accepted.
+/// A promotion record that validation accepted: the facts decisions read
+/// (kept compact: a verified history of a million records holds these,
+/// not the records with their evidence lists), and
+/// [`open`](Self::open) for the whole record.
+///
+/// ```
+/// use custodia::promotion::{MemoryStore, ValidationOptions, validate};
+/// use custodia::policy::Policy;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+/// let policy = Policy::from_json(policy_json)?.activate()?;
+/// let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
+/// for record in validation.history().environment("dev").unwrap().records() {
+///     println!("{} at {} ({:?})", record.digest, record.time(), record.kind());
+/// }
+/// # Ok::<(), custodia::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedRecord {
@@ -114,21 +129,118 @@ pub struct VerifiedRecord {
     pub digest: Digest,
     /// The artifact it promoted.
     pub artifact: DigestSet,
-    /// The record (boxed: a history of a million records moves and keeps
-    /// pointers, not the records' full size).
-    pub record: Box<PromotionRecord>,
     /// Its position in its environment's chain (0: the first).
     pub index: usize,
     /// When the artifact entered its first environment (the time of the
     /// entry record at the end of its source path).
     pub entered: Timestamp,
+    environment: Arc<str>,
+    from: Option<Arc<str>>,
+    kind: PromotionKind,
+    time: Timestamp,
+    source: Option<Digest>,
+    author: Option<Arc<str>>,
+    commit_time: Option<Timestamp>,
+    reason: Option<Box<str>>,
 }
 
 impl VerifiedRecord {
+    /// What validation keeps of `record` (names shared through `names`).
+    pub(super) fn new(
+        digest: Digest,
+        artifact: DigestSet,
+        record: PromotionRecord,
+        index: usize,
+        names: &mut Names,
+    ) -> Self {
+        Self {
+            digest,
+            artifact,
+            index,
+            entered: record.time,
+            environment: names.intern(&record.environment),
+            from: record.from.as_deref().map(|f| names.intern(f)),
+            kind: record.kind,
+            time: record.time,
+            source: record.source,
+            author: record.author.as_deref().map(|a| names.intern(a)),
+            commit_time: record.commit_time,
+            reason: record.reason.map(String::into_boxed_str),
+        }
+    }
+
+    /// The environment the artifact entered.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// The environment it came from (`None` for an entry promotion).
+    pub fn from(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    /// Promotion, rollback or emergency.
+    pub fn kind(&self) -> PromotionKind {
+        self.kind
+    }
+
+    /// When it happened.
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// The verified record it came from: in `from` for a promotion, in
+    /// this environment for a rollback.
+    pub fn source(&self) -> Option<&Digest> {
+        self.source.as_ref()
+    }
+
+    /// The change's author.
+    pub fn author(&self) -> Option<&str> {
+        self.author.as_deref()
+    }
+
+    /// When the change was committed.
+    pub fn commit_time(&self) -> Option<Timestamp> {
+        self.commit_time
+    }
+
+    /// Why (emergencies and rollbacks).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// The whole record (its evidence list, policy and links), read back
+    /// from `store` and checked against [`digest`](Self::digest): the
+    /// bytes validation verified, or an error (a store that lost or
+    /// changed them).
+    pub fn open(&self, store: &dyn super::Store) -> Result<PromotionRecord, crate::Error> {
+        super::chain::read_record(store, &self.digest).map(|(_, _, record)| record)
+    }
+
     /// One line about the record, as an audit lists it: envelope digest,
     /// artifact, where it came from, where to, when, and its kind.
     pub fn summary(&self) -> String {
-        summary(&self.digest, &self.artifact, &self.record)
+        summary(self)
+    }
+}
+
+/// Names shared by many records (environments, authors): one allocation
+/// each, however many records name them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub(super) fn intern(&mut self, name: &str) -> Arc<str> {
+        match self.0.get(name) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Arc<str> = Arc::from(name);
+                self.0.insert(n.clone());
+                n
+            }
+        }
     }
 }
 
@@ -194,8 +306,8 @@ pub struct VerifiedHistory {
     pub(super) policy: Option<Digest>,
     pub(super) environments: BTreeMap<String, EnvironmentHistory>,
     pub(super) incidents: Vec<IncidentEntry>,
-    /// Environment names, shared by the indexes below.
-    pub(super) names: BTreeMap<String, Arc<str>>,
+    /// Environment names and authors, shared by records and indexes.
+    pub(super) names: Names,
     pub(super) by_digest: HashMap<Digest, (Arc<str>, usize)>,
     /// Every envelope digest classified so far (records, evidence,
     /// incidents): a refresh reads only envelopes not in it.
@@ -217,14 +329,7 @@ impl VerifiedHistory {
     /// The shared name of `environment` (one allocation per environment,
     /// however many records the indexes hold).
     pub(super) fn name(&mut self, environment: &str) -> Arc<str> {
-        match self.names.get(environment) {
-            Some(n) => n.clone(),
-            None => {
-                let n: Arc<str> = Arc::from(environment);
-                self.names.insert(environment.to_owned(), n.clone());
-                n
-            }
-        }
+        self.names.intern(environment)
     }
 
     /// Indexes `environment`'s record at position `at` by its artifact.
@@ -356,7 +461,7 @@ impl VerifiedHistory {
                 break;
             }
             out.push(record);
-            current = record.record.source.as_ref().and_then(|s| self.record(s));
+            current = record.source().and_then(|s| self.record(s));
         }
         out
     }

@@ -13,32 +13,7 @@ use crate::verify::open_envelope;
 
 use super::super::Store;
 use super::super::chain::{PROMOTER_ROLE, artifact_of, get_checked};
-use super::ValidationOptions;
-
-/// A record opened and checked on its own (signature, type, order), not
-/// yet against its source.
-pub(in crate::promotion) struct Candidate {
-    pub(in crate::promotion) digest: Digest,
-    pub(in crate::promotion) artifact: DigestSet,
-    pub(in crate::promotion) record: Box<PromotionRecord>,
-    pub(in crate::promotion) index: usize,
-    pub(in crate::promotion) entered: Timestamp,
-    /// Own checks so far: `Ok` or why not.
-    pub(in crate::promotion) outcome: Result<(), String>,
-}
-
-impl Candidate {
-    /// The record, accepted.
-    pub(in crate::promotion) fn into_verified(self) -> super::VerifiedRecord {
-        super::VerifiedRecord {
-            digest: self.digest,
-            artifact: self.artifact,
-            record: self.record,
-            index: self.index,
-            entered: self.entered,
-        }
-    }
-}
+use super::{ValidationOptions, VerifiedRecord};
 
 /// What one environment's links say, before any record is read.
 pub(super) struct Links {
@@ -136,11 +111,24 @@ pub(super) fn map_records<I: Sync, T: Send>(
     items.iter().map(f).collect()
 }
 
+/// `f` over `0..n`, in parallel with feature `rayon`, results in order.
+#[cfg(feature = "rayon")]
+pub(super) fn map_positions<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    use rayon::prelude::*;
+    (0..n).into_par_iter().map(f).collect()
+}
+
+/// `f` over `0..n`, results in order.
+#[cfg(not(feature = "rayon"))]
+pub(super) fn map_positions<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    (0..n).map(f).collect()
+}
+
 /// The order checks of one record against the one before it and the clock.
 pub(in crate::promotion) fn check_order(
     record: &PromotionRecord,
     environment: &str,
-    previous: Option<(&Digest, &PromotionRecord)>,
+    previous: Option<(&Digest, Timestamp)>,
     policy: &ActivePolicy,
     options: &ValidationOptions,
 ) -> Result<(), String> {
@@ -161,10 +149,10 @@ pub(in crate::promotion) fn check_order(
         ));
     }
     if let Some((_, before)) = previous {
-        if record.time < before.time {
+        if record.time < before {
             return Err(format!(
-                "time {} is before the previous record's {}",
-                record.time, before.time
+                "time {} is before the previous record's {before}",
+                record.time
             ));
         }
     }
@@ -213,38 +201,37 @@ pub(in crate::promotion) fn parse_evidence(
     }
 }
 
-/// Re-evaluates a record's gate with the evidence it recorded. The
+/// Re-evaluates a record's gate with the evidence it recorded (the
+/// digests of its evidence list). The
 /// digests of the evidence the gate used that claims a type other than a
 /// promotion record or an incident (which a store scan would only read to
 /// skip) are added to `settled`.
 pub(in crate::promotion) fn check_gate(
     store: &dyn Store,
     policy: &ActivePolicy,
-    candidate: &Candidate,
-    environment: &str,
+    record: &VerifiedRecord,
+    recorded: &[Digest],
     settled: &mut Vec<Digest>,
 ) -> Result<(), String> {
-    let record = &candidate.record;
-    let mut evidence = Vec::new();
-    for ev in &record.evidence {
-        let bytes = get_checked(store, &ev.digest).map_err(|e| format!("evidence: {e}"))?;
+    let mut evidence = Vec::with_capacity(recorded.len());
+    for digest in recorded {
+        let bytes = get_checked(store, digest).map_err(|e| format!("evidence: {e}"))?;
         evidence.push(
-            parse_evidence(&ev.digest, &bytes)
-                .map_err(|e| format!("evidence {}: {e}", ev.digest))?,
+            parse_evidence(digest, &bytes).map_err(|e| format!("evidence {digest}: {e}"))?,
         );
     }
     let mut gate = GateRequest::new(
-        candidate.artifact.clone(),
-        record.from.as_deref(),
-        environment,
-        record.time,
+        record.artifact.clone(),
+        record.from(),
+        record.environment(),
+        record.time(),
     );
-    gate.kind = record.kind;
-    gate.author = record.author.clone();
-    gate.reason = record.reason.clone();
+    gate.kind = record.kind();
+    gate.author = record.author().map(str::to_owned);
+    gate.reason = record.reason().map(str::to_owned);
     // Approvals of an entry promotion come before it; later ones must not
     // predate the artifact's entry.
-    gate.entered = record.source.as_ref().map(|_| candidate.entered);
+    gate.entered = record.source().map(|_| record.entered);
     let outcome = evaluate_gate(policy, &gate, &evidence);
     for used in &outcome.evidence {
         let t = used.predicate_type.as_str();
@@ -267,23 +254,20 @@ pub(in crate::promotion) fn check_gate(
 }
 
 /// One line about a record: its envelope, artifact, route, time and kind.
-pub(in crate::promotion) fn summary(
-    digest: &Digest,
-    artifact: &DigestSet,
-    record: &PromotionRecord,
-) -> String {
+pub(in crate::promotion) fn summary(record: &VerifiedRecord) -> String {
     format!(
-        "{digest}: {} {} -> {} at {}{}",
-        artifact.shown(),
-        record.from.as_deref().unwrap_or("(build)"),
-        record.environment,
-        record.time,
-        match record.kind {
+        "{}: {} {} -> {} at {}{}",
+        record.digest,
+        record.artifact.shown(),
+        record.from().unwrap_or("(build)"),
+        record.environment(),
+        record.time(),
+        match record.kind() {
             PromotionKind::Promotion => String::new(),
             PromotionKind::Rollback => " (rollback)".into(),
             PromotionKind::Emergency => format!(
                 " (EMERGENCY: {})",
-                elide_middle(record.reason.as_deref().unwrap_or(""), 200)
+                elide_middle(record.reason().unwrap_or(""), 200)
             ),
         }
     )

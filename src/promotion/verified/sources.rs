@@ -4,11 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
-use crate::predicate::promotion::{PromotionKind, PromotionRecord};
+use crate::predicate::promotion::PromotionKind;
 
 use super::super::chain::IncidentEntry;
 use super::VerifiedRecord;
-use super::records::Candidate;
 
 /// The last known-good artifact of an environment before position
 /// `before`, at `time`: the newest earlier record whose artifact is not the
@@ -37,7 +36,8 @@ pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
 /// it in its environment, and its source path (iteratively, with an
 /// explicit stack: no recursion however long the path).
 pub(super) fn resolve_sources(
-    candidates: &BTreeMap<String, Vec<Candidate>>,
+    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    outcomes: &BTreeMap<String, Vec<Result<(), String>>>,
     index: &HashMap<Digest, (Arc<str>, usize)>,
     incidents: &[IncidentEntry],
 ) -> Statuses {
@@ -48,7 +48,7 @@ pub(super) fn resolve_sources(
                 .and_then(|(e, l)| l.get(*i).map(|c| (e, c)))
         })
     };
-    let previous_of = |environment: &str, c: &Candidate| {
+    let previous_of = |environment: &str, c: &VerifiedRecord| {
         c.index
             .checked_sub(1)
             .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
@@ -60,7 +60,7 @@ pub(super) fn resolve_sources(
     // Candidates of an environment are its chain's first records in
     // order, so a candidate's position is its index.
     let slot =
-        |status: &Statuses, environment: &str, c: &Candidate| -> Option<Result<(), String>> {
+        |status: &Statuses, environment: &str, c: &VerifiedRecord| -> Option<Result<(), String>> {
             status.get(environment)?.get(c.index)?.clone()
         };
     let mut on_stack: HashSet<(&str, usize)> = HashSet::new();
@@ -69,14 +69,12 @@ pub(super) fn resolve_sources(
             if slot(&status, env, start).is_some() {
                 continue;
             }
-            let mut stack: Vec<(&str, &Candidate)> = vec![(env.as_str(), start)];
+            let mut stack: Vec<(&str, &VerifiedRecord)> = vec![(env.as_str(), start)];
             on_stack.insert((env.as_str(), start.index));
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
                 let source = c
-                    .record
-                    .source
-                    .as_ref()
+                    .source()
                     .and_then(&get)
                     .map(|(e, s)| (e.as_str(), s));
                 let pending = [previous.map(|p| (environment, p)), source]
@@ -97,6 +95,11 @@ pub(super) fn resolve_sources(
                             let (e, c) = get(d)?;
                             slot(&status, e, c)
                         };
+                        let outcome = outcomes
+                            .get(environment)
+                            .and_then(|l| l.get(c.index))
+                            .cloned()
+                            .unwrap_or_else(|| Err("its gate was not evaluated".to_owned()));
                         own_status(
                             c,
                             environment,
@@ -106,6 +109,7 @@ pub(super) fn resolve_sources(
                             candidates,
                             incidents,
                         )
+                        .and(outcome)
                     }
                 };
                 on_stack.remove(&(environment, c.index));
@@ -120,12 +124,12 @@ pub(super) fn resolve_sources(
 }
 
 fn own_status<'a>(
-    c: &Candidate,
+    c: &VerifiedRecord,
     environment: &str,
-    previous: Option<&Candidate>,
+    previous: Option<&VerifiedRecord>,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
-    get: &impl Fn(&Digest) -> Option<(&'a String, &'a Candidate)>,
-    candidates: &BTreeMap<String, Vec<Candidate>>,
+    get: &impl Fn(&Digest) -> Option<(&'a String, &'a VerifiedRecord)>,
+    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
@@ -133,77 +137,37 @@ fn own_status<'a>(
             return Err(format!("the record before it ({}) was rejected", p.digest));
         }
     }
-    let get_linked = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c as &dyn Linked));
+    let get_record = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c));
     let earlier = candidates
         .get(environment)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    source_status(c, environment, status_of, &get_linked, earlier, incidents)?;
     // The gate ran with the entry time its source path gives, so its
-    // verdict counts only once that path is verified.
-    c.outcome.as_ref().map(|_| ()).map_err(Clone::clone)
+    // verdict (the caller's `and`) counts only once that path is verified.
+    source_status(c, environment, status_of, &get_record, earlier, incidents)
 }
 
-/// What the source checks read of a record, whether still a candidate of
-/// a validation or already verified (incremental refresh).
-/// Looks a record up by digest: its environment and the record.
+/// Looks a verified (or candidate) record up by digest: its environment
+/// and the record.
 pub(in crate::promotion) type LookUp<'f, 'a> =
-    &'f dyn Fn(&Digest) -> Option<(&'a str, &'a dyn Linked)>;
-
-pub(in crate::promotion) trait Linked {
-    fn digest(&self) -> &Digest;
-    fn artifact(&self) -> &DigestSet;
-    fn record(&self) -> &PromotionRecord;
-    fn index(&self) -> usize;
-}
-
-impl Linked for Candidate {
-    fn digest(&self) -> &Digest {
-        &self.digest
-    }
-    fn artifact(&self) -> &DigestSet {
-        &self.artifact
-    }
-    fn record(&self) -> &PromotionRecord {
-        &self.record
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-}
-
-impl Linked for VerifiedRecord {
-    fn digest(&self) -> &Digest {
-        &self.digest
-    }
-    fn artifact(&self) -> &DigestSet {
-        &self.artifact
-    }
-    fn record(&self) -> &PromotionRecord {
-        &self.record
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-}
+    &'f dyn Fn(&Digest) -> Option<(&'a str, &'a VerifiedRecord)>;
 
 /// Checks a record against its source: the source is a record of the
 /// right environment whose own status is `Ok`, about the same artifact,
 /// not later, with the same author and commit time; a rollback goes to
 /// the last known-good artifact among `earlier` (the environment's records
 /// before it).
-pub(in crate::promotion) fn source_status<'a, R: Linked>(
-    c: &dyn Linked,
+pub(in crate::promotion) fn source_status<'a>(
+    c: &VerifiedRecord,
     environment: &str,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
     get: LookUp<'_, 'a>,
-    earlier: &[R],
+    earlier: &[VerifiedRecord],
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
-    let record = c.record();
-    let expected_env = match (record.kind, record.from.as_deref()) {
+    let expected_env = match (c.kind(), c.from()) {
         (_, None) => {
-            return match &record.source {
+            return match c.source() {
                 None => Ok(()),
                 Some(_) => Err("an entry promotion has no source record".into()),
             };
@@ -211,9 +175,8 @@ pub(in crate::promotion) fn source_status<'a, R: Linked>(
         (PromotionKind::Rollback, Some(_)) => environment,
         (_, Some(from)) => from,
     };
-    let source = record
-        .source
-        .as_ref()
+    let source = c
+        .source()
         .ok_or("no source record: where did the artifact come from?")?;
     let Some((source_env, s)) = get(source) else {
         return Err(format!(
@@ -236,54 +199,54 @@ pub(in crate::promotion) fn source_status<'a, R: Linked>(
             "source record {source} put the artifact into `{source_env}`, not `{expected_env}`"
         ));
     }
-    if record.kind == PromotionKind::Rollback && s.index() >= c.index() {
+    if c.kind() == PromotionKind::Rollback && s.index >= c.index {
         return Err(format!(
             "a rollback returns to an earlier record; {source} is not before it"
         ));
     }
-    s.artifact().matches(c.artifact()).map_err(|e| {
+    s.artifact.matches(&c.artifact).map_err(|e| {
         format!(
             "source record {source} is about another artifact ({e}): a rebuild, not a promotion"
         )
     })?;
-    let sr = s.record();
-    if sr.time > record.time {
+    if s.time() > c.time() {
         return Err(format!(
             "it is dated {}, before its source record {source} ({})",
-            record.time, sr.time
+            c.time(),
+            s.time()
         ));
     }
-    if record.author != sr.author {
+    if c.author() != s.author() {
         return Err(format!(
             "its author `{}` differs from the author `{}` its artifact entered with",
-            elide_middle(record.author.as_deref().unwrap_or("(none)"), 80),
-            elide_middle(sr.author.as_deref().unwrap_or("(none)"), 80)
+            elide_middle(c.author().unwrap_or("(none)"), 80),
+            elide_middle(s.author().unwrap_or("(none)"), 80)
         ));
     }
-    if record.commit_time != sr.commit_time {
+    if c.commit_time() != s.commit_time() {
         return Err("its commit time differs from its source record's".to_owned());
     }
-    if record.kind == PromotionKind::Rollback {
+    if c.kind() == PromotionKind::Rollback {
         let target = known_good(
             earlier,
-            |r| r.artifact(),
-            c.index(),
+            |r| &r.artifact,
+            c.index,
             |artifact| {
                 incidents.iter().any(|i| {
                     i.incident.environment == environment
-                        && i.incident.opened <= record.time
+                        && i.incident.opened <= c.time()
                         && i.artifact.matches(artifact).is_ok()
                 })
             },
         );
         match target {
-            Some(t) if t.artifact().matches(c.artifact()).is_ok() => {}
+            Some(t) if t.artifact.matches(&c.artifact).is_ok() => {}
             Some(t) => {
                 return Err(format!(
                     "a rollback goes to the last known-good artifact ({}, record {}), not to {}",
-                    t.artifact().shown(),
-                    t.digest(),
-                    c.artifact().shown()
+                    t.artifact.shown(),
+                    t.digest,
+                    c.artifact.shown()
                 ));
             }
             None => {

@@ -11,14 +11,19 @@ use crate::time::Timestamp;
 use super::super::Store;
 use super::super::chain::PROMOTER_ROLE;
 use super::records::{
-    Candidate, Links, check_gate, check_order, follow_links, map_records, open_record,
+    Links, check_gate, check_order, follow_links, map_positions, map_records, open_record,
 };
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
-    EnvironmentHistory, RECORDS_CHECK, STORE_HYGIENE, Validation, ValidationOptions,
+    EnvironmentHistory, Names, RECORDS_CHECK, STORE_HYGIENE, Validation, ValidationOptions,
     VerifiedHistory, VerifiedRecord,
 };
+
+/// How many records are opened (read, verified, parsed) at once before
+/// they are checked in order and kept compact: enough to keep two cores
+/// busy, few enough that whole records never fill memory.
+const OPEN_BATCH: usize = 4096;
 
 /// Validates `environments` and every environment their records came from,
 /// and returns the accepted history with one report per environment.
@@ -44,7 +49,12 @@ pub fn validate(
     let mut order: Vec<String> = Vec::new();
     let mut queue: Vec<String> = environments.iter().map(|e| (*e).to_owned()).collect();
     let mut links: BTreeMap<String, Links> = BTreeMap::new();
-    let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+    // Each environment's records that passed their own checks, in chain
+    // order, compact; what their gates need beyond that (their evidence
+    // lists) is kept beside them until the gates ran, then dropped.
+    let mut candidates: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
+    let mut recorded: BTreeMap<String, Vec<Box<[Digest]>>> = BTreeMap::new();
+    let mut names = Names::default();
     // Where each environment's chain stopped before the source checks:
     // position, the linked record's digest when there is one, why.
     let mut stopped: BTreeMap<String, (usize, Option<Digest>, String)> = BTreeMap::new();
@@ -53,49 +63,56 @@ pub fn validate(
             continue;
         }
         let found = follow_links(store, &environment);
-        let opened = map_records(&found.chain, |d| open_record(store, promoters, d));
-        for (digest, opened) in found.chain.iter().zip(&opened) {
-            if let Ok((_, record)) = opened {
-                known.settled.insert(digest);
-                if record.environment != environment {
-                    known
-                        .records
-                        .push((record.environment.clone(), digest.clone()));
-                }
-            }
-        }
-        let mut accepted: Vec<Candidate> = Vec::with_capacity(found.chain.len());
-        for (index, (digest, opened)) in found.chain.iter().zip(opened).enumerate() {
-            let checked = opened.and_then(|(artifact, record)| {
-                let previous = accepted.last().map(|c| (&c.digest, &*c.record));
-                check_order(&record, &environment, previous, policy, options)
-                    .map(|()| (artifact, record))
-            });
-            match checked {
-                Ok((artifact, record)) => {
-                    if let Some(from) = &record.from {
-                        if record.kind != PromotionKind::Rollback
-                            && !links.contains_key(from)
-                            && super::super::store::check_environment(from).is_ok()
-                        {
-                            queue.push(from.clone());
-                        }
+        let mut accepted: Vec<VerifiedRecord> = Vec::with_capacity(found.chain.len());
+        let mut evidence: Vec<Box<[Digest]>> = Vec::with_capacity(found.chain.len());
+        // Opened a batch at a time (in parallel with feature `rayon`): only
+        // a batch of whole records is alive at once.
+        for (batch, digests) in found.chain.chunks(OPEN_BATCH).enumerate() {
+            let opened = map_records(digests, |d| open_record(store, promoters, d));
+            for (offset, (digest, opened)) in digests.iter().zip(opened).enumerate() {
+                let index = batch * OPEN_BATCH + offset;
+                if let Ok((_, record)) = &opened {
+                    known.settled.insert(digest);
+                    if record.environment != environment {
+                        known
+                            .records
+                            .push((record.environment.clone(), digest.clone()));
                     }
-                    accepted.push(Candidate {
-                        digest: digest.clone(),
-                        artifact,
-                        entered: record.time,
-                        record,
-                        index,
-                        outcome: Ok(()),
-                    });
                 }
-                Err(reason) => {
-                    stopped.insert(
-                        environment.clone(),
-                        (index, Some(digest.clone()), format!("{digest}: {reason}")),
-                    );
-                    break;
+                if stopped.contains_key(&environment) {
+                    continue;
+                }
+                let checked = opened.and_then(|(artifact, record)| {
+                    let previous = accepted.last().map(|c| (&c.digest, c.time()));
+                    check_order(&record, &environment, previous, policy, options)
+                        .map(|()| (artifact, record))
+                });
+                match checked {
+                    Ok((artifact, record)) => {
+                        if let Some(from) = &record.from {
+                            if record.kind != PromotionKind::Rollback
+                                && !links.contains_key(from)
+                                && super::super::store::check_environment(from).is_ok()
+                            {
+                                queue.push(from.clone());
+                            }
+                        }
+                        let record = *record;
+                        evidence.push(record.evidence.iter().map(|e| e.digest.clone()).collect());
+                        accepted.push(VerifiedRecord::new(
+                            digest.clone(),
+                            artifact,
+                            record,
+                            index,
+                            &mut names,
+                        ));
+                    }
+                    Err(reason) => {
+                        stopped.insert(
+                            environment.clone(),
+                            (index, Some(digest.clone()), format!("{digest}: {reason}")),
+                        );
+                    }
                 }
             }
         }
@@ -104,6 +121,7 @@ pub fn validate(
         }
         order.push(environment.clone());
         links.insert(environment.clone(), found);
+        recorded.insert(environment.clone(), evidence);
         candidates.insert(environment, accepted);
     }
     // Keep the caller's order first.
@@ -118,6 +136,7 @@ pub fn validate(
     // pruned to the accepted records) the history's.
     let mut history = VerifiedHistory {
         policy: Some(policy.digest().clone()),
+        names,
         ..VerifiedHistory::default()
     };
     history
@@ -136,19 +155,21 @@ pub fn validate(
 
     // Entry times follow source pointers (their validity is checked below;
     // a record whose path does not validate is rejected whatever this says).
-    let entered: HashMap<&Digest, Timestamp> = {
-        let mut out: HashMap<&Digest, Timestamp> = HashMap::new();
+    let entered: Vec<Vec<Timestamp>> = {
+        let mut known_times: HashMap<&Digest, Timestamp> = HashMap::new();
+        let mut out = Vec::with_capacity(candidates.len());
         for list in candidates.values() {
+            let mut times = Vec::with_capacity(list.len());
             for c in list {
                 let mut seen = BTreeSet::new();
                 let mut current = c;
-                let mut time = c.record.time;
-                while let Some(source) = &current.record.source {
-                    if let Some(t) = out.get(source) {
+                let mut time = c.time();
+                while let Some(source) = current.source() {
+                    if let Some(t) = known_times.get(source) {
                         time = *t;
                         break;
                     }
-                    if !seen.insert(source.clone()) {
+                    if !seen.insert(source) {
                         break;
                     }
                     let Some(next) = index
@@ -157,42 +178,43 @@ pub fn validate(
                     else {
                         break;
                     };
-                    time = next.record.time;
+                    time = next.time();
                     current = next;
                 }
-                out.insert(&c.digest, time);
+                known_times.insert(&c.digest, time);
+                times.push(time);
             }
+            out.push(times);
         }
         out
     };
-    // Keyed by the candidates' own digests: taken out before they change.
-    let entered: Vec<Vec<Timestamp>> = candidates
-        .values()
-        .map(|list| {
-            list.iter()
-                .map(|c| entered.get(&c.digest).copied().unwrap_or(c.entered))
-                .collect()
-        })
-        .collect();
     for (list, times) in candidates.values_mut().zip(entered) {
         for (c, t) in list.iter_mut().zip(times) {
             c.entered = t;
         }
     }
 
-    // Gates, each record on its own (in parallel with feature `rayon`).
-    for (env, list) in candidates.iter_mut() {
-        let outcomes = map_records(list, |c| {
+    // Gates, each record on its own (in parallel with feature `rayon`);
+    // then the evidence lists are dropped.
+    let mut outcomes: BTreeMap<String, Vec<Result<(), String>>> = BTreeMap::new();
+    for (env, list) in &candidates {
+        let evidence = recorded.remove(env).unwrap_or_default();
+        let checked = map_positions(list.len(), |i| {
             let mut settled = Vec::new();
-            let outcome = check_gate(store, policy, c, env, &mut settled);
+            let outcome = match (list.get(i), evidence.get(i)) {
+                (Some(c), Some(ev)) => check_gate(store, policy, c, ev, &mut settled),
+                _ => Err("its evidence list was not kept".to_owned()),
+            };
             (outcome, settled)
         });
-        for (c, (outcome, settled)) in list.iter_mut().zip(outcomes) {
-            c.outcome = outcome;
+        let mut results = Vec::with_capacity(checked.len());
+        for (outcome, settled) in checked {
             for d in &settled {
                 known.settled.insert(d);
             }
+            results.push(outcome);
         }
+        outcomes.insert(env.clone(), results);
     }
 
     // Every other stored envelope: unlinked records and incidents.
@@ -211,7 +233,7 @@ pub fn validate(
     }
 
     // Source paths and rollback targets, each record once.
-    let statuses = resolve_sources(&candidates, &history.by_digest, &incidents);
+    let statuses = resolve_sources(&candidates, &outcomes, &history.by_digest, &incidents);
     history.incidents = incidents;
     history.scanned = std::mem::take(&mut scan.scanned);
     let mut reports = Vec::new();
@@ -224,18 +246,16 @@ pub fn validate(
         for (at, c) in list.iter().enumerate() {
             // A status of Ok includes the record's own checks.
             let status = statuses.get(environment.as_str()).and_then(|l| l.get(at));
-            let why = match (status.and_then(Option::as_ref), &c.outcome) {
-                (Some(Ok(())), Ok(())) => None,
-                (Some(Ok(())), Err(reason)) => Some(format!("{}: {reason}", c.digest)),
-                (Some(Err(reason)), _) => Some(format!(
+            let why = match status.and_then(Option::as_ref) {
+                Some(Ok(())) => None,
+                Some(Err(reason)) => Some(format!(
                     "{}: {reason} (the record linked after {} in `{environment}`)",
                     c.digest,
-                    c.record
-                        .previous
-                        .as_ref()
-                        .map_or("genesis".to_owned(), Digest::hex)
+                    at.checked_sub(1)
+                        .and_then(|p| list.get(p))
+                        .map_or("genesis".to_owned(), |p| p.digest.hex())
                 )),
-                (None, _) => Some(format!("{}: not checked", c.digest)),
+                None => Some(format!("{}: not checked", c.digest)),
             };
             if let Some(why) = why {
                 rejected =
@@ -246,20 +266,18 @@ pub fn validate(
                 accepted = at;
                 break;
             }
-            if c.record.kind == PromotionKind::Emergency {
+            if c.kind() == PromotionKind::Emergency {
                 emergencies.push(format!(
                     "record[{}] {}: {}",
                     c.index,
                     c.digest,
-                    elide_middle(c.record.reason.as_deref().unwrap_or(""), 200)
+                    elide_middle(c.reason().unwrap_or(""), 200)
                 ));
             }
         }
         list.truncate(accepted);
         let last = list.last().map(|c| c.digest.clone());
-        // In place: the candidates' vector becomes the history's.
-        let records: Vec<VerifiedRecord> = list.into_iter().map(Candidate::into_verified).collect();
-        history.adopt(&environment, records);
+        history.adopt(&environment, list);
         // One check for all accepted records: a million records are data
         // in the history ([`VerifiedRecord::summary`]), not a million
         // lines held in the report.

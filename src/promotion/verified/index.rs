@@ -1,0 +1,223 @@
+//! A verified history's indexes: its records by envelope digest and by
+//! artifact, as positions (eight bytes each), not copies of digests.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use crate::digest::{Digest, DigestSet, is_strong_algorithm};
+
+use super::seen::fingerprint;
+
+/// Where a record is: its environment (by id in the index's table of
+/// names) and its position in that environment's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Position {
+    environment: u32,
+    at: u32,
+}
+
+/// The positions of one artifact key: nearly always one.
+#[derive(Debug, Clone)]
+enum Hits {
+    One(Position),
+    Many(Vec<Position>),
+}
+
+impl Hits {
+    fn push(&mut self, position: Position) {
+        match self {
+            Self::One(first) => *self = Self::Many(vec![*first, position]),
+            Self::Many(list) => list.push(position),
+        }
+    }
+
+    fn as_slice(&self) -> &[Position] {
+        match self {
+            Self::One(p) => std::slice::from_ref(p),
+            Self::Many(list) => list,
+        }
+    }
+}
+
+/// Records by envelope digest and by artifact.
+///
+/// Keys are hashes, never trusted alone: the digest index maps a 128-bit
+/// fingerprint of the envelope digest to a position, the artifact index a
+/// keyed 64-bit hash of `(environment, algorithm, hex)` to positions, and
+/// every lookup compares the record it finds with what was asked
+/// ([`VerifiedHistory`](super::VerifiedHistory) does). A collision can
+/// only hide a record (a lookup that then fails closed) or add a
+/// candidate the comparison drops.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RecordIndex {
+    /// Environment names by id.
+    environments: Vec<Arc<str>>,
+    by_digest: HashMap<u128, Position>,
+    by_artifact: HashMap<u64, Hits>,
+    artifact_keys: RandomState,
+}
+
+impl RecordIndex {
+    /// The id of `environment`, added if new.
+    fn id(&mut self, environment: &Arc<str>) -> Option<u32> {
+        if let Some(i) = self.environments.iter().position(|e| e == environment) {
+            return u32::try_from(i).ok();
+        }
+        let id = u32::try_from(self.environments.len()).ok()?;
+        self.environments.push(environment.clone());
+        Some(id)
+    }
+
+    fn position(&mut self, environment: &Arc<str>, at: usize) -> Option<Position> {
+        Some(Position {
+            environment: self.id(environment)?,
+            at: u32::try_from(at).ok()?,
+        })
+    }
+
+    /// Room for `additional` more records by digest.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.by_digest.reserve(additional);
+    }
+
+    /// Indexes the record at `at` of `environment` by its envelope digest
+    /// (the first record indexed under a digest keeps it).
+    pub(super) fn insert_digest(&mut self, digest: &Digest, environment: &Arc<str>, at: usize) {
+        if let Some(position) = self.position(environment, at) {
+            self.by_digest
+                .entry(fingerprint(digest))
+                .or_insert(position);
+        }
+    }
+
+    /// Indexes the record at `at` of `environment` by each strong digest
+    /// of its artifact.
+    pub(super) fn insert_artifact(
+        &mut self,
+        artifact: &DigestSet,
+        environment: &Arc<str>,
+        at: usize,
+    ) {
+        let Some(position) = self.position(environment, at) else {
+            return;
+        };
+        for (algorithm, hex) in artifact.iter() {
+            if is_strong_algorithm(algorithm) {
+                let key = self.artifact_key(environment, algorithm, hex);
+                match self.by_artifact.get_mut(&key) {
+                    Some(hits) => hits.push(position),
+                    None => {
+                        self.by_artifact.insert(key, Hits::One(position));
+                    }
+                }
+            }
+        }
+    }
+
+    fn artifact_key(&self, environment: &str, algorithm: &str, hex: &str) -> u64 {
+        self.artifact_keys.hash_one((environment, algorithm, hex))
+    }
+
+    /// Room for `additional` more records by artifact.
+    pub(super) fn reserve_artifacts(&mut self, additional: usize) {
+        self.by_artifact.reserve(additional);
+    }
+
+    /// Where the record with envelope digest `digest` may be.
+    pub(super) fn find_digest(&self, digest: &Digest) -> Option<(&Arc<str>, usize)> {
+        let p = self.by_digest.get(&fingerprint(digest))?;
+        self.resolve(*p)
+    }
+
+    /// Where records of `environment` with artifact digest `algorithm:hex`
+    /// may be, oldest first.
+    pub(super) fn find_artifact<'a>(
+        &'a self,
+        environment: &'a str,
+        algorithm: &str,
+        hex: &str,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.by_artifact
+            .get(&self.artifact_key(environment, algorithm, hex))
+            .map(Hits::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(move |p| {
+                let (env, at) = self.resolve(*p)?;
+                (&**env == environment).then_some(at)
+            })
+    }
+
+    fn resolve(&self, p: Position) -> Option<(&Arc<str>, usize)> {
+        let env = self.environments.get(usize::try_from(p.environment).ok()?)?;
+        Some((env, usize::try_from(p.at).ok()?))
+    }
+
+    /// Keeps only the digest entries for which `keep(environment, at)`.
+    pub(super) fn retain_digests(&mut self, keep: impl Fn(&str, usize) -> bool) {
+        let environments = &self.environments;
+        self.by_digest.retain(|_, p| {
+            let env = usize::try_from(p.environment)
+                .ok()
+                .and_then(|i| environments.get(i));
+            let at = usize::try_from(p.at).ok();
+            matches!((env, at), (Some(env), Some(at)) if keep(env, at))
+        });
+        self.by_digest.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::DigestAlgorithm;
+
+    fn env(name: &str) -> Arc<str> {
+        Arc::from(name)
+    }
+
+    #[test]
+    fn finds_records_by_digest_and_by_artifact_per_environment() {
+        let mut index = RecordIndex::default();
+        let (dev, prod) = (env("dev"), env("prod"));
+        let record = DigestAlgorithm::Sha256.hash(b"record");
+        let other = DigestAlgorithm::Sha512.hash(b"other");
+        index.insert_digest(&record, &prod, 7);
+        index.insert_digest(&other, &dev, 1);
+        let found = index.find_digest(&record).map(|(e, at)| (e.to_string(), at));
+        assert_eq!(found, Some(("prod".to_owned(), 7)));
+        let found = index.find_digest(&other).map(|(e, at)| (e.to_string(), at));
+        assert_eq!(found, Some(("dev".to_owned(), 1)));
+        assert!(
+            index
+                .find_digest(&DigestAlgorithm::Sha256.hash(b"absent"))
+                .is_none()
+        );
+
+        let artifact = DigestSet::of_bytes(b"artifact");
+        index.insert_artifact(&artifact, &dev, 0);
+        index.insert_artifact(&artifact, &prod, 3);
+        index.insert_artifact(&artifact, &prod, 9);
+        let hex = artifact.get("sha256").unwrap_or_default().to_owned();
+        let in_prod: Vec<usize> = index.find_artifact("prod", "sha256", &hex).collect();
+        assert_eq!(in_prod, vec![3, 9]);
+        let in_dev: Vec<usize> = index.find_artifact("dev", "sha256", &hex).collect();
+        assert_eq!(in_dev, vec![0]);
+        assert_eq!(index.find_artifact("staging", "sha256", &hex).count(), 0);
+    }
+
+    #[test]
+    fn retaining_drops_digest_entries() {
+        let mut index = RecordIndex::default();
+        let prod = env("prod");
+        let kept = DigestAlgorithm::Sha256.hash(b"kept");
+        let dropped = DigestAlgorithm::Sha256.hash(b"dropped");
+        index.insert_digest(&kept, &prod, 0);
+        index.insert_digest(&dropped, &prod, 1);
+        index.retain_digests(|_, at| at < 1);
+        assert!(index.find_digest(&kept).is_some());
+        assert!(index.find_digest(&dropped).is_none());
+    }
+}
