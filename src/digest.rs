@@ -405,43 +405,51 @@ pub struct DigestSet {
     complete: bool,
 }
 
-/// `algorithm -> hex`, sorted by algorithm: a set holds one to three
-/// entries, so a sorted vector (one allocation) rather than a map (a
-/// 500-byte node each): long verified histories keep one per record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Entries(Vec<(String, String)>);
+/// `algorithm -> value`, sorted by algorithm, packed into one string (a
+/// set holds one to three entries, and long verified histories keep one
+/// per record: one allocation of about 80 bytes for a SHA-256 set, not a
+/// vector of string pairs at three). Each entry is the algorithm, `:`, the
+/// value's length in bytes in decimal, `:`, and the value. Algorithm names
+/// hold only ASCII letters, digits and `_` ([`check_entry`] runs before
+/// every insert), so the first `:` ends a name and the length says where
+/// its value ends, whatever the value holds.
+#[derive(Debug, Clone, Default)]
+struct Entries(Box<str>);
 
 impl Entries {
-    fn position(&self, algorithm: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(algorithm))
-    }
-
-    fn insert(&mut self, algorithm: String, value: String) {
-        match self.position(&algorithm) {
-            Ok(i) => {
-                if let Some(entry) = self.0.get_mut(i) {
-                    entry.1 = value;
-                }
-            }
-            Err(i) => self.0.insert(i, (algorithm, value)),
+    fn from_sorted<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut packed = String::new();
+        for (algorithm, value) in entries {
+            packed.push_str(algorithm);
+            packed.push(':');
+            packed.push_str(&value.len().to_string());
+            packed.push(':');
+            packed.push_str(value);
         }
+        Self(packed.into_boxed_str())
     }
 
-    fn get(&self, algorithm: &str) -> Option<&String> {
-        let i = self.position(algorithm).ok()?;
-        self.0.get(i).map(|(_, v)| v)
+    fn insert(&mut self, algorithm: &str, value: &str) {
+        let mut entries: Vec<(&str, &str)> = self.iter().filter(|(k, _)| *k != algorithm).collect();
+        let at = entries.partition_point(|(k, _)| *k < algorithm);
+        entries.insert(at, (algorithm, value));
+        *self = Self::from_sorted(entries);
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    fn get(&self, algorithm: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == algorithm).map(|(_, v)| v)
     }
 
-    fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
+    fn iter(&self) -> EntryIter<'_> {
+        EntryIter(&self.0)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(k, _)| k)
     }
 
     fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     fn is_empty(&self) -> bool {
@@ -449,14 +457,46 @@ impl Entries {
     }
 }
 
-impl<'a> IntoIterator for &'a Entries {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, String)>,
-        fn(&'a (String, String)) -> (&'a String, &'a String),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+/// The entries of a packed [`Entries`], in order.
+struct EntryIter<'a>(&'a str);
+
+impl<'a> Iterator for EntryIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (algorithm, rest) = self.0.split_once(':')?;
+        let (length, rest) = rest.split_once(':')?;
+        let length: usize = length.parse().ok()?;
+        let value = rest.get(..length)?;
+        self.0 = rest.get(length..)?;
+        Some((algorithm, value))
+    }
+}
+
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Entries {}
+
+impl PartialOrd for Entries {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entries {
+    /// By entries, as a sorted list of `(algorithm, value)` pairs.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl std::hash::Hash for Entries {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 
@@ -562,20 +602,19 @@ impl DigestSet {
 
     /// Adds (or replaces) the value for a computed digest.
     pub fn insert(&mut self, digest: &Digest) {
-        self.entries
-            .insert(digest.algorithm.name().to_owned(), digest.hex());
+        self.entries.insert(digest.algorithm.name(), &digest.hex());
     }
 
     /// Adds (or replaces) an entry by name, checking it as deserializing does.
     pub fn insert_raw(&mut self, algorithm: &str, value: &str) -> Result<(), Error> {
         check_entry(algorithm, value)?;
-        self.entries.insert(algorithm.to_owned(), value.to_owned());
+        self.entries.insert(algorithm, value);
         Ok(())
     }
 
     /// The value for `algorithm`, if present.
     pub fn get(&self, algorithm: &str) -> Option<&str> {
-        self.entries.get(algorithm).map(String::as_str)
+        self.entries.get(algorithm)
     }
 
     /// The computed digest for `algorithm`, if present.
@@ -609,7 +648,7 @@ impl DigestSet {
 
     /// Iterates over `(algorithm, hex)` in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter()
     }
 
     /// Number of entries.
@@ -624,7 +663,7 @@ impl DigestSet {
 
     /// Whether the set holds at least one strong algorithm.
     pub fn has_strong_algorithm(&self) -> bool {
-        self.entries.keys().any(|k| is_strong_algorithm(k))
+        self.entries.keys().any(is_strong_algorithm)
     }
 
     /// Checks that `other` (the actual artifact's digests) identifies the
@@ -633,30 +672,30 @@ impl DigestSet {
     /// be strong. Returns the strong algorithms that matched.
     pub fn matches(&self, other: &DigestSet) -> Result<Vec<String>, DigestMismatch> {
         let mut strong = Vec::new();
-        for (algorithm, expected) in &self.entries {
+        for (algorithm, expected) in self.entries.iter() {
             let Some(found) = other.entries.get(algorithm) else {
                 if other.complete && is_strong_algorithm(algorithm) {
                     return Err(DigestMismatch::NotComputed {
-                        algorithm: algorithm.clone(),
+                        algorithm: algorithm.to_owned(),
                     });
                 }
                 continue;
             };
             if found != expected {
                 return Err(DigestMismatch::Differs {
-                    algorithm: algorithm.clone(),
-                    expected: expected.clone(),
-                    found: found.clone(),
+                    algorithm: algorithm.to_owned(),
+                    expected: expected.to_owned(),
+                    found: found.to_owned(),
                 });
             }
             if is_strong_algorithm(algorithm) {
-                strong.push(algorithm.clone());
+                strong.push(algorithm.to_owned());
             }
         }
         if strong.is_empty() {
             return Err(DigestMismatch::NoCommonStrongAlgorithm {
-                expected: self.entries.keys().cloned().collect(),
-                found: other.entries.keys().cloned().collect(),
+                expected: self.entries.keys().map(str::to_owned).collect(),
+                found: other.entries.keys().map(str::to_owned).collect(),
             });
         }
         Ok(strong)
@@ -682,7 +721,7 @@ impl<'de> serde::Deserialize<'de> for DigestSet {
             check_entry(algorithm, value).map_err(serde::de::Error::custom)?;
         }
         Ok(Self {
-            entries: Entries(entries.into_iter().collect()),
+            entries: Entries::from_sorted(entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             complete: false,
         })
     }
@@ -1128,6 +1167,47 @@ pub(crate) fn shorten_to(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_sets_keep_any_value_and_order_as_sorted_pairs() {
+        // Opaque values of unknown algorithms may hold the packing's `:`
+        // and digits; every value comes back whole.
+        let values = ["12:ab", ":", "0:", "3:x:y", "\u{0}\n:9"];
+        let mut sets = Vec::new();
+        for (i, value) in values.iter().enumerate() {
+            let mut set = DigestSet::of_bytes(value.as_bytes());
+            set.insert_raw("vendorRef", value).unwrap();
+            set.insert_raw(&format!("custom_{i}"), value).unwrap();
+            assert_eq!(set.get("vendorRef"), Some(*value));
+            assert_eq!(set.len(), 3);
+            let json = serde_json::to_string(&set).unwrap();
+            let back: DigestSet = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, set);
+            assert_eq!(
+                back.iter().collect::<Vec<_>>(),
+                set.iter().collect::<Vec<_>>()
+            );
+            sets.push(set);
+        }
+        // Replacing keeps one entry per algorithm, in order.
+        let mut set = DigestSet::new();
+        set.insert_raw("zz", "1").unwrap();
+        set.insert_raw("aa", "2").unwrap();
+        set.insert_raw("zz", "3").unwrap();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![("aa", "2"), ("zz", "3")]
+        );
+        sets.push(set);
+        sets.push(DigestSet::new());
+        for a in &sets {
+            for b in &sets {
+                let pairs = a.iter().cmp(b.iter());
+                assert_eq!(a.cmp(b), pairs);
+                assert_eq!(a == b, pairs.is_eq());
+            }
+        }
+    }
 
     #[test]
     fn digests_order_by_algorithm_then_bytes_and_sha256_is_inline() {

@@ -124,7 +124,13 @@ fn a_store_rewritten_under_a_kept_history_fails_the_refresh() {
     let [_, _, r2] = p.ship(&store, &artifact(2), T0 + 24 * HOUR);
     let mut kept = fresh(&store, &p);
     // Truncate prod under it: the verified head is no longer linked.
-    let previous = kept.record(&r2).unwrap().open(&store).unwrap().previous.unwrap();
+    let previous = kept
+        .record(&r2)
+        .unwrap()
+        .open(&store)
+        .unwrap()
+        .previous
+        .unwrap();
     std::fs::remove_file(dir.path().join("links/prod").join(previous.hex())).unwrap();
     let report = kept.refresh_records(&store, &p.policy, &ValidationOptions::default());
     assert_eq!(report.first_failure().unwrap().name, "head", "{report}");

@@ -141,7 +141,8 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         "promoted",
         format!(
             "promoted to `{env}` at {} by record {}",
-            found.time(), found.digest
+            found.time(),
+            found.digest
         ),
     ));
     let head = records.last();
@@ -153,7 +154,8 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
             "current",
             format!(
                 "`{env}` was rolled back away from it at {} (record {})",
-                r.time(), r.digest
+                r.time(),
+                r.digest
             ),
         ),
         (false, None, true) => Check::pass(

@@ -336,7 +336,9 @@ pub(super) fn promote_verified(
                 "source-time",
                 format!(
                     "{} is before the source record {} ({})",
-                    gate.time, s.digest, s.time()
+                    gate.time,
+                    s.digest,
+                    s.time()
                 ),
             )
         });

@@ -230,11 +230,7 @@ impl VerifiedHistory {
             let mut settled = Vec::new();
             let outcome = check_gate(store, policy, &candidate, &evidence, &mut settled);
             let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
-            let get = |d: &Digest| {
-                let (env, i) = self.by_digest.get(d)?;
-                let r = self.environments.get(&**env)?.records.get(*i)?;
-                Some((&**env, r))
-            };
+            let get = |d: &Digest| self.record(d).map(|r| (r.environment(), r));
             let earlier: &[VerifiedRecord] = self
                 .environment(environment)
                 .map(|e| e.records())

@@ -151,7 +151,9 @@ impl RecordIndex {
     }
 
     fn resolve(&self, p: Position) -> Option<(&Arc<str>, usize)> {
-        let env = self.environments.get(usize::try_from(p.environment).ok()?)?;
+        let env = self
+            .environments
+            .get(usize::try_from(p.environment).ok()?)?;
         Some((env, usize::try_from(p.at).ok()?))
     }
 
@@ -186,7 +188,9 @@ mod tests {
         let other = DigestAlgorithm::Sha512.hash(b"other");
         index.insert_digest(&record, &prod, 7);
         index.insert_digest(&other, &dev, 1);
-        let found = index.find_digest(&record).map(|(e, at)| (e.to_string(), at));
+        let found = index
+            .find_digest(&record)
+            .map(|(e, at)| (e.to_string(), at));
         assert_eq!(found, Some(("prod".to_owned(), 7)));
         let found = index.find_digest(&other).map(|(e, at)| (e.to_string(), at));
         assert_eq!(found, Some(("dev".to_owned(), 1)));

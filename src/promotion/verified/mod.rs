@@ -26,12 +26,14 @@
 //! every linked record is accepted, its head hint agrees and no promotion
 //! record into it lies outside its chain.
 
+mod index;
 mod records;
 mod scan;
 mod seen;
 mod sources;
 mod validate;
 
+use index::RecordIndex;
 pub(super) use records::{check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
 pub(in crate::promotion) use seen::Seen;
@@ -41,7 +43,7 @@ pub(super) use sources::source_status;
 pub(crate) use validate::verified_history;
 pub use validate::{validate, validate_chain};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -308,21 +310,11 @@ pub struct VerifiedHistory {
     pub(super) incidents: Vec<IncidentEntry>,
     /// Environment names and authors, shared by records and indexes.
     pub(super) names: Names,
-    pub(super) by_digest: HashMap<Digest, (Arc<str>, usize)>,
+    /// Records by envelope digest and by artifact.
+    index: RecordIndex,
     /// Every envelope digest classified so far (records, evidence,
     /// incidents): a refresh reads only envelopes not in it.
     pub(super) scanned: Seen,
-    /// A hash of each strong `algorithm:hex` of each record's artifact ->
-    /// its records (a collision only adds a candidate that the lookup's
-    /// digest comparison drops).
-    pub(super) by_artifact: HashMap<u64, Vec<(Arc<str>, usize)>>,
-}
-
-fn artifact_key(algorithm: &str, hex: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (algorithm, hex).hash(&mut h);
-    h.finish()
 }
 
 impl VerifiedHistory {
@@ -332,18 +324,6 @@ impl VerifiedHistory {
         self.names.intern(environment)
     }
 
-    /// Indexes `environment`'s record at position `at` by its artifact.
-    fn index_artifact(&mut self, name: &Arc<str>, at: usize, artifact: &DigestSet) {
-        for (algorithm, hex) in artifact.iter() {
-            if crate::digest::is_strong_algorithm(algorithm) {
-                self.by_artifact
-                    .entry(artifact_key(algorithm, hex))
-                    .or_default()
-                    .push((name.clone(), at));
-            }
-        }
-    }
-
     /// Appends an accepted record to its environment, with its indexes.
     pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
         let name = self.name(environment);
@@ -351,9 +331,8 @@ impl VerifiedHistory {
             .environments
             .get(environment)
             .map_or(0, |e| e.records.len());
-        self.by_digest
-            .insert(record.digest.clone(), (name.clone(), at));
-        self.index_artifact(&name, at, &record.artifact);
+        self.index.insert_digest(&record.digest, &name, at);
+        self.index.insert_artifact(&record.artifact, &name, at);
         self.environments
             .entry(environment.to_owned())
             .or_default()
@@ -361,16 +340,16 @@ impl VerifiedHistory {
             .push(record);
     }
 
-    /// Sets `environment`'s accepted records, already in `by_digest`
+    /// Sets `environment`'s accepted records, already indexed by digest
     /// (validation indexes every candidate by digest before it knows which
     /// are accepted, then [`prune`](Self::prune)s), and indexes them by
     /// artifact.
     pub(super) fn adopt(&mut self, environment: &str, mut records: Vec<VerifiedRecord>) {
         records.shrink_to_fit();
         let name = self.name(environment);
-        self.by_artifact.reserve(records.len());
+        self.index.reserve_artifacts(records.len());
         for (at, record) in records.iter().enumerate() {
-            self.index_artifact(&name, at, &record.artifact);
+            self.index.insert_artifact(&record.artifact, &name, at);
         }
         self.environments
             .entry(environment.to_owned())
@@ -378,14 +357,12 @@ impl VerifiedHistory {
             .records = records;
     }
 
-    /// Drops from `by_digest` every entry that is not an accepted record.
+    /// Drops from the digest index every entry that is not an accepted
+    /// record.
     pub(super) fn prune(&mut self) {
         let environments = &self.environments;
-        self.by_digest.retain(|_, (env, at)| {
-            environments
-                .get(&**env)
-                .is_some_and(|e| *at < e.records.len())
-        });
+        self.index
+            .retain_digests(|env, at| environments.get(env).is_some_and(|e| at < e.records.len()));
     }
 
     /// The newest verified record of `environment` about `artifact`.
@@ -397,14 +374,8 @@ impl VerifiedHistory {
         let records = &self.environments.get(environment)?.records;
         let mut best: Option<&VerifiedRecord> = None;
         for (algorithm, hex) in artifact.iter() {
-            let Some(hits) = self.by_artifact.get(&artifact_key(algorithm, hex)) else {
-                continue;
-            };
-            for (env, i) in hits {
-                if &**env != environment {
-                    continue;
-                }
-                let Some(r) = records.get(*i) else { continue };
+            for i in self.index.find_artifact(environment, algorithm, hex) {
+                let Some(r) = records.get(i) else { continue };
                 if r.artifact.matches(artifact).is_ok() && best.is_none_or(|b| b.index < r.index) {
                     best = Some(r);
                 }
@@ -430,8 +401,9 @@ impl VerifiedHistory {
 
     /// An accepted record by its envelope digest.
     pub fn record(&self, digest: &Digest) -> Option<&VerifiedRecord> {
-        let (env, index) = self.by_digest.get(digest)?;
-        self.environments.get(&**env)?.records.get(*index)
+        let (env, index) = self.index.find_digest(digest)?;
+        let record = self.environments.get(&**env)?.records.get(index)?;
+        (record.digest == *digest).then_some(record)
     }
 
     /// Every verified incident, oldest first.

@@ -111,17 +111,24 @@ pub(super) fn map_records<I: Sync, T: Send>(
     items.iter().map(f).collect()
 }
 
-/// `f` over `0..n`, in parallel with feature `rayon`, results in order.
+/// `f` over every position of `range`, in parallel with feature `rayon`,
+/// results in order.
 #[cfg(feature = "rayon")]
-pub(super) fn map_positions<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+pub(super) fn map_positions<T: Send>(
+    range: std::ops::Range<usize>,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
     use rayon::prelude::*;
-    (0..n).into_par_iter().map(f).collect()
+    range.into_par_iter().map(f).collect()
 }
 
-/// `f` over `0..n`, results in order.
+/// `f` over every position of `range`, results in order.
 #[cfg(not(feature = "rayon"))]
-pub(super) fn map_positions<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
-    (0..n).map(f).collect()
+pub(super) fn map_positions<T: Send>(
+    range: std::ops::Range<usize>,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    range.map(f).collect()
 }
 
 /// The order checks of one record against the one before it and the clock.
@@ -216,9 +223,8 @@ pub(in crate::promotion) fn check_gate(
     let mut evidence = Vec::with_capacity(recorded.len());
     for digest in recorded {
         let bytes = get_checked(store, digest).map_err(|e| format!("evidence: {e}"))?;
-        evidence.push(
-            parse_evidence(digest, &bytes).map_err(|e| format!("evidence {digest}: {e}"))?,
-        );
+        evidence
+            .push(parse_evidence(digest, &bytes).map_err(|e| format!("evidence {digest}: {e}"))?);
     }
     let mut gate = GateRequest::new(
         record.artifact.clone(),

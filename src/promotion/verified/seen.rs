@@ -4,6 +4,26 @@ use std::collections::HashSet;
 
 use crate::digest::{Digest, DigestAlgorithm};
 
+/// A digest as 128 bits: a SHA-256 digest's first 16 bytes, any other
+/// digest's first 16 bytes of the SHA-256 of its algorithm and bytes.
+pub(super) fn fingerprint(digest: &Digest) -> u128 {
+    let first16 = |bytes: &[u8]| {
+        let mut out = [0u8; 16];
+        for (o, b) in out.iter_mut().zip(bytes) {
+            *o = *b;
+        }
+        u128::from_le_bytes(out)
+    };
+    if digest.algorithm() == DigestAlgorithm::Sha256 {
+        first16(digest.as_bytes())
+    } else {
+        let mut tagged = digest.algorithm().name().as_bytes().to_vec();
+        tagged.push(b':');
+        tagged.extend_from_slice(digest.as_bytes());
+        first16(DigestAlgorithm::Sha256.hash(&tagged).as_bytes())
+    }
+}
+
 /// Envelope digests already read and classified (records, evidence,
 /// incidents), so a store scan or a refresh reads each envelope once.
 ///
@@ -19,32 +39,14 @@ use crate::digest::{Digest, DigestAlgorithm};
 pub(in crate::promotion) struct Seen(HashSet<u128>);
 
 impl Seen {
-    fn fingerprint(digest: &Digest) -> u128 {
-        let first16 = |bytes: &[u8]| {
-            let mut out = [0u8; 16];
-            for (o, b) in out.iter_mut().zip(bytes) {
-                *o = *b;
-            }
-            u128::from_le_bytes(out)
-        };
-        if digest.algorithm() == DigestAlgorithm::Sha256 {
-            first16(digest.as_bytes())
-        } else {
-            let mut tagged = digest.algorithm().name().as_bytes().to_vec();
-            tagged.push(b':');
-            tagged.extend_from_slice(digest.as_bytes());
-            first16(DigestAlgorithm::Sha256.hash(&tagged).as_bytes())
-        }
-    }
-
     /// Adds `digest`; whether it was new.
     pub(in crate::promotion) fn insert(&mut self, digest: &Digest) -> bool {
-        self.0.insert(Self::fingerprint(digest))
+        self.0.insert(fingerprint(digest))
     }
 
     /// Whether `digest` was added.
     pub(in crate::promotion) fn contains(&self, digest: &Digest) -> bool {
-        self.0.contains(&Self::fingerprint(digest))
+        self.0.contains(&fingerprint(digest))
     }
 
     /// Adds every digest of `digests`.
@@ -52,7 +54,7 @@ impl Seen {
         &mut self,
         digests: impl IntoIterator<Item = &'a Digest>,
     ) {
-        self.0.extend(digests.into_iter().map(Self::fingerprint));
+        self.0.extend(digests.into_iter().map(fingerprint));
     }
 
     /// Adds every digest of `other`.

@@ -1,13 +1,13 @@
 //! Source paths: each record against the record its artifact came from, transitively back to the build, and rollbacks against the last known-good artifact.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::predicate::promotion::PromotionKind;
 
 use super::super::chain::IncidentEntry;
 use super::VerifiedRecord;
+use super::index::RecordIndex;
 
 /// The last known-good artifact of an environment before position
 /// `before`, at `time`: the newest earlier record whose artifact is not the
@@ -28,6 +28,18 @@ pub(crate) fn known_good<R>(
         .find(|r| !has_incident(artifact(r)))
 }
 
+/// The candidate with envelope digest `digest`, with its environment.
+pub(super) fn find_candidate<'a>(
+    index: &RecordIndex,
+    candidates: &'a BTreeMap<String, Vec<VerifiedRecord>>,
+    digest: &Digest,
+) -> Option<(&'a String, &'a VerifiedRecord)> {
+    let (environment, at) = index.find_digest(digest)?;
+    let (name, list) = candidates.get_key_value(&**environment)?;
+    let candidate = list.get(at)?;
+    (candidate.digest == *digest).then_some((name, candidate))
+}
+
 /// Each candidate's status, by environment and position (`None`: not
 /// resolved yet).
 pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
@@ -38,16 +50,10 @@ pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
 pub(super) fn resolve_sources(
     candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
     outcomes: &BTreeMap<String, Vec<Result<(), String>>>,
-    index: &HashMap<Digest, (Arc<str>, usize)>,
+    index: &RecordIndex,
     incidents: &[IncidentEntry],
 ) -> Statuses {
-    let get = |d: &Digest| {
-        index.get(d).and_then(|(e, i)| {
-            candidates
-                .get_key_value(&**e)
-                .and_then(|(e, l)| l.get(*i).map(|c| (e, c)))
-        })
-    };
+    let get = |d: &Digest| find_candidate(index, candidates, d);
     let previous_of = |environment: &str, c: &VerifiedRecord| {
         c.index
             .checked_sub(1)
@@ -73,10 +79,7 @@ pub(super) fn resolve_sources(
             on_stack.insert((env.as_str(), start.index));
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
-                let source = c
-                    .source()
-                    .and_then(&get)
-                    .map(|(e, s)| (e.as_str(), s));
+                let source = c.source().and_then(&get).map(|(e, s)| (e.as_str(), s));
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()

@@ -14,7 +14,7 @@ use super::records::{
     Links, check_gate, check_order, follow_links, map_positions, map_records, open_record,
 };
 use super::scan::{Known, check_incident, scan_store, unlinked_check};
-use super::sources::resolve_sources;
+use super::sources::{find_candidate, resolve_sources};
 use super::{
     EnvironmentHistory, Names, RECORDS_CHECK, STORE_HYGIENE, Validation, ValidationOptions,
     VerifiedHistory, VerifiedRecord,
@@ -140,18 +140,15 @@ pub fn validate(
         ..VerifiedHistory::default()
     };
     history
-        .by_digest
+        .index
         .reserve(candidates.values().map(Vec::len).sum());
     for (env, list) in &candidates {
         let env = history.name(env);
         for (i, c) in list.iter().enumerate() {
-            history
-                .by_digest
-                .entry(c.digest.clone())
-                .or_insert_with(|| (env.clone(), i));
+            history.index.insert_digest(&c.digest, &env, i);
         }
     }
-    let index = &history.by_digest;
+    let index = &history.index;
 
     // Entry times follow source pointers (their validity is checked below;
     // a record whose path does not validate is rejected whatever this says).
@@ -172,10 +169,7 @@ pub fn validate(
                     if !seen.insert(source) {
                         break;
                     }
-                    let Some(next) = index
-                        .get(source)
-                        .and_then(|(e, i)| candidates.get(&**e).and_then(|l| l.get(*i)))
-                    else {
+                    let Some((_, next)) = find_candidate(index, &candidates, source) else {
                         break;
                     };
                     time = next.time();
@@ -194,25 +188,28 @@ pub fn validate(
         }
     }
 
-    // Gates, each record on its own (in parallel with feature `rayon`);
-    // then the evidence lists are dropped.
+    // Gates, each record on its own (a batch at a time, in parallel with
+    // feature `rayon`); then the evidence lists are dropped.
     let mut outcomes: BTreeMap<String, Vec<Result<(), String>>> = BTreeMap::new();
     for (env, list) in &candidates {
         let evidence = recorded.remove(env).unwrap_or_default();
-        let checked = map_positions(list.len(), |i| {
-            let mut settled = Vec::new();
-            let outcome = match (list.get(i), evidence.get(i)) {
-                (Some(c), Some(ev)) => check_gate(store, policy, c, ev, &mut settled),
-                _ => Err("its evidence list was not kept".to_owned()),
-            };
-            (outcome, settled)
-        });
-        let mut results = Vec::with_capacity(checked.len());
-        for (outcome, settled) in checked {
-            for d in &settled {
-                known.settled.insert(d);
+        let mut results = Vec::with_capacity(list.len());
+        for start in (0..list.len()).step_by(OPEN_BATCH) {
+            let batch = start..list.len().min(start.saturating_add(OPEN_BATCH));
+            let checked = map_positions(batch, |i| {
+                let mut settled = Vec::new();
+                let outcome = match (list.get(i), evidence.get(i)) {
+                    (Some(c), Some(ev)) => check_gate(store, policy, c, ev, &mut settled),
+                    _ => Err("its evidence list was not kept".to_owned()),
+                };
+                (outcome, settled)
+            });
+            for (outcome, settled) in checked {
+                for d in &settled {
+                    known.settled.insert(d);
+                }
+                results.push(outcome);
             }
-            results.push(outcome);
         }
         outcomes.insert(env.clone(), results);
     }
@@ -233,7 +230,7 @@ pub fn validate(
     }
 
     // Source paths and rollback targets, each record once.
-    let statuses = resolve_sources(&candidates, &outcomes, &history.by_digest, &incidents);
+    let statuses = resolve_sources(&candidates, &outcomes, &history.index, &incidents);
     history.incidents = incidents;
     history.scanned = std::mem::take(&mut scan.scanned);
     let mut reports = Vec::new();
