@@ -18,29 +18,6 @@ pub(super) struct Position {
     at: u32,
 }
 
-/// The positions of one artifact key: nearly always one.
-#[derive(Debug, Clone)]
-enum Hits {
-    One(Position),
-    Many(Vec<Position>),
-}
-
-impl Hits {
-    fn push(&mut self, position: Position) {
-        match self {
-            Self::One(first) => *self = Self::Many(vec![*first, position]),
-            Self::Many(list) => list.push(position),
-        }
-    }
-
-    fn as_slice(&self) -> &[Position] {
-        match self {
-            Self::One(p) => std::slice::from_ref(p),
-            Self::Many(list) => list,
-        }
-    }
-}
-
 /// Records by envelope digest and by artifact.
 ///
 /// Keys are hashes, never trusted alone: the digest index maps a 128-bit
@@ -55,7 +32,10 @@ pub(super) struct RecordIndex {
     /// Environment names by id.
     environments: Vec<Arc<str>>,
     by_digest: HashMap<u128, Position>,
-    by_artifact: HashMap<u64, Hits>,
+    /// The first record under each artifact key, and (nearly always
+    /// empty) the later ones: eight bytes a record, not a vector each.
+    by_artifact: HashMap<u64, Position>,
+    more_by_artifact: HashMap<u64, Vec<Position>>,
     artifact_keys: RandomState,
 }
 
@@ -106,11 +86,12 @@ impl RecordIndex {
         for (algorithm, hex) in artifact.iter() {
             if is_strong_algorithm(algorithm) {
                 let key = self.artifact_key(environment, algorithm, hex);
-                match self.by_artifact.get_mut(&key) {
-                    Some(hits) => hits.push(position),
-                    None => {
-                        self.by_artifact.insert(key, Hits::One(position));
+                if let Some(first) = self.by_artifact.get(&key) {
+                    if *first != position {
+                        self.more_by_artifact.entry(key).or_default().push(position);
                     }
+                } else {
+                    self.by_artifact.insert(key, position);
                 }
             }
         }
@@ -139,11 +120,12 @@ impl RecordIndex {
         algorithm: &str,
         hex: &str,
     ) -> impl Iterator<Item = usize> + 'a {
-        self.by_artifact
-            .get(&self.artifact_key(environment, algorithm, hex))
-            .map(Hits::as_slice)
-            .unwrap_or(&[])
-            .iter()
+        let key = self.artifact_key(environment, algorithm, hex);
+        let first = self.by_artifact.get(&key);
+        let more = self.more_by_artifact.get(&key).map(Vec::as_slice);
+        first
+            .into_iter()
+            .chain(more.unwrap_or(&[]))
             .filter_map(move |p| {
                 let (env, at) = self.resolve(*p)?;
                 (&**env == environment).then_some(at)

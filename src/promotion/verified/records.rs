@@ -111,26 +111,6 @@ pub(super) fn map_records<I: Sync, T: Send>(
     items.iter().map(f).collect()
 }
 
-/// `f` over every position of `range`, in parallel with feature `rayon`,
-/// results in order.
-#[cfg(feature = "rayon")]
-pub(super) fn map_positions<T: Send>(
-    range: std::ops::Range<usize>,
-    f: impl Fn(usize) -> T + Sync + Send,
-) -> Vec<T> {
-    use rayon::prelude::*;
-    range.into_par_iter().map(f).collect()
-}
-
-/// `f` over every position of `range`, results in order.
-#[cfg(not(feature = "rayon"))]
-pub(super) fn map_positions<T: Send>(
-    range: std::ops::Range<usize>,
-    f: impl Fn(usize) -> T + Sync + Send,
-) -> Vec<T> {
-    range.map(f).collect()
-}
-
 /// The order checks of one record against the one before it and the clock.
 pub(in crate::promotion) fn check_order(
     record: &PromotionRecord,
