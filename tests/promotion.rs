@@ -998,3 +998,62 @@ fn a_store_lists_only_the_digests_asked_for_sorted() {
         .unwrap();
     assert_eq!((all.len(), asked), (20, 20));
 }
+
+/// A policy whose edges loop (`prod -> dev` besides `qa -> dev -> prod`):
+/// validation opens one environment of the loop before its source, so its
+/// records wait for every environment to be open before their entry times
+/// and gates; the history validates all the same, every record entered at
+/// the `qa` promotion.
+#[test]
+fn records_opened_before_their_source_validate_once_it_is_open() {
+    let p = Pipeline::new();
+    let json = serde_json::json!({
+        "version": 1,
+        "keys": [{"identity": "deployer", "roles": ["promoter"],
+                  "publicKey": p.promoter.public_key().to_pem()}],
+        "environments": [{"name": "qa"}, {"name": "dev"}, {"name": "prod"}],
+        "promotions": [{"from": "qa", "to": "dev"}, {"from": "dev", "to": "prod"},
+                       {"from": "prod", "to": "dev"}]
+    })
+    .to_string();
+    let policy = custodia::policy::Policy::from_json(json.as_bytes())
+        .unwrap()
+        .activate()
+        .unwrap();
+    let store = MemoryStore::new();
+    let a = artifact(1);
+    let step = |from: Option<&str>, to: &str, at: i64| {
+        custodia::promotion::promote(
+            &store,
+            &policy,
+            &p.request(&a, from, to, at, Vec::new()),
+            &p.promoter,
+        )
+        .unwrap()
+        .record
+    };
+    step(None, "qa", T0);
+    step(Some("qa"), "dev", T0 + HOUR);
+    let in_prod = step(Some("dev"), "prod", T0 + 2 * HOUR);
+    let back_in_dev = step(Some("prod"), "dev", T0 + 3 * HOUR);
+
+    let validation = validate(&store, &policy, &["dev"], &ValidationOptions::default());
+    assert!(validation.verified(), "{validation}");
+    let history = validation.history();
+    assert_eq!(history.environment("dev").unwrap().len(), 2);
+    for digest in [&in_prod, &back_in_dev] {
+        let record = history.record(digest).unwrap();
+        assert_eq!(record.entered, Timestamp::from_unix(T0), "{digest}");
+    }
+    assert_eq!(
+        history.record(&back_in_dev).unwrap().source(),
+        Some(&in_prod)
+    );
+
+    // Deleting the record the waiting ones depend on still fails them.
+    store.remove(&in_prod).unwrap();
+    let validation = validate(&store, &policy, &["dev"], &ValidationOptions::default());
+    assert!(!validation.verified());
+    let dev = validation.history().environment("dev").unwrap();
+    assert_eq!(dev.len(), 1, "{validation}");
+}
