@@ -391,7 +391,9 @@ pub struct MemoryStore {
     /// Hashed, not ordered: a lookup among millions of envelopes is one
     /// probe, not a walk down a tree; `list` sorts.
     envelopes: Mutex<HashMap<Digest, Vec<u8>>>,
-    links: Mutex<BTreeMap<(String, String), Digest>>,
+    /// `(environment, previous)` -> next: hashed too (following a chain
+    /// is one probe per link).
+    links: Mutex<HashMap<(String, String), Digest>>,
     heads: Mutex<BTreeMap<String, Digest>>,
 }
 
