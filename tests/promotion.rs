@@ -1057,3 +1057,50 @@ fn records_opened_before_their_source_validate_once_it_is_open() {
     let dev = validation.history().environment("dev").unwrap();
     assert_eq!(dev.len(), 1, "{validation}");
 }
+
+/// Scope comes from the records, not the policy: an environment the
+/// policy could promote from, that no record of the validated ones came
+/// from, is neither reported nor able to fail the validation.
+#[test]
+fn an_environment_no_record_came_from_is_out_of_scope() {
+    let p = Pipeline::new();
+    let json = serde_json::json!({
+        "version": 1,
+        "keys": [{"identity": "deployer", "roles": ["promoter"],
+                  "publicKey": p.promoter.public_key().to_pem()}],
+        "environments": [{"name": "dev"}, {"name": "hotfix"}, {"name": "prod"}],
+        "promotions": [{"from": "dev", "to": "prod"}, {"from": "hotfix", "to": "prod"}]
+    })
+    .to_string();
+    let policy = custodia::policy::Policy::from_json(json.as_bytes())
+        .unwrap()
+        .activate()
+        .unwrap();
+    let store = MemoryStore::new();
+    let step = |a: &DigestSet, from: Option<&str>, to: &str, at: i64| {
+        custodia::promotion::promote(
+            &store,
+            &policy,
+            &p.request(a, from, to, at, Vec::new()),
+            &p.promoter,
+        )
+        .unwrap()
+        .record
+    };
+    step(&artifact(1), None, "dev", T0);
+    step(&artifact(1), Some("dev"), "prod", T0 + HOUR);
+    // A hotfix that never reached prod, its record then lost.
+    let lost = step(&artifact(2), None, "hotfix", T0 + 2 * HOUR);
+    store.remove(&lost).unwrap();
+    assert!(!validate_chain(&store, &policy, "hotfix").verified());
+
+    let validation = validate(&store, &policy, &["prod"], &ValidationOptions::default());
+    assert!(validation.verified(), "{validation}");
+    let reported: Vec<&str> = validation
+        .reports()
+        .iter()
+        .map(|(e, _)| e.as_str())
+        .collect();
+    assert_eq!(reported, vec!["prod", "dev"]);
+    assert!(validation.history().environment("hotfix").is_none());
+}

@@ -27,6 +27,7 @@
 //! record into it lies outside its chain.
 
 mod index;
+mod open;
 mod records;
 mod scan;
 mod seen;

@@ -1,0 +1,383 @@
+//! Opening the environments in scope: each chain's records read, checked
+//! on their own and in order, kept compact, and gated (sources first, a
+//! batch at a time).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::digest::Digest;
+use crate::policy::ActivePolicy;
+use crate::predicate::promotion::PromotionKind;
+use crate::time::Timestamp;
+
+use super::super::Store;
+use super::super::chain::PROMOTER_ROLE;
+use super::index::RecordIndex;
+use super::records::{Links, check_gate, check_order, follow_links, map_records, open_record};
+use super::scan::Known;
+use super::sources::find_candidate;
+use super::{ValidationOptions, VerifiedHistory, VerifiedRecord};
+
+/// How many records are opened (read, verified, parsed) at once before
+/// they are checked in order and kept compact: enough to keep two cores
+/// busy, few enough that whole records never fill memory.
+const OPEN_BATCH: usize = 1024;
+
+/// What opening produced, for the store scan, the source checks and the
+/// reports.
+pub(super) struct Opened {
+    /// The history so far: names, and every candidate indexed by digest.
+    pub(super) history: VerifiedHistory,
+    /// What the records and gates read.
+    pub(super) known: Known,
+    /// The environments in scope, reports' order.
+    pub(super) order: Vec<String>,
+    pub(super) links: BTreeMap<String, Links>,
+    /// Each environment's records that passed their own checks (in chain
+    /// order, compact).
+    pub(super) candidates: BTreeMap<String, Vec<VerifiedRecord>>,
+    /// Their gates' outcomes, by position.
+    pub(super) outcomes: BTreeMap<String, Vec<Result<(), String>>>,
+    /// Where each environment's chain stopped before the source checks:
+    /// position, the linked record's digest when there is one, why.
+    pub(super) stopped: BTreeMap<String, (usize, Option<Digest>, String)>,
+}
+
+/// Opens `environments` and, transitively, those their records came from.
+pub(super) fn open_environments(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    environments: &[&str],
+    options: &ValidationOptions,
+) -> Opened {
+    let promoters = policy.keys_with_role(PROMOTER_ROLE);
+    // What the records and gates read, the store scan need not read again.
+    let mut known = Known::default();
+    let mut history = VerifiedHistory {
+        policy: Some(policy.digest().clone()),
+        ..VerifiedHistory::default()
+    };
+
+    // Environments in scope: those asked for and, transitively, where
+    // their records came from; opened sources first (by the policy's
+    // promotion edges), so that when a record is opened its source path
+    // is already known and its gate runs at once.
+    let mut queue = sources_first(policy, environments);
+    queue.reverse();
+    let mut order: Vec<String> = Vec::new();
+    let mut links: BTreeMap<String, Links> = BTreeMap::new();
+    // Each environment's records that passed their own checks (in chain
+    // order, compact), and their gates' outcomes.
+    let mut candidates: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
+    let mut outcomes: BTreeMap<String, Vec<Result<(), String>>> = BTreeMap::new();
+    // Records whose source was not opened yet when they were (a source
+    // outside the policy's edges, a loop), with their evidence lists:
+    // gated once every environment is open.
+    let mut deferred = Deferred::default();
+    // Where each environment's chain stopped before the source checks:
+    // position, the linked record's digest when there is one, why.
+    let mut stopped: BTreeMap<String, (usize, Option<Digest>, String)> = BTreeMap::new();
+    while let Some(environment) = queue.pop() {
+        if links.contains_key(&environment) {
+            continue;
+        }
+        let name = history.name(&environment);
+        let found = follow_links(store, &environment);
+        history.index.reserve(found.chain.len());
+        let mut accepted: Vec<VerifiedRecord> = Vec::with_capacity(found.chain.len());
+        let mut gated: Vec<Result<(), String>> = Vec::with_capacity(found.chain.len());
+        // Opened a batch at a time (in parallel with feature `rayon`): only
+        // a batch of whole records, and of evidence lists, is alive at once.
+        for (batch, digests) in found.chain.chunks(OPEN_BATCH).enumerate() {
+            let opened = map_records(digests, |d| open_record(store, promoters, d));
+            let mut ready: Vec<(usize, Box<[Digest]>)> = Vec::new();
+            for (offset, (digest, opened)) in digests.iter().zip(opened).enumerate() {
+                let index = batch * OPEN_BATCH + offset;
+                if let Ok((_, record)) = &opened {
+                    known.settled.insert(digest);
+                    if record.environment != environment {
+                        known
+                            .records
+                            .push((record.environment.clone(), digest.clone()));
+                    }
+                }
+                if stopped.contains_key(&environment) {
+                    continue;
+                }
+                let checked = opened.and_then(|(artifact, record)| {
+                    let previous = accepted.last().map(|c| (&c.digest, c.time()));
+                    check_order(&record, &environment, previous, policy, options)
+                        .map(|()| (artifact, record))
+                });
+                let (artifact, record) = match checked {
+                    Ok(x) => x,
+                    Err(reason) => {
+                        stopped.insert(
+                            environment.clone(),
+                            (index, Some(digest.clone()), format!("{digest}: {reason}")),
+                        );
+                        continue;
+                    }
+                };
+                if let Some(from) = &record.from {
+                    if record.kind != PromotionKind::Rollback
+                        && !links.contains_key(from)
+                        && super::super::store::check_environment(from).is_ok()
+                    {
+                        queue.push(from.clone());
+                    }
+                }
+                let evidence: Box<[Digest]> =
+                    record.evidence.iter().map(|e| e.digest.clone()).collect();
+                let mut record = VerifiedRecord::new(
+                    digest.clone(),
+                    artifact,
+                    *record,
+                    index,
+                    &mut history.names,
+                );
+                history.index.insert_digest(digest, &name, index);
+                match entered_if_known(&record, &history.index, &candidates, &accepted, &deferred) {
+                    Some(time) => {
+                        record.entered = time;
+                        ready.push((index, evidence));
+                    }
+                    None => deferred.push(&environment, index, digest, evidence),
+                }
+                accepted.push(record);
+                gated.push(Err("its gate was not evaluated".to_owned()));
+            }
+            // The batch's gates, each record on its own.
+            let checked = map_records(&ready, |(at, evidence)| {
+                gate_one(store, policy, accepted.get(*at), evidence)
+            });
+            for ((at, _), (outcome, settled)) in ready.iter().zip(checked) {
+                for d in &settled {
+                    known.settled.insert(d);
+                }
+                if let Some(slot) = gated.get_mut(*at) {
+                    *slot = outcome;
+                }
+            }
+        }
+        if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
+            stopped.insert(environment.clone(), (accepted.len(), None, broken.clone()));
+        }
+        order.push(environment.clone());
+        links.insert(environment.clone(), found);
+        outcomes.insert(environment.clone(), gated);
+        candidates.insert(environment, accepted);
+    }
+    // In scope: the environments asked for and, transitively, those their
+    // accepted records came from. The policy's edges only chose the order:
+    // an environment opened because the policy could promote from it, that
+    // no record came from, is dropped unreported.
+    let scope = records_scope(environments, &candidates);
+    order.retain(|e| scope.contains(e.as_str()));
+    candidates.retain(|e, _| scope.contains(e.as_str()));
+    outcomes.retain(|e, _| scope.contains(e.as_str()));
+    links.retain(|e, _| scope.contains(e.as_str()));
+    deferred
+        .records
+        .retain(|(e, _, _)| scope.contains(e.as_str()));
+    // The caller's order first, then where they came from (nearest first).
+    order.reverse();
+    order.sort_by_key(|e| {
+        environments
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or(usize::MAX)
+    });
+
+    // Records opened before their source: entry times and gates now that
+    // every environment is open.
+    let positions: Vec<(String, usize)> = deferred
+        .records
+        .iter()
+        .map(|(env, at, _)| (env.clone(), *at))
+        .collect();
+    for (env, at) in positions {
+        let time = entered_by_walk(&env, at, &history.index, &candidates, &deferred);
+        if let Some(c) = candidates.get_mut(&env).and_then(|l| l.get_mut(at)) {
+            c.entered = time;
+        }
+        deferred.settle(&env, at, &candidates);
+    }
+    let checked = map_records(&deferred.records, |(env, at, evidence)| {
+        gate_one(
+            store,
+            policy,
+            candidates.get(env).and_then(|l| l.get(*at)),
+            evidence,
+        )
+    });
+    for ((env, at, _), (outcome, settled)) in deferred.records.iter().zip(checked) {
+        for d in &settled {
+            known.settled.insert(d);
+        }
+        if let Some(slot) = outcomes.get_mut(env).and_then(|l| l.get_mut(*at)) {
+            *slot = outcome;
+        }
+    }
+    Opened {
+        history,
+        known,
+        order,
+        links,
+        candidates,
+        outcomes,
+        stopped,
+    }
+}
+
+/// The environments `asked` and, transitively, those the policy promotes
+/// into them, each after the ones it is promoted from (a loop in the
+/// policy's edges is cut where it closes).
+fn sources_first(policy: &ActivePolicy, asked: &[&str]) -> Vec<String> {
+    let edges = &policy.policy().promotions;
+    let mut out: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for start in asked {
+        // (environment, whether its sources are already out)
+        let mut stack: Vec<(&str, bool)> = vec![(start, false)];
+        while let Some((env, sources_done)) = stack.pop() {
+            if sources_done {
+                out.push(env.to_owned());
+                continue;
+            }
+            if !seen.insert(env) {
+                continue;
+            }
+            stack.push((env, true));
+            for edge in edges.iter().filter(|e| e.to == env) {
+                if !seen.contains(edge.from.as_str())
+                    && super::super::store::check_environment(&edge.from).is_ok()
+                {
+                    stack.push((&edge.from, false));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The environments `asked` and, transitively, those the accepted
+/// records of environments in scope came from (a rollback comes from its
+/// own environment).
+fn records_scope(
+    asked: &[&str],
+    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+) -> BTreeSet<String> {
+    let mut scope: BTreeSet<String> = BTreeSet::new();
+    let mut queue: Vec<&str> = asked.to_vec();
+    while let Some(env) = queue.pop() {
+        if !scope.insert(env.to_owned()) {
+            continue;
+        }
+        for c in candidates.get(env).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(from) = c.from() {
+                if c.kind() != PromotionKind::Rollback && !scope.contains(from) {
+                    queue.push(from);
+                }
+            }
+        }
+    }
+    scope
+}
+
+/// Records opened before their source, with their evidence lists (kept
+/// for their gates); `pending` holds those whose entry time is not known
+/// yet.
+#[derive(Default)]
+struct Deferred {
+    records: Vec<(String, usize, Box<[Digest]>)>,
+    pending: HashSet<Digest>,
+}
+
+impl Deferred {
+    fn push(&mut self, environment: &str, at: usize, digest: &Digest, evidence: Box<[Digest]>) {
+        self.records.push((environment.to_owned(), at, evidence));
+        self.pending.insert(digest.clone());
+    }
+
+    /// The record at `at` of `environment` has its entry time now.
+    fn settle(
+        &mut self,
+        environment: &str,
+        at: usize,
+        candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    ) {
+        if let Some(c) = candidates.get(environment).and_then(|l| l.get(at)) {
+            self.pending.remove(&c.digest);
+        }
+    }
+}
+
+/// A record's entry time when its source is opened and settled: its own
+/// time for an entry promotion, else its source's (`accepted` are the
+/// records of its own environment before it).
+fn entered_if_known(
+    record: &VerifiedRecord,
+    index: &RecordIndex,
+    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    accepted: &[VerifiedRecord],
+    deferred: &Deferred,
+) -> Option<Timestamp> {
+    let Some(source) = record.source() else {
+        return Some(record.time());
+    };
+    let (env, at) = index.find_digest(source)?;
+    let found = if **env == *record.environment() {
+        accepted.get(at)
+    } else {
+        candidates.get(&**env).and_then(|l| l.get(at))
+    }?;
+    (found.digest == *source && !deferred.pending.contains(source)).then_some(found.entered)
+}
+
+/// A deferred record's entry time, following source pointers (their
+/// validity is checked later: a record whose path does not validate is
+/// rejected whatever this says) to a settled record, a record without a
+/// known source, or a loop.
+fn entered_by_walk(
+    environment: &str,
+    at: usize,
+    index: &RecordIndex,
+    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    deferred: &Deferred,
+) -> Timestamp {
+    let Some(start) = candidates.get(environment).and_then(|l| l.get(at)) else {
+        return Timestamp::from_unix(0);
+    };
+    let mut seen = BTreeSet::new();
+    let mut current = start;
+    let mut time = start.time();
+    while let Some(source) = current.source() {
+        let Some((_, next)) = find_candidate(index, candidates, source) else {
+            break;
+        };
+        if !deferred.pending.contains(source) {
+            return next.entered;
+        }
+        if !seen.insert(source) {
+            break;
+        }
+        time = next.time();
+        current = next;
+    }
+    time
+}
+
+/// One record's gate (see [`check_gate`]), with the evidence it settled.
+fn gate_one(
+    store: &dyn Store,
+    policy: &ActivePolicy,
+    record: Option<&VerifiedRecord>,
+    evidence: &[Digest],
+) -> (Result<(), String>, Vec<Digest>) {
+    let mut settled = Vec::new();
+    let outcome = match record {
+        Some(r) => check_gate(store, policy, r, evidence, &mut settled),
+        None => Err("its record was not kept".to_owned()),
+    };
+    (outcome, settled)
+}
