@@ -491,3 +491,35 @@ fn broken_documents_are_refused_with_a_path() {
         ));
     }
 }
+
+/// Every id the writer makes reads back as a bom-ref, however long the
+/// root's name (URI-encoded into the namespace, three bytes a character)
+/// and a component's SPDX 2.3 id: found by the `sbom_binary` fuzz target.
+#[test]
+fn long_names_still_give_ids_that_read_back() {
+    let long_root = format!("https://example.test/{}", "/".repeat(1_300));
+    let mut sbom = Sbom::new(Component::new(long_root, "1.0"), Timestamp::from_unix(0));
+    let mut long = Component::new("p".repeat(3_000), "1.0");
+    long.bom_ref = r(&"q".repeat(4_000));
+    sbom.add(long);
+    // A bom-ref that is an SPDX id already is kept as the id's fragment,
+    // unless the namespace would make the id too long.
+    let mut kept = Component::new("kept", "3.0");
+    kept.bom_ref = r(&format!("SPDXRef-{}", "x".repeat(4_000)));
+    sbom.add(kept);
+    sbom.add(Component::new("short", "2.0"));
+    let json = to_json(&sbom).unwrap();
+    let back = from_json(&json).unwrap();
+    assert_eq!(back.components.len(), 3);
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let longest = doc["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|node| node["spdxId"].as_str())
+        .map(str::len)
+        .max()
+        .unwrap();
+    // The case the fix is for: without the caps, ids ran past 4096 bytes.
+    assert!(longest > 1_000 && longest <= 4_096, "{longest}");
+}

@@ -267,16 +267,16 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
     let all: Vec<&Component> = std::iter::once(&sbom.root)
         .chain(sbom.sorted_components())
         .collect();
+    // The name and version only make the namespace readable (the UUID
+    // makes it unique): capped, so that every id below stays short enough
+    // to read back as a bom-ref.
     let base = format!(
         "https://spdx.custodia.dev/{}-{}-{}",
-        uri_encode(&sbom.root.name),
-        uri_encode(&sbom.root.version),
+        uri_encode_capped(&sbom.root.name, NAMESPACE_PART),
+        uri_encode_capped(&sbom.root.version, NAMESPACE_PART),
         sbom.content_uuid()
     );
-    let ids: Vec<String> = assign_ids(&all)?
-        .into_iter()
-        .map(|id| format!("{base}#{id}"))
-        .collect();
+    let ids = package_ids(&base, &all)?;
     let id_of: BTreeMap<&str, &str> = all
         .iter()
         .zip(&ids)
@@ -497,6 +497,52 @@ pub fn to_json(sbom: &Sbom) -> Result<Vec<u8>, Error> {
     let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| invalid("", e.to_string()))?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// The most bytes of the root's name, and of its version, in the
+/// document's namespace.
+const NAMESPACE_PART: usize = 64;
+
+/// `s` URI-encoded (as [`uri_encode`]), cut before the first character
+/// whose encoding would pass `max` bytes.
+fn uri_encode_capped(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let piece = uri_encode(c.encode_utf8(&mut [0; 4]));
+        if out.len() + piece.len() > max {
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// Each component's element id: `base#` its SPDX 2.3 id, or, when that
+/// would be too long to read back as a bom-ref (the reader takes package
+/// ids as bom-refs), `base#` a fragment from the SHA-256 of its bom-ref.
+fn package_ids(base: &str, all: &[&Component]) -> Result<Vec<String>, Error> {
+    let fragments = assign_ids(all)?;
+    let mut used: BTreeSet<String> = fragments.iter().map(ToString::to_string).collect();
+    let mut ids = Vec::with_capacity(fragments.len());
+    for (fragment, c) in fragments.iter().zip(all) {
+        let id = format!("{base}#{fragment}");
+        if BomRef::parse(&id).is_ok() {
+            ids.push(id);
+            continue;
+        }
+        let hash = DigestAlgorithm::Sha256
+            .hash(c.bom_ref.as_str().as_bytes())
+            .hex();
+        let mut short = format!("SPDXRef-Package-{hash}");
+        let mut n = 2u64;
+        while used.contains(&short) {
+            short = format!("SPDXRef-Package-{hash}-{n}");
+            n += 1;
+        }
+        used.insert(short.clone());
+        ids.push(format!("{base}#{short}"));
+    }
+    Ok(ids)
 }
 
 // ---------------------------------------------------------------- reader

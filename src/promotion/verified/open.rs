@@ -197,7 +197,8 @@ pub(super) fn open_environments(
         .collect();
     for (env, at) in positions {
         let time = entered_by_walk(&env, at, &history.index, &candidates, &deferred);
-        if let Some(c) = candidates.get_mut(&env).and_then(|l| l.get_mut(at)) {
+        if let (Some(time), Some(c)) = (time, candidates.get_mut(&env).and_then(|l| l.get_mut(at)))
+        {
             c.entered = time;
         }
         deferred.settle(&env, at, &candidates);
@@ -344,10 +345,8 @@ fn entered_by_walk(
     index: &RecordIndex,
     candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
     deferred: &Deferred,
-) -> Timestamp {
-    let Some(start) = candidates.get(environment).and_then(|l| l.get(at)) else {
-        return Timestamp::from_unix(0);
-    };
+) -> Option<Timestamp> {
+    let start = candidates.get(environment)?.get(at)?;
     let mut seen = BTreeSet::new();
     let mut current = start;
     let mut time = start.time();
@@ -356,7 +355,7 @@ fn entered_by_walk(
             break;
         };
         if !deferred.pending.contains(source) {
-            return next.entered;
+            return Some(next.entered);
         }
         if !seen.insert(source) {
             break;
@@ -364,7 +363,7 @@ fn entered_by_walk(
         time = next.time();
         current = next;
     }
-    time
+    Some(time)
 }
 
 /// One record's gate (see [`check_gate`]), with the evidence it settled.
