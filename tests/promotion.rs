@@ -999,6 +999,27 @@ fn a_store_lists_only_the_digests_asked_for_sorted() {
     assert_eq!((all.len(), asked), (20, 20));
 }
 
+/// A policy with no gates: `environments`, the `(from, to)` edges, and
+/// the pipeline's promoter.
+fn ungated_policy(
+    p: &Pipeline,
+    environments: &[&str],
+    edges: &[(&str, &str)],
+) -> custodia::policy::ActivePolicy {
+    let json = serde_json::json!({
+        "version": 1,
+        "keys": [{"identity": "deployer", "roles": ["promoter"],
+                  "publicKey": p.promoter.public_key().to_pem()}],
+        "environments": environments.iter().map(|e| serde_json::json!({"name": e})).collect::<Vec<_>>(),
+        "promotions": edges.iter().map(|(f, t)| serde_json::json!({"from": f, "to": t})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    custodia::policy::Policy::from_json(json.as_bytes())
+        .unwrap()
+        .activate()
+        .unwrap()
+}
+
 /// A policy whose edges loop (`prod -> dev` besides `qa -> dev -> prod`):
 /// validation opens one environment of the loop before its source, so its
 /// records wait for every environment to be open before their entry times
@@ -1007,19 +1028,11 @@ fn a_store_lists_only_the_digests_asked_for_sorted() {
 #[test]
 fn records_opened_before_their_source_validate_once_it_is_open() {
     let p = Pipeline::new();
-    let json = serde_json::json!({
-        "version": 1,
-        "keys": [{"identity": "deployer", "roles": ["promoter"],
-                  "publicKey": p.promoter.public_key().to_pem()}],
-        "environments": [{"name": "qa"}, {"name": "dev"}, {"name": "prod"}],
-        "promotions": [{"from": "qa", "to": "dev"}, {"from": "dev", "to": "prod"},
-                       {"from": "prod", "to": "dev"}]
-    })
-    .to_string();
-    let policy = custodia::policy::Policy::from_json(json.as_bytes())
-        .unwrap()
-        .activate()
-        .unwrap();
+    let policy = ungated_policy(
+        &p,
+        &["qa", "dev", "prod"],
+        &[("qa", "dev"), ("dev", "prod"), ("prod", "dev")],
+    );
     let store = MemoryStore::new();
     let a = artifact(1);
     let step = |from: Option<&str>, to: &str, at: i64| {
@@ -1064,18 +1077,11 @@ fn records_opened_before_their_source_validate_once_it_is_open() {
 #[test]
 fn an_environment_no_record_came_from_is_out_of_scope() {
     let p = Pipeline::new();
-    let json = serde_json::json!({
-        "version": 1,
-        "keys": [{"identity": "deployer", "roles": ["promoter"],
-                  "publicKey": p.promoter.public_key().to_pem()}],
-        "environments": [{"name": "dev"}, {"name": "hotfix"}, {"name": "prod"}],
-        "promotions": [{"from": "dev", "to": "prod"}, {"from": "hotfix", "to": "prod"}]
-    })
-    .to_string();
-    let policy = custodia::policy::Policy::from_json(json.as_bytes())
-        .unwrap()
-        .activate()
-        .unwrap();
+    let policy = ungated_policy(
+        &p,
+        &["dev", "hotfix", "prod"],
+        &[("dev", "prod"), ("hotfix", "prod")],
+    );
     let store = MemoryStore::new();
     let step = |a: &DigestSet, from: Option<&str>, to: &str, at: i64| {
         custodia::promotion::promote(
