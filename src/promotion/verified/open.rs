@@ -150,13 +150,8 @@ pub(super) fn open_environments(
             let checked = map_records(&ready, |(at, evidence)| {
                 gate_one(store, policy, accepted.get(*at), evidence)
             });
-            for ((at, _), (outcome, settled)) in ready.iter().zip(checked) {
-                for d in &settled {
-                    known.settled.insert(d);
-                }
-                if let Some(slot) = gated.get_mut(*at) {
-                    *slot = outcome;
-                }
+            for ((at, _), gate) in ready.iter().zip(checked) {
+                keep_gate(&mut known, gated.get_mut(*at), gate);
             }
         }
         if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
@@ -211,13 +206,9 @@ pub(super) fn open_environments(
             evidence,
         )
     });
-    for ((env, at, _), (outcome, settled)) in deferred.records.iter().zip(checked) {
-        for d in &settled {
-            known.settled.insert(d);
-        }
-        if let Some(slot) = outcomes.get_mut(env).and_then(|l| l.get_mut(*at)) {
-            *slot = outcome;
-        }
+    for ((env, at, _), gate) in deferred.records.iter().zip(checked) {
+        let slot = outcomes.get_mut(env).and_then(|l| l.get_mut(*at));
+        keep_gate(&mut known, slot, gate);
     }
     Opened {
         history,
@@ -364,6 +355,21 @@ fn entered_by_walk(
         current = next;
     }
     Some(time)
+}
+
+/// Keeps a [`gate_one`] result: its outcome in `slot`, the evidence it
+/// settled in `known`.
+fn keep_gate(
+    known: &mut Known,
+    slot: Option<&mut Result<(), String>>,
+    (outcome, settled): (Result<(), String>, Vec<Digest>),
+) {
+    for d in &settled {
+        known.settled.insert(d);
+    }
+    if let Some(slot) = slot {
+        *slot = outcome;
+    }
 }
 
 /// One record's gate (see [`check_gate`]), with the evidence it settled.
