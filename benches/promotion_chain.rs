@@ -443,7 +443,7 @@ fn small(c: &mut Criterion) {
         .unwrap()
         .head()
         .unwrap()
-        .artifact
+        .artifact()
         .clone();
     let request = AdmissionRequest::new(ENV, head, Timestamp::from_unix(T0 + 10 * 86_400));
     group.bench_function("admit_head", |b| {
@@ -544,7 +544,7 @@ fn large(_: &mut Criterion) {
     }
     let (refresh, raw_one) = (median(refresh), median(raw_one));
     let h = watcher;
-    let head = h.environment(ENV).unwrap().head().unwrap().artifact.clone();
+    let head = h.environment(ENV).unwrap().head().unwrap().artifact();
     let request = AdmissionRequest::new(ENV, head, Timestamp::from_unix(T0 + 10 * 86_400));
     let mut decide = Vec::new();
     for _ in 0..1001 {

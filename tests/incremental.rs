@@ -23,8 +23,7 @@ fn digests(h: &VerifiedHistory, env: &str) -> Vec<Digest> {
     h.environment(env)
         .unwrap()
         .records()
-        .iter()
-        .map(|r| r.digest.clone())
+        .map(|r| r.digest())
         .collect()
 }
 
@@ -149,13 +148,7 @@ fn an_unsigned_record_after_the_head_fails_the_refresh() {
     let store = MemoryStore::new();
     p.ship(&store, &artifact(1), T0);
     let mut kept = fresh(&store, &p);
-    let head = kept
-        .environment("prod")
-        .unwrap()
-        .head()
-        .unwrap()
-        .digest
-        .clone();
+    let head = kept.environment("prod").unwrap().head().unwrap().digest();
     let junk = store
         .put(br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#)
         .unwrap();

@@ -1056,11 +1056,11 @@ fn records_opened_before_their_source_validate_once_it_is_open() {
     assert_eq!(history.environment("dev").unwrap().len(), 2);
     for digest in [&in_prod, &back_in_dev] {
         let record = history.record(digest).unwrap();
-        assert_eq!(record.entered, Timestamp::from_unix(T0), "{digest}");
+        assert_eq!(record.entered(), Timestamp::from_unix(T0), "{digest}");
     }
     assert_eq!(
         history.record(&back_in_dev).unwrap().source(),
-        Some(&in_prod)
+        Some(in_prod.clone())
     );
 
     // Deleting the record the waiting ones depend on still fails them.

@@ -664,7 +664,7 @@ fn decide(
                     })
                     .collect();
                 Decisions {
-                    head: e.head().map(|h| h.artifact.clone()),
+                    head: e.head().map(|h| h.artifact()),
                     admitted,
                     rollback: rollback_target(store, history, &p.policy, env, at)
                         .ok()
@@ -755,14 +755,14 @@ proptest! {
         let validation = validate(&original, &p.policy, &ENVIRONMENTS, &ValidationOptions::default());
         prop_assert!(validation.verified(), "{}", validation);
         let history = validation.history();
-        let records = history.environment(env).unwrap().records();
-        let target = records[which.index(records.len())].digest.clone();
+        let records = history.environment(env).unwrap();
+        let target = records.get(which.index(records.len())).unwrap().digest();
         let dependents: Vec<&str> = ENVIRONMENTS
             .iter()
             .copied()
             .filter(|f| {
-                history.environment(f).unwrap().records().iter().any(|r| {
-                    history.path(&r.digest).iter().any(|x| x.digest == target)
+                history.environment(f).unwrap().records().any(|r| {
+                    history.path(&r.digest()).iter().any(|x| x.digest() == target)
                 })
             })
             .collect();

@@ -92,7 +92,7 @@ fn head_of(store: &dyn Store, p: &Pipeline, env: &str) -> Option<Digest> {
         .history()
         .environment(env)
         .and_then(|e| e.head())
-        .map(|h| h.digest.clone())
+        .map(|h| h.digest())
 }
 
 /// The record `p` would write for a promotion, with the fields an insider
@@ -428,13 +428,13 @@ fn an_emergency_whose_reason_is_blank_is_refused() {
 
 fn truncate_newest(dir: &std::path::Path, store: &DirStore, p: &Pipeline, env: &str) {
     let v = check(store, p, env);
-    let records = v.history().environment(env).unwrap().records();
+    let records = v.history().environment(env).unwrap();
     let last = records.last().unwrap();
     let prev = records
         .len()
         .checked_sub(2)
-        .map(|i| records[i].digest.clone());
-    std::fs::remove_file(store.envelope_path(&last.digest)).unwrap();
+        .map(|i| records.get(i).unwrap().digest());
+    std::fs::remove_file(store.envelope_path(&last.digest())).unwrap();
     let link = dir
         .join("links")
         .join(env)

@@ -13,7 +13,9 @@ use crate::report::{Check, Report};
 use crate::time::Timestamp;
 
 use super::Store;
-use super::verified::{ValidationOptions, VerifiedHistory, VerifiedRecord, validate};
+use super::verified::{
+    EnvironmentHistory, ValidationOptions, VerifiedHistory, VerifiedRecord, validate,
+};
 
 /// What to decide: may `artifact` run in `environment` at `time`?
 ///
@@ -110,11 +112,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
     };
     let env = request.environment.as_str();
     let report = &mut decision.report;
-    let Some(records) = history
-        .environment(env)
-        .filter(|e| e.verified())
-        .map(|e| e.records())
-    else {
+    let Some(records) = history.environment(env).filter(|e| e.verified()) else {
         report.push(Check::fail(
             "history",
             format!("`{env}` has no verified history: its records do not validate"),
@@ -136,17 +134,16 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         ));
         return decision;
     };
-    decision.record = Some(found.digest.clone());
+    let found_digest = found.digest();
     report.push(Check::pass(
         "promoted",
         format!(
-            "promoted to `{env}` at {} by record {}",
+            "promoted to `{env}` at {} by record {found_digest}",
             found.time(),
-            found.digest
         ),
     ));
     let head = records.last();
-    let is_head = head.is_some_and(|h| h.digest == found.digest);
+    let is_head = head.is_some_and(|h| h.index() == found.index());
     let rolled_back = rolled_back_away(records, found);
     report.push(match (is_head, rolled_back, request.allow_history) {
         (true, _, _) => Check::pass("current", format!("the current head of `{env}`")),
@@ -155,7 +152,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
             format!(
                 "`{env}` was rolled back away from it at {} (record {})",
                 r.time(),
-                r.digest
+                r.digest()
             ),
         ),
         (false, None, true) => Check::pass(
@@ -170,7 +167,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
                 "not the current head of `{env}` (that is {})",
                 head.map_or_else(
                     || "no record".to_owned(),
-                    |h| format!("{}, record {}", h.artifact.shown(), h.digest)
+                    |h| format!("{}, record {}", h.artifact().shown(), h.digest())
                 )
             ),
         ),
@@ -202,7 +199,8 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
         ),
         None => Check::pass("incident", "no open incident names it"),
     });
-    let path = history.path(&found.digest);
+    let path = history.path(&found_digest);
+    decision.record = Some(found_digest);
     let entry = path.last().filter(|r| r.from().is_none());
     report.push(match entry {
         Some(_) => Check::pass(
@@ -228,7 +226,7 @@ pub fn admit(history: &VerifiedHistory, request: &AdmissionRequest) -> Admission
             "its source path does not lead back to a verified entry record",
         ),
     });
-    decision.path = path.iter().map(|r| r.digest.clone()).collect();
+    decision.path = path.iter().map(VerifiedRecord::digest).collect();
     decision.allowed = decision.report.verified();
     decision
 }
@@ -265,19 +263,18 @@ pub fn admit_from_store(
 
 /// The first rollback after `found` that left its artifact.
 fn rolled_back_away<'a>(
-    records: &'a [VerifiedRecord],
-    found: &VerifiedRecord,
-) -> Option<&'a VerifiedRecord> {
-    let after = records.get(found.index + 1..)?;
-    let mut running = &found.artifact;
-    for r in after {
-        let leaves = r.kind() == PromotionKind::Rollback
-            && running.matches(&found.artifact).is_ok()
-            && r.artifact.matches(&found.artifact).is_err();
-        if leaves {
+    records: &'a EnvironmentHistory,
+    found: VerifiedRecord<'_>,
+) -> Option<VerifiedRecord<'a>> {
+    let artifact = found.artifact();
+    // Whether the artifact running before each later record is `found`'s.
+    let mut running_found = true;
+    for r in records.records().skip(found.index().checked_add(1)?) {
+        let same = r.artifact_matches(&artifact);
+        if r.kind() == PromotionKind::Rollback && running_found && !same {
             return Some(r);
         }
-        running = &r.artifact;
+        running_found = same;
     }
     None
 }

@@ -408,7 +408,7 @@ fn locate(
                 .and_then(|e| e.verified().then_some(e))
             {
                 Some(e) => match history.latest_with_artifact(env, artifact) {
-                    Some(r) if e.head().is_some_and(|h| h.digest == r.digest) => Location::Current,
+                    Some(r) if e.head().is_some_and(|h| h == r) => Location::Current,
                     Some(_) => Location::Earlier,
                     None => Location::Never,
                 },

@@ -337,7 +337,7 @@ pub(super) fn promote_verified(
                 format!(
                     "{} is before the source record {} ({})",
                     gate.time,
-                    s.digest,
+                    s.digest(),
                     s.time()
                 ),
             )
@@ -362,7 +362,7 @@ pub(super) fn promote_verified(
             _ => {}
         }
         gated.author = s.author().map(str::to_owned);
-        gated.entered = Some(s.entered);
+        gated.entered = Some(s.entered());
     } else {
         // An entry promotion: its approvals come before it, after the build.
         gated.entered = None;
@@ -382,14 +382,14 @@ pub(super) fn promote_verified(
         policy.digest().clone(),
     );
     record.evidence = outcome.evidence;
-    record.previous = target_head.map(|h| h.digest.clone());
+    record.previous = target_head.map(|h| h.digest());
     record.author = gated.author.clone();
     record.reason = gate.reason.clone();
     record.commit_time = match source {
         Some(s) => s.commit_time(),
         None => request.commit_time,
     };
-    record.source = source.map(|s| s.digest.clone());
+    record.source = source.map(|s| s.digest());
     let statement = Statement::new(
         vec![ResourceDescriptor::new("artifact", gate.artifact.clone())],
         &record,
@@ -421,29 +421,24 @@ fn find_source<'h>(
     history: &'h VerifiedHistory,
     gate: &GateRequest,
     report: &mut Report,
-) -> Option<&'h VerifiedRecord> {
+) -> Option<VerifiedRecord<'h>> {
     let artifact = &gate.artifact;
     let from = gate.from.as_deref()?;
-    let records = history
-        .environment(from)
-        .map(EnvironmentHistory::records)
-        .unwrap_or(&[]);
+    let empty = EnvironmentHistory::default();
+    let records = history.environment(from).unwrap_or(&empty);
     let found = if gate.kind == PromotionKind::Rollback {
-        let target = known_good(
-            records,
-            |r| &r.artifact,
-            records.len(),
-            |a| history.incidents_about(from, a, gate.time).next().is_some(),
-        );
+        let target = known_good(records, records.len(), |a| {
+            history.incidents_about(from, a, gate.time).next().is_some()
+        });
         match target {
-            Some(t) if t.artifact.matches(artifact).is_ok() => Some(t),
+            Some(t) if t.artifact_matches(artifact) => history.record(&t.digest()),
             Some(t) => {
                 report.push(Check::fail(
                     "artifact-in-source",
                     format!(
                         "a rollback returns to the last known-good artifact of `{from}` ({}, record {}), not to this one",
-                        t.artifact.shown(),
-                        t.digest
+                        t.artifact().shown(),
+                        t.digest()
                     ),
                 ));
                 return None;
@@ -451,15 +446,16 @@ fn find_source<'h>(
             None => None,
         }
     } else {
-        records
-            .iter()
+        let found = records
+            .records()
             .rev()
-            .find(|r| r.artifact.matches(artifact).is_ok())
+            .find(|r| r.artifact_matches(artifact));
+        found.and_then(|r| history.record(&r.digest()))
     };
     report.push(match found {
         Some(e) => Check::pass(
             "artifact-in-source",
-            format!("the same digest entered `{from}` with record {}", e.digest),
+            format!("the same digest entered `{from}` with record {}", e.digest()),
         ),
         None if gate.kind == PromotionKind::Rollback => Check::fail(
             "artifact-in-source",
@@ -534,18 +530,12 @@ pub fn rollback_target(
         .environment(environment)
         .filter(|e| e.verified())
         .ok_or_else(|| refuse(format!("`{environment}` has no verified history")))?;
-    let records = env.records();
-    let target = known_good(
-        records,
-        |r| &r.artifact,
-        records.len(),
-        |a| {
-            history
-                .incidents_about(environment, a, time)
-                .next()
-                .is_some()
-        },
-    )
+    let target = known_good(env, env.len(), |a| {
+        history
+            .incidents_about(environment, a, time)
+            .next()
+            .is_some()
+    })
     .ok_or_else(|| {
         refuse(format!(
             "`{environment}` has no earlier artifact without an incident to return to"
@@ -556,20 +546,15 @@ pub fn rollback_target(
         let bytes = get_checked(store, &ev.digest)?;
         evidence.push(EvidenceEnvelope::from_bytes(&bytes)?);
     }
-    let mut gate = GateRequest::new(
-        target.artifact.clone(),
-        Some(environment),
-        environment,
-        time,
-    );
+    let mut gate = GateRequest::new(target.artifact(), Some(environment), environment, time);
     gate.kind = PromotionKind::Rollback;
     gate.author = target.author().map(str::to_owned);
-    gate.entered = target.source().map(|_| target.entered);
+    gate.entered = target.source().map(|_| target.entered());
     let outcome = evaluate_gate(policy, &gate, &evidence);
     if outcome.report.verified() {
         return Ok(RollbackTarget {
-            record: target.digest.clone(),
-            artifact: target.artifact.clone(),
+            record: target.digest(),
+            artifact: target.artifact(),
             report: outcome.report,
         });
     }
@@ -580,7 +565,7 @@ pub fn rollback_target(
         .unwrap_or_default();
     Err(refuse(format!(
         "the last known-good artifact of `{environment}` (record {}) no longer passes its gate: {why}",
-        target.digest
+        target.digest()
     )))
 }
 

@@ -77,7 +77,7 @@ impl Checkpoint {
         Some(Self::new(
             environment,
             env.len() as u64,
-            env.records().last().map(|r| r.digest.clone()),
+            env.last().map(|r| r.digest()),
         ))
     }
 
@@ -97,11 +97,7 @@ impl Checkpoint {
     /// of the store) or holds another record there (rewritten).
     pub fn check(&self, history: &VerifiedHistory) -> Check {
         let env = &self.environment;
-        let Some(records) = history
-            .environment(env)
-            .filter(|e| e.verified())
-            .map(|e| e.records())
-        else {
+        let Some(records) = history.environment(env).filter(|e| e.verified()) else {
             return Check::fail(
                 "checkpoint",
                 format!("`{env}` has no verified history to compare with its checkpoint"),
@@ -124,13 +120,14 @@ impl Checkpoint {
             .ok()
             .and_then(|n| n.checked_sub(1))
             .and_then(|i| records.get(i))
-            .map(|r| &r.digest);
-        if at != self.head.as_ref() {
+            .map(|r| r.digest());
+        if at.as_ref() != self.head.as_ref() {
             return Check::fail(
                 "checkpoint",
                 format!(
                     "`{env}` holds {} at position {}, where a checkpoint showed {}: its history was rewritten",
-                    at.map_or("nothing".to_owned(), ToString::to_string),
+                    at.as_ref()
+                        .map_or("nothing".to_owned(), ToString::to_string),
                     self.length,
                     self.head
                         .as_ref()

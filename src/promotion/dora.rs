@@ -85,17 +85,14 @@ pub fn dora(
     end: Timestamp,
     targets: &DoraTargets,
 ) -> Option<DoraMetrics> {
-    let entries = history
-        .environment(environment)
-        .filter(|e| e.verified())?
-        .records();
+    let entries = history.environment(environment).filter(|e| e.verified())?;
     let found: Vec<_> = history.incidents(environment).collect();
     let in_window = |t: &Timestamp| *t >= start && *t < end;
 
     let mut deployments = 0usize;
     let mut failed = 0usize;
     let mut lead_times = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
+    for (i, entry) in entries.records().enumerate() {
         if entry.kind() == PromotionKind::Rollback || !in_window(&entry.time()) {
             continue;
         }
@@ -105,7 +102,7 @@ pub fn dora(
         }
         let until = entries.get(i + 1).map(|n| n.time());
         let caused_incident = found.iter().any(|inc| {
-            inc.artifact.matches(&entry.artifact).is_ok()
+            entry.artifact_matches(&inc.artifact)
                 && inc.incident.opened >= entry.time()
                 && until.is_none_or(|u| inc.incident.opened < u)
         });

@@ -14,8 +14,8 @@ use crate::report::{Check, CheckSubject, Report};
 use super::Store;
 use super::chain::{PROMOTER_ROLE, Promoted, PromotionError, PromotionRequest};
 use super::verified::{
-    ValidationOptions, VerifiedHistory, VerifiedRecord, check_gate, check_incident, check_order,
-    open_record, source_status, summary, validate,
+    ValidationOptions, VerifiedHistory, check_gate, check_incident, check_order, open_record,
+    source_status, summary, validate,
 };
 use crate::digest::Digest;
 use crate::keys::Signer;
@@ -156,18 +156,17 @@ impl VerifiedHistory {
         let Some(env) = self.environment(environment) else {
             return Extended::Done;
         };
-        let records = env.records();
-        let head = records.last().cloned();
+        let head = env.last().map(|h| h.digest());
         // The verified head must still be linked where it was: after the
         // record before it (its `previous`, which validation checked).
-        let before_head = records
+        let before_head = env
             .len()
             .checked_sub(2)
-            .and_then(|i| records.get(i))
-            .map(|r| r.digest.clone());
+            .and_then(|i| env.get(i))
+            .map(|r| r.digest());
         if let Some(h) = &head {
             match store.successor(environment, before_head.as_ref()) {
-                Ok(Some(d)) if d == h.digest => {}
+                Ok(Some(d)) if d == *h => {}
                 found => {
                     let now = match found {
                         Ok(Some(d)) => d.to_string(),
@@ -177,8 +176,7 @@ impl VerifiedHistory {
                     report.push(Check::fail(
                         "head",
                         format!(
-                            "`{environment}`: the verified head {} is no longer linked where it was (the store links {now}): the history was rewritten or rolled back",
-                            h.digest
+                            "`{environment}`: the verified head {h} is no longer linked where it was (the store links {now}): the history was rewritten or rolled back"
                         ),
                     ));
                     self.fail(environment);
@@ -191,9 +189,10 @@ impl VerifiedHistory {
         loop {
             let last = self
                 .environment(environment)
-                .and_then(|e| e.records().last());
+                .and_then(|e| e.last())
+                .map(|l| (l.digest(), l.time()));
             let index = self.environment(environment).map_or(0, |e| e.len());
-            let next = match store.successor(environment, last.map(|l| &l.digest)) {
+            let next = match store.successor(environment, last.as_ref().map(|l| &l.0)) {
                 Ok(Some(d)) => d,
                 Ok(None) => return Extended::Done,
                 Err(e) => {
@@ -202,7 +201,7 @@ impl VerifiedHistory {
                     return Extended::Done;
                 }
             };
-            let previous = last.map(|l| (&l.digest, l.time()));
+            let previous = last.as_ref().map(|(d, t)| (d, *t));
             let opened = open_record(store, promoters, &next).and_then(|(artifact, record)| {
                 check_order(&record, environment, previous, policy, options)
                     .map(|()| (artifact, record))
@@ -222,41 +221,58 @@ impl VerifiedHistory {
             if record.source.is_some() && source.is_none() && !last_pass {
                 return Extended::Waiting(added);
             }
-            let entered = source.map_or(record.time, |s| s.entered);
+            let entered = source.map_or(record.time, |s| s.entered());
             let evidence: Vec<Digest> = record.evidence.iter().map(|e| e.digest.clone()).collect();
-            let mut candidate =
-                VerifiedRecord::new(next.clone(), artifact, *record, index, &mut self.names);
-            candidate.entered = entered;
+            // The candidate joins its environment's rows (so that checks
+            // read it as they read every record), and is indexed only once
+            // it passed; a failed one is dropped again.
+            let Some(env) = self.environments.get_mut(environment) else {
+                return Extended::Done;
+            };
+            if !env.push(&next, artifact, *record) {
+                report.push(Check::fail(format!("record[{index}]"), "too many records"));
+                self.fail(environment);
+                return Extended::Done;
+            }
+            env.set_entered(index, entered);
             let mut settled = Vec::new();
-            let outcome = check_gate(store, policy, &candidate, &evidence, &mut settled);
-            let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
-            let get = |d: &Digest| self.record(d).map(|r| (r.environment(), r));
-            let earlier: &[VerifiedRecord] = self
-                .environment(environment)
-                .map(|e| e.records())
-                .unwrap_or(&[]);
-            let checked = source_status(
-                &candidate,
-                environment,
-                &status_of,
-                &get,
-                earlier,
-                &self.incidents,
-            )
-            .and(outcome)
-            .map(|()| summary(&candidate));
+            let checked = match self.environment(environment) {
+                Some(env) => match env.get(index) {
+                    Some(candidate) => {
+                        let outcome = check_gate(store, policy, candidate, &evidence, &mut settled);
+                        let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
+                        let get = |d: &Digest| self.record(d).map(|r| (r.environment(), r));
+                        source_status(
+                            candidate,
+                            environment,
+                            &status_of,
+                            &get,
+                            env,
+                            &self.incidents,
+                        )
+                        .and(outcome)
+                        .map(|()| summary(&candidate))
+                    }
+                    None => Err("its record was not kept".to_owned()),
+                },
+                None => Err("its environment was not kept".to_owned()),
+            };
             match checked {
                 Ok(summary) => {
-                    report.push(Check::pass(format!("record[{index}]"), summary).about(
-                        CheckSubject::record(environment, index, Some(&candidate.digest)),
-                    ));
-                    self.push(environment, candidate);
+                    report.push(
+                        Check::pass(format!("record[{index}]"), summary)
+                            .about(CheckSubject::record(environment, index, Some(&next))),
+                    );
+                    self.index_record(environment, index);
                     self.scanned.insert(&next);
                     // Evidence a refresh's store scan would only skip.
                     self.scanned.extend(&settled);
                     added += 1;
                 }
                 Err(reason) => {
+                    if let Some(env) = self.environments.get_mut(environment) {
+                        env.truncate(index);
+                    }
                     report.push(Check::fail(
                         format!("record[{index}]"),
                         format!("{next}: {reason}"),
@@ -339,17 +355,14 @@ pub fn promote_with(
         .source
         .as_ref()
         .and_then(|s| history.record(s));
-    let entered = source.map_or(promoted.predicate.time, |s| s.entered);
-    let index = history.environment(&gate.to).map_or(0, |e| e.len());
-    let mut record = VerifiedRecord::new(
-        promoted.record.clone(),
+    let entered = source.map_or(promoted.predicate.time, |s| s.entered());
+    history.push(
+        &gate.to,
+        &promoted.record,
         promoted.artifact.clone(),
         promoted.predicate.clone(),
-        index,
-        &mut history.names,
+        entered,
     );
-    record.entered = entered;
-    history.push(&gate.to, record);
     history.scanned.insert(&promoted.record);
     Ok(promoted)
 }

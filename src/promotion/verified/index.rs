@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::digest::{Digest, DigestSet, is_strong_algorithm};
 
 use super::seen::fingerprint;
+use super::table::SortedTable;
 
 /// Where a record is: its environment (by id in the index's table of
 /// names) and its position in that environment's chain.
@@ -31,10 +32,10 @@ pub(super) struct Position {
 pub(super) struct RecordIndex {
     /// Environment names by id.
     environments: Vec<Arc<str>>,
-    by_digest: HashMap<u128, Position>,
+    by_digest: SortedTable<u128, Position>,
     /// The first record under each artifact key, and (nearly always
     /// empty) the later ones: eight bytes a record, not a vector each.
-    by_artifact: HashMap<u64, Position>,
+    by_artifact: SortedTable<u64, Position>,
     more_by_artifact: HashMap<u64, Vec<Position>>,
     artifact_keys: RandomState,
 }
@@ -57,18 +58,11 @@ impl RecordIndex {
         })
     }
 
-    /// Room for `additional` more records by digest.
-    pub(super) fn reserve(&mut self, additional: usize) {
-        self.by_digest.reserve(additional);
-    }
-
     /// Indexes the record at `at` of `environment` by its envelope digest
     /// (the first record indexed under a digest keeps it).
     pub(super) fn insert_digest(&mut self, digest: &Digest, environment: &Arc<str>, at: usize) {
         if let Some(position) = self.position(environment, at) {
-            self.by_digest
-                .entry(fingerprint(digest))
-                .or_insert(position);
+            self.by_digest.insert(fingerprint(digest), position);
         }
     }
 
@@ -87,7 +81,7 @@ impl RecordIndex {
             if is_strong_algorithm(algorithm) {
                 let key = self.artifact_key(environment, algorithm, hex);
                 if let Some(first) = self.by_artifact.get(&key) {
-                    if *first != position {
+                    if first != position {
                         self.more_by_artifact.entry(key).or_default().push(position);
                     }
                 } else {
@@ -101,15 +95,10 @@ impl RecordIndex {
         self.artifact_keys.hash_one((environment, algorithm, hex))
     }
 
-    /// Room for `additional` more records by artifact.
-    pub(super) fn reserve_artifacts(&mut self, additional: usize) {
-        self.by_artifact.reserve(additional);
-    }
-
     /// Where the record with envelope digest `digest` may be.
     pub(super) fn find_digest(&self, digest: &Digest) -> Option<(&Arc<str>, usize)> {
         let p = self.by_digest.get(&fingerprint(digest))?;
-        self.resolve(*p)
+        self.resolve(p)
     }
 
     /// Where records of `environment` with artifact digest `algorithm:hex`
@@ -125,9 +114,9 @@ impl RecordIndex {
         let more = self.more_by_artifact.get(&key).map(Vec::as_slice);
         first
             .into_iter()
-            .chain(more.unwrap_or(&[]))
+            .chain(more.unwrap_or(&[]).iter().copied())
             .filter_map(move |p| {
-                let (env, at) = self.resolve(*p)?;
+                let (env, at) = self.resolve(p)?;
                 (&**env == environment).then_some(at)
             })
     }
@@ -142,14 +131,13 @@ impl RecordIndex {
     /// Keeps only the digest entries for which `keep(environment, at)`.
     pub(super) fn retain_digests(&mut self, keep: impl Fn(&str, usize) -> bool) {
         let environments = &self.environments;
-        self.by_digest.retain(|_, p| {
+        self.by_digest.retain(|p| {
             let env = usize::try_from(p.environment)
                 .ok()
                 .and_then(|i| environments.get(i));
             let at = usize::try_from(p.at).ok();
             matches!((env, at), (Some(env), Some(at)) if keep(env, at))
         });
-        self.by_digest.shrink_to_fit();
     }
 }
 

@@ -26,14 +26,17 @@
 //! every linked record is accepted, its head hint agrees and no promotion
 //! record into it lies outside its chain.
 
+mod environment;
 mod index;
 mod open;
 mod records;
 mod scan;
 mod seen;
 mod sources;
+mod table;
 mod validate;
 
+pub use environment::{EnvironmentHistory, VerifiedRecord};
 use index::RecordIndex;
 pub(super) use records::{check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
@@ -49,7 +52,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet};
-use crate::predicate::promotion::{PromotionKind, PromotionRecord};
+use crate::predicate::promotion::PromotionRecord;
 use crate::report::{Check, CheckSubject, Report};
 use crate::time::Timestamp;
 
@@ -109,126 +112,7 @@ impl Default for ValidationOptions {
     }
 }
 
-/// A promotion record that validation accepted: the facts decisions read
-/// (kept compact: a verified history of a million records holds these,
-/// not the records with their evidence lists), and
-/// [`open`](Self::open) for the whole record.
-///
-/// ```
-/// use custodia::promotion::{MemoryStore, ValidationOptions, validate};
-/// use custodia::policy::Policy;
-/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
-/// let policy = Policy::from_json(policy_json)?.activate()?;
-/// let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
-/// for record in validation.history().environment("dev").unwrap().records() {
-///     println!("{} at {} ({:?})", record.digest, record.time(), record.kind());
-/// }
-/// # Ok::<(), custodia::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct VerifiedRecord {
-    /// The record's envelope digest.
-    pub digest: Digest,
-    /// The artifact it promoted.
-    pub artifact: DigestSet,
-    /// Its position in its environment's chain (0: the first).
-    pub index: usize,
-    /// When the artifact entered its first environment (the time of the
-    /// entry record at the end of its source path).
-    pub entered: Timestamp,
-    environment: Arc<str>,
-    from: Option<Arc<str>>,
-    kind: PromotionKind,
-    time: Timestamp,
-    source: Option<Digest>,
-    author: Option<Arc<str>>,
-    commit_time: Option<Timestamp>,
-    reason: Option<Box<str>>,
-}
-
-impl VerifiedRecord {
-    /// What validation keeps of `record` (names shared through `names`).
-    pub(super) fn new(
-        digest: Digest,
-        artifact: DigestSet,
-        record: PromotionRecord,
-        index: usize,
-        names: &mut Names,
-    ) -> Self {
-        Self {
-            digest,
-            artifact,
-            index,
-            entered: record.time,
-            environment: names.intern(&record.environment),
-            from: record.from.as_deref().map(|f| names.intern(f)),
-            kind: record.kind,
-            time: record.time,
-            source: record.source,
-            author: record.author.as_deref().map(|a| names.intern(a)),
-            commit_time: record.commit_time,
-            reason: record.reason.map(String::into_boxed_str),
-        }
-    }
-
-    /// The environment the artifact entered.
-    pub fn environment(&self) -> &str {
-        &self.environment
-    }
-
-    /// The environment it came from (`None` for an entry promotion).
-    pub fn from(&self) -> Option<&str> {
-        self.from.as_deref()
-    }
-
-    /// Promotion, rollback or emergency.
-    pub fn kind(&self) -> PromotionKind {
-        self.kind
-    }
-
-    /// When it happened.
-    pub fn time(&self) -> Timestamp {
-        self.time
-    }
-
-    /// The verified record it came from: in `from` for a promotion, in
-    /// this environment for a rollback.
-    pub fn source(&self) -> Option<&Digest> {
-        self.source.as_ref()
-    }
-
-    /// The change's author.
-    pub fn author(&self) -> Option<&str> {
-        self.author.as_deref()
-    }
-
-    /// When the change was committed.
-    pub fn commit_time(&self) -> Option<Timestamp> {
-        self.commit_time
-    }
-
-    /// Why (emergencies and rollbacks).
-    pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-
-    /// The whole record (its evidence list, policy and links), read back
-    /// from `store` and checked against [`digest`](Self::digest): the
-    /// bytes validation verified, or an error (a store that lost or
-    /// changed them).
-    pub fn open(&self, store: &dyn super::Store) -> Result<PromotionRecord, crate::Error> {
-        super::chain::read_record(store, &self.digest).map(|(_, _, record)| record)
-    }
-
-    /// One line about the record, as an audit lists it: envelope digest,
-    /// artifact, where it came from, where to, when, and its kind.
-    pub fn summary(&self) -> String {
-        summary(self)
-    }
-}
-
-/// Names shared by many records (environments, authors): one allocation
+/// Names shared by many index entries (environments): one allocation
 /// each, however many records name them.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Names(HashSet<Arc<str>>);
@@ -244,47 +128,6 @@ impl Names {
                 n
             }
         }
-    }
-}
-
-/// One environment's verified chain.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EnvironmentHistory {
-    pub(super) records: Vec<VerifiedRecord>,
-    pub(super) complete: bool,
-}
-
-impl EnvironmentHistory {
-    /// The accepted records, oldest first. When the environment did not
-    /// validate ([`verified`](Self::verified) is false) these are the
-    /// records before the first rejected one: still signed and linked, but
-    /// not the whole history.
-    pub fn records(&self) -> &[VerifiedRecord] {
-        &self.records
-    }
-
-    /// Whether the whole environment validated.
-    pub fn verified(&self) -> bool {
-        self.complete
-    }
-
-    /// The current record, if the environment validated and has one.
-    pub fn head(&self) -> Option<&VerifiedRecord> {
-        if self.complete {
-            self.records.last()
-        } else {
-            None
-        }
-    }
-
-    /// Number of accepted records.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Whether no record was accepted.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
     }
 }
 
@@ -309,7 +152,7 @@ pub struct VerifiedHistory {
     pub(super) policy: Option<Digest>,
     pub(super) environments: BTreeMap<String, EnvironmentHistory>,
     pub(super) incidents: Vec<IncidentEntry>,
-    /// Environment names and authors, shared by records and indexes.
+    /// Environment names, shared by the indexes.
     pub(super) names: Names,
     /// Records by envelope digest and by artifact.
     index: RecordIndex,
@@ -325,37 +168,48 @@ impl VerifiedHistory {
         self.names.intern(environment)
     }
 
-    /// Appends an accepted record to its environment, with its indexes.
-    pub(super) fn push(&mut self, environment: &str, record: VerifiedRecord) {
-        let name = self.name(environment);
-        let at = self
+    /// Appends an accepted record to its environment, with its indexes
+    /// (nothing past 2^32 - 1 records of an environment).
+    pub(in crate::promotion) fn push(
+        &mut self,
+        environment: &str,
+        digest: &Digest,
+        artifact: DigestSet,
+        record: PromotionRecord,
+        entered: Timestamp,
+    ) {
+        let env = self
             .environments
-            .get(environment)
-            .map_or(0, |e| e.records.len());
-        self.index.insert_digest(&record.digest, &name, at);
-        self.index.insert_artifact(&record.artifact, &name, at);
-        self.environments
             .entry(environment.to_owned())
-            .or_default()
-            .records
-            .push(record);
+            .or_insert_with(|| EnvironmentHistory::named(environment));
+        let at = env.len();
+        if env.push(digest, artifact, record) {
+            env.set_entered(at, entered);
+            self.index_record(environment, at);
+        }
+    }
+
+    /// Indexes the record at `at` of `environment` (pushed to its
+    /// environment, not indexed yet) by digest and by artifact.
+    pub(in crate::promotion) fn index_record(&mut self, environment: &str, at: usize) {
+        let name = self.name(environment);
+        let Some(r) = self.environments.get(environment).and_then(|e| e.get(at)) else {
+            return;
+        };
+        self.index.insert_digest(&r.digest(), &name, at);
+        self.index.insert_artifact(&r.artifact(), &name, at);
     }
 
     /// Sets `environment`'s accepted records, already indexed by digest
     /// (validation indexes every candidate by digest before it knows which
     /// are accepted, then [`prune`](Self::prune)s), and indexes them by
     /// artifact.
-    pub(super) fn adopt(&mut self, environment: &str, mut records: Vec<VerifiedRecord>) {
-        records.shrink_to_fit();
+    pub(super) fn adopt(&mut self, environment: &str, records: EnvironmentHistory) {
         let name = self.name(environment);
-        self.index.reserve_artifacts(records.len());
-        for (at, record) in records.iter().enumerate() {
-            self.index.insert_artifact(&record.artifact, &name, at);
+        for r in records.records() {
+            self.index.insert_artifact(&r.artifact(), &name, r.index());
         }
-        self.environments
-            .entry(environment.to_owned())
-            .or_default()
-            .records = records;
+        self.environments.insert(environment.to_owned(), records);
     }
 
     /// Drops from the digest index every entry that is not an accepted
@@ -363,7 +217,7 @@ impl VerifiedHistory {
     pub(super) fn prune(&mut self) {
         let environments = &self.environments;
         self.index
-            .retain_digests(|env, at| environments.get(env).is_some_and(|e| at < e.records.len()));
+            .retain_digests(|env, at| environments.get(env).is_some_and(|e| at < e.len()));
     }
 
     /// The newest verified record of `environment` about `artifact`.
@@ -371,13 +225,13 @@ impl VerifiedHistory {
         &self,
         environment: &str,
         artifact: &DigestSet,
-    ) -> Option<&VerifiedRecord> {
-        let records = &self.environments.get(environment)?.records;
-        let mut best: Option<&VerifiedRecord> = None;
+    ) -> Option<VerifiedRecord<'_>> {
+        let records = self.environments.get(environment)?;
+        let mut best: Option<VerifiedRecord<'_>> = None;
         for (algorithm, hex) in artifact.iter() {
             for i in self.index.find_artifact(environment, algorithm, hex) {
                 let Some(r) = records.get(i) else { continue };
-                if r.artifact.matches(artifact).is_ok() && best.is_none_or(|b| b.index < r.index) {
+                if r.artifact_matches(artifact) && best.is_none_or(|b| b.index() < r.index()) {
                     best = Some(r);
                 }
             }
@@ -401,10 +255,10 @@ impl VerifiedHistory {
     }
 
     /// An accepted record by its envelope digest.
-    pub fn record(&self, digest: &Digest) -> Option<&VerifiedRecord> {
+    pub fn record(&self, digest: &Digest) -> Option<VerifiedRecord<'_>> {
         let (env, index) = self.index.find_digest(digest)?;
-        let record = self.environments.get(&**env)?.records.get(index)?;
-        (record.digest == *digest).then_some(record)
+        let record = self.environments.get(&**env)?.get(index)?;
+        record.has_digest(digest).then_some(record)
     }
 
     /// Every verified incident, oldest first.
@@ -425,16 +279,16 @@ impl VerifiedHistory {
     /// The source path of a record: the record, the one it came from, and
     /// so on back to the record that brought the artifact in from its
     /// build (rollbacks followed to the promotion they returned to).
-    pub fn path(&self, digest: &Digest) -> Vec<&VerifiedRecord> {
+    pub fn path(&self, digest: &Digest) -> Vec<VerifiedRecord<'_>> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         let mut current = self.record(digest);
         while let Some(record) = current {
-            if !seen.insert(&record.digest) {
+            if !seen.insert((record.environment(), record.index())) {
                 break;
             }
             out.push(record);
-            current = record.source().and_then(|s| self.record(s));
+            current = record.source().and_then(|s| self.record(&s));
         }
         out
     }
@@ -493,18 +347,15 @@ impl Validation {
     /// ```
     pub fn itemized_report(&self, environment: &str) -> Option<Report> {
         let report = self.report(environment)?;
-        let records = self
-            .history
-            .environment(environment)
-            .map(EnvironmentHistory::records)
-            .unwrap_or(&[]);
+        let records = self.history.environment(environment);
         let mut out = Report::new();
         for check in report.checks() {
             if check.passed && check.name == RECORDS_CHECK {
-                for r in records {
+                for r in records.into_iter().flat_map(EnvironmentHistory::records) {
                     out.push(
-                        Check::pass(format!("record[{}]", r.index), r.summary())
-                            .about(CheckSubject::record(environment, r.index, Some(&r.digest))),
+                        Check::pass(format!("record[{}]", r.index()), r.summary()).about(
+                            CheckSubject::record(environment, r.index(), Some(&r.digest())),
+                        ),
                     );
                 }
             } else {

@@ -15,7 +15,7 @@ use super::index::RecordIndex;
 use super::records::{Links, check_gate, check_order, follow_links, map_records, open_record};
 use super::scan::Known;
 use super::sources::find_candidate;
-use super::{ValidationOptions, VerifiedHistory, VerifiedRecord};
+use super::{EnvironmentHistory, ValidationOptions, VerifiedHistory, VerifiedRecord};
 
 /// How many records are opened (read, verified, parsed) at once before
 /// they are checked in order and kept compact: enough to keep two cores
@@ -34,7 +34,7 @@ pub(super) struct Opened {
     pub(super) links: BTreeMap<String, Links>,
     /// Each environment's records that passed their own checks (in chain
     /// order, compact).
-    pub(super) candidates: BTreeMap<String, Vec<VerifiedRecord>>,
+    pub(super) candidates: BTreeMap<String, EnvironmentHistory>,
     /// Their gates' outcomes, by position.
     pub(super) outcomes: BTreeMap<String, Vec<Result<(), String>>>,
     /// Where each environment's chain stopped before the source checks:
@@ -67,7 +67,7 @@ pub(super) fn open_environments(
     let mut links: BTreeMap<String, Links> = BTreeMap::new();
     // Each environment's records that passed their own checks (in chain
     // order, compact), and their gates' outcomes.
-    let mut candidates: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
+    let mut candidates: BTreeMap<String, EnvironmentHistory> = BTreeMap::new();
     let mut outcomes: BTreeMap<String, Vec<Result<(), String>>> = BTreeMap::new();
     // Records whose source was not opened yet when they were (a source
     // outside the policy's edges, a loop), with their evidence lists:
@@ -82,8 +82,8 @@ pub(super) fn open_environments(
         }
         let name = history.name(&environment);
         let found = follow_links(store, &environment);
-        history.index.reserve(found.chain.len());
-        let mut accepted: Vec<VerifiedRecord> = Vec::with_capacity(found.chain.len());
+        let mut accepted = EnvironmentHistory::named(&environment);
+        accepted.reserve(found.chain.len());
         let mut gated: Vec<Result<(), String>> = Vec::with_capacity(found.chain.len());
         // Opened a batch at a time (in parallel with feature `rayon`): only
         // a batch of whole records, and of evidence lists, is alive at once.
@@ -103,8 +103,9 @@ pub(super) fn open_environments(
                 if stopped.contains_key(&environment) {
                     continue;
                 }
+                let last = accepted.last().map(|c| (c.digest(), c.time()));
                 let checked = opened.and_then(|(artifact, record)| {
-                    let previous = accepted.last().map(|c| (&c.digest, c.time()));
+                    let previous = last.as_ref().map(|(d, t)| (d, *t));
                     check_order(&record, &environment, previous, policy, options)
                         .map(|()| (artifact, record))
                 });
@@ -128,22 +129,24 @@ pub(super) fn open_environments(
                 }
                 let evidence: Box<[Digest]> =
                     record.evidence.iter().map(|e| e.digest.clone()).collect();
-                let mut record = VerifiedRecord::new(
-                    digest.clone(),
-                    artifact,
-                    *record,
-                    index,
-                    &mut history.names,
-                );
+                if !accepted.push(digest, artifact, *record) {
+                    stopped.insert(
+                        environment.clone(),
+                        (index, Some(digest.clone()), "too many records".to_owned()),
+                    );
+                    continue;
+                }
                 history.index.insert_digest(digest, &name, index);
-                match entered_if_known(&record, &history.index, &candidates, &accepted, &deferred) {
+                let entered = accepted.last().and_then(|record| {
+                    entered_if_known(record, &history.index, &candidates, &accepted, &deferred)
+                });
+                match entered {
                     Some(time) => {
-                        record.entered = time;
+                        accepted.set_entered(index, time);
                         ready.push((index, evidence));
                     }
                     None => deferred.push(&environment, index, digest, evidence),
                 }
-                accepted.push(record);
                 gated.push(Err("its gate was not evaluated".to_owned()));
             }
             // The batch's gates, each record on its own.
@@ -192,9 +195,8 @@ pub(super) fn open_environments(
         .collect();
     for (env, at) in positions {
         let time = entered_by_walk(&env, at, &history.index, &candidates, &deferred);
-        if let (Some(time), Some(c)) = (time, candidates.get_mut(&env).and_then(|l| l.get_mut(at)))
-        {
-            c.entered = time;
+        if let (Some(time), Some(c)) = (time, candidates.get_mut(&env)) {
+            c.set_entered(at, time);
         }
         deferred.settle(&env, at, &candidates);
     }
@@ -257,7 +259,7 @@ fn sources_first(policy: &ActivePolicy, asked: &[&str]) -> Vec<String> {
 /// own environment).
 fn records_scope(
     asked: &[&str],
-    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    candidates: &BTreeMap<String, EnvironmentHistory>,
 ) -> BTreeSet<String> {
     let mut scope: BTreeSet<String> = BTreeSet::new();
     let mut queue: Vec<&str> = asked.to_vec();
@@ -265,7 +267,11 @@ fn records_scope(
         if !scope.insert(env.to_owned()) {
             continue;
         }
-        for c in candidates.get(env).map(Vec::as_slice).unwrap_or(&[]) {
+        for c in candidates
+            .get(env)
+            .into_iter()
+            .flat_map(EnvironmentHistory::records)
+        {
             if let Some(from) = c.from() {
                 if c.kind() != PromotionKind::Rollback && !scope.contains(from) {
                     queue.push(from);
@@ -296,10 +302,10 @@ impl Deferred {
         &mut self,
         environment: &str,
         at: usize,
-        candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+        candidates: &BTreeMap<String, EnvironmentHistory>,
     ) {
         if let Some(c) = candidates.get(environment).and_then(|l| l.get(at)) {
-            self.pending.remove(&c.digest);
+            self.pending.remove(&c.digest());
         }
     }
 }
@@ -308,22 +314,22 @@ impl Deferred {
 /// time for an entry promotion, else its source's (`accepted` are the
 /// records of its own environment before it).
 fn entered_if_known(
-    record: &VerifiedRecord,
+    record: VerifiedRecord<'_>,
     index: &RecordIndex,
-    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
-    accepted: &[VerifiedRecord],
+    candidates: &BTreeMap<String, EnvironmentHistory>,
+    accepted: &EnvironmentHistory,
     deferred: &Deferred,
 ) -> Option<Timestamp> {
     let Some(source) = record.source() else {
         return Some(record.time());
     };
-    let (env, at) = index.find_digest(source)?;
+    let (env, at) = index.find_digest(&source)?;
     let found = if **env == *record.environment() {
         accepted.get(at)
     } else {
         candidates.get(&**env).and_then(|l| l.get(at))
     }?;
-    (found.digest == *source && !deferred.pending.contains(source)).then_some(found.entered)
+    (found.has_digest(&source) && !deferred.pending.contains(&source)).then_some(found.entered())
 }
 
 /// A deferred record's entry time, following source pointers (their
@@ -334,7 +340,7 @@ fn entered_by_walk(
     environment: &str,
     at: usize,
     index: &RecordIndex,
-    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    candidates: &BTreeMap<String, EnvironmentHistory>,
     deferred: &Deferred,
 ) -> Option<Timestamp> {
     let start = candidates.get(environment)?.get(at)?;
@@ -342,11 +348,11 @@ fn entered_by_walk(
     let mut current = start;
     let mut time = start.time();
     while let Some(source) = current.source() {
-        let Some((_, next)) = find_candidate(index, candidates, source) else {
+        let Some((_, next)) = find_candidate(index, candidates, &source) else {
             break;
         };
-        if !deferred.pending.contains(source) {
-            return Some(next.entered);
+        if !deferred.pending.contains(&source) {
+            return Some(next.entered());
         }
         if !seen.insert(source) {
             break;
@@ -376,7 +382,7 @@ fn keep_gate(
 fn gate_one(
     store: &dyn Store,
     policy: &ActivePolicy,
-    record: Option<&VerifiedRecord>,
+    record: Option<VerifiedRecord<'_>>,
     evidence: &[Digest],
 ) -> (Result<(), String>, Vec<Digest>) {
     let mut settled = Vec::new();

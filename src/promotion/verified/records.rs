@@ -196,7 +196,7 @@ pub(in crate::promotion) fn parse_evidence(
 pub(in crate::promotion) fn check_gate(
     store: &dyn Store,
     policy: &ActivePolicy,
-    record: &VerifiedRecord,
+    record: VerifiedRecord<'_>,
     recorded: &[Digest],
     settled: &mut Vec<Digest>,
 ) -> Result<(), String> {
@@ -207,7 +207,7 @@ pub(in crate::promotion) fn check_gate(
             .push(parse_evidence(digest, &bytes).map_err(|e| format!("evidence {digest}: {e}"))?);
     }
     let mut gate = GateRequest::new(
-        record.artifact.clone(),
+        record.artifact(),
         record.from(),
         record.environment(),
         record.time(),
@@ -217,7 +217,7 @@ pub(in crate::promotion) fn check_gate(
     gate.reason = record.reason().map(str::to_owned);
     // Approvals of an entry promotion come before it; later ones must not
     // predate the artifact's entry.
-    gate.entered = record.source().map(|_| record.entered);
+    gate.entered = record.source().map(|_| record.entered());
     let outcome = evaluate_gate(policy, &gate, &evidence);
     for used in &outcome.evidence {
         let t = used.predicate_type.as_str();
@@ -240,11 +240,11 @@ pub(in crate::promotion) fn check_gate(
 }
 
 /// One line about a record: its envelope, artifact, route, time and kind.
-pub(in crate::promotion) fn summary(record: &VerifiedRecord) -> String {
+pub(in crate::promotion) fn summary(record: &VerifiedRecord<'_>) -> String {
     format!(
         "{}: {} {} -> {} at {}{}",
-        record.digest,
-        record.artifact.shown(),
+        record.digest(),
+        record.artifact().shown(),
         record.from().unwrap_or("(build)"),
         record.environment(),
         record.time(),

@@ -1,8 +1,8 @@
 //! The set of envelopes a validation has read, as 128-bit fingerprints.
 
-use std::collections::HashSet;
-
 use crate::digest::{Digest, DigestAlgorithm};
+
+use super::table::SortedTable;
 
 /// A digest as 128 bits: a SHA-256 digest's first 16 bytes, any other
 /// digest's first 16 bytes of the SHA-256 of its algorithm and bytes.
@@ -33,20 +33,21 @@ pub(super) fn fingerprint(digest: &Digest) -> u128 {
 /// skip an envelope; making one means finding a stored envelope whose
 /// fingerprint equals that of an envelope already there, a second preimage
 /// on 128 bits of SHA-256 (about 2^128 work, whatever the attacker can
-/// write). The set's hasher is keyed per process (`RandomState`), so
-/// ground digests cannot crowd its buckets.
+/// write). They are kept sorted (16 bytes each, no power-of-two table;
+/// see [`SortedTable`]); the few recent ones sit in a hash set keyed per
+/// process (`RandomState`), so ground digests cannot crowd its buckets.
 #[derive(Debug, Clone, Default)]
-pub(in crate::promotion) struct Seen(HashSet<u128>);
+pub(in crate::promotion) struct Seen(SortedTable<u128, ()>);
 
 impl Seen {
     /// Adds `digest`; whether it was new.
     pub(in crate::promotion) fn insert(&mut self, digest: &Digest) -> bool {
-        self.0.insert(fingerprint(digest))
+        self.0.insert(fingerprint(digest), ())
     }
 
     /// Whether `digest` was added.
     pub(in crate::promotion) fn contains(&self, digest: &Digest) -> bool {
-        self.0.contains(&fingerprint(digest))
+        self.0.get(&fingerprint(digest)).is_some()
     }
 
     /// Adds every digest of `digests`.
@@ -54,18 +55,14 @@ impl Seen {
         &mut self,
         digests: impl IntoIterator<Item = &'a Digest>,
     ) {
-        self.0.extend(digests.into_iter().map(fingerprint));
+        for d in digests {
+            self.0.insert(fingerprint(d), ());
+        }
     }
 
     /// Adds every digest of `other`.
     pub(in crate::promotion) fn absorb(&mut self, other: Seen) {
-        if self.0.len() < other.0.len() {
-            let mut other = other;
-            other.0.extend(self.0.drain());
-            *self = other;
-        } else {
-            self.0.extend(other.0);
-        }
+        self.0.absorb(other.0);
     }
 
     /// How many digests were added.

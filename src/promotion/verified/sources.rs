@@ -6,38 +6,36 @@ use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::predicate::promotion::PromotionKind;
 
 use super::super::chain::IncidentEntry;
-use super::VerifiedRecord;
 use super::index::RecordIndex;
+use super::{EnvironmentHistory, VerifiedRecord};
 
 /// The last known-good artifact of an environment before position
 /// `before`, at `time`: the newest earlier record whose artifact is not the
 /// one running at `before - 1` and that no incident opened at or before
 /// `time` names. Rollbacks go there and nowhere else.
-pub(crate) fn known_good<R>(
-    records: &[R],
-    artifact: impl Fn(&R) -> &DigestSet,
+pub(crate) fn known_good(
+    records: &EnvironmentHistory,
     before: usize,
     has_incident: impl Fn(&DigestSet) -> bool,
-) -> Option<&R> {
-    let earlier = records.get(..before)?;
-    let (current, rest) = earlier.split_last()?;
-    let current = artifact(current);
-    rest.iter()
+) -> Option<VerifiedRecord<'_>> {
+    let mut earlier = records.records().take(before);
+    let current = earlier.next_back()?.artifact();
+    earlier
         .rev()
-        .filter(|r| artifact(r).matches(current).is_err())
-        .find(|r| !has_incident(artifact(r)))
+        .filter(|r| !r.artifact_matches(&current))
+        .find(|r| !has_incident(&r.artifact()))
 }
 
 /// The candidate with envelope digest `digest`, with its environment.
 pub(super) fn find_candidate<'a>(
     index: &RecordIndex,
-    candidates: &'a BTreeMap<String, Vec<VerifiedRecord>>,
+    candidates: &'a BTreeMap<String, EnvironmentHistory>,
     digest: &Digest,
-) -> Option<(&'a String, &'a VerifiedRecord)> {
+) -> Option<(&'a String, VerifiedRecord<'a>)> {
     let (environment, at) = index.find_digest(digest)?;
     let (name, list) = candidates.get_key_value(&**environment)?;
     let candidate = list.get(at)?;
-    (candidate.digest == *digest).then_some((name, candidate))
+    candidate.has_digest(digest).then_some((name, candidate))
 }
 
 /// Each candidate's status, by environment and position (`None`: not
@@ -48,14 +46,14 @@ pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
 /// it in its environment, and its source path (iteratively, with an
 /// explicit stack: no recursion however long the path).
 pub(super) fn resolve_sources(
-    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    candidates: &BTreeMap<String, EnvironmentHistory>,
     outcomes: &BTreeMap<String, Vec<Result<(), String>>>,
     index: &RecordIndex,
     incidents: &[IncidentEntry],
 ) -> Statuses {
     let get = |d: &Digest| find_candidate(index, candidates, d);
-    let previous_of = |environment: &str, c: &VerifiedRecord| {
-        c.index
+    let previous_of = |environment: &str, c: VerifiedRecord<'_>| {
+        c.index()
             .checked_sub(1)
             .and_then(|i| candidates.get(environment).and_then(|l| l.get(i)))
     };
@@ -66,30 +64,34 @@ pub(super) fn resolve_sources(
     // Candidates of an environment are its chain's first records in
     // order, so a candidate's position is its index.
     let slot =
-        |status: &Statuses, environment: &str, c: &VerifiedRecord| -> Option<Result<(), String>> {
-            status.get(environment)?.get(c.index)?.clone()
-        };
+        |status: &Statuses,
+         environment: &str,
+         c: VerifiedRecord<'_>|
+         -> Option<Result<(), String>> { status.get(environment)?.get(c.index())?.clone() };
     let mut on_stack: HashSet<(&str, usize)> = HashSet::new();
     for (env, list) in candidates {
-        for start in list {
+        for start in list.records() {
             if slot(&status, env, start).is_some() {
                 continue;
             }
-            let mut stack: Vec<(&str, &VerifiedRecord)> = vec![(env.as_str(), start)];
-            on_stack.insert((env.as_str(), start.index));
+            let mut stack: Vec<(&str, VerifiedRecord<'_>)> = vec![(env.as_str(), start)];
+            on_stack.insert((env.as_str(), start.index()));
             while let Some(&(environment, c)) = stack.last() {
                 let previous = previous_of(environment, c);
-                let source = c.source().and_then(&get).map(|(e, s)| (e.as_str(), s));
+                let source = c
+                    .source()
+                    .and_then(|s| get(&s))
+                    .map(|(e, s)| (e.as_str(), s));
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()
-                    .find(|(e, d)| slot(&status, e, d).is_none());
+                    .find(|(e, d)| slot(&status, e, *d).is_none());
                 let result = match pending {
-                    Some((e, dep)) if on_stack.contains(&(e, dep.index)) => {
+                    Some((e, dep)) if on_stack.contains(&(e, dep.index())) => {
                         Err("its source path loops".to_owned())
                     }
                     Some(dep) => {
-                        on_stack.insert((dep.0, dep.1.index));
+                        on_stack.insert((dep.0, dep.1.index()));
                         stack.push(dep);
                         continue;
                     }
@@ -100,7 +102,7 @@ pub(super) fn resolve_sources(
                         };
                         let outcome = outcomes
                             .get(environment)
-                            .and_then(|l| l.get(c.index))
+                            .and_then(|l| l.get(c.index()))
                             .cloned()
                             .unwrap_or_else(|| Err("its gate was not evaluated".to_owned()));
                         own_status(
@@ -115,8 +117,11 @@ pub(super) fn resolve_sources(
                         .and(outcome)
                     }
                 };
-                on_stack.remove(&(environment, c.index));
-                if let Some(s) = status.get_mut(environment).and_then(|l| l.get_mut(c.index)) {
+                on_stack.remove(&(environment, c.index()));
+                if let Some(s) = status
+                    .get_mut(environment)
+                    .and_then(|l| l.get_mut(c.index()))
+                {
                     *s = Some(result);
                 }
                 stack.pop();
@@ -127,24 +132,23 @@ pub(super) fn resolve_sources(
 }
 
 fn own_status<'a>(
-    c: &VerifiedRecord,
+    c: VerifiedRecord<'_>,
     environment: &str,
-    previous: Option<&VerifiedRecord>,
+    previous: Option<VerifiedRecord<'_>>,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
-    get: &impl Fn(&Digest) -> Option<(&'a String, &'a VerifiedRecord)>,
-    candidates: &BTreeMap<String, Vec<VerifiedRecord>>,
+    get: &impl Fn(&Digest) -> Option<(&'a String, VerifiedRecord<'a>)>,
+    candidates: &BTreeMap<String, EnvironmentHistory>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
-        if let Some(Err(_)) = status_of(&p.digest) {
-            return Err(format!("the record before it ({}) was rejected", p.digest));
+        let digest = p.digest();
+        if let Some(Err(_)) = status_of(&digest) {
+            return Err(format!("the record before it ({digest}) was rejected"));
         }
     }
     let get_record = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c));
-    let earlier = candidates
-        .get(environment)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let empty = EnvironmentHistory::default();
+    let earlier = candidates.get(environment).unwrap_or(&empty);
     // The gate ran with the entry time its source path gives, so its
     // verdict (the caller's `and`) counts only once that path is verified.
     source_status(c, environment, status_of, &get_record, earlier, incidents)
@@ -153,7 +157,7 @@ fn own_status<'a>(
 /// Looks a verified (or candidate) record up by digest: its environment
 /// and the record.
 pub(in crate::promotion) type LookUp<'f, 'a> =
-    &'f dyn Fn(&Digest) -> Option<(&'a str, &'a VerifiedRecord)>;
+    &'f dyn Fn(&Digest) -> Option<(&'a str, VerifiedRecord<'a>)>;
 
 /// Checks a record against its source: the source is a record of the
 /// right environment whose own status is `Ok`, about the same artifact,
@@ -161,11 +165,11 @@ pub(in crate::promotion) type LookUp<'f, 'a> =
 /// the last known-good artifact among `earlier` (the environment's records
 /// before it).
 pub(in crate::promotion) fn source_status<'a>(
-    c: &VerifiedRecord,
+    c: VerifiedRecord<'_>,
     environment: &str,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
     get: LookUp<'_, 'a>,
-    earlier: &[VerifiedRecord],
+    earlier: &EnvironmentHistory,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     let expected_env = match (c.kind(), c.from()) {
@@ -181,13 +185,13 @@ pub(in crate::promotion) fn source_status<'a>(
     let source = c
         .source()
         .ok_or("no source record: where did the artifact come from?")?;
-    let Some((source_env, s)) = get(source) else {
+    let Some((source_env, s)) = get(&source) else {
         return Err(format!(
             "source record {source} is not a verified record of `{}`",
             elide_middle(expected_env, 80)
         ));
     };
-    match status_of(source) {
+    match status_of(&source) {
         Some(Ok(())) => {}
         Some(Err(why)) => {
             return Err(format!(
@@ -202,12 +206,13 @@ pub(in crate::promotion) fn source_status<'a>(
             "source record {source} put the artifact into `{source_env}`, not `{expected_env}`"
         ));
     }
-    if c.kind() == PromotionKind::Rollback && s.index >= c.index {
+    if c.kind() == PromotionKind::Rollback && s.index() >= c.index() {
         return Err(format!(
             "a rollback returns to an earlier record; {source} is not before it"
         ));
     }
-    s.artifact.matches(&c.artifact).map_err(|e| {
+    let artifact = c.artifact();
+    s.artifact().matches(&artifact).map_err(|e| {
         format!(
             "source record {source} is about another artifact ({e}): a rebuild, not a promotion"
         )
@@ -230,26 +235,21 @@ pub(in crate::promotion) fn source_status<'a>(
         return Err("its commit time differs from its source record's".to_owned());
     }
     if c.kind() == PromotionKind::Rollback {
-        let target = known_good(
-            earlier,
-            |r| &r.artifact,
-            c.index,
-            |artifact| {
-                incidents.iter().any(|i| {
-                    i.incident.environment == environment
-                        && i.incident.opened <= c.time()
-                        && i.artifact.matches(artifact).is_ok()
-                })
-            },
-        );
+        let target = known_good(earlier, c.index(), |artifact| {
+            incidents.iter().any(|i| {
+                i.incident.environment == environment
+                    && i.incident.opened <= c.time()
+                    && i.artifact.matches(artifact).is_ok()
+            })
+        });
         match target {
-            Some(t) if t.artifact.matches(&c.artifact).is_ok() => {}
+            Some(t) if t.artifact_matches(&artifact) => {}
             Some(t) => {
                 return Err(format!(
                     "a rollback goes to the last known-good artifact ({}, record {}), not to {}",
-                    t.artifact.shown(),
-                    t.digest,
-                    c.artifact.shown()
+                    t.artifact().shown(),
+                    t.digest(),
+                    artifact.shown()
                 ));
             }
             None => {

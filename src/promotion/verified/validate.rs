@@ -68,40 +68,38 @@ pub fn validate(
         let mut emergencies = Vec::new();
         let mut rejected: Option<Check> = None;
         let mut accepted = list.len();
-        for (at, c) in list.iter().enumerate() {
+        for (at, c) in list.records().enumerate() {
             // A status of Ok includes the record's own checks.
             let status = statuses.get(environment.as_str()).and_then(|l| l.get(at));
             let why = match status.and_then(Option::as_ref) {
                 Some(Ok(())) => None,
                 Some(Err(reason)) => Some(format!(
                     "{}: {reason} (the record linked after {} in `{environment}`)",
-                    c.digest,
+                    c.digest(),
                     at.checked_sub(1)
                         .and_then(|p| list.get(p))
-                        .map_or("genesis".to_owned(), |p| p.digest.hex())
+                        .map_or("genesis".to_owned(), |p| p.digest().hex())
                 )),
-                None => Some(format!("{}: not checked", c.digest)),
+                None => Some(format!("{}: not checked", c.digest())),
             };
             if let Some(why) = why {
-                rejected =
-                    Some(
-                        Check::fail(format!("record[{}]", c.index), why)
-                            .about(CheckSubject::record(&environment, c.index, Some(&c.digest))),
-                    );
+                rejected = Some(Check::fail(format!("record[{}]", c.index()), why).about(
+                    CheckSubject::record(&environment, c.index(), Some(&c.digest())),
+                ));
                 accepted = at;
                 break;
             }
             if c.kind() == PromotionKind::Emergency {
                 emergencies.push(format!(
                     "record[{}] {}: {}",
-                    c.index,
-                    c.digest,
+                    c.index(),
+                    c.digest(),
                     elide_middle(c.reason().unwrap_or(""), 200)
                 ));
             }
         }
         list.truncate(accepted);
-        let last = list.last().map(|c| c.digest.clone());
+        let last = list.last().map(|c| c.digest());
         history.adopt(&environment, list);
         // One check for all accepted records: a million records are data
         // in the history ([`VerifiedRecord::summary`]), not a million

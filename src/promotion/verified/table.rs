@@ -1,0 +1,160 @@
+//! A compact map for the history's indexes: a sorted vector sized to its
+//! entries, plus a small hash map of recent insertions.
+//!
+//! A hash table of a million entries rounds up to a power of two buckets
+//! (2,097,152 at a million: half of them empty), and while it grows it
+//! holds the old table and the new one at once. A sorted vector holds
+//! exactly its entries. Insertions go to `recent` (a refresh appends a
+//! few records to a validated history at hash-map cost) and are merged
+//! into the vector when `recent` outgrows an eighth of it, so a long run
+//! of insertions moves each entry a bounded number of times (amortised
+//! O(1) per insertion), and lookups are a hash probe plus a binary search.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Insertions below this many stay in `recent` whatever the vector's size.
+const MIN_RECENT: usize = 4096;
+
+/// Keys to values; the first value inserted under a key stays.
+#[derive(Debug, Clone)]
+pub(super) struct SortedTable<K, V> {
+    /// Sorted by key, one entry per key.
+    sorted: Vec<(K, V)>,
+    /// Keys not in `sorted`.
+    recent: HashMap<K, V>,
+}
+
+impl<K, V> Default for SortedTable<K, V> {
+    fn default() -> Self {
+        Self {
+            sorted: Vec::new(),
+            recent: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Hash + Copy, V: Copy> SortedTable<K, V> {
+    /// The value under `key`.
+    pub(super) fn get(&self, key: &K) -> Option<V> {
+        if let Some(v) = self.recent.get(key) {
+            return Some(*v);
+        }
+        let at = self.sorted.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        self.sorted.get(at).map(|(_, v)| *v)
+    }
+
+    /// Adds `value` under `key` unless the key is already there; whether
+    /// it was added.
+    pub(super) fn insert(&mut self, key: K, value: V) -> bool {
+        if self.get(&key).is_some() {
+            return false;
+        }
+        self.recent.insert(key, value);
+        if self.recent.len() > MIN_RECENT.max(self.sorted.len() / 8) {
+            self.merge();
+        }
+        true
+    }
+
+    /// Moves `recent` into the sorted vector (growing it by exactly that
+    /// many entries), merging from the back in place.
+    fn merge(&mut self) {
+        let mut add: Vec<(K, V)> = self.recent.drain().collect();
+        add.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.recent.shrink_to_fit();
+        let old = self.sorted.len();
+        self.sorted.reserve_exact(add.len());
+        // Make room at the end (filled with copies, overwritten below).
+        let Some(&filler) = add.first() else { return };
+        self.sorted.resize(old + add.len(), filler);
+        let (mut i, mut j, mut out) = (old, add.len(), old + add.len());
+        while j > 0 {
+            out -= 1;
+            let take_old = i > 0
+                && matches!(
+                    (self.sorted.get(i - 1), add.get(j - 1)),
+                    (Some(a), Some(b)) if a.0 > b.0
+                );
+            let next = if take_old {
+                i -= 1;
+                self.sorted.get(i).copied()
+            } else {
+                j -= 1;
+                add.get(j).copied()
+            };
+            if let (Some(next), Some(slot)) = (next, self.sorted.get_mut(out)) {
+                *slot = next;
+            }
+        }
+    }
+
+    /// Keeps only the entries for which `keep(value)`.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(V) -> bool) {
+        self.sorted.retain(|(_, v)| keep(*v));
+        self.sorted.shrink_to_fit();
+        self.recent.retain(|_, v| keep(*v));
+    }
+
+    /// Adds every entry of `other` whose key is not here yet.
+    pub(super) fn absorb(&mut self, other: Self) {
+        let (mut big, small) = if self.len() >= other.len() {
+            (std::mem::take(self), other)
+        } else {
+            (other, std::mem::take(self))
+        };
+        for (k, v) in small.sorted.into_iter().chain(small.recent) {
+            big.insert(k, v);
+        }
+        *self = big;
+    }
+
+    /// How many entries.
+    pub(super) fn len(&self) -> usize {
+        self.sorted.len() + self.recent.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_first_value_and_finds_every_key_across_merges() {
+        let mut table: SortedTable<u64, u32> = SortedTable::default();
+        // A multiplicative walk: keys arrive out of order, merges happen
+        // many times (MIN_RECENT is 4096).
+        let key = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for i in 0..20_000u64 {
+            assert!(table.insert(key(i), i as u32));
+        }
+        for i in 0..20_000u64 {
+            assert!(!table.insert(key(i), u32::MAX));
+        }
+        assert_eq!(table.len(), 20_000);
+        for i in 0..20_000u64 {
+            assert_eq!(table.get(&key(i)), Some(i as u32), "key {i}");
+        }
+        assert_eq!(table.get(&key(20_000)), None);
+        assert!(table.sorted.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(table.recent.len() <= MIN_RECENT.max(table.sorted.len() / 8));
+    }
+
+    #[test]
+    fn retaining_and_absorbing() {
+        let mut a: SortedTable<u32, u32> = SortedTable::default();
+        let mut b: SortedTable<u32, u32> = SortedTable::default();
+        for i in 0..10_000 {
+            a.insert(i * 2, i);
+            b.insert(i * 3, i + 100_000);
+        }
+        a.retain(|v| v % 2 == 0);
+        assert_eq!(a.get(&4), Some(2));
+        assert_eq!(a.get(&2), None);
+        a.absorb(b);
+        assert_eq!(a.get(&4), Some(2));
+        assert_eq!(a.get(&3), Some(100_001));
+        assert_eq!(a.get(&6), Some(100_002), "b's 6 fills the dropped key");
+        assert_eq!(a.get(&8), Some(4), "a's own 8 stays");
+    }
+}
