@@ -19,6 +19,12 @@ pub(super) struct Position {
     at: u32,
 }
 
+/// `digest`'s fingerprint as two words.
+fn digest_key(digest: &Digest) -> [u64; 2] {
+    let f = fingerprint(digest);
+    [(f >> 64) as u64, f as u64]
+}
+
 /// Records by envelope digest and by artifact.
 ///
 /// Keys are hashes, never trusted alone: the digest index maps a 128-bit
@@ -32,7 +38,9 @@ pub(super) struct Position {
 pub(super) struct RecordIndex {
     /// Environment names by id.
     environments: Vec<Arc<str>>,
-    by_digest: SortedTable<u128, Position>,
+    /// Keyed by the fingerprint as two words (a `u128` would pad each
+    /// entry to 32 bytes; this is 24).
+    by_digest: SortedTable<[u64; 2], Position>,
     /// The first record under each artifact key, and (nearly always
     /// empty) the later ones: eight bytes a record, not a vector each.
     by_artifact: SortedTable<u64, Position>,
@@ -62,7 +70,7 @@ impl RecordIndex {
     /// (the first record indexed under a digest keeps it).
     pub(super) fn insert_digest(&mut self, digest: &Digest, environment: &Arc<str>, at: usize) {
         if let Some(position) = self.position(environment, at) {
-            self.by_digest.insert(fingerprint(digest), position);
+            self.by_digest.insert(digest_key(digest), position);
         }
     }
 
@@ -97,7 +105,7 @@ impl RecordIndex {
 
     /// Where the record with envelope digest `digest` may be.
     pub(super) fn find_digest(&self, digest: &Digest) -> Option<(&Arc<str>, usize)> {
-        let p = self.by_digest.get(&fingerprint(digest))?;
+        let p = self.by_digest.get(&digest_key(digest))?;
         self.resolve(p)
     }
 

@@ -35,6 +35,7 @@ mod seen;
 mod sources;
 mod table;
 mod validate;
+mod verdicts;
 
 pub use environment::{EnvironmentHistory, VerifiedRecord};
 use index::RecordIndex;

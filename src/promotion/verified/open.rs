@@ -15,6 +15,7 @@ use super::index::RecordIndex;
 use super::records::{Links, check_gate, check_order, follow_links, map_records, open_record};
 use super::scan::Known;
 use super::sources::find_candidate;
+use super::verdicts::Verdicts;
 use super::{EnvironmentHistory, ValidationOptions, VerifiedHistory, VerifiedRecord};
 
 /// How many records are opened (read, verified, parsed) at once before
@@ -36,7 +37,7 @@ pub(super) struct Opened {
     /// order, compact).
     pub(super) candidates: BTreeMap<String, EnvironmentHistory>,
     /// Their gates' outcomes, by position.
-    pub(super) outcomes: BTreeMap<String, Vec<Result<(), String>>>,
+    pub(super) outcomes: BTreeMap<String, Verdicts>,
     /// Where each environment's chain stopped before the source checks:
     /// position, the linked record's digest when there is one, why.
     pub(super) stopped: BTreeMap<String, (usize, Option<Digest>, String)>,
@@ -68,7 +69,7 @@ pub(super) fn open_environments(
     // Each environment's records that passed their own checks (in chain
     // order, compact), and their gates' outcomes.
     let mut candidates: BTreeMap<String, EnvironmentHistory> = BTreeMap::new();
-    let mut outcomes: BTreeMap<String, Vec<Result<(), String>>> = BTreeMap::new();
+    let mut outcomes: BTreeMap<String, Verdicts> = BTreeMap::new();
     // Records whose source was not opened yet when they were (a source
     // outside the policy's edges, a loop), with their evidence lists:
     // gated once every environment is open.
@@ -84,7 +85,7 @@ pub(super) fn open_environments(
         let found = follow_links(store, &environment);
         let mut accepted = EnvironmentHistory::named(&environment);
         accepted.reserve(found.chain.len());
-        let mut gated: Vec<Result<(), String>> = Vec::with_capacity(found.chain.len());
+        let mut gated = Verdicts::default();
         // Opened a batch at a time (in parallel with feature `rayon`): only
         // a batch of whole records, and of evidence lists, is alive at once.
         for (batch, digests) in found.chain.chunks(OPEN_BATCH).enumerate() {
@@ -147,20 +148,24 @@ pub(super) fn open_environments(
                     }
                     None => deferred.push(&environment, index, digest, evidence),
                 }
-                gated.push(Err("its gate was not evaluated".to_owned()));
+                gated.push_unset();
             }
             // The batch's gates, each record on its own.
             let checked = map_records(&ready, |(at, evidence)| {
                 gate_one(store, policy, accepted.get(*at), evidence)
             });
             for ((at, _), gate) in ready.iter().zip(checked) {
-                keep_gate(&mut known, gated.get_mut(*at), gate);
+                keep_gate(&mut known, &mut gated, *at, gate);
             }
         }
         if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
             stopped.insert(environment.clone(), (accepted.len(), None, broken.clone()));
         }
         order.push(environment.clone());
+        // The candidates hold the digests of the chain's first records.
+        let mut found = found;
+        found.chain.drain(..accepted.len().min(found.chain.len()));
+        found.chain.shrink_to_fit();
         links.insert(environment.clone(), found);
         outcomes.insert(environment.clone(), gated);
         candidates.insert(environment, accepted);
@@ -209,8 +214,9 @@ pub(super) fn open_environments(
         )
     });
     for ((env, at, _), gate) in deferred.records.iter().zip(checked) {
-        let slot = outcomes.get_mut(env).and_then(|l| l.get_mut(*at));
-        keep_gate(&mut known, slot, gate);
+        if let Some(verdicts) = outcomes.get_mut(env) {
+            keep_gate(&mut known, verdicts, *at, gate);
+        }
     }
     Opened {
         history,
@@ -363,19 +369,18 @@ fn entered_by_walk(
     Some(time)
 }
 
-/// Keeps a [`gate_one`] result: its outcome in `slot`, the evidence it
-/// settled in `known`.
+/// Keeps a [`gate_one`] result: its outcome at `at` of `outcomes`, the
+/// evidence it settled in `known`.
 fn keep_gate(
     known: &mut Known,
-    slot: Option<&mut Result<(), String>>,
+    outcomes: &mut Verdicts,
+    at: usize,
     (outcome, settled): (Result<(), String>, Vec<Digest>),
 ) {
     for d in &settled {
         known.settled.insert(d);
     }
-    if let Some(slot) = slot {
-        *slot = outcome;
-    }
+    outcomes.set(at, outcome);
 }
 
 /// One record's gate (see [`check_gate`]), with the evidence it settled.

@@ -17,6 +17,8 @@ use super::{ValidationOptions, VerifiedRecord};
 
 /// What one environment's links say, before any record is read.
 pub(super) struct Links {
+    /// The linked digests, in order. Once opened, those of the records
+    /// kept as candidates (a prefix) are dropped: the candidates hold them.
     pub(super) chain: Vec<Digest>,
     /// Why the links could not be followed to the end, if they could not.
     pub(super) broken: Option<String>,

@@ -1,6 +1,6 @@
 //! The store scan: promotion records by the environment they claim (to find unlinked ones), and verified incidents.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::digest::Digest;
 use crate::keys::KeySet;
@@ -12,7 +12,7 @@ use crate::verify::open_envelope;
 
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
-use super::records::{Links, map_records, parse_evidence};
+use super::records::{map_records, parse_evidence};
 use super::{Seen, ValidationOptions};
 
 /// One pass over every stored envelope: the promotion records each
@@ -187,7 +187,11 @@ pub(in crate::promotion) fn check_incident(
     Ok(())
 }
 
-pub(super) fn unlinked_check(scan: &StoreScan, environment: &str, links: Option<&Links>) -> Check {
+pub(super) fn unlinked_check(
+    scan: &StoreScan,
+    environment: &str,
+    linked: impl Fn(&Digest) -> bool,
+) -> Check {
     if let Err(e) = &scan.listing {
         return Check::fail("unlinked-records", e.clone());
     }
@@ -196,12 +200,7 @@ pub(super) fn unlinked_check(scan: &StoreScan, environment: &str, links: Option<
         .get(environment)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let extra: Vec<&Digest> = if all.is_empty() {
-        Vec::new()
-    } else {
-        let linked: HashSet<&Digest> = links.map(|l| l.chain.iter().collect()).unwrap_or_default();
-        all.iter().filter(|d| !linked.contains(d)).collect()
-    };
+    let extra: Vec<&Digest> = all.iter().filter(|d| !linked(d)).collect();
     if extra.is_empty() {
         Check::pass(
             "unlinked-records",

@@ -7,6 +7,7 @@ use crate::predicate::promotion::PromotionKind;
 
 use super::super::chain::IncidentEntry;
 use super::index::RecordIndex;
+use super::verdicts::Verdicts;
 use super::{EnvironmentHistory, VerifiedRecord};
 
 /// The last known-good artifact of an environment before position
@@ -40,14 +41,14 @@ pub(super) fn find_candidate<'a>(
 
 /// Each candidate's status, by environment and position (`None`: not
 /// resolved yet).
-pub(super) type Statuses = BTreeMap<String, Vec<Option<Result<(), String>>>>;
+pub(super) type Statuses = BTreeMap<String, Verdicts>;
 
 /// Resolves every candidate's status: its own checks, every record before
 /// it in its environment, and its source path (iteratively, with an
 /// explicit stack: no recursion however long the path).
 pub(super) fn resolve_sources(
     candidates: &BTreeMap<String, EnvironmentHistory>,
-    outcomes: &BTreeMap<String, Vec<Result<(), String>>>,
+    outcomes: &BTreeMap<String, Verdicts>,
     index: &RecordIndex,
     incidents: &[IncidentEntry],
 ) -> Statuses {
@@ -59,19 +60,21 @@ pub(super) fn resolve_sources(
     };
     let mut status: Statuses = candidates
         .iter()
-        .map(|(env, list)| (env.clone(), vec![None; list.len()]))
+        .map(|(env, list)| (env.clone(), Verdicts::unset(list.len())))
         .collect();
     // Candidates of an environment are its chain's first records in
     // order, so a candidate's position is its index.
-    let slot =
-        |status: &Statuses,
-         environment: &str,
-         c: VerifiedRecord<'_>|
-         -> Option<Result<(), String>> { status.get(environment)?.get(c.index())?.clone() };
+    let slot = |status: &Statuses,
+                environment: &str,
+                c: VerifiedRecord<'_>|
+     -> Option<Result<(), String>> { status.get(environment)?.get(c.index()) };
+    let is_set = |status: &Statuses, environment: &str, c: VerifiedRecord<'_>| {
+        status.get(environment).is_some_and(|s| s.is_set(c.index()))
+    };
     let mut on_stack: HashSet<(&str, usize)> = HashSet::new();
     for (env, list) in candidates {
         for start in list.records() {
-            if slot(&status, env, start).is_some() {
+            if is_set(&status, env, start) {
                 continue;
             }
             let mut stack: Vec<(&str, VerifiedRecord<'_>)> = vec![(env.as_str(), start)];
@@ -85,7 +88,7 @@ pub(super) fn resolve_sources(
                 let pending = [previous.map(|p| (environment, p)), source]
                     .into_iter()
                     .flatten()
-                    .find(|(e, d)| slot(&status, e, *d).is_none());
+                    .find(|(e, d)| !is_set(&status, e, *d));
                 let result = match pending {
                     Some((e, dep)) if on_stack.contains(&(e, dep.index())) => {
                         Err("its source path loops".to_owned())
@@ -103,7 +106,6 @@ pub(super) fn resolve_sources(
                         let outcome = outcomes
                             .get(environment)
                             .and_then(|l| l.get(c.index()))
-                            .cloned()
                             .unwrap_or_else(|| Err("its gate was not evaluated".to_owned()));
                         own_status(
                             c,
@@ -118,11 +120,8 @@ pub(super) fn resolve_sources(
                     }
                 };
                 on_stack.remove(&(environment, c.index()));
-                if let Some(s) = status
-                    .get_mut(environment)
-                    .and_then(|l| l.get_mut(c.index()))
-                {
-                    *s = Some(result);
+                if let Some(s) = status.get_mut(environment) {
+                    s.set(c.index(), result);
                 }
                 stack.pop();
             }

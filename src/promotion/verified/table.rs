@@ -61,7 +61,7 @@ impl<K: Ord + Hash + Copy, V: Copy> SortedTable<K, V> {
     /// many entries), merging from the back in place.
     fn merge(&mut self) {
         let mut add: Vec<(K, V)> = self.recent.drain().collect();
-        add.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        add.sort_unstable_by_key(|a| a.0);
         self.recent.shrink_to_fit();
         let old = self.sorted.len();
         self.sorted.reserve_exact(add.len());

@@ -1,6 +1,6 @@
 //! Validation of environments' histories: links, records, gates, source paths, reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::digest::{Digest, elide_middle};
 use crate::policy::ActivePolicy;
@@ -8,8 +8,9 @@ use crate::predicate::promotion::PromotionKind;
 use crate::report::{Check, CheckSubject, Report};
 
 use super::super::Store;
+use super::index::RecordIndex;
 use super::open::{Opened, open_environments};
-use super::scan::{check_incident, scan_store, unlinked_check};
+use super::scan::{StoreScan, check_incident, scan_store, unlinked_check};
 use super::sources::resolve_sources;
 use super::{
     EnvironmentHistory, RECORDS_CHECK, STORE_HYGIENE, Validation, ValidationOptions,
@@ -63,7 +64,15 @@ pub fn validate(
     history.scanned = std::mem::take(&mut scan.scanned);
     let mut reports = Vec::new();
     for environment in order {
-        let mut list = candidates.remove(&environment).unwrap_or_default();
+        let mut list = candidates
+            .remove(&environment)
+            .unwrap_or_else(|| EnvironmentHistory::named(&environment));
+        // Read before rejected candidates are dropped: the chain's first
+        // digests are theirs.
+        let tail = links
+            .get(&environment)
+            .map_or(&[][..], |l| l.chain.as_slice());
+        let (head, unlinked) = hygiene(store, &scan, &list, tail, &history.index);
         let mut report = Report::new();
         let mut emergencies = Vec::new();
         let mut rejected: Option<Check> = None;
@@ -71,7 +80,7 @@ pub fn validate(
         for (at, c) in list.records().enumerate() {
             // A status of Ok includes the record's own checks.
             let status = statuses.get(environment.as_str()).and_then(|l| l.get(at));
-            let why = match status.and_then(Option::as_ref) {
+            let why = match status {
                 Some(Ok(())) => None,
                 Some(Err(reason)) => Some(format!(
                     "{}: {reason} (the record linked after {} in `{environment}`)",
@@ -134,38 +143,10 @@ pub fn validate(
                 format!("`{environment}` has no promotions yet"),
             ));
         }
-        let last = links
-            .get(&environment)
-            .and_then(|l| l.chain.last())
-            .cloned();
-        let chain = links
-            .get(&environment)
-            .map(|l| l.chain.as_slice())
-            .unwrap_or(&[]);
-        match store.head_hint(&environment) {
-            Ok(None) => {}
-            Ok(Some(hint)) if Some(&hint) == last.as_ref() => report.push(Check::pass(
-                "head",
-                format!("the store's head of `{environment}` is {hint}"),
-            )),
-            // A promotion that stopped between linking and updating the
-            // hint leaves it behind: harmless, the links are the truth.
-            Ok(Some(hint)) if chain.contains(&hint) => report.push(Check::pass(
-                "head",
-                format!(
-                    "the store's head hint of `{environment}` ({hint}) is behind its linked history (an interrupted promotion)"
-                ),
-            )),
-            Ok(Some(hint)) => report.push(Check::fail(
-                "head",
-                format!(
-                    "the store says the head of `{environment}` is {hint}, but its linked history ends at {}",
-                    last.map_or("(nothing)".to_owned(), |d| d.to_string())
-                ),
-            )),
-            Err(e) => report.push(Check::fail("head", e.to_string())),
+        if let Some(head) = head {
+            report.push(head);
         }
-        report.push(unlinked_check(&scan, &environment, links.get(&environment)));
+        report.push(unlinked);
         match incident_failures.get(&environment) {
             Some(reasons) => report.push(Check::fail("incidents", reasons.join("; "))),
             None => {
@@ -199,12 +180,61 @@ pub fn validate(
         history
             .environments
             .entry(environment.clone())
-            .or_default()
+            .or_insert_with(|| EnvironmentHistory::named(&environment))
             .complete = complete;
         reports.push((environment, report));
     }
     history.prune();
     Validation { reports, history }
+}
+
+/// The store's upkeep for one environment: its head hint, and the
+/// promotion records into it outside its chain. `candidates` are the
+/// records its chain opened to (the chain's first digests), `tail` the
+/// linked digests after them.
+fn hygiene(
+    store: &dyn Store,
+    scan: &StoreScan,
+    candidates: &EnvironmentHistory,
+    tail: &[Digest],
+    index: &RecordIndex,
+) -> (Option<Check>, Check) {
+    let environment = candidates.name();
+    let is_candidate = |d: &Digest| {
+        index.find_digest(d).is_some_and(|(env, at)| {
+            **env == *environment && candidates.get(at).is_some_and(|r| r.has_digest(d))
+        })
+    };
+    let last = tail
+        .last()
+        .cloned()
+        .or_else(|| candidates.last().map(|r| r.digest()));
+    let head = match store.head_hint(environment) {
+        Ok(None) => None,
+        Ok(Some(hint)) if Some(&hint) == last.as_ref() => Some(Check::pass(
+            "head",
+            format!("the store's head of `{environment}` is {hint}"),
+        )),
+        // A promotion that stopped between linking and updating the
+        // hint leaves it behind: harmless, the links are the truth.
+        Ok(Some(hint)) if tail.contains(&hint) || is_candidate(&hint) => Some(Check::pass(
+            "head",
+            format!(
+                "the store's head hint of `{environment}` ({hint}) is behind its linked history (an interrupted promotion)"
+            ),
+        )),
+        Ok(Some(hint)) => Some(Check::fail(
+            "head",
+            format!(
+                "the store says the head of `{environment}` is {hint}, but its linked history ends at {}",
+                last.map_or("(nothing)".to_owned(), |d| d.to_string())
+            ),
+        )),
+        Err(e) => Some(Check::fail("head", e.to_string())),
+    };
+    let tail: HashSet<&Digest> = tail.iter().collect();
+    let unlinked = unlinked_check(scan, environment, |d| tail.contains(d) || is_candidate(d));
+    (head, unlinked)
 }
 
 /// The one passing check for an environment's `accepted` records (those
