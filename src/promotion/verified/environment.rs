@@ -184,11 +184,6 @@ impl EnvironmentHistory {
         self.reasons.retain(|at, _| *at < keep);
     }
 
-    /// Room for `additional` more records.
-    pub(super) fn reserve(&mut self, additional: usize) {
-        self.rows.reserve_exact(additional);
-    }
-
     /// The environment's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 use super::super::Store;
 use super::super::chain::PROMOTER_ROLE;
 use super::index::RecordIndex;
-use super::records::{Links, check_gate, check_order, follow_links, map_records, open_record};
+use super::records::{LinkWalker, check_gate, check_order, map_records, open_record};
 use super::scan::Known;
 use super::sources::find_candidate;
 use super::verdicts::Verdicts;
@@ -32,7 +32,9 @@ pub(super) struct Opened {
     pub(super) known: Known,
     /// The environments in scope, reports' order.
     pub(super) order: Vec<String>,
-    pub(super) links: BTreeMap<String, Links>,
+    /// Each environment's linked digests after its candidates (those
+    /// hold the chain's first digests).
+    pub(super) links: BTreeMap<String, Vec<Digest>>,
     /// Each environment's records that passed their own checks (in chain
     /// order, compact).
     pub(super) candidates: BTreeMap<String, EnvironmentHistory>,
@@ -65,7 +67,7 @@ pub(super) fn open_environments(
     let mut queue = sources_first(policy, environments);
     queue.reverse();
     let mut order: Vec<String> = Vec::new();
-    let mut links: BTreeMap<String, Links> = BTreeMap::new();
+    let mut links: BTreeMap<String, Vec<Digest>> = BTreeMap::new();
     // Each environment's records that passed their own checks (in chain
     // order, compact), and their gates' outcomes.
     let mut candidates: BTreeMap<String, EnvironmentHistory> = BTreeMap::new();
@@ -82,17 +84,31 @@ pub(super) fn open_environments(
             continue;
         }
         let name = history.name(&environment);
-        let found = follow_links(store, &environment);
+        let mut walker = LinkWalker::new(store, &environment);
         let mut accepted = EnvironmentHistory::named(&environment);
-        accepted.reserve(found.chain.len());
         let mut gated = Verdicts::default();
-        // Opened a batch at a time (in parallel with feature `rayon`): only
-        // a batch of whole records, and of evidence lists, is alive at once.
-        for (batch, digests) in found.chain.chunks(OPEN_BATCH).enumerate() {
-            let opened = map_records(digests, |d| open_record(store, promoters, d));
+        // The linked digests after the candidates (where the chain
+        // stopped), and the same as a set.
+        let mut tail: Vec<Digest> = Vec::new();
+        let mut in_tail: HashSet<Digest> = HashSet::new();
+        // Followed and opened a batch at a time (opened in parallel with
+        // feature `rayon`): only a batch of digests, of whole records and
+        // of evidence lists is alive at once.
+        let mut first = 0usize;
+        loop {
+            let digests = walker.next_batch(OPEN_BATCH, |d| {
+                in_tail.contains(d)
+                    || history.index.find_digest(d).is_some_and(|(env, at)| {
+                        **env == *environment && accepted.get(at).is_some_and(|r| r.has_digest(d))
+                    })
+            });
+            if digests.is_empty() {
+                break;
+            }
+            let opened = map_records(&digests, |d| open_record(store, promoters, d));
             let mut ready: Vec<(usize, Box<[Digest]>)> = Vec::new();
             for (offset, (digest, opened)) in digests.iter().zip(opened).enumerate() {
-                let index = batch * OPEN_BATCH + offset;
+                let index = first + offset;
                 if let Ok((_, record)) = &opened {
                     known.settled.insert(digest);
                     if record.environment != environment {
@@ -102,6 +118,8 @@ pub(super) fn open_environments(
                     }
                 }
                 if stopped.contains_key(&environment) {
+                    tail.push(digest.clone());
+                    in_tail.insert(digest.clone());
                     continue;
                 }
                 let last = accepted.last().map(|c| (c.digest(), c.time()));
@@ -117,6 +135,8 @@ pub(super) fn open_environments(
                             environment.clone(),
                             (index, Some(digest.clone()), format!("{digest}: {reason}")),
                         );
+                        tail.push(digest.clone());
+                        in_tail.insert(digest.clone());
                         continue;
                     }
                 };
@@ -135,6 +155,8 @@ pub(super) fn open_environments(
                         environment.clone(),
                         (index, Some(digest.clone()), "too many records".to_owned()),
                     );
+                    tail.push(digest.clone());
+                    in_tail.insert(digest.clone());
                     continue;
                 }
                 history.index.insert_digest(digest, &name, index);
@@ -157,16 +179,14 @@ pub(super) fn open_environments(
             for ((at, _), gate) in ready.iter().zip(checked) {
                 keep_gate(&mut known, &mut gated, *at, gate);
             }
+            first += digests.len();
         }
-        if let (Some(broken), None) = (&found.broken, stopped.get(&environment)) {
+        if let (Some(broken), None) = (&walker.broken, stopped.get(&environment)) {
             stopped.insert(environment.clone(), (accepted.len(), None, broken.clone()));
         }
         order.push(environment.clone());
-        // The candidates hold the digests of the chain's first records.
-        let mut found = found;
-        found.chain.drain(..accepted.len().min(found.chain.len()));
-        found.chain.shrink_to_fit();
-        links.insert(environment.clone(), found);
+        tail.shrink_to_fit();
+        links.insert(environment.clone(), tail);
         outcomes.insert(environment.clone(), gated);
         candidates.insert(environment, accepted);
     }

@@ -1,6 +1,6 @@
 //! One record on its own: read, signature, type, order against the record before it, gate.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::Envelope;
@@ -15,43 +15,64 @@ use super::super::Store;
 use super::super::chain::{PROMOTER_ROLE, artifact_of, get_checked};
 use super::{ValidationOptions, VerifiedRecord};
 
-/// What one environment's links say, before any record is read.
-pub(super) struct Links {
-    /// The linked digests, in order. Once opened, those of the records
-    /// kept as candidates (a prefix) are dropped: the candidates hold them.
-    pub(super) chain: Vec<Digest>,
-    /// Why the links could not be followed to the end, if they could not.
+/// Follows one environment's links a batch at a time, so that a long
+/// chain's digests are never all held at once (the records opened from
+/// them are).
+pub(super) struct LinkWalker<'s> {
+    store: &'s dyn Store,
+    environment: &'s str,
+    /// The last digest followed.
+    cursor: Option<Digest>,
+    /// Why the links ended early; `Some` also once they ended.
     pub(super) broken: Option<String>,
+    done: bool,
 }
 
-pub(super) fn follow_links(store: &dyn Store, environment: &str) -> Links {
-    let mut chain: Vec<Digest> = Vec::new();
-    let mut seen = BTreeSet::new();
-    loop {
-        match store.successor(environment, chain.last()) {
-            Ok(Some(next)) => {
-                if !seen.insert(next.clone()) {
-                    return Links {
-                        chain,
-                        broken: Some(format!("the links of `{environment}` loop at {next}")),
-                    };
+impl<'s> LinkWalker<'s> {
+    /// A walk from the start of `environment`'s links.
+    pub(super) fn new(store: &'s dyn Store, environment: &'s str) -> Self {
+        Self {
+            store,
+            environment,
+            cursor: None,
+            broken: None,
+            done: false,
+        }
+    }
+
+    /// The next (at most) `max` linked digests; empty at the end. A digest
+    /// already followed (`followed` says so for earlier batches) means the
+    /// links loop: the walk ends there, broken.
+    pub(super) fn next_batch(
+        &mut self,
+        max: usize,
+        followed: impl Fn(&Digest) -> bool,
+    ) -> Vec<Digest> {
+        let mut batch: Vec<Digest> = Vec::new();
+        let mut in_batch: HashSet<Digest> = HashSet::new();
+        while !self.done && batch.len() < max {
+            match self.store.successor(self.environment, self.cursor.as_ref()) {
+                Ok(Some(next)) => {
+                    if in_batch.contains(&next) || followed(&next) {
+                        self.broken = Some(format!(
+                            "the links of `{}` loop at {next}",
+                            self.environment
+                        ));
+                        self.done = true;
+                    } else {
+                        in_batch.insert(next.clone());
+                        batch.push(next.clone());
+                        self.cursor = Some(next);
+                    }
                 }
-                chain.push(next);
-            }
-            Ok(None) => {
-                chain.shrink_to_fit();
-                return Links {
-                    chain,
-                    broken: None,
-                };
-            }
-            Err(e) => {
-                return Links {
-                    chain,
-                    broken: Some(e.to_string()),
-                };
+                Ok(None) => self.done = true,
+                Err(e) => {
+                    self.broken = Some(e.to_string());
+                    self.done = true;
+                }
             }
         }
+        batch
     }
 }
 

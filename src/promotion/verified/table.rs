@@ -6,7 +6,7 @@
 //! holds the old table and the new one at once. A sorted vector holds
 //! exactly its entries. Insertions go to `recent` (a refresh appends a
 //! few records to a validated history at hash-map cost) and are merged
-//! into the vector when `recent` outgrows an eighth of it, so a long run
+//! into the vector when `recent` outgrows a thirty-second of it, so a long run
 //! of insertions moves each entry a bounded number of times (amortised
 //! O(1) per insertion), and lookups are a hash probe plus a binary search.
 
@@ -51,7 +51,7 @@ impl<K: Ord + Hash + Copy, V: Copy> SortedTable<K, V> {
             return false;
         }
         self.recent.insert(key, value);
-        if self.recent.len() > MIN_RECENT.max(self.sorted.len() / 8) {
+        if self.recent.len() > MIN_RECENT.max(self.sorted.len() / 32) {
             self.merge();
         }
         true
@@ -137,7 +137,7 @@ mod tests {
         }
         assert_eq!(table.get(&key(20_000)), None);
         assert!(table.sorted.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(table.recent.len() <= MIN_RECENT.max(table.sorted.len() / 8));
+        assert!(table.recent.len() <= MIN_RECENT.max(table.sorted.len() / 32));
     }
 
     #[test]

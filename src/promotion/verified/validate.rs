@@ -69,9 +69,7 @@ pub fn validate(
             .unwrap_or_else(|| EnvironmentHistory::named(&environment));
         // Read before rejected candidates are dropped: the chain's first
         // digests are theirs.
-        let tail = links
-            .get(&environment)
-            .map_or(&[][..], |l| l.chain.as_slice());
+        let tail = links.get(&environment).map_or(&[][..], Vec::as_slice);
         let (head, unlinked) = hygiene(store, &scan, &list, tail, &history.index);
         let mut report = Report::new();
         let mut emergencies = Vec::new();
