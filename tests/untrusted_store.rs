@@ -20,7 +20,7 @@ use custodia::predicate::promotion::{Incident, PromotionKind, PromotionRecord};
 use custodia::promotion::{
     AdmissionRequest, Checkpoint, DirStore, MemoryStore, PromotionError, PromotionRequest,
     SignedCheckpoint, Store, TrustedState, Validation, ValidationOptions, admit, check_checkpoints,
-    dora, record_incident, rollback, validate,
+    dora, promote_with, record_incident, rollback, validate,
 };
 use custodia::report::Report;
 use custodia::resource::ResourceDescriptor;
@@ -232,6 +232,41 @@ fn deleting_a_record_on_a_release_path_refuses_it_everywhere_downstream() {
     );
     assert!(!d.allowed);
     assert_eq!(first_failure(&d.report), "history");
+}
+
+/// `n` releases promoted into dev one after another; their records.
+fn dev_records(store: &dyn Store, p: &Pipeline, n: u32) -> Vec<Digest> {
+    let mut history = validate(store, &p.policy, &["dev"], &now()).into_history();
+    (0..n)
+        .map(|i| {
+            let a = artifact(i);
+            let prov = p.provenance(store, &a);
+            let req = p.request(&a, None, "dev", T0 + i64::from(i), vec![prov]);
+            promote_with(store, &mut history, &p.policy, &req, &p.promoter)
+                .unwrap()
+                .record
+        })
+        .collect()
+}
+
+#[test]
+fn links_that_loop_back_end_the_chain_where_they_loop() {
+    // Links are followed a batch (1,024) at a time: a loop back into the
+    // same batch, and one back across batches to an opened record.
+    let p = Pipeline::new();
+    for (n, back_to) in [(3u32, 0usize), (1_030, 5)] {
+        let store = MemoryStore::new();
+        let records = dev_records(&store, &p, n);
+        let last = records.last().unwrap();
+        assert!(check(&store, &p, "dev").verified());
+        store.link("dev", Some(last), &records[back_to]).unwrap();
+        let v = check(&store, &p, "dev");
+        assert!(!v.verified(), "{n} records, loop back to {back_to}");
+        assert_eq!(failing(&store, &p, "dev"), format!("record[{n}]"));
+        let dev = v.history().environment("dev").unwrap();
+        assert_eq!(dev.len(), records.len());
+        assert!(dev.head().is_none() && dev.last().unwrap().has_digest(last));
+    }
 }
 
 // ----------------------------------------- signed records, impossible facts
