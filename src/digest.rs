@@ -161,6 +161,15 @@ impl Digest {
         })
     }
 
+    /// A SHA-256 digest from its 32 output bytes (infallible: the length
+    /// is the type's).
+    pub(crate) fn from_sha256(bytes: [u8; 32]) -> Self {
+        Self {
+            algorithm: DigestAlgorithm::Sha256,
+            bytes: DigestBytes::Inline(bytes),
+        }
+    }
+
     /// Parses lowercase hex for `algorithm`.
     pub fn from_hex(algorithm: DigestAlgorithm, hex: &str) -> Result<Self, Error> {
         check_hex(algorithm.name(), hex, &[algorithm.output_len() * 2])?;

@@ -101,8 +101,9 @@ pub fn dora(
             lead_times.push(commit.seconds_until(&entry.time()));
         }
         let until = entries.get(i + 1).map(|n| n.time());
+        let artifact = entry.artifact();
         let caused_incident = found.iter().any(|inc| {
-            entry.artifact_matches(&inc.artifact)
+            inc.artifact.matches(&artifact).is_ok()
                 && inc.incident.opened >= entry.time()
                 && until.is_none_or(|u| inc.incident.opened < u)
         });

@@ -64,7 +64,7 @@ fn sha256_bytes(digest: &Digest) -> Option<[u8; 32]> {
 /// `artifact`'s SHA-256 bytes when that is all it holds (and it reads
 /// back exactly from them).
 fn single_sha256(artifact: &DigestSet) -> Option<[u8; 32]> {
-    if artifact.len() != 1 {
+    if artifact.len() != 1 || artifact.is_complete() {
         return None;
     }
     let digest = artifact.digest(DigestAlgorithm::Sha256)?;
@@ -75,9 +75,7 @@ fn single_sha256(artifact: &DigestSet) -> Option<[u8; 32]> {
 }
 
 fn sha256(bytes: &[u8; 32]) -> Digest {
-    // 32 bytes are always a SHA-256 digest.
-    Digest::from_bytes(DigestAlgorithm::Sha256, bytes)
-        .unwrap_or_else(|_| DigestAlgorithm::Sha256.hash(bytes))
+    Digest::from_sha256(*bytes)
 }
 
 impl EnvironmentHistory {

@@ -34,7 +34,11 @@ impl Verdicts {
     pub(super) fn get(&self, at: usize) -> Option<Result<(), String>> {
         match *self.states.get(at)? {
             PASSED => Some(Ok(())),
-            FAILED => Some(Err(self.reasons.get(&at).cloned().unwrap_or_default())),
+            FAILED => Some(Err(self
+                .reasons
+                .get(&at)
+                .cloned()
+                .unwrap_or_else(|| "rejected".to_owned()))),
             _ => None,
         }
     }
