@@ -58,6 +58,6 @@ pub(crate) use store::check_environment;
 pub use store::fuzz_store_dir;
 pub use store::{DirStore, MemoryStore, Store};
 pub use verified::{
-    DEFAULT_MAX_CLOCK_SKEW_SECONDS, EnvironmentHistory, Validation, ValidationOptions,
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS, EnvironmentHistory, Records, Validation, ValidationOptions,
     VerifiedHistory, VerifiedRecord, validate, validate_chain,
 };

@@ -191,17 +191,12 @@ impl EnvironmentHistory {
     /// validate ([`verified`](Self::verified) is false) these are the
     /// records before the first rejected one: still signed and linked, but
     /// not the whole history.
-    pub fn records(
-        &self,
-    ) -> impl DoubleEndedIterator<Item = VerifiedRecord<'_>> + ExactSizeIterator {
-        self.rows
-            .iter()
-            .enumerate()
-            .map(move |(index, row)| VerifiedRecord {
-                environment: self,
-                row,
-                index,
-            })
+    pub fn records(&self) -> Records<'_> {
+        Records {
+            environment: self,
+            front: 0,
+            back: self.rows.len(),
+        }
     }
 
     /// The accepted record at position `index` (0: the first).
@@ -239,6 +234,60 @@ impl EnvironmentHistory {
         self.rows.is_empty()
     }
 }
+
+/// The accepted records of an [`EnvironmentHistory`], oldest first (from
+/// [`EnvironmentHistory::records`]). Skipping (`nth`, `skip`, `rev`,
+/// `take`) costs nothing per record skipped.
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    environment: &'a EnvironmentHistory,
+    /// The next position from the front, and one past the next from the
+    /// back.
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = VerifiedRecord<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        let record = self.environment.get(self.front)?;
+        self.front += 1;
+        Some(record)
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Self::Item> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back.saturating_sub(self.front);
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Records<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.environment.get(self.back)
+    }
+
+    fn nth_back(&mut self, n: usize) -> Option<Self::Item> {
+        self.back = self.back.saturating_sub(n).max(self.front);
+        self.next_back()
+    }
+}
+
+impl ExactSizeIterator for Records<'_> {}
+
+impl std::iter::FusedIterator for Records<'_> {}
 
 /// A promotion record that validation accepted: the facts decisions read
 /// (a verified history of a million records holds these, packed, not the
@@ -477,6 +526,24 @@ mod tests {
         assert_eq!(env.head(), None, "not verified");
         env.complete = true;
         assert_eq!(env.head().map(|h| h.digest()), Some(long));
+
+        let all: Vec<usize> = env.records().map(|r| r.index()).collect();
+        assert_eq!(all, [0, 1]);
+        assert_eq!(
+            env.records().rev().map(|r| r.index()).collect::<Vec<_>>(),
+            [1, 0]
+        );
+        assert_eq!(env.records().nth(1).map(|r| r.index()), Some(1));
+        assert!(env.records().nth(2).is_none() && env.records().nth_back(2).is_none());
+        let mut two = env.records();
+        assert_eq!(
+            (two.len(), two.next_back().map(|r| r.index())),
+            (2, Some(1))
+        );
+        assert_eq!(
+            (two.len(), two.nth(0).map(|r| r.index()), two.next()),
+            (1, Some(0), None)
+        );
 
         env.truncate(1);
         assert_eq!(env.len(), 1);

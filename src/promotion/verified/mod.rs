@@ -37,7 +37,7 @@ mod table;
 mod validate;
 mod verdicts;
 
-pub use environment::{EnvironmentHistory, VerifiedRecord};
+pub use environment::{EnvironmentHistory, Records, VerifiedRecord};
 use index::RecordIndex;
 pub(super) use records::{check_gate, check_order, open_record, summary};
 pub(super) use scan::{check_incident, scan_digests};
