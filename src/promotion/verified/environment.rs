@@ -541,7 +541,7 @@ mod tests {
             (2, Some(1))
         );
         assert_eq!(
-            (two.len(), two.nth(0).map(|r| r.index()), two.next()),
+            (two.len(), two.next().map(|r| r.index()), two.next()),
             (1, Some(0), None)
         );
 

@@ -117,60 +117,63 @@ pub(super) fn open_environments(
                             .push((record.environment.clone(), digest.clone()));
                     }
                 }
-                if stopped.contains_key(&environment) {
-                    tail.push(digest.clone());
-                    in_tail.insert(digest.clone());
-                    continue;
-                }
-                let last = accepted.last().map(|c| (c.digest(), c.time()));
-                let checked = opened.and_then(|(artifact, record)| {
-                    let previous = last.as_ref().map(|(d, t)| (d, *t));
-                    check_order(&record, &environment, previous, policy, options)
-                        .map(|()| (artifact, record))
-                });
-                let (artifact, record) = match checked {
-                    Ok(x) => x,
-                    Err(reason) => {
+                // Whether the record joins the candidates; if not, its
+                // digest is the tail's.
+                let kept = 'keep: {
+                    if stopped.contains_key(&environment) {
+                        break 'keep false;
+                    }
+                    let last = accepted.last().map(|c| (c.digest(), c.time()));
+                    let checked = opened.and_then(|(artifact, record)| {
+                        let previous = last.as_ref().map(|(d, t)| (d, *t));
+                        check_order(&record, &environment, previous, policy, options)
+                            .map(|()| (artifact, record))
+                    });
+                    let (artifact, record) = match checked {
+                        Ok(x) => x,
+                        Err(reason) => {
+                            stopped.insert(
+                                environment.clone(),
+                                (index, Some(digest.clone()), format!("{digest}: {reason}")),
+                            );
+                            break 'keep false;
+                        }
+                    };
+                    if let Some(from) = &record.from {
+                        if record.kind != PromotionKind::Rollback
+                            && !links.contains_key(from)
+                            && super::super::store::check_environment(from).is_ok()
+                        {
+                            queue.push(from.clone());
+                        }
+                    }
+                    let evidence: Box<[Digest]> =
+                        record.evidence.iter().map(|e| e.digest.clone()).collect();
+                    if !accepted.push(digest, artifact, *record) {
                         stopped.insert(
                             environment.clone(),
-                            (index, Some(digest.clone()), format!("{digest}: {reason}")),
+                            (index, Some(digest.clone()), "too many records".to_owned()),
                         );
-                        tail.push(digest.clone());
-                        in_tail.insert(digest.clone());
-                        continue;
+                        break 'keep false;
                     }
+                    history.index.insert_digest(digest, &name, index);
+                    let entered = accepted.last().and_then(|record| {
+                        entered_if_known(record, &history.index, &candidates, &accepted, &deferred)
+                    });
+                    match entered {
+                        Some(time) => {
+                            accepted.set_entered(index, time);
+                            ready.push((index, evidence));
+                        }
+                        None => deferred.push(&environment, index, digest, evidence),
+                    }
+                    gated.push_unset();
+                    true
                 };
-                if let Some(from) = &record.from {
-                    if record.kind != PromotionKind::Rollback
-                        && !links.contains_key(from)
-                        && super::super::store::check_environment(from).is_ok()
-                    {
-                        queue.push(from.clone());
-                    }
-                }
-                let evidence: Box<[Digest]> =
-                    record.evidence.iter().map(|e| e.digest.clone()).collect();
-                if !accepted.push(digest, artifact, *record) {
-                    stopped.insert(
-                        environment.clone(),
-                        (index, Some(digest.clone()), "too many records".to_owned()),
-                    );
+                if !kept {
                     tail.push(digest.clone());
                     in_tail.insert(digest.clone());
-                    continue;
                 }
-                history.index.insert_digest(digest, &name, index);
-                let entered = accepted.last().and_then(|record| {
-                    entered_if_known(record, &history.index, &candidates, &accepted, &deferred)
-                });
-                match entered {
-                    Some(time) => {
-                        accepted.set_entered(index, time);
-                        ready.push((index, evidence));
-                    }
-                    None => deferred.push(&environment, index, digest, evidence),
-                }
-                gated.push_unset();
             }
             // The batch's gates, each record on its own.
             let checked = map_records(&ready, |(at, evidence)| {
