@@ -36,7 +36,21 @@ struct Row {
     flags: u8,
 }
 
-/// One environment's verified chain.
+/// One environment's verified chain: its accepted records, oldest first,
+/// read as [`VerifiedRecord`] views.
+///
+/// ```
+/// use custodia::promotion::{MemoryStore, ValidationOptions, validate};
+/// use custodia::policy::Policy;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+/// let policy = Policy::from_json(policy_json)?.activate()?;
+/// let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
+/// let dev = validation.history().environment("dev").unwrap();
+/// assert_eq!((dev.name(), dev.len(), dev.verified()), ("dev", 0, true));
+/// // Newest first, without copying a record.
+/// assert!(dev.records().rev().next().is_none() && dev.head().is_none());
+/// # Ok::<(), custodia::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvironmentHistory {
     name: Arc<str>,
@@ -238,6 +252,19 @@ impl EnvironmentHistory {
 /// The accepted records of an [`EnvironmentHistory`], oldest first (from
 /// [`EnvironmentHistory::records`]). Skipping (`nth`, `skip`, `rev`,
 /// `take`) costs nothing per record skipped.
+///
+/// ```
+/// # use custodia::promotion::{MemoryStore, ValidationOptions, validate};
+/// # use custodia::policy::Policy;
+/// # let policy_json = br#"{"version":1,"keys":[],"environments":[{"name":"dev"}],"promotions":[]}"#;
+/// # let policy = Policy::from_json(policy_json)?.activate()?;
+/// # let validation = validate(&MemoryStore::new(), &policy, &["dev"], &ValidationOptions::default());
+/// let dev = validation.history().environment("dev").unwrap();
+/// // The last ten records, oldest of them first.
+/// let recent: Vec<_> = dev.records().skip(dev.len().saturating_sub(10)).collect();
+/// assert_eq!(recent.len(), dev.len().min(10));
+/// # Ok::<(), custodia::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
     environment: &'a EnvironmentHistory,
