@@ -1020,6 +1020,27 @@ fn ungated_policy(
         .unwrap()
 }
 
+/// Promotes `artifact` under an [`ungated_policy`]: no evidence; the
+/// record's digest.
+fn promote_ungated(
+    store: &MemoryStore,
+    policy: &custodia::policy::ActivePolicy,
+    p: &Pipeline,
+    artifact: &DigestSet,
+    from: Option<&str>,
+    to: &str,
+    at: i64,
+) -> custodia::digest::Digest {
+    custodia::promotion::promote(
+        store,
+        policy,
+        &p.request(artifact, from, to, at, Vec::new()),
+        &p.promoter,
+    )
+    .unwrap()
+    .record
+}
+
 /// A policy whose edges loop (`prod -> dev` besides `qa -> dev -> prod`):
 /// validation opens one environment of the loop before its source, so its
 /// records wait for every environment to be open before their entry times
@@ -1036,14 +1057,7 @@ fn records_opened_before_their_source_validate_once_it_is_open() {
     let store = MemoryStore::new();
     let a = artifact(1);
     let step = |from: Option<&str>, to: &str, at: i64| {
-        custodia::promotion::promote(
-            &store,
-            &policy,
-            &p.request(&a, from, to, at, Vec::new()),
-            &p.promoter,
-        )
-        .unwrap()
-        .record
+        promote_ungated(&store, &policy, &p, &a, from, to, at)
     };
     step(None, "qa", T0);
     step(Some("qa"), "dev", T0 + HOUR);
@@ -1084,14 +1098,7 @@ fn an_environment_no_record_came_from_is_out_of_scope() {
     );
     let store = MemoryStore::new();
     let step = |a: &DigestSet, from: Option<&str>, to: &str, at: i64| {
-        custodia::promotion::promote(
-            &store,
-            &policy,
-            &p.request(a, from, to, at, Vec::new()),
-            &p.promoter,
-        )
-        .unwrap()
-        .record
+        promote_ungated(&store, &policy, &p, a, from, to, at)
     };
     step(&artifact(1), None, "dev", T0);
     step(&artifact(1), Some("dev"), "prod", T0 + HOUR);

@@ -236,26 +236,17 @@ impl VerifiedHistory {
             }
             env.set_entered(index, entered);
             let mut settled = Vec::new();
-            let checked = match self.environment(environment) {
-                Some(env) => match env.get(index) {
-                    Some(candidate) => {
-                        let outcome = check_gate(store, policy, candidate, &evidence, &mut settled);
-                        let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
-                        let get = |d: &Digest| self.record(d).map(|r| (r.environment(), r));
-                        source_status(
-                            candidate,
-                            environment,
-                            &status_of,
-                            &get,
-                            env,
-                            &self.incidents,
-                        )
+            let pushed = self.environment(environment).and_then(|env| env.get(index));
+            let checked = match pushed {
+                Some(candidate) => {
+                    let outcome = check_gate(store, policy, candidate, &evidence, &mut settled);
+                    let status_of = |d: &Digest| self.record(d).map(|_| Ok(()));
+                    let get = |d: &Digest| self.record(d).map(|r| (r.environment(), r));
+                    source_status(candidate, environment, &status_of, &get, &self.incidents)
                         .and(outcome)
                         .map(|()| summary(&candidate))
-                    }
-                    None => Err("its record was not kept".to_owned()),
-                },
-                None => Err("its environment was not kept".to_owned()),
+                }
+                None => Err("its record was not kept".to_owned()),
             };
             match checked {
                 Ok(summary) => {

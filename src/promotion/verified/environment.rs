@@ -88,6 +88,18 @@ fn single_sha256(artifact: &DigestSet) -> Option<[u8; 32]> {
     sha256_bytes(&digest)
 }
 
+/// Lowercase hex of 32 bytes, on the stack.
+fn hex64(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(bytes) {
+        for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
+            *out = DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        }
+    }
+    hex
+}
+
 fn sha256(bytes: &[u8; 32]) -> Digest {
     Digest::from_sha256(*bytes)
 }
@@ -365,15 +377,20 @@ impl<'a> VerifiedRecord<'a> {
     pub fn artifact_matches(&self, other: &DigestSet) -> bool {
         match self.environment.artifacts.get(&self.at()) {
             Some(a) => a.matches(other).is_ok(),
+            None => other.get("sha256").map(str::as_bytes) == Some(&hex64(&self.row.artifact)[..]),
+        }
+    }
+
+    /// Calls `f` with each `(algorithm, value)` of its artifact (no
+    /// [`DigestSet`] built for a SHA-256 artifact).
+    pub(super) fn artifact_digests(&self, mut f: impl FnMut(&str, &str)) {
+        match self.environment.artifacts.get(&self.at()) {
+            Some(a) => a.iter().for_each(|(algorithm, value)| f(algorithm, value)),
             None => {
-                let mut hex = [0u8; 64];
-                for (pair, b) in hex.chunks_exact_mut(2).zip(self.row.artifact) {
-                    let digits = b"0123456789abcdef";
-                    for (out, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
-                        *out = digits.get(usize::from(nibble)).copied().unwrap_or(b'0');
-                    }
+                let hex = hex64(&self.row.artifact);
+                if let Ok(hex) = std::str::from_utf8(&hex) {
+                    f(DigestAlgorithm::Sha256.name(), hex);
                 }
-                other.get("sha256").map(str::as_bytes) == Some(&hex[..])
             }
         }
     }
@@ -384,6 +401,11 @@ impl<'a> VerifiedRecord<'a> {
             Some(a) => a.clone(),
             None => sha256(&self.row.artifact).to_set(),
         }
+    }
+
+    /// The chain it is in.
+    pub(super) fn chain(&self) -> &'a EnvironmentHistory {
+        self.environment
     }
 
     /// Its position in its environment's chain (0: the first).

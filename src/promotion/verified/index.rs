@@ -1,15 +1,15 @@
 //! A verified history's indexes: its records by envelope digest and by
 //! artifact, as positions (eight bytes each), not copies of digests.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
-use crate::digest::{Digest, DigestSet, is_strong_algorithm};
+use crate::digest::{Digest, is_strong_algorithm};
 
 use super::seen::fingerprint;
 use super::table::SortedTable;
+use super::{EnvironmentHistory, VerifiedRecord};
 
 /// Where a record is: its environment (by id in the index's table of
 /// names) and its position in that environment's chain.
@@ -37,7 +37,7 @@ fn digest_key(digest: &Digest) -> [u64; 2] {
 #[derive(Debug, Clone, Default)]
 pub(super) struct RecordIndex {
     /// Environment names by id.
-    environments: Vec<Arc<str>>,
+    environments: Vec<Box<str>>,
     /// Keyed by the fingerprint as two words (a `u128` would pad each
     /// entry to 32 bytes; this is 24).
     by_digest: SortedTable<[u64; 2], Position>,
@@ -50,16 +50,16 @@ pub(super) struct RecordIndex {
 
 impl RecordIndex {
     /// The id of `environment`, added if new.
-    fn id(&mut self, environment: &Arc<str>) -> Option<u32> {
-        if let Some(i) = self.environments.iter().position(|e| e == environment) {
+    fn id(&mut self, environment: &str) -> Option<u32> {
+        if let Some(i) = self.environments.iter().position(|e| **e == *environment) {
             return u32::try_from(i).ok();
         }
         let id = u32::try_from(self.environments.len()).ok()?;
-        self.environments.push(environment.clone());
+        self.environments.push(environment.into());
         Some(id)
     }
 
-    fn position(&mut self, environment: &Arc<str>, at: usize) -> Option<Position> {
+    fn position(&mut self, environment: &str, at: usize) -> Option<Position> {
         Some(Position {
             environment: self.id(environment)?,
             at: u32::try_from(at).ok()?,
@@ -68,33 +68,35 @@ impl RecordIndex {
 
     /// Indexes the record at `at` of `environment` by its envelope digest
     /// (the first record indexed under a digest keeps it).
-    pub(super) fn insert_digest(&mut self, digest: &Digest, environment: &Arc<str>, at: usize) {
+    pub(super) fn insert_digest(&mut self, digest: &Digest, environment: &str, at: usize) {
         if let Some(position) = self.position(environment, at) {
             self.by_digest.insert(digest_key(digest), position);
         }
     }
 
-    /// Indexes the record at `at` of `environment` by each strong digest
-    /// of its artifact.
-    pub(super) fn insert_artifact(
+    /// Indexes the record at `at` of `environment` by one digest of its
+    /// artifact, `algorithm:hex`, if the algorithm is strong.
+    pub(super) fn insert_artifact_digest(
         &mut self,
-        artifact: &DigestSet,
-        environment: &Arc<str>,
+        environment: &str,
         at: usize,
+        algorithm: &str,
+        hex: &str,
     ) {
+        if !is_strong_algorithm(algorithm) {
+            return;
+        }
         let Some(position) = self.position(environment, at) else {
             return;
         };
-        for (algorithm, hex) in artifact.iter() {
-            if is_strong_algorithm(algorithm) {
-                let key = self.artifact_key(environment, algorithm, hex);
-                if let Some(first) = self.by_artifact.get(&key) {
-                    if first != position {
-                        self.more_by_artifact.entry(key).or_default().push(position);
-                    }
-                } else {
-                    self.by_artifact.insert(key, position);
-                }
+        let key = self.artifact_key(environment, algorithm, hex);
+        match self.by_artifact.get(&key) {
+            Some(first) if first != position => {
+                self.more_by_artifact.entry(key).or_default().push(position);
+            }
+            Some(_) => {}
+            None => {
+                self.by_artifact.insert(key, position);
             }
         }
     }
@@ -104,7 +106,7 @@ impl RecordIndex {
     }
 
     /// Where the record with envelope digest `digest` may be.
-    pub(super) fn find_digest(&self, digest: &Digest) -> Option<(&Arc<str>, usize)> {
+    pub(super) fn find_digest(&self, digest: &Digest) -> Option<(&str, usize)> {
         let p = self.by_digest.get(&digest_key(digest))?;
         self.resolve(p)
     }
@@ -125,11 +127,36 @@ impl RecordIndex {
             .chain(more.unwrap_or(&[]).iter().copied())
             .filter_map(move |p| {
                 let (env, at) = self.resolve(p)?;
-                (&**env == environment).then_some(at)
+                (env == environment).then_some(at)
             })
     }
 
-    fn resolve(&self, p: Position) -> Option<(&Arc<str>, usize)> {
+    /// The record of `environment` whose envelope digest is `digest`.
+    pub(super) fn record_in<'a>(
+        &self,
+        digest: &Digest,
+        environment: &'a EnvironmentHistory,
+    ) -> Option<VerifiedRecord<'a>> {
+        let (env, at) = self.find_digest(digest)?;
+        if env != environment.name() {
+            return None;
+        }
+        environment.get(at).filter(|r| r.has_digest(digest))
+    }
+
+    /// The record among `environments` whose envelope digest is `digest`,
+    /// with its environment's name.
+    pub(super) fn record_among<'a>(
+        &self,
+        digest: &Digest,
+        environments: &'a BTreeMap<String, EnvironmentHistory>,
+    ) -> Option<(&'a String, VerifiedRecord<'a>)> {
+        let (env, _) = self.find_digest(digest)?;
+        let (name, environment) = environments.get_key_value(env)?;
+        Some((name, self.record_in(digest, environment)?))
+    }
+
+    fn resolve(&self, p: Position) -> Option<(&str, usize)> {
         let env = self
             .environments
             .get(usize::try_from(p.environment).ok()?)?;
@@ -152,20 +179,16 @@ impl RecordIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::DigestAlgorithm;
-
-    fn env(name: &str) -> Arc<str> {
-        Arc::from(name)
-    }
+    use crate::digest::{DigestAlgorithm, DigestSet};
 
     #[test]
     fn finds_records_by_digest_and_by_artifact_per_environment() {
         let mut index = RecordIndex::default();
-        let (dev, prod) = (env("dev"), env("prod"));
+        let (dev, prod) = ("dev", "prod");
         let record = DigestAlgorithm::Sha256.hash(b"record");
         let other = DigestAlgorithm::Sha512.hash(b"other");
-        index.insert_digest(&record, &prod, 7);
-        index.insert_digest(&other, &dev, 1);
+        index.insert_digest(&record, prod, 7);
+        index.insert_digest(&other, dev, 1);
         let found = index
             .find_digest(&record)
             .map(|(e, at)| (e.to_string(), at));
@@ -179,10 +202,10 @@ mod tests {
         );
 
         let artifact = DigestSet::of_bytes(b"artifact");
-        index.insert_artifact(&artifact, &dev, 0);
-        index.insert_artifact(&artifact, &prod, 3);
-        index.insert_artifact(&artifact, &prod, 9);
         let hex = artifact.get("sha256").unwrap_or_default().to_owned();
+        for (env, at) in [(dev, 0), (prod, 3), (prod, 9)] {
+            index.insert_artifact_digest(env, at, "sha256", &hex);
+        }
         let in_prod: Vec<usize> = index.find_artifact("prod", "sha256", &hex).collect();
         assert_eq!(in_prod, vec![3, 9]);
         let in_dev: Vec<usize> = index.find_artifact("dev", "sha256", &hex).collect();
@@ -193,11 +216,11 @@ mod tests {
     #[test]
     fn retaining_drops_digest_entries() {
         let mut index = RecordIndex::default();
-        let prod = env("prod");
+        let prod = "prod";
         let kept = DigestAlgorithm::Sha256.hash(b"kept");
         let dropped = DigestAlgorithm::Sha256.hash(b"dropped");
-        index.insert_digest(&kept, &prod, 0);
-        index.insert_digest(&dropped, &prod, 1);
+        index.insert_digest(&kept, prod, 0);
+        index.insert_digest(&dropped, prod, 1);
         index.retain_digests(|_, at| at < 1);
         assert!(index.find_digest(&kept).is_some());
         assert!(index.find_digest(&dropped).is_none());

@@ -48,9 +48,8 @@ pub(super) use sources::source_status;
 pub(crate) use validate::verified_history;
 pub use validate::{validate, validate_chain};
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
 
 use crate::digest::{Digest, DigestSet};
 use crate::predicate::promotion::PromotionRecord;
@@ -113,25 +112,6 @@ impl Default for ValidationOptions {
     }
 }
 
-/// Names shared by many index entries (environments): one allocation
-/// each, however many records name them.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Names(HashSet<Arc<str>>);
-
-impl Names {
-    /// The shared copy of `name`.
-    pub(super) fn intern(&mut self, name: &str) -> Arc<str> {
-        match self.0.get(name) {
-            Some(n) => n.clone(),
-            None => {
-                let n: Arc<str> = Arc::from(name);
-                self.0.insert(n.clone());
-                n
-            }
-        }
-    }
-}
-
 /// Histories that validation accepted, with verified incidents: the only
 /// thing [`admit`](super::admit), [`dora`](super::dora) and
 /// [`rollback_target`](super::rollback_target) read. There is no public
@@ -153,8 +133,6 @@ pub struct VerifiedHistory {
     pub(super) policy: Option<Digest>,
     pub(super) environments: BTreeMap<String, EnvironmentHistory>,
     pub(super) incidents: Vec<IncidentEntry>,
-    /// Environment names, shared by the indexes.
-    pub(super) names: Names,
     /// Records by envelope digest and by artifact.
     index: RecordIndex,
     /// Every envelope digest classified so far (records, evidence,
@@ -163,12 +141,6 @@ pub struct VerifiedHistory {
 }
 
 impl VerifiedHistory {
-    /// The shared name of `environment` (one allocation per environment,
-    /// however many records the indexes hold).
-    pub(super) fn name(&mut self, environment: &str) -> Arc<str> {
-        self.names.intern(environment)
-    }
-
     /// Appends an accepted record to its environment, with its indexes
     /// (nothing past 2^32 - 1 records of an environment).
     pub(in crate::promotion) fn push(
@@ -193,12 +165,14 @@ impl VerifiedHistory {
     /// Indexes the record at `at` of `environment` (pushed to its
     /// environment, not indexed yet) by digest and by artifact.
     pub(in crate::promotion) fn index_record(&mut self, environment: &str, at: usize) {
-        let name = self.name(environment);
         let Some(r) = self.environments.get(environment).and_then(|e| e.get(at)) else {
             return;
         };
-        self.index.insert_digest(&r.digest(), &name, at);
-        self.index.insert_artifact(&r.artifact(), &name, at);
+        let index = &mut self.index;
+        index.insert_digest(&r.digest(), environment, at);
+        r.artifact_digests(|algorithm, hex| {
+            index.insert_artifact_digest(environment, at, algorithm, hex);
+        });
     }
 
     /// Sets `environment`'s accepted records, already indexed by digest
@@ -206,9 +180,11 @@ impl VerifiedHistory {
     /// are accepted, then [`prune`](Self::prune)s), and indexes them by
     /// artifact.
     pub(super) fn adopt(&mut self, environment: &str, records: EnvironmentHistory) {
-        let name = self.name(environment);
         for r in records.records() {
-            self.index.insert_artifact(&r.artifact(), &name, r.index());
+            r.artifact_digests(|algorithm, hex| {
+                self.index
+                    .insert_artifact_digest(environment, r.index(), algorithm, hex);
+            });
         }
         self.environments.insert(environment.to_owned(), records);
     }
@@ -257,9 +233,8 @@ impl VerifiedHistory {
 
     /// An accepted record by its envelope digest.
     pub fn record(&self, digest: &Digest) -> Option<VerifiedRecord<'_>> {
-        let (env, index) = self.index.find_digest(digest)?;
-        let record = self.environments.get(&**env)?.get(index)?;
-        record.has_digest(digest).then_some(record)
+        let (_, record) = self.index.record_among(digest, &self.environments)?;
+        Some(record)
     }
 
     /// Every verified incident, oldest first.

@@ -14,7 +14,6 @@ use super::super::chain::PROMOTER_ROLE;
 use super::index::RecordIndex;
 use super::records::{LinkWalker, check_gate, check_order, map_records, open_record};
 use super::scan::Known;
-use super::sources::find_candidate;
 use super::verdicts::Verdicts;
 use super::{EnvironmentHistory, ValidationOptions, VerifiedHistory, VerifiedRecord};
 
@@ -83,7 +82,6 @@ pub(super) fn open_environments(
         if links.contains_key(&environment) {
             continue;
         }
-        let name = history.name(&environment);
         let mut walker = LinkWalker::new(store, &environment);
         let mut accepted = EnvironmentHistory::named(&environment);
         let mut gated = Verdicts::default();
@@ -97,10 +95,7 @@ pub(super) fn open_environments(
         let mut first = 0usize;
         loop {
             let digests = walker.next_batch(OPEN_BATCH, |d| {
-                in_tail.contains(d)
-                    || history.index.find_digest(d).is_some_and(|(env, at)| {
-                        **env == *environment && accepted.get(at).is_some_and(|r| r.has_digest(d))
-                    })
+                in_tail.contains(d) || history.index.record_in(d, &accepted).is_some()
             });
             if digests.is_empty() {
                 break;
@@ -156,7 +151,7 @@ pub(super) fn open_environments(
                         );
                         break 'keep false;
                     }
-                    history.index.insert_digest(digest, &name, index);
+                    history.index.insert_digest(digest, &environment, index);
                     let entered = accepted.last().and_then(|record| {
                         entered_if_known(record, &history.index, &candidates, &accepted, &deferred)
                     });
@@ -352,13 +347,10 @@ fn entered_if_known(
     let Some(source) = record.source() else {
         return Some(record.time());
     };
-    let (env, at) = index.find_digest(&source)?;
-    let found = if **env == *record.environment() {
-        accepted.get(at)
-    } else {
-        candidates.get(&**env).and_then(|l| l.get(at))
-    }?;
-    (found.has_digest(&source) && !deferred.pending.contains(&source)).then_some(found.entered())
+    let found = index
+        .record_in(&source, accepted)
+        .or_else(|| Some(index.record_among(&source, candidates)?.1))?;
+    (!deferred.pending.contains(&source)).then_some(found.entered())
 }
 
 /// A deferred record's entry time, following source pointers (their
@@ -377,7 +369,7 @@ fn entered_by_walk(
     let mut current = start;
     let mut time = start.time();
     while let Some(source) = current.source() {
-        let Some((_, next)) = find_candidate(index, candidates, &source) else {
+        let Some((_, next)) = index.record_among(&source, candidates) else {
             break;
         };
         if !deferred.pending.contains(&source) {

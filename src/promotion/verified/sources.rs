@@ -27,18 +27,6 @@ pub(crate) fn known_good(
         .find(|r| !has_incident(&r.artifact()))
 }
 
-/// The candidate with envelope digest `digest`, with its environment.
-pub(super) fn find_candidate<'a>(
-    index: &RecordIndex,
-    candidates: &'a BTreeMap<String, EnvironmentHistory>,
-    digest: &Digest,
-) -> Option<(&'a String, VerifiedRecord<'a>)> {
-    let (environment, at) = index.find_digest(digest)?;
-    let (name, list) = candidates.get_key_value(&**environment)?;
-    let candidate = list.get(at)?;
-    candidate.has_digest(digest).then_some((name, candidate))
-}
-
 /// Each candidate's status, by environment and position (`None`: not
 /// resolved yet).
 pub(super) type Statuses = BTreeMap<String, Verdicts>;
@@ -52,7 +40,7 @@ pub(super) fn resolve_sources(
     index: &RecordIndex,
     incidents: &[IncidentEntry],
 ) -> Statuses {
-    let get = |d: &Digest| find_candidate(index, candidates, d);
+    let get = |d: &Digest| index.record_among(d, candidates);
     let previous_of = |environment: &str, c: VerifiedRecord<'_>| {
         c.index()
             .checked_sub(1)
@@ -107,16 +95,8 @@ pub(super) fn resolve_sources(
                             .get(environment)
                             .and_then(|l| l.get(c.index()))
                             .unwrap_or_else(|| Err("its gate was not evaluated".to_owned()));
-                        own_status(
-                            c,
-                            environment,
-                            previous,
-                            &status_of,
-                            &get,
-                            candidates,
-                            incidents,
-                        )
-                        .and(outcome)
+                        own_status(c, environment, previous, &status_of, &get, incidents)
+                            .and(outcome)
                     }
                 };
                 on_stack.remove(&(environment, c.index()));
@@ -136,7 +116,6 @@ fn own_status<'a>(
     previous: Option<VerifiedRecord<'_>>,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
     get: &impl Fn(&Digest) -> Option<(&'a String, VerifiedRecord<'a>)>,
-    candidates: &BTreeMap<String, EnvironmentHistory>,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     if let Some(p) = previous {
@@ -146,11 +125,9 @@ fn own_status<'a>(
         }
     }
     let get_record = |d: &Digest| get(d).map(|(e, c)| (e.as_str(), c));
-    let empty = EnvironmentHistory::default();
-    let earlier = candidates.get(environment).unwrap_or(&empty);
     // The gate ran with the entry time its source path gives, so its
     // verdict (the caller's `and`) counts only once that path is verified.
-    source_status(c, environment, status_of, &get_record, earlier, incidents)
+    source_status(c, environment, status_of, &get_record, incidents)
 }
 
 /// Looks a verified (or candidate) record up by digest: its environment
@@ -161,14 +138,13 @@ pub(in crate::promotion) type LookUp<'f, 'a> =
 /// Checks a record against its source: the source is a record of the
 /// right environment whose own status is `Ok`, about the same artifact,
 /// not later, with the same author and commit time; a rollback goes to
-/// the last known-good artifact among `earlier` (the environment's records
-/// before it).
+/// the last known-good artifact among the records before it in its
+/// environment.
 pub(in crate::promotion) fn source_status<'a>(
     c: VerifiedRecord<'_>,
     environment: &str,
     status_of: &dyn Fn(&Digest) -> Option<Result<(), String>>,
     get: LookUp<'_, 'a>,
-    earlier: &EnvironmentHistory,
     incidents: &[IncidentEntry],
 ) -> Result<(), String> {
     let expected_env = match (c.kind(), c.from()) {
@@ -234,7 +210,7 @@ pub(in crate::promotion) fn source_status<'a>(
         return Err("its commit time differs from its source record's".to_owned());
     }
     if c.kind() == PromotionKind::Rollback {
-        let target = known_good(earlier, c.index(), |artifact| {
+        let target = known_good(c.chain(), c.index(), |artifact| {
             incidents.iter().any(|i| {
                 i.incident.environment == environment
                     && i.incident.opened <= c.time()

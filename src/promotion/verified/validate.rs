@@ -198,11 +198,7 @@ fn hygiene(
     index: &RecordIndex,
 ) -> (Option<Check>, Check) {
     let environment = candidates.name();
-    let is_candidate = |d: &Digest| {
-        index.find_digest(d).is_some_and(|(env, at)| {
-            **env == *environment && candidates.get(at).is_some_and(|r| r.has_digest(d))
-        })
-    };
+    let is_candidate = |d: &Digest| index.record_in(d, candidates).is_some();
     let last = tail
         .last()
         .cloned()
