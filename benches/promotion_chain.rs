@@ -593,16 +593,44 @@ fn refresh_runs(n: usize) {
     }
 }
 
-/// `CUSTODIA_BENCH_PROFILE=N`: builds `N` promotions, then validates them
-/// once on one thread and verifies their raw signatures once, in functions
-/// named for `callgrind_annotate --inclusive=yes`, and exits.
+/// `CUSTODIA_BENCH_PROFILE=N`: builds `N` promotions, prints `READY`
+/// (attach a profiler then), then validates them on one thread and
+/// verifies their raw signatures, in functions named for
+/// `callgrind_annotate --inclusive=yes`, and exits. With
+/// `CUSTODIA_BENCH_PROFILE_LOOPS=K` it does both `K` times, printing each
+/// pair's wall and CPU times and ratios, and the median ratios.
 fn profile(n: usize) {
     let fx = Fixture::new();
     let (store, _) = build(&fx, n);
     let triples = raw_signatures(&fx, &store);
     let single = one_thread();
-    single.install(|| profile_validate(&fx, &store, n));
-    profile_raw(&triples);
+    let loops = std::env::var("CUSTODIA_BENCH_PROFILE_LOOPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    println!("READY");
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..loops {
+        // Timed on the pool's thread: its CPU time is that thread's.
+        let validate = single.install(|| timed(|| profile_validate(&fx, &store, n)));
+        let raw = timed(|| profile_raw(&triples));
+        walls.push(validate.0 / raw.0);
+        cpus.push(validate.1 / raw.1);
+        println!(
+            "RESULT profile {n}: validate {:.0} ms (CPU {:.0}), raw {:.0} ms (CPU {:.0}): {:.3}x wall, {:.3}x CPU",
+            validate.0 * 1e3,
+            validate.1 * 1e3,
+            raw.0 * 1e3,
+            raw.1 * 1e3,
+            validate.0 / raw.0,
+            validate.1 / raw.1
+        );
+    }
+    println!(
+        "RESULT profile {n}: median {:.3}x wall, {:.3}x CPU",
+        median(walls),
+        median(cpus)
+    );
 }
 
 #[inline(never)]

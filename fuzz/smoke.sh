@@ -19,7 +19,7 @@ case "$seconds" in
 esac
 
 cd "$(dirname "$0")" || exit 2
-targets=(envelope statement digest pem provenance policy sbom bundle trusted_root x509 oci_manifest oci_index oci_layout store store_dir sbom_binary sbom_license purl bom_ref pkcs11_uri evidence_junit evidence_scan evidence_sarif evidence_vex oci_cosign provenance_match)
+targets=(envelope json statement digest pem provenance policy sbom bundle trusted_root x509 oci_manifest oci_index oci_layout store store_dir sbom_binary sbom_license purl bom_ref pkcs11_uri evidence_junit evidence_scan evidence_sarif evidence_vex oci_cosign provenance_match)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz is not installed: cargo install --locked cargo-fuzz" >&2

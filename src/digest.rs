@@ -13,8 +13,7 @@
 //! set but never count as identity on their own: [`DigestSet::matches`]
 //! needs at least one shared strong algorithm.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::fs;
 use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use std::sync::mpsc;
 
 use sha2::Digest as _;
 
-use crate::encoding::{decode_lower_hex, first_non_lower_hex, hex_lower};
+use crate::encoding::{decode_lower_hex_into, first_non_lower_hex, hex_lower};
 use crate::error::{DigestError, Error};
 
 /// Size of the read buffer used for streaming hashing.
@@ -64,6 +63,7 @@ impl DigestAlgorithm {
 
     /// Length of the digest in bytes.
     pub const fn output_len(self) -> usize {
+        // Keep MAX_OUTPUT_LEN the largest of these.
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -94,6 +94,9 @@ impl FromStr for DigestAlgorithm {
             .ok_or_else(|| DigestError::UnsupportedAlgorithm(shorten(s)).into())
     }
 }
+
+/// The longest output of any [`DigestAlgorithm`] (SHA-512's).
+const MAX_OUTPUT_LEN: usize = 64;
 
 /// One digest value: an algorithm and its output bytes.
 ///
@@ -173,11 +176,16 @@ impl Digest {
     /// Parses lowercase hex for `algorithm`.
     pub fn from_hex(algorithm: DigestAlgorithm, hex: &str) -> Result<Self, Error> {
         check_hex(algorithm.name(), hex, &[algorithm.output_len() * 2])?;
-        let bytes = decode_lower_hex(hex).ok_or_else(|| DigestError::InvalidHex {
+        let mut buffer = [0u8; MAX_OUTPUT_LEN];
+        let invalid = || DigestError::InvalidHex {
             algorithm: algorithm.name().to_owned(),
             offset: 0,
-        })?;
-        Self::from_bytes(algorithm, &bytes)
+        };
+        let bytes = buffer
+            .get_mut(..algorithm.output_len())
+            .ok_or_else(invalid)?;
+        decode_lower_hex_into(hex, bytes).ok_or_else(invalid)?;
+        Self::from_bytes(algorithm, bytes)
     }
 
     /// The algorithm.
@@ -205,7 +213,12 @@ impl Digest {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm, self.hex())
+        write!(f, "{}:", self.algorithm)?;
+        let mut pair = [0u8; 2];
+        for &b in self.bytes.as_slice() {
+            f.write_str(crate::encoding::hex_pair(b, &mut pair))?;
+        }
+        Ok(())
     }
 }
 
@@ -265,7 +278,7 @@ impl serde::Serialize for Digest {
 
 impl<'de> serde::Deserialize<'de> for Digest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let s = crate::json::Text::deserialize(d)?.0;
         s.parse().map_err(serde::de::Error::custom)
     }
 }
@@ -426,12 +439,19 @@ pub struct DigestSet {
 struct Entries(Box<str>);
 
 impl Entries {
-    fn from_sorted<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut packed = String::new();
+    fn from_sorted<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        // Measured first, so the text is allocated once, exactly.
+        let size = entries
+            .clone()
+            .into_iter()
+            .map(|(algorithm, value)| packed_len(algorithm, value))
+            .sum();
+        let mut packed = String::with_capacity(size);
         for (algorithm, value) in entries {
             packed.push_str(algorithm);
             packed.push(':');
-            packed.push_str(&value.len().to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(packed, "{}", value.len());
             packed.push(':');
             packed.push_str(value);
         }
@@ -439,10 +459,10 @@ impl Entries {
     }
 
     fn insert(&mut self, algorithm: &str, value: &str) {
-        let mut entries: Vec<(&str, &str)> = self.iter().filter(|(k, _)| *k != algorithm).collect();
-        let at = entries.partition_point(|(k, _)| *k < algorithm);
-        entries.insert(at, (algorithm, value));
-        *self = Self::from_sorted(entries);
+        let others = self.iter().filter(|(k, _)| *k != algorithm);
+        let before = others.clone().filter(|(k, _)| *k < algorithm);
+        let after = others.filter(|(k, _)| *k > algorithm);
+        *self = Self::from_sorted(before.chain([(algorithm, value)]).chain(after));
     }
 
     fn get(&self, algorithm: &str) -> Option<&str> {
@@ -466,7 +486,14 @@ impl Entries {
     }
 }
 
+/// The length of one packed entry: `algorithm:len:value`.
+fn packed_len(algorithm: &str, value: &str) -> usize {
+    let digits = value.len().checked_ilog10().unwrap_or(0) as usize + 1;
+    algorithm.len() + digits + value.len() + 2
+}
+
 /// The entries of a packed [`Entries`], in order.
+#[derive(Clone)]
 struct EntryIter<'a>(&'a str);
 
 impl<'a> Iterator for EntryIter<'a> {
@@ -725,12 +752,40 @@ impl serde::Serialize for DigestSet {
 
 impl<'de> serde::Deserialize<'de> for DigestSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let entries = BTreeMap::<String, String>::deserialize(d)?;
-        for (algorithm, value) in &entries {
-            check_entry(algorithm, value).map_err(serde::de::Error::custom)?;
+        use crate::json::Text;
+        struct EntriesVisitor;
+        impl<'de> serde::de::Visitor<'de> for EntriesVisitor {
+            type Value = Vec<(Text<'de>, Text<'de>)>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of algorithm names to digest values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<Text<'de>, Text<'de>>()? {
+                    check_entry(&entry.0.0, &entry.1.0).map_err(serde::de::Error::custom)?;
+                    entries.push(entry);
+                }
+                Ok(entries)
+            }
+        }
+        // Entries borrow from the document; the set is one allocation.
+        let mut entries = d.deserialize_map(EntriesVisitor)?;
+        entries.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+        if let Some(pair) = entries
+            .windows(2)
+            .find(|w| matches!(w, [a, b] if a.0.0 == b.0.0))
+        {
+            let name = pair.first().map_or("", |e| &*e.0.0);
+            return Err(serde::de::Error::custom(format_args!(
+                "algorithm `{}` is listed twice",
+                shorten(name)
+            )));
         }
         Ok(Self {
-            entries: Entries::from_sorted(entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            entries: Entries::from_sorted(entries.iter().map(|(k, v)| (&*k.0, &*v.0))),
             complete: false,
         })
     }

@@ -16,6 +16,7 @@
 //! hint). A threshold counts distinct keys; a second signature by a key that
 //! already counted fails verification rather than being silently ignored.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -160,23 +161,30 @@ impl Envelope {
             }
             .into());
         }
-        let b64 = |field: String, value: &str| {
-            base64_decode(value).map_err(|reason| DsseError::Base64 { field, reason })
+        let b64 = |value: &str, field: &dyn Fn() -> String| {
+            base64_decode(value).map_err(|reason| DsseError::Base64 {
+                field: field(),
+                reason,
+            })
         };
-        let payload = b64("payload".to_owned(), &wire.payload)?;
+        let payload = b64(&wire.payload, &|| "payload".to_owned())?;
         let signatures = wire
             .signatures
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 Ok(Signature {
-                    keyid: s.keyid.clone().filter(|k| !k.is_empty()),
-                    sig: b64(format!("signatures[{i}].sig"), &s.sig)?,
+                    keyid: s
+                        .keyid
+                        .as_deref()
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned),
+                    sig: b64(&s.sig, &|| format!("signatures[{i}].sig"))?,
                 })
             })
             .collect::<Result<Vec<_>, DsseError>>()?;
         Ok(Self {
-            payload_type: wire.payload_type,
+            payload_type: wire.payload_type.into_owned(),
             payload,
             signatures,
         })
@@ -185,14 +193,14 @@ impl Envelope {
     /// Serializes as compact JSON with standard base64.
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         let wire = EnvelopeWire {
-            payload_type: self.payload_type.clone(),
-            payload: base64_encode(&self.payload),
+            payload_type: Cow::Borrowed(&self.payload_type),
+            payload: Cow::Owned(base64_encode(&self.payload)),
             signatures: self
                 .signatures
                 .iter()
                 .map(|s| SignatureWire {
-                    keyid: s.keyid.clone(),
-                    sig: base64_encode(&s.sig),
+                    keyid: s.keyid.as_deref().map(Cow::Borrowed),
+                    sig: Cow::Owned(base64_encode(&s.sig)),
                 })
                 .collect(),
         };
@@ -332,7 +340,27 @@ fn verify_one(
         keys.iter()
             .filter(|k| hinted.is_none_or(|h| h.key_id() != k.key_id())),
     );
-    let mut status = SignatureStatus::Rejected {
+    let mut status = None;
+    for key in order {
+        if let Some(scheme) = verifies(key.as_ref()) {
+            let key_id = key.key_id().clone();
+            status = Some(if already.contains(&key_id) {
+                SignatureStatus::Duplicate { key_id }
+            } else {
+                SignatureStatus::Accepted {
+                    misleading_hint: signature
+                        .keyid
+                        .as_ref()
+                        .filter(|hint| hinted.is_some() && *hint != key_id.as_str())
+                        .cloned(),
+                    key_id,
+                    scheme,
+                }
+            });
+            break;
+        }
+    }
+    let status = status.unwrap_or_else(|| SignatureStatus::Rejected {
         reason: if keys.is_empty() {
             "no trusted keys were given".to_owned()
         } else {
@@ -341,25 +369,7 @@ fn verify_one(
                 keys.len()
             )
         },
-    };
-    for key in order {
-        if let Some(scheme) = verifies(key.as_ref()) {
-            let key_id = key.key_id().clone();
-            status = if already.contains(&key_id) {
-                SignatureStatus::Duplicate { key_id }
-            } else {
-                SignatureStatus::Accepted {
-                    misleading_hint: signature
-                        .keyid
-                        .clone()
-                        .filter(|hint| hinted.is_some() && hint != key_id.as_str()),
-                    key_id,
-                    scheme,
-                }
-            };
-            break;
-        }
-    }
+    });
     SignatureOutcome {
         index: 0,
         keyid_hint: signature.keyid.clone(),
@@ -496,19 +506,24 @@ impl SignatureVerification {
     }
 }
 
+/// An envelope as JSON has it; its text borrows from the document where
+/// it holds no escapes (base64 never does).
 #[derive(Serialize, Deserialize)]
-struct EnvelopeWire {
-    #[serde(rename = "payloadType")]
-    payload_type: String,
-    payload: String,
-    signatures: Vec<SignatureWire>,
+struct EnvelopeWire<'a> {
+    #[serde(rename = "payloadType", borrow)]
+    payload_type: Cow<'a, str>,
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
+    #[serde(borrow)]
+    signatures: Vec<SignatureWire<'a>>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SignatureWire {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    keyid: Option<String>,
-    sig: String,
+struct SignatureWire<'a> {
+    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    keyid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    sig: Cow<'a, str>,
 }
 
 #[cfg(test)]

@@ -12,19 +12,21 @@ const URL_SAFE_ANY_PAD: GeneralPurpose =
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    fn digit(nibble: u8) -> char {
-        char::from(if nibble < 10 {
-            b'0' + nibble
-        } else {
-            b'a' + nibble - 10
-        })
-    }
     let mut out = String::with_capacity(bytes.len() * 2);
+    let mut pair = [0u8; 2];
     for &b in bytes {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 0x0f));
+        out.push_str(hex_pair(b, &mut pair));
     }
     out
+}
+
+/// `byte` as two lowercase hex digits, written into `pair`.
+pub(crate) fn hex_pair(byte: u8, pair: &mut [u8; 2]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    *pair = [digit(byte >> 4), digit(byte & 0x0f)];
+    // Two ASCII digits are always UTF-8.
+    std::str::from_utf8(pair).unwrap_or("00")
 }
 
 /// Offset of the first character that is not lowercase hex, if any.
@@ -35,6 +37,13 @@ pub(crate) fn first_non_lower_hex(s: &str) -> Option<usize> {
 
 /// Decodes lowercase hex; `None` on odd length or a non-lowercase-hex character.
 pub(crate) fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; s.len() / 2];
+    decode_lower_hex_into(s, &mut out)?;
+    Some(out)
+}
+
+/// Decodes lowercase hex into `out`, which must be exactly half its length.
+pub(crate) fn decode_lower_hex_into(s: &str, out: &mut [u8]) -> Option<()> {
     fn nibble(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
@@ -42,16 +51,14 @@ pub(crate) fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
             _ => None,
         }
     }
-    if s.len() % 2 != 0 {
+    if s.len() % 2 != 0 || s.len() / 2 != out.len() {
         return None;
     }
-    s.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some((nibble(*hi)? << 4) | nibble(*lo)?),
-            _ => None,
-        })
-        .collect()
+    for (pair, byte) in s.as_bytes().chunks_exact(2).zip(out) {
+        let [hi, lo] = pair else { return None };
+        *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
+    }
+    Some(())
 }
 
 /// Standard base64 with padding, as DSSE writes it.

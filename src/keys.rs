@@ -91,16 +91,24 @@ impl fmt::Display for KeyAlgorithm {
 
 /// A key id: lowercase hex SHA-256 of the canonical SubjectPublicKeyInfo
 /// DER (see the [module docs](self)).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct KeyId(String);
+///
+/// Cloning shares the text (verification reports name the key of every
+/// signature they check).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(std::sync::Arc<str>);
+
+impl serde::Serialize for KeyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl KeyId {
     /// The SHA-256 of exactly these SubjectPublicKeyInfo bytes. For a
     /// key's id use [`PublicKey::key_id`], which hashes the canonical
     /// encoding whatever encoding the key was read from.
     pub fn of_spki_der(spki_der: &[u8]) -> Self {
-        Self(DigestAlgorithm::Sha256.hash(spki_der).hex())
+        Self(DigestAlgorithm::Sha256.hash(spki_der).hex().into())
     }
 
     /// The id as text.

@@ -118,6 +118,31 @@ pub mod fuzzing {
         }
     }
 
+    /// Reads JSON strictly (one pass, repeats refused) three ways and
+    /// checks them against serde_json alone: strict reading accepts
+    /// exactly what serde_json accepts without a repeated member, and
+    /// then reads the same value.
+    pub fn json(data: &[u8]) {
+        use serde::de::IgnoredAny;
+        let skipped = crate::json::from_slice::<IgnoredAny>(data, "fuzz").is_ok();
+        let value = crate::json::from_slice::<serde_json::Value>(data, "fuzz");
+        assert_eq!(skipped, value.is_ok(), "skipped and value reads agree");
+        if let Ok(value) = &value {
+            let plain = serde_json::from_slice::<serde_json::Value>(data);
+            assert_eq!(
+                plain.ok().as_ref(),
+                Some(value),
+                "strict reads what serde_json reads"
+            );
+        }
+        if let Ok(serde_json::Value::Object(_)) = serde_json::from_slice(data) {
+            let members = crate::json::from_slice::<std::collections::BTreeMap<String, IgnoredAny>>(
+                data, "fuzz",
+            );
+            assert_eq!(members.is_ok(), skipped, "member and skipped reads agree");
+        }
+    }
+
     /// Parses digest strings and digest sets.
     pub fn digest(data: &[u8]) {
         if let Ok(s) = std::str::from_utf8(data) {

@@ -14,12 +14,16 @@
 //! are read too (their JSON shape is the same) and written back as they
 //! were. Unrecognized fields are ignored.
 //!
-//! Predicates are carried as JSON values; typed predicates implement
-//! [`Predicate`] and are read with [`Statement::predicate_as`], which first
-//! checks the predicate type.
+//! A predicate is carried as its JSON text: exactly as it was read (the
+//! signed bytes, member order kept) or as it was written. Typed predicates
+//! implement [`Predicate`] and are read straight from that text with
+//! [`Statement::predicate_as`], which first checks the predicate type; no
+//! JSON tree is built in between. [`Statement::predicate_value`] parses
+//! the text into a `serde_json::Value` for code that walks it.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::digest::{DigestMismatch, DigestSet};
 use crate::error::{Error, StatementError};
@@ -131,12 +135,25 @@ impl StatementType {
 /// assert!(st.subject_matching(&DigestSet::of_bytes(b"rebuilt")).is_err());
 /// # Ok::<(), custodia::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Statement {
     statement_type: StatementType,
     subject: Vec<ResourceDescriptor>,
     predicate_type: String,
-    predicate: serde_json::Value,
+    /// The predicate's JSON text: an object, without duplicate members
+    /// (checked when read, or written from a value).
+    predicate: Box<RawValue>,
+}
+
+/// Two statements are equal when their type, subjects and predicate type
+/// are, and their predicates are the same JSON text.
+impl PartialEq for Statement {
+    fn eq(&self, other: &Self) -> bool {
+        self.statement_type == other.statement_type
+            && self.subject == other.subject
+            && self.predicate_type == other.predicate_type
+            && self.predicate.get() == other.predicate.get()
+    }
 }
 
 impl Statement {
@@ -160,7 +177,7 @@ impl Statement {
             statement_type: StatementType::V1,
             subject,
             predicate_type: predicate_type.into(),
-            predicate,
+            predicate: raw_of(&predicate)?,
         };
         st.validate()?;
         Ok(st)
@@ -169,7 +186,13 @@ impl Statement {
     /// Parses and validates a statement from JSON bytes (duplicate members
     /// rejected).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let wire: StatementWire = crate::json::from_slice(bytes, "in-toto statement")?;
+        let wire: StatementWire<Box<RawValue>> =
+            crate::json::from_slice(bytes, "in-toto statement")?;
+        // The predicate's text is kept as read, so its members were not
+        // looked at: they are checked here.
+        if let Some(predicate) = &wire.predicate {
+            crate::json::reject_duplicates(predicate.get().as_bytes(), "predicate")?;
+        }
         Self::from_wire(wire)
     }
 
@@ -193,9 +216,14 @@ impl Statement {
         &self.predicate_type
     }
 
-    /// The predicate as JSON.
-    pub fn predicate(&self) -> &serde_json::Value {
+    /// The predicate's JSON text (an object): as read, or as written.
+    pub fn predicate(&self) -> &RawValue {
         &self.predicate
+    }
+
+    /// The predicate parsed as a JSON value.
+    pub fn predicate_value(&self) -> Result<serde_json::Value, Error> {
+        self.predicate_json("predicate")
     }
 
     /// The predicate as `P`, after checking the predicate type.
@@ -207,7 +235,19 @@ impl Statement {
             }
             .into());
         }
-        Ok(crate::json::from_value(&self.predicate, "predicate")?)
+        self.predicate_json("predicate")
+    }
+
+    /// The predicate read as `T` (any type, no predicate-type check);
+    /// errors name `what`.
+    pub(crate) fn predicate_json<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+    ) -> Result<T, Error> {
+        Ok(crate::json::from_slice(
+            self.predicate.get().as_bytes(),
+            what,
+        )?)
     }
 
     /// The first subject whose digests identify `artifact` (all shared
@@ -238,13 +278,13 @@ impl Statement {
         if self.predicate_type.is_empty() {
             return Err(StatementError::PredicateTypeRequired);
         }
-        if !self.predicate.is_object() {
+        if !self.predicate.get().starts_with('{') {
             return Err(StatementError::PredicateRequired);
         }
         Ok(())
     }
 
-    fn from_wire(wire: StatementWire) -> Result<Self, Error> {
+    fn from_wire(wire: StatementWire<Box<RawValue>>) -> Result<Self, Error> {
         let statement_type = StatementType::from_uri(&wire.type_)
             .ok_or_else(|| StatementError::InvalidType(crate::digest::shorten(&wire.type_)))?;
         let subject = wire
@@ -257,7 +297,10 @@ impl Statement {
             statement_type,
             subject,
             predicate_type: wire.predicate_type,
-            predicate: wire.predicate.unwrap_or(serde_json::Value::Null),
+            predicate: match wire.predicate {
+                Some(raw) => raw,
+                None => return Err(StatementError::PredicateRequired.into()),
+            },
         };
         st.validate()?;
         Ok(st)
@@ -276,16 +319,24 @@ fn validate_subject(subject: &ResourceDescriptor, index: usize) -> Result<(), St
     Ok(())
 }
 
-#[derive(Serialize, Deserialize)]
-struct StatementWire {
+/// A statement as JSON has it; `P` holds the predicate: its text when the
+/// document was checked for duplicate members, else a value.
+#[derive(Deserialize)]
+struct StatementWire<P> {
     #[serde(rename = "_type")]
     type_: String,
     #[serde(default)]
     subject: Vec<ResourceDescriptorWire>,
     #[serde(rename = "predicateType", default)]
     predicate_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    predicate: Option<serde_json::Value>,
+    #[serde(default = "Option::default")]
+    predicate: Option<P>,
+}
+
+/// A predicate value's compact JSON text.
+fn raw_of(value: &serde_json::Value) -> Result<Box<RawValue>, StatementError> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| StatementError::InvalidPredicate(e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -295,7 +346,7 @@ struct StatementOut<'a> {
     subject: &'a [ResourceDescriptor],
     #[serde(rename = "predicateType")]
     predicate_type: &'a str,
-    predicate: &'a serde_json::Value,
+    predicate: &'a RawValue,
 }
 
 impl Serialize for Statement {
@@ -312,7 +363,22 @@ impl Serialize for Statement {
 
 impl<'de> Deserialize<'de> for Statement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let wire = StatementWire::deserialize(d)?;
+        // A deserializer of unknown origin may not have checked for
+        // duplicate members: the predicate is read as a value (which keeps
+        // one of each) and written back as text.
+        let wire = StatementWire::<serde_json::Value>::deserialize(d)?;
+        let predicate = match wire.predicate {
+            Some(value) if !value.is_null() => {
+                Some(raw_of(&value).map_err(serde::de::Error::custom)?)
+            }
+            _ => None,
+        };
+        let wire = StatementWire {
+            type_: wire.type_,
+            subject: wire.subject,
+            predicate_type: wire.predicate_type,
+            predicate,
+        };
         Self::from_wire(wire).map_err(serde::de::Error::custom)
     }
 }

@@ -117,7 +117,7 @@ impl serde::Serialize for Timestamp {
 
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let s = crate::json::Text::deserialize(d)?.0;
         s.parse().map_err(serde::de::Error::custom)
     }
 }

@@ -1042,7 +1042,7 @@ fn attest_provenance_is_reproducible_byte_for_byte() {
             (Some("dist"), Some(tree.hex().as_str())),
         ]
     );
-    let p = st.predicate();
+    let p = st.predicate_value().unwrap();
     let metadata = &p["runDetails"]["metadata"];
     assert_eq!(metadata["startedOn"], EPOCH_RFC3339);
     assert_eq!(metadata["finishedOn"], EPOCH_RFC3339);
@@ -1064,7 +1064,7 @@ fn attest_provenance_is_reproducible_byte_for_byte() {
     now.ok();
     let now = Statement::from_json(now.stdout.as_bytes()).unwrap();
     assert_ne!(
-        now.predicate()["runDetails"]["metadata"]["startedOn"],
+        now.predicate_value().unwrap()["runDetails"]["metadata"]["startedOn"],
         EPOCH_RFC3339
     );
 
@@ -1107,7 +1107,7 @@ fn attest_provenance_from_env_reads_github_actions() {
     // Reproducible from the environment too.
     assert_eq!(f.attest_env(args, GITHUB_ENV).stdout, out.stdout);
     let st = Statement::from_json(out.stdout.as_bytes()).unwrap();
-    let p = st.predicate();
+    let p = st.predicate_value().unwrap();
     // The builder id is --builder-id's, not the runner's.
     assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
     let def = &p["buildDefinition"];
@@ -1171,7 +1171,8 @@ fn attest_provenance_from_env_reads_github_actions() {
     out.ok();
     let p = Statement::from_json(out.stdout.as_bytes())
         .unwrap()
-        .predicate()
+        .predicate_value()
+        .unwrap()
         .clone();
     assert_eq!(
         p["buildDefinition"]["buildType"],
@@ -1202,7 +1203,8 @@ fn attest_provenance_flags_override_the_environment() {
         out.ok();
         Statement::from_json(out.stdout.as_bytes())
             .unwrap()
-            .predicate()
+            .predicate_value()
+            .unwrap()
             .clone()
     };
     let other_commit = "0123456789abcdef0123456789abcdef01234567";
@@ -1266,7 +1268,8 @@ fn attest_provenance_from_env_reads_gitlab_and_custodia_variables() {
     out.ok();
     let p = Statement::from_json(out.stdout.as_bytes())
         .unwrap()
-        .predicate()
+        .predicate_value()
+        .unwrap()
         .clone();
     assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
     assert_eq!(
@@ -1295,7 +1298,8 @@ fn attest_provenance_from_env_reads_gitlab_and_custodia_variables() {
     out.ok();
     let p = Statement::from_json(out.stdout.as_bytes())
         .unwrap()
-        .predicate()
+        .predicate_value()
+        .unwrap()
         .clone();
     assert_eq!(p["runDetails"]["builder"]["id"], BUILDER);
     let dep = &p["buildDefinition"]["resolvedDependencies"][0];

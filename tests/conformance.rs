@@ -438,6 +438,63 @@ fn duplicate_members_fail_closed() {
 }
 
 #[test]
+fn a_repeat_inside_the_predicate_fails_closed() {
+    let subject = format!(
+        r#"[{{"name":"a","digest":{{"sha256":"{}"}}}}]"#,
+        "a".repeat(64)
+    );
+    let with = |predicate: &str| {
+        format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v1","subject":{subject},"predicateType":"p","predicate":{predicate}}}"#
+        )
+    };
+    for (good, bad) in [
+        (r#"{"a":1,"b":2}"#, r#"{"a":1,"a":2}"#),
+        (
+            r#"{"x":[{"deep":{"a":1,"b":2}}]}"#,
+            r#"{"x":[{"deep":{"a":1,"a":2}}]}"#,
+        ),
+    ] {
+        assert!(
+            Statement::from_json(with(good).as_bytes()).is_ok(),
+            "{good}"
+        );
+        let err = Statement::from_json(with(bad).as_bytes()).unwrap_err();
+        assert!(matches!(err, custodia::Error::Json(_)), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn the_predicate_is_kept_as_signed() {
+    // Member order and spacing as written: the text the signature covers,
+    // not a re-serialization (which would sort the members).
+    let predicate = r#"{"z": 1, "a": {"y": [true, null], "b": "\u00e9"}}"#;
+    let doc = format!(
+        r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"a","digest":{{"sha256":"{}"}}}}],"predicateType":"p","predicate":{predicate}}}"#,
+        "a".repeat(64)
+    );
+    let st = Statement::from_json(doc.as_bytes()).unwrap();
+    assert_eq!(st.predicate().get(), predicate);
+    assert_eq!(
+        st.predicate_value().unwrap(),
+        serde_json::json!({"a": {"b": "\u{e9}", "y": [true, null]}, "z": 1})
+    );
+    // Read by another deserializer (not checked for repeats): the same
+    // statement, the predicate written back compactly.
+    let other: Statement = serde_json::from_str(&doc).unwrap();
+    assert_eq!(
+        other.predicate_value().unwrap(),
+        st.predicate_value().unwrap()
+    );
+    assert_eq!(
+        other.predicate().get(),
+        r#"{"a":{"b":"é","y":[true,null]},"z":1}"#
+    );
+    assert_ne!(other, st);
+    assert_eq!(Statement::from_json(&st.to_json().unwrap()).unwrap(), st);
+}
+
+#[test]
 fn same_key_signing_twice_fails_closed() {
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let mut env = Envelope::sign("text/plain", b"x".to_vec(), &key).unwrap();

@@ -119,7 +119,7 @@ fn unlinked_prod_records(store: &dyn Store, chain: &[Digest]) -> BTreeSet<Digest
             let envelope = custodia::dsse::Envelope::from_json(&bytes).unwrap();
             let st = Statement::from_json(envelope.payload()).unwrap();
             st.predicate_type() == PROMOTION_V1
-                && st.predicate()["environment"] == serde_json::json!("prod")
+                && st.predicate_value().unwrap()["environment"] == serde_json::json!("prod")
         })
         .collect()
 }

@@ -102,7 +102,7 @@ fn assert_fails(report: &Report, check: &str, mentions: &[&str]) {
 #[test]
 fn github_actions_environment_gives_githubs_workflow_shape() {
     let statement = context(&github_vars()).to_statement().unwrap();
-    let predicate: serde_json::Value = statement.predicate().clone();
+    let predicate: serde_json::Value = statement.predicate_value().unwrap();
     assert_eq!(
         predicate["buildDefinition"]["buildType"],
         GITHUB_ACTIONS_BUILD_TYPE
@@ -415,7 +415,7 @@ fn v0_2_and_v1_mix_ups_are_named() {
     let mislabelled = Statement::new_untyped(
         v1.subject().to_vec(),
         PROVENANCE_V0_2,
-        v1.predicate().clone(),
+        v1.predicate_value().unwrap(),
     )
     .unwrap();
     assert_fails(

@@ -1747,7 +1747,7 @@ fn bcr_wrong_signer() {
 /// not a hash). Checks `vsa-*` are test-local. `public-key-id` is the
 /// signature's keyid hint, which custodia never uses to decide trust.
 fn vsa_checks(statement: &Statement, args: &Value) -> Report {
-    let p = statement.predicate();
+    let p = statement.predicate_value().unwrap();
     let mut report = Report::new();
     let mut check = |name: &str, ok: bool, detail: String| {
         report.push(if ok {

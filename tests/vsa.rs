@@ -618,7 +618,7 @@ fn passing_statement() -> Statement {
 
 fn with_predicate(edit: impl FnOnce(&mut Value)) -> Statement {
     let statement = passing_statement();
-    let mut predicate = statement.predicate().clone();
+    let mut predicate = statement.predicate_value().unwrap();
     edit(&mut predicate);
     Statement::new_untyped(statement.subject().to_vec(), VSA_V1, predicate).unwrap()
 }
@@ -637,7 +637,7 @@ fn check_vsa_fails_predicate_type() {
     let other = Statement::new_untyped(
         statement.subject().to_vec(),
         "https://slsa.dev/verification_summary/v0.2",
-        statement.predicate().clone(),
+        statement.predicate_value().unwrap(),
     )
     .unwrap();
     let report = check_vsa(&other, &expectation());

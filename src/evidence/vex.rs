@@ -198,13 +198,7 @@ impl VexDocument {
     pub fn from_statement(statement: &Statement) -> Result<Self, Error> {
         let wire: OpenVexDocument = statement.predicate_as()?;
         let mut doc = Self::from_openvex(&wire)?;
-        let bytes =
-            serde_json::to_vec(statement.predicate()).map_err(|e| EvidenceError::Invalid {
-                format: "OpenVEX",
-                path: "predicate".to_owned(),
-                reason: e.to_string(),
-            })?;
-        doc.source = Source::of_bytes(&bytes);
+        doc.source = Source::of_bytes(statement.predicate().get().as_bytes());
         Ok(doc)
     }
 

@@ -1,7 +1,6 @@
 //! Evaluating one environment's gate against a set of evidence envelopes.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use crate::digest::{Digest, DigestSet, elide_middle};
 use crate::dsse::{Envelope, SignatureChecks};
@@ -144,8 +143,9 @@ pub struct EvidenceEnvelope {
     /// a requirement's role and again with every policy key (separation of
     /// duties), and each public-key operation is done once.
     checks: SignatureChecks,
-    /// The payload parsed as a statement, once, when first asked for.
-    statement: OnceLock<Result<Statement, String>>,
+    /// The payload parsed as a statement (unauthenticated: used only
+    /// after its signatures verify), or why it is not one.
+    statement: Result<Statement, String>,
 }
 
 impl EvidenceEnvelope {
@@ -156,15 +156,22 @@ impl EvidenceEnvelope {
             #[serde(rename = "predicateType")]
             predicate_type: String,
         }
-        let claimed_type = serde_json::from_slice::<Peek>(envelope.payload())
-            .ok()
-            .map(|p| p.predicate_type);
+        // Evidence is offered to be used: its statement is read now, in
+        // the one pass that also gives the claimed type; a payload that is
+        // no valid statement may still claim one.
+        let statement = Statement::from_json(envelope.payload()).map_err(|e| e.to_string());
+        let claimed_type = match &statement {
+            Ok(st) => Some(st.predicate_type().to_owned()),
+            Err(_) => serde_json::from_slice::<Peek>(envelope.payload())
+                .ok()
+                .map(|p| p.predicate_type),
+        };
         Self {
             digest,
             envelope,
             claimed_type,
             checks: SignatureChecks::default(),
-            statement: OnceLock::new(),
+            statement,
             #[cfg(feature = "sigstore")]
             bundle: None,
         }
@@ -272,16 +279,10 @@ impl EvidenceEnvelope {
         Some((self.statement().ok()?, identities))
     }
 
-    /// The payload parsed as an in-toto statement (once: every later call
-    /// returns the same result). Unauthenticated: only the callers that
-    /// verified the signatures first use it.
+    /// The payload parsed as an in-toto statement. Unauthenticated: only
+    /// the callers that verified the signatures first use it.
     fn statement(&self) -> Result<&Statement, String> {
-        self.statement
-            .get_or_init(|| {
-                Statement::from_json(self.envelope.payload()).map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+        self.statement.as_ref().map_err(Clone::clone)
     }
 
     /// Whether the payload claims `predicate_type` (unauthenticated: only
@@ -732,7 +733,8 @@ fn check_conditions(statement: &Statement, c: &Conditions) -> Result<(), String>
             // Parsed, as provenance verification does (#14): git+https, and
             // every place the provenance names its source agrees.
             use crate::provenance::matching::{SourceMismatch, match_source, source_places};
-            let places = source_places(statement.predicate_type(), statement.predicate());
+            let predicate = statement.predicate_value().map_err(|e| e.to_string())?;
+            let places = source_places(statement.predicate_type(), &predicate);
             match match_source(&places, want, &["git+https".to_owned(), "https".to_owned()]) {
                 Ok(_) => {}
                 Err(SourceMismatch::Repository(why) | SourceMismatch::Refs { reason: why, .. }) => {

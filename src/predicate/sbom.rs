@@ -74,8 +74,9 @@ pub fn sbom_statement(
     Statement::new_untyped(subject, format.predicate_type(), value)
 }
 
-/// The SBOM document a statement carries, as JSON bytes, after checking
-/// that the predicate type and the document's format agree.
+/// The SBOM document a statement carries, as JSON bytes (the predicate's
+/// text, as signed), after checking that the predicate type and the
+/// document's format agree.
 pub fn sbom_document(statement: &Statement) -> Result<(SbomFormat, Vec<u8>), Error> {
     let format = SbomFormat::from_predicate_type(statement.predicate_type()).ok_or_else(|| {
         StatementError::PredicateTypeMismatch {
@@ -83,16 +84,8 @@ pub fn sbom_document(statement: &Statement) -> Result<(SbomFormat, Vec<u8>), Err
             found: crate::digest::shorten(statement.predicate_type()),
         }
     })?;
-    check_format(statement.predicate(), format)?;
-    let bytes = serde_json::to_vec(statement.predicate()).map_err(|e| SbomError::Serialize {
-        document: match format {
-            SbomFormat::CycloneDx => "CycloneDX",
-            SbomFormat::Spdx => "SPDX",
-            SbomFormat::Spdx3 => "SPDX 3",
-        },
-        reason: e.to_string(),
-    })?;
-    Ok((format, bytes))
+    check_format(&statement.predicate_value()?, format)?;
+    Ok((format, statement.predicate().get().as_bytes().to_vec()))
 }
 
 fn check_format(value: &serde_json::Value, format: SbomFormat) -> Result<(), Error> {

@@ -443,17 +443,15 @@ impl ProvenanceClaims {
     pub fn from_statement(statement: &Statement) -> Result<Self, Error> {
         match statement.predicate_type() {
             PROVENANCE_V1 => {
-                let p: Provenance = crate::json::from_value(statement.predicate(), V1_NAME)?;
+                let p: Provenance = statement.predicate_json(V1_NAME)?;
                 Ok(Self::from_v1(&p))
             }
             PROVENANCE_V0_2 => {
-                let p: ProvenanceV02 =
-                    crate::json::from_value(statement.predicate(), "SLSA provenance v0.2")?;
+                let p: ProvenanceV02 = statement.predicate_json("SLSA provenance v0.2")?;
                 Ok(Self::from_v02(&p))
             }
             PROVENANCE_V0_1 => {
-                let p: ProvenanceV01 =
-                    crate::json::from_value(statement.predicate(), "SLSA provenance v0.1")?;
+                let p: ProvenanceV01 = statement.predicate_json("SLSA provenance v0.1")?;
                 Ok(Self::from_v01(&p))
             }
             other => Err(crate::error::StatementError::PredicateTypeMismatch {

@@ -368,10 +368,7 @@ impl VulnerabilityReport {
     /// The predicate of a v0.2 or v0.1 statement.
     pub fn from_statement(statement: &Statement) -> Result<Self, Error> {
         match statement.predicate_type() {
-            VULNS_V0_1 | VULNS_V0_2 => Ok(crate::json::from_value(
-                statement.predicate(),
-                "vulns predicate",
-            )?),
+            VULNS_V0_1 | VULNS_V0_2 => statement.predicate_json("vulns predicate"),
             other => Err(crate::error::StatementError::PredicateTypeMismatch {
                 expected: VULNS_V0_2.to_owned(),
                 found: other.to_owned(),

@@ -311,11 +311,14 @@ fn check_claims(
     };
     check_subject(statement, &expected.artifact, report);
     check_builder(&claims, &expected.trusted_builders, report);
-    check_source(
-        &source_places(statement.predicate_type(), statement.predicate()),
-        expected,
-        report,
-    );
+    match statement.predicate_value() {
+        Ok(predicate) => check_source(
+            &source_places(statement.predicate_type(), &predicate),
+            expected,
+            report,
+        ),
+        Err(e) => report.push(Check::fail("source-repository", e.to_string())),
+    }
     if let Some(name) = &expected.subject_name {
         check_subject_name(statement, &expected.artifact, name, report);
     }

@@ -2,31 +2,36 @@
 //!
 //! serde_json keeps the last of two members with the same name, which lets
 //! two parsers of one document see different values. Every custodia reader
-//! therefore first checks the whole document for duplicate members (at any
-//! depth), then deserializes it, reporting the field path and position of
+//! therefore reads through [`strict::Strict`], which refuses a repeated
+//! member name at any depth (in ignored members too) in the same pass that
+//! deserializes the document, and reports the field path and position of
 //! the first problem. Nesting depth is bounded by serde_json's recursion
 //! limit (128), so hostile input cannot exhaust the stack.
 
+mod strict;
+
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, Visitor};
 
 use crate::error::JsonError;
+use strict::Strict;
 
-/// Parses `bytes` as `T`, rejecting duplicate members and trailing data.
+/// Parses `bytes` as `T` in one pass, rejecting duplicate members and
+/// trailing data.
 ///
-/// Both passes run on plain serde_json first; only a document that fails
-/// is parsed again with [`serde_path_to_error`] for the path to report
-/// (the same parse, so the same first error), which keeps the tracking's
-/// cost off every well-formed document.
-pub(crate) fn from_slice<T: DeserializeOwned>(
-    bytes: &[u8],
+/// The pass runs without path tracking; only a document that fails is
+/// parsed again with [`serde_path_to_error`] for the path to report (the
+/// same parse, so the same first error), which keeps the tracking's cost
+/// off every well-formed document.
+pub(crate) fn from_slice<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
     what: &'static str,
 ) -> Result<T, JsonError> {
-    reject_duplicates(bytes, what)?;
-    match serde_json::from_slice(bytes) {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match T::deserialize(Strict(&mut de)).and_then(|value| de.end().map(|()| value)) {
         Ok(value) => Ok(value),
         Err(plain) => Err(with_path::<T>(bytes, what, &plain)),
     }
@@ -34,17 +39,18 @@ pub(crate) fn from_slice<T: DeserializeOwned>(
 
 /// The error of parsing `bytes` as `T` with its field path: `plain` is the
 /// error serde_json gave without tracking, kept if tracking finds none.
-fn with_path<T: DeserializeOwned>(
-    bytes: &[u8],
+fn with_path<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
     what: &'static str,
     plain: &serde_json::Error,
 ) -> JsonError {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Err(e) => {
-            let path = e.path().to_string();
-            to_json_error(what, path, &e.into_inner())
-        }
+    let mut track = serde_path_to_error::Track::new();
+    // The path is tracked inside the strict reading, so a repeated member's
+    // name is in the path when the repeat is refused.
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    match T::deserialize(Strict(tracked)) {
+        Err(e) => to_json_error(what, track.path().to_string(), &e),
         Ok(_) => match de.end() {
             Err(e) => to_json_error(what, String::new(), &e),
             Ok(()) => to_json_error(what, String::new(), plain),
@@ -69,12 +75,35 @@ pub(crate) fn from_value<T: DeserializeOwned>(
     }
 }
 
-/// Fails on the first object that has two members with the same name.
+/// Fails on the first object that has two members with the same name (or
+/// on text that is not one JSON value).
 pub(crate) fn reject_duplicates(bytes: &[u8], what: &'static str) -> Result<(), JsonError> {
-    let plain = serde_json::from_slice::<NoDuplicates>(bytes);
-    match plain {
-        Ok(NoDuplicates) => Ok(()),
-        Err(plain) => Err(with_path::<NoDuplicates>(bytes, what, &plain)),
+    from_slice::<IgnoredAny>(bytes, what).map(|_| ())
+}
+
+/// A string read from a document, borrowed from it when it holds no
+/// escapes (serde's own `Cow<str>` always copies).
+pub(crate) struct Text<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
     }
 }
 
@@ -105,104 +134,6 @@ fn to_json_error(what: &'static str, path: String, e: &serde_json::Error) -> Jso
     }
 }
 
-/// Deserializes any JSON value, failing on duplicate object members.
-struct NoDuplicates;
-
-impl<'de> de::Deserialize<'de> for NoDuplicates {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NoDuplicatesVisitor)
-    }
-}
-
-struct NoDuplicatesVisitor;
-
-impl<'de> Visitor<'de> for NoDuplicatesVisitor {
-    type Value = NoDuplicates;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
-        while seq.next_element::<NoDuplicates>()?.is_some() {}
-        Ok(NoDuplicates)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        // Most objects are small: a linear scan over borrowed names (copied
-        // only when they hold escapes) beats a set of owned strings; past
-        // `LINEAR` members a hash set keeps a huge object linear in time.
-        const LINEAR: usize = 16;
-        let mut few: Vec<Cow<'de, str>> = Vec::new();
-        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
-        while let Some(MemberName(key)) = map.next_key::<MemberName<'de>>()? {
-            let duplicate = if many.is_empty() {
-                few.contains(&key)
-            } else {
-                many.contains(&key)
-            };
-            if duplicate {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member `{}`",
-                    crate::digest::shorten(&key)
-                )));
-            }
-            map.next_value::<NoDuplicates>()?;
-            if many.is_empty() && few.len() < LINEAR {
-                few.push(key);
-            } else {
-                many.extend(few.drain(..));
-                many.insert(key);
-            }
-        }
-        Ok(NoDuplicates)
-    }
-}
-
-/// An object member's name, borrowed from the input when it has no escapes.
-struct MemberName<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for MemberName<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(MemberNameVisitor)
-    }
-}
-
-struct MemberNameVisitor;
-
-impl<'de> Visitor<'de> for MemberNameVisitor {
-    type Value = MemberName<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MemberName<'de>, E> {
-        Ok(MemberName(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<MemberName<'de>, E> {
-        Ok(MemberName(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<MemberName<'de>, E> {
-        Ok(MemberName(Cow::Owned(v)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,10 +142,72 @@ mod tests {
     fn duplicates_are_found_at_any_depth_with_a_path() {
         let err = reject_duplicates(br#"{"a":[{"b":1,"b":2}]}"#, "test").unwrap_err();
         assert!(err.message.contains("duplicate member `b`"), "{err}");
-        assert_eq!(err.path, "a[0]");
+        assert_eq!(err.path, "a[0].b");
         assert!(reject_duplicates(br#"{"a":{"b":1},"c":{"b":2}}"#, "test").is_ok());
         // An escaped name is the same name.
         assert!(reject_duplicates(br#"{"ab":1,"a\u0062":2}"#, "test").is_err());
+    }
+
+    #[test]
+    fn typed_reading_refuses_repeats_in_read_and_in_ignored_members() {
+        use std::collections::BTreeMap;
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: Option<u8>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Shape {
+            Point(Inner),
+            Box { inner: Inner },
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            list: Option<Vec<Inner>>,
+            map: Option<BTreeMap<String, u8>>,
+            shape: Option<Shape>,
+        }
+        let read = |text: &str| from_slice::<Outer>(text.as_bytes(), "test");
+        for ok in [
+            r#"{"list":[{"n":1},{"n":2}],"map":{"a":1,"b":2}}"#,
+            r#"{"unknown":{"n":1,"m":{"n":2}},"shape":{"Point":{"n":1}}}"#,
+        ] {
+            assert!(read(ok).is_ok(), "{ok}");
+        }
+        // A known field, an element, a map key, an ignored member's inside,
+        // an enum's content, an escaped spelling: each repeat is refused,
+        // where serde_json alone keeps the last.
+        for (bad, path) in [
+            (r#"{"list":[],"list":[{"n":1}]}"#, "list"),
+            (r#"{"list":[{"n":1},{"n":1,"n":2}]}"#, "list[1].n"),
+            (r#"{"map":{"a":1,"a":2}}"#, "map.a"),
+            (r#"{"unknown":[{"x":{"y":1,"y":2}}]}"#, "unknown"),
+            (r#"{"shape":{"Box":{"inner":{"n":1,"n":2}}}}"#, "shape"),
+            (r#"{"map":{"ab":1,"ab":2}}"#, "map.ab"),
+        ] {
+            if path.starts_with("map") || path == "unknown" {
+                assert!(serde_json::from_str::<Outer>(bad).is_ok(), "{bad}");
+            }
+            let err = read(bad).unwrap_err();
+            assert!(err.message.contains("duplicate member"), "{bad}: {err}");
+            assert!(err.path.starts_with(path), "{bad}: {}", err.path);
+        }
+    }
+
+    #[test]
+    fn strings_borrow_from_the_document_where_they_can() {
+        #[derive(serde::Deserialize)]
+        struct Text<'a> {
+            #[serde(borrow)]
+            plain: Cow<'a, str>,
+            #[serde(borrow)]
+            escaped: Cow<'a, str>,
+        }
+        let text: Text<'_> = from_slice(br#"{"plain":"abc","escaped":"a\nb"}"#, "test").unwrap();
+        assert!(matches!(text.plain, Cow::Borrowed("abc")));
+        assert!(matches!(text.escaped, Cow::Owned(ref s) if s == "a\nb"));
     }
 
     #[test]
@@ -330,6 +323,15 @@ mod tests {
             proptest::prop_assert_eq!(found.is_err(), dup, "{}", text);
             let parsed = from_slice::<serde_json::Value>(text.as_bytes(), "test");
             proptest::prop_assert_eq!(parsed.is_err(), dup);
+            // Read as a map of skipped values (serde_json skips those
+            // unlooked): a repeat inside is found all the same.
+            if text.starts_with('{') {
+                let skipped = from_slice::<std::collections::BTreeMap<String, IgnoredAny>>(
+                    text.as_bytes(),
+                    "test",
+                );
+                proptest::prop_assert_eq!(skipped.is_err(), dup, "{}", text);
+            }
         }
     }
 }
