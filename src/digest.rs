@@ -176,16 +176,24 @@ impl Digest {
     /// Parses lowercase hex for `algorithm`.
     pub fn from_hex(algorithm: DigestAlgorithm, hex: &str) -> Result<Self, Error> {
         check_hex(algorithm.name(), hex, &[algorithm.output_len() * 2])?;
+        Ok(
+            Self::from_lower_hex(algorithm, hex).ok_or_else(|| DigestError::InvalidHex {
+                algorithm: algorithm.name().to_owned(),
+                offset: 0,
+            })?,
+        )
+    }
+
+    /// `hex` decoded as `algorithm`'s output (in a stack buffer), or None
+    /// if it is not exactly that many bytes of lowercase hex.
+    fn from_lower_hex(algorithm: DigestAlgorithm, hex: &str) -> Option<Self> {
         let mut buffer = [0u8; MAX_OUTPUT_LEN];
-        let invalid = || DigestError::InvalidHex {
-            algorithm: algorithm.name().to_owned(),
-            offset: 0,
-        };
-        let bytes = buffer
-            .get_mut(..algorithm.output_len())
-            .ok_or_else(invalid)?;
-        decode_lower_hex_into(hex, bytes).ok_or_else(invalid)?;
-        Self::from_bytes(algorithm, bytes)
+        let bytes = buffer.get_mut(..algorithm.output_len())?;
+        decode_lower_hex_into(hex, bytes)?;
+        Some(Self {
+            algorithm,
+            bytes: DigestBytes::new(bytes),
+        })
     }
 
     /// The algorithm.
@@ -263,10 +271,8 @@ impl FromStr for Digest {
             }
             .into());
         }
-        if first_non_lower_hex(encoded).is_some() {
-            return Err(invalid("encoded part must be lowercase hex").into());
-        }
-        Digest::from_hex(algorithm, encoded)
+        Ok(Self::from_lower_hex(algorithm, encoded)
+            .ok_or_else(|| invalid("encoded part must be lowercase hex"))?)
     }
 }
 

@@ -46,17 +46,18 @@ pub const MAX_SIGNATURES: usize = 64;
 /// );
 /// ```
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut header = String::with_capacity(payload_type.len() + 32);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        header,
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
+    // One allocation: the two lengths take at most 20 digits each.
+    let mut out = Vec::with_capacity(payload_type.len() + payload.len() + 50);
+    // Writing to a Vec cannot fail.
+    let _ = std::io::Write::write_fmt(
+        &mut out,
+        format_args!(
+            "DSSEv1 {} {} {} ",
+            payload_type.len(),
+            payload_type,
+            payload.len()
+        ),
     );
-    let mut out = Vec::with_capacity(header.len() + payload.len());
-    out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(payload);
     out
 }
@@ -424,7 +425,17 @@ pub struct SignatureVerification {
 impl SignatureVerification {
     /// At least `threshold` distinct trusted keys signed, and none twice.
     pub fn verified(&self) -> bool {
-        self.accepted_keys().len() >= self.threshold && self.duplicates().is_empty()
+        // Counted in place: each accepted key is distinct (a key's second
+        // signature is a duplicate).
+        let mut accepted = 0;
+        for outcome in &self.outcomes {
+            match outcome.status {
+                SignatureStatus::Accepted { .. } => accepted += 1,
+                SignatureStatus::Duplicate { .. } => return false,
+                SignatureStatus::Rejected { .. } => {}
+            }
+        }
+        accepted >= self.threshold
     }
 
     /// The distinct keys that verified, in signature order.

@@ -69,13 +69,16 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
 /// Decodes standard or URL-safe base64, padded or not (DSSE says readers
 /// must accept both alphabets). Mixing the two alphabets is an error.
 pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
-    let url_safe = s.bytes().any(|b| b == b'-' || b == b'_');
-    let engine = if url_safe {
-        &URL_SAFE_ANY_PAD
-    } else {
-        &STANDARD_ANY_PAD
-    };
-    engine.decode(s).map_err(|e| e.to_string())
+    // The standard alphabet first (one pass in the common case); text it
+    // refuses that holds a URL-safe character is read as URL-safe, which
+    // in turn refuses a standard-only character: mixing stays an error.
+    STANDARD_ANY_PAD.decode(s).or_else(|standard| {
+        if s.bytes().any(|b| b == b'-' || b == b'_') {
+            URL_SAFE_ANY_PAD.decode(s).map_err(|e| e.to_string())
+        } else {
+            Err(standard.to_string())
+        }
+    })
 }
 
 #[cfg(test)]

@@ -183,6 +183,39 @@ pub(crate) fn open_anchored(
 /// every attestation verification starts with. Returns the statement only
 /// when all of them passed; the payload of an envelope that no trusted key
 /// signed is never parsed. (Promotion chains call it with a role's keys.)
+/// The statement of an envelope that `threshold` of `keys` signed, as
+/// [`open_envelope`] decides, without writing a report.
+pub(crate) fn open_statement(
+    envelope: &Envelope,
+    keys: &KeySet,
+    threshold: usize,
+) -> Option<Statement> {
+    envelope
+        .verify(keys, threshold)
+        .ok()
+        .filter(SignatureVerification::verified)
+        .filter(|_| crate::statement::is_payload_type(envelope.payload_type()))
+        .and_then(|_| Statement::from_json(envelope.payload()).ok())
+}
+
+/// [`open_envelope`] for callers that need the report only when opening
+/// fails: an envelope that opens builds no report (no check text is
+/// written); one that does not is opened again with the report kept.
+pub(crate) fn open_envelope_quietly(
+    envelope: &Envelope,
+    keys: &KeySet,
+    threshold: usize,
+) -> Result<Statement, Report> {
+    if let Some(statement) = open_statement(envelope, keys, threshold) {
+        return Ok(statement);
+    }
+    let mut report = Report::new();
+    match open_envelope(envelope, keys, threshold, &mut report) {
+        Some(statement) => Ok(statement),
+        None => Err(report),
+    }
+}
+
 pub(crate) fn open_envelope(
     envelope: &Envelope,
     keys: &KeySet,

@@ -391,9 +391,9 @@ pub struct MemoryStore {
     /// Hashed, not ordered: a lookup among millions of envelopes is one
     /// probe, not a walk down a tree; `list` sorts.
     envelopes: Mutex<HashMap<Digest, Vec<u8>>>,
-    /// `(environment, previous)` -> next: hashed too (following a chain
-    /// is one probe per link).
-    links: Mutex<HashMap<(String, String), Digest>>,
+    /// environment -> previous (`None` at genesis) -> next: hashed too
+    /// (following a chain is one probe per link, with no text made).
+    links: Mutex<HashMap<String, HashMap<Option<Digest>, Digest>>>,
     heads: Mutex<BTreeMap<String, Digest>>,
 }
 
@@ -459,7 +459,8 @@ impl Store for MemoryStore {
     ) -> Result<(), Error> {
         check_environment(environment)?;
         let mut links = self.links.lock().map_err(poisoned)?;
-        let key = (environment.to_owned(), link_name(previous));
+        let links = links.entry(environment.to_owned()).or_default();
+        let key = previous.cloned();
         match links.get(&key) {
             Some(existing) if existing == next => Ok(()),
             Some(existing) => Err(StoreError::Conflict {
@@ -482,7 +483,8 @@ impl Store for MemoryStore {
     ) -> Result<Option<Digest>, Error> {
         let links = self.links.lock().map_err(poisoned)?;
         Ok(links
-            .get(&(environment.to_owned(), link_name(previous)))
+            .get(environment)
+            .and_then(|links| links.get(&previous.cloned()))
             .cloned())
     }
 

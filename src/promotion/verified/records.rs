@@ -9,7 +9,7 @@ use crate::policy::{ActivePolicy, EvidenceEnvelope, GateRequest, evaluate_gate};
 use crate::predicate::promotion::{INCIDENT_V1, PROMOTION_V1, PromotionKind, PromotionRecord};
 use crate::report::{Report, has_visible_text};
 use crate::time::Timestamp;
-use crate::verify::open_envelope;
+use crate::verify::open_envelope_quietly;
 
 use super::super::Store;
 use super::super::chain::{PROMOTER_ROLE, artifact_of, get_checked};
@@ -84,15 +84,15 @@ pub(in crate::promotion) fn open_record(
 ) -> Result<(DigestSet, Box<PromotionRecord>), String> {
     let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
-    let mut r = Report::new();
-    let statement = if promoters.is_empty() {
-        None
+    let opened = if promoters.is_empty() {
+        Err(None)
     } else {
-        open_envelope(&envelope, promoters, 1, &mut r)
-    }
-    .ok_or_else(|| {
-        let why = r
-            .first_failure()
+        open_envelope_quietly(&envelope, promoters, 1).map_err(Some)
+    };
+    let statement = opened.map_err(|report| {
+        let why = report
+            .as_ref()
+            .and_then(Report::first_failure)
             .map(|c| format!("{}: {}", c.name, c.reason));
         format!(
             "not signed by a `{PROMOTER_ROLE}` key ({})",

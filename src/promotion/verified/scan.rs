@@ -6,9 +6,9 @@ use crate::digest::Digest;
 use crate::keys::KeySet;
 use crate::policy::ActivePolicy;
 use crate::predicate::promotion::{INCIDENT_V1, Incident, PROMOTION_V1, PromotionRecord};
-use crate::report::{Check, Report, has_visible_text};
+use crate::report::{Check, has_visible_text};
 use crate::statement::Statement;
-use crate::verify::open_envelope;
+use crate::verify::open_statement;
 
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
@@ -125,8 +125,7 @@ fn classify(store: &dyn Store, incident_keys: &KeySet, digest: &Digest) -> Found
         if incident_keys.is_empty() {
             return Found::Other;
         }
-        let mut r = Report::new();
-        let Some(statement) = open_envelope(evidence.envelope(), incident_keys, 1, &mut r) else {
+        let Some(statement) = open_statement(evidence.envelope(), incident_keys, 1) else {
             return Found::Other;
         };
         if statement.predicate_type() != INCIDENT_V1 {
