@@ -222,11 +222,13 @@ impl Digest {
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.algorithm)?;
-        let mut pair = [0u8; 2];
-        for &b in self.bytes.as_slice() {
-            f.write_str(crate::encoding::hex_pair(b, &mut pair))?;
+        // The hex is written in one call, from a stack buffer.
+        let mut hex = [0u8; MAX_OUTPUT_LEN * 2];
+        for (&b, out) in self.bytes.as_slice().iter().zip(hex.chunks_exact_mut(2)) {
+            out.copy_from_slice(&crate::encoding::hex_pair(b));
         }
-        Ok(())
+        let len = self.bytes.as_slice().len() * 2;
+        f.write_str(std::str::from_utf8(hex.get(..len).unwrap_or_default()).unwrap_or_default())
     }
 }
 

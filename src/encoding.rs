@@ -13,20 +13,19 @@ const URL_SAFE_ANY_PAD: GeneralPurpose =
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
-    let mut pair = [0u8; 2];
     for &b in bytes {
-        out.push_str(hex_pair(b, &mut pair));
+        let [hi, lo] = hex_pair(b);
+        out.push(char::from(hi));
+        out.push(char::from(lo));
     }
     out
 }
 
-/// `byte` as two lowercase hex digits, written into `pair`.
-pub(crate) fn hex_pair(byte: u8, pair: &mut [u8; 2]) -> &str {
+/// `byte` as two lowercase hex digits (ASCII).
+pub(crate) fn hex_pair(byte: u8) -> [u8; 2] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
-    *pair = [digit(byte >> 4), digit(byte & 0x0f)];
-    // Two ASCII digits are always UTF-8.
-    std::str::from_utf8(pair).unwrap_or("00")
+    [digit(byte >> 4), digit(byte & 0x0f)]
 }
 
 /// Offset of the first character that is not lowercase hex, if any.
