@@ -176,12 +176,13 @@ impl Digest {
     /// Parses lowercase hex for `algorithm`.
     pub fn from_hex(algorithm: DigestAlgorithm, hex: &str) -> Result<Self, Error> {
         check_hex(algorithm.name(), hex, &[algorithm.output_len() * 2])?;
-        Ok(
-            Self::from_lower_hex(algorithm, hex).ok_or_else(|| DigestError::InvalidHex {
+        Self::from_lower_hex(algorithm, hex).ok_or_else(|| {
+            DigestError::InvalidHex {
                 algorithm: algorithm.name().to_owned(),
                 offset: 0,
-            })?,
-        )
+            }
+            .into()
+        })
     }
 
     /// `hex` decoded as `algorithm`'s output (in a stack buffer), or None
@@ -273,8 +274,8 @@ impl FromStr for Digest {
             }
             .into());
         }
-        Ok(Self::from_lower_hex(algorithm, encoded)
-            .ok_or_else(|| invalid("encoded part must be lowercase hex"))?)
+        Self::from_lower_hex(algorithm, encoded)
+            .ok_or_else(|| invalid("encoded part must be lowercase hex").into())
     }
 }
 

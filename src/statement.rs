@@ -319,8 +319,9 @@ fn validate_subject(subject: &ResourceDescriptor, index: usize) -> Result<(), St
     Ok(())
 }
 
-/// A statement as JSON has it; `P` holds the predicate: its text when the
-/// document was checked for duplicate members, else a value.
+/// A statement as JSON has it; `P` holds the predicate: its text (read by
+/// [`Statement::from_json`], which then checks it for repeated members) or
+/// a value (read by any other deserializer).
 #[derive(Deserialize)]
 struct StatementWire<P> {
     #[serde(rename = "_type")]

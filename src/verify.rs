@@ -179,10 +179,6 @@ pub(crate) fn open_anchored(
     Some((statement, anchors.signers(&signatures)))
 }
 
-/// Signature threshold, payload type and statement parsing: the checks
-/// every attestation verification starts with. Returns the statement only
-/// when all of them passed; the payload of an envelope that no trusted key
-/// signed is never parsed. (Promotion chains call it with a role's keys.)
 /// The statement of an envelope that `threshold` of `keys` signed, as
 /// [`open_envelope`] decides, without writing a report.
 pub(crate) fn open_statement(
@@ -216,6 +212,10 @@ pub(crate) fn open_envelope_quietly(
     }
 }
 
+/// Signature threshold, payload type and statement parsing: the checks
+/// every attestation verification starts with. Returns the statement only
+/// when all of them passed; the payload of an envelope that no trusted key
+/// signed is never parsed. (Promotion chains call it with a role's keys.)
 pub(crate) fn open_envelope(
     envelope: &Envelope,
     keys: &KeySet,
