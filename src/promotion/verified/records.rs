@@ -85,19 +85,16 @@ pub(in crate::promotion) fn open_record(
     let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
     let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
     let opened = if promoters.is_empty() {
-        Err(None)
+        Err(Report::new())
     } else {
-        open_envelope_quietly(&envelope, promoters, 1).map_err(Some)
+        open_envelope_quietly(&envelope, promoters, 1)
     };
     let statement = opened.map_err(|report| {
-        let why = report
-            .as_ref()
-            .and_then(Report::first_failure)
-            .map(|c| format!("{}: {}", c.name, c.reason));
-        format!(
-            "not signed by a `{PROMOTER_ROLE}` key ({})",
-            why.unwrap_or_else(|| "no promoter keys".into())
-        )
+        let why = report.first_failure().map_or_else(
+            || "no promoter keys".to_owned(),
+            |c| format!("{}: {}", c.name, c.reason),
+        );
+        format!("not signed by a `{PROMOTER_ROLE}` key ({why})")
     })?;
     if statement.predicate_type() != PROMOTION_V1 {
         return Err(format!(

@@ -48,6 +48,7 @@ impl Spread for [u64; 2] {
     }
 }
 
+#[cfg(test)]
 impl Spread for u32 {
     fn spread(&self) -> u64 {
         u64::from(*self) << 32
