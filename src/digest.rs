@@ -244,6 +244,15 @@ impl FromStr for Digest {
 
     /// Parses the OCI form `algorithm:encoded`.
     fn from_str(s: &str) -> Result<Self, Error> {
+        // The common case, a known algorithm and lowercase hex of its
+        // length, in one pass over the hex; anything else is checked below
+        // for the error that says what is wrong.
+        if let Some((name, hex)) = s.split_once(':') {
+            let known = DigestAlgorithm::ALL.into_iter().find(|a| a.name() == name);
+            if let Some(digest) = known.and_then(|a| Self::from_lower_hex(a, hex)) {
+                return Ok(digest);
+            }
+        }
         let invalid = |reason| DigestError::InvalidOci {
             input: shorten(s),
             reason,

@@ -46,8 +46,20 @@ pub const MAX_SIGNATURES: usize = 64;
 /// );
 /// ```
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    // One allocation: the two lengths take at most 20 digits each.
-    let mut out = Vec::with_capacity(payload_type.len() + payload.len() + 50);
+    let mut out = pae_head(payload_type, payload.len(), payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The PAE up to the body, with room for `capacity` more bytes (one
+/// allocation: the two lengths take at most 20 digits each).
+fn pae_head(payload_type: &str, body_len: usize, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        payload_type
+            .len()
+            .saturating_add(capacity)
+            .saturating_add(50),
+    );
     // Writing to a Vec cannot fail.
     let _ = std::io::Write::write_fmt(
         &mut out,
@@ -55,10 +67,9 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
             "DSSEv1 {} {} {} ",
             payload_type.len(),
             payload_type,
-            payload.len()
+            body_len
         ),
     );
-    out.extend_from_slice(payload);
     out
 }
 
@@ -85,21 +96,59 @@ pub struct Signature {
 /// assert_eq!(result.accepted_keys().len(), 1);
 /// # Ok::<(), custodia::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     payload_type: String,
-    payload: Vec<u8>,
+    /// What the signatures sign, [`pae`]`(payload_type, payload)`, held
+    /// whole so that verifying copies nothing: the payload is its tail.
+    message: Vec<u8>,
+    /// Where the payload starts in `message`.
+    payload_start: usize,
     signatures: Vec<Signature>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("payload_type", &self.payload_type)
+            .field("payload", &self.payload())
+            .field("signatures", &self.signatures)
+            .finish()
+    }
 }
 
 impl Envelope {
     /// An envelope with no signatures yet.
     pub fn unsigned(payload_type: impl Into<String>, payload: Vec<u8>) -> Self {
+        let payload_type = payload_type.into();
+        let message = pae(&payload_type, &payload);
         Self {
-            payload_type: payload_type.into(),
-            payload,
+            payload_start: message.len() - payload.len(),
+            payload_type,
+            message,
             signatures: Vec::new(),
         }
+    }
+
+    /// An unsigned envelope of `payload_type` whose payload is the base64
+    /// text `payload`, decoded straight into the signed message.
+    fn decoding(payload_type: &str, payload: &str) -> Result<Self, DsseError> {
+        let len = crate::encoding::base64_decoded_len(payload);
+        let mut message = pae_head(payload_type, len, len);
+        let payload_start = message.len();
+        if crate::encoding::base64_decode_standard_onto(payload, len, &mut message).is_some() {
+            return Ok(Self {
+                payload_type: payload_type.to_owned(),
+                message,
+                payload_start,
+                signatures: Vec::new(),
+            });
+        }
+        let payload = base64_decode(payload).map_err(|reason| DsseError::Base64 {
+            field: "payload".to_owned(),
+            reason,
+        })?;
+        Ok(Self::unsigned(payload_type, payload))
     }
 
     /// Signs `payload` with one signer.
@@ -126,16 +175,15 @@ impl Envelope {
             }
             .into());
         }
-        let message = pae(&self.payload_type, &self.payload);
         let public = signer.public_key();
         if self
             .signatures
             .iter()
-            .any(|s| public.verify(&message, &s.sig).is_ok())
+            .any(|s| public.verify(&self.message, &s.sig).is_ok())
         {
             return Err(DsseError::AlreadySigned(signer.key_id().to_string()).into());
         }
-        let sig = signer.sign(&message)?;
+        let sig = signer.sign(&self.message)?;
         self.signatures.push(Signature {
             keyid: Some(signer.key_id().to_string()),
             sig,
@@ -168,8 +216,8 @@ impl Envelope {
                 reason,
             })
         };
-        let payload = b64(&wire.payload, &|| "payload".to_owned())?;
-        let signatures = wire
+        let mut envelope = Self::decoding(&wire.payload_type, &wire.payload)?;
+        envelope.signatures = wire
             .signatures
             .iter()
             .enumerate()
@@ -184,18 +232,14 @@ impl Envelope {
                 })
             })
             .collect::<Result<Vec<_>, DsseError>>()?;
-        Ok(Self {
-            payload_type: wire.payload_type.into_owned(),
-            payload,
-            signatures,
-        })
+        Ok(envelope)
     }
 
     /// Serializes as compact JSON with standard base64.
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         let wire = EnvelopeWire {
             payload_type: Cow::Borrowed(&self.payload_type),
-            payload: Cow::Owned(base64_encode(&self.payload)),
+            payload: Cow::Owned(base64_encode(self.payload())),
             signatures: self
                 .signatures
                 .iter()
@@ -215,7 +259,7 @@ impl Envelope {
 
     /// The payload bytes. Unauthenticated until [`Envelope::verify`] says so.
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        self.message.get(self.payload_start..).unwrap_or_default()
     }
 
     /// The signatures.
@@ -260,13 +304,12 @@ impl Envelope {
             }
             .into());
         }
-        let message = std::cell::OnceCell::new();
-        let message = || message.get_or_init(|| pae(&self.payload_type, &self.payload));
+        let message = self.message.as_slice();
         let mut outcomes = Vec::with_capacity(self.signatures.len());
         let mut accepted: Vec<KeyId> = Vec::new();
         for (index, signature) in self.signatures.iter().enumerate() {
             let verifies = |key: &dyn Verifier| {
-                let check = || key.verify(message(), &signature.sig).ok();
+                let check = || key.verify(message, &signature.sig).ok();
                 match checks {
                     Some(checks) => checks.remembered(index, key.key_id(), check),
                     None => check(),

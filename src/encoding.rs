@@ -41,23 +41,42 @@ pub(crate) fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Each byte's value as a lowercase hex digit; 0x80 (high bit set) for any
+/// other byte.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "evaluated while compiling: an index out of range fails the build"
+)]
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// Decodes lowercase hex into `out`, which must be exactly half its length.
 pub(crate) fn decode_lower_hex_into(s: &str, out: &mut [u8]) -> Option<()> {
-    fn nibble(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        }
-    }
     if s.len() % 2 != 0 || s.len() / 2 != out.len() {
         return None;
     }
+    let value = |b: &u8| HEX_VALUES.get(usize::from(*b)).copied().unwrap_or(0x80);
+    // Branch-free over the digits: any non-digit sets the high bit.
+    let mut bad = 0u8;
     for (pair, byte) in s.as_bytes().chunks_exact(2).zip(out) {
         let [hi, lo] = pair else { return None };
-        *byte = (nibble(*hi)? << 4) | nibble(*lo)?;
+        let (hi, lo) = (value(hi), value(lo));
+        bad |= hi | lo;
+        *byte = (hi << 4) | (lo & 0x0f);
     }
-    Some(())
+    (bad & 0x80 == 0).then_some(())
 }
 
 /// Standard base64 with padding, as DSSE writes it.
@@ -78,6 +97,36 @@ pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
             Err(standard.to_string())
         }
     })
+}
+
+/// [`base64_decode`] of `s` written at the end of `out`, when `s`
+/// decodes to exactly `len` bytes in the standard alphabet (the common
+/// case: one pass, no allocation of its own). `None` otherwise, with `out`
+/// as it was: the caller decodes with [`base64_decode`], which says why.
+pub(crate) fn base64_decode_standard_onto(s: &str, len: usize, out: &mut Vec<u8>) -> Option<()> {
+    let start = out.len();
+    out.resize(start.checked_add(len)?, 0);
+    let written = out
+        .get_mut(start..)
+        .and_then(|tail| STANDARD_ANY_PAD.decode_slice(s, tail).ok());
+    if written == Some(len) {
+        Some(())
+    } else {
+        out.truncate(start);
+        None
+    }
+}
+
+/// How many bytes base64 text of `s`'s length decodes to, if it is
+/// well formed (up to two `=` of padding, dropped).
+pub(crate) fn base64_decoded_len(s: &str) -> usize {
+    let unpadded = s.trim_end_matches('=').len().max(s.len().saturating_sub(2));
+    let tail = match unpadded % 4 {
+        2 => 1,
+        3 => 2,
+        _ => 0,
+    };
+    unpadded / 4 * 3 + tail
 }
 
 #[cfg(test)]
@@ -102,5 +151,25 @@ mod tests {
         assert_eq!(base64_decode("+/8=").unwrap(), vec![0xfb, 0xff]);
         assert!(base64_decode("+_8=").is_err());
         assert!(base64_decode("Zm8 ").is_err());
+    }
+
+    #[test]
+    fn decoding_onto_a_buffer_agrees_with_decoding() {
+        for text in [
+            "", "Zg==", "Zg", "Zm8=", "Zm8", "Zm9v", "Zm9vYg==", "-_8=", "Zm8==", "Z", "Zm8 ",
+        ] {
+            let mut out = b"prefix".to_vec();
+            let onto = base64_decode_standard_onto(text, base64_decoded_len(text), &mut out);
+            match base64_decode(text) {
+                Ok(bytes) if !text.contains(['-', '_']) => {
+                    assert_eq!(onto, Some(()), "{text}");
+                    assert_eq!(out, [b"prefix".as_slice(), &bytes].concat(), "{text}");
+                }
+                _ => {
+                    assert_eq!(onto, None, "{text}");
+                    assert_eq!(out, b"prefix", "{text}");
+                }
+            }
+        }
     }
 }

@@ -121,10 +121,18 @@ pub mod fuzzing {
     /// Reads JSON strictly (one pass, repeats refused) three ways and
     /// checks them against serde_json alone: strict reading accepts
     /// exactly what serde_json accepts without a repeated member, and
-    /// then reads the same value.
+    /// then reads the same value; and the quick look for repeats in a
+    /// value serde_json read never passes one that has a repeat.
     pub fn json(data: &[u8]) {
         use serde::de::IgnoredAny;
         let skipped = crate::json::from_slice::<IgnoredAny>(data, "fuzz").is_ok();
+        if let Ok(raw) = serde_json::from_slice::<&serde_json::value::RawValue>(data) {
+            assert_eq!(
+                crate::json::reject_duplicates_in(raw, "fuzz").is_ok(),
+                crate::json::reject_duplicates(raw.get().as_bytes(), "fuzz").is_ok(),
+                "the quick look agrees with the strict reading"
+            );
+        }
         let value = crate::json::from_slice::<serde_json::Value>(data, "fuzz");
         assert_eq!(skipped, value.is_ok(), "skipped and value reads agree");
         if let Ok(value) = &value {

@@ -191,7 +191,7 @@ impl Statement {
         // The predicate's text is kept as read, so its members were not
         // looked at: they are checked here.
         if let Some(predicate) = &wire.predicate {
-            crate::json::reject_duplicates(predicate.get().as_bytes(), "predicate")?;
+            crate::json::reject_duplicates_in(predicate, "predicate")?;
         }
         Self::from_wire(wire)
     }

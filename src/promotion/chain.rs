@@ -92,13 +92,36 @@ pub(crate) fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>,
     Ok(bytes)
 }
 
+/// [`get_checked`] for a reader that needs the bytes only while `read`
+/// runs: a store that holds them in memory lends them, uncopied.
+pub(crate) fn read_checked<T>(
+    store: &dyn Store,
+    digest: &Digest,
+    read: impl FnOnce(&[u8]) -> T,
+) -> Result<T, Error> {
+    let checks = store.checks_content();
+    let mut read = Some(read);
+    let mut out: Option<Result<T, Error>> = None;
+    store.read_with(digest, &mut |bytes| {
+        // A store that lends twice is read once.
+        let Some(read) = read.take() else { return };
+        out = Some(if checks {
+            Ok(read(bytes))
+        } else {
+            super::store::check_content(digest, bytes).map(|()| read(bytes))
+        });
+    })?;
+    out.unwrap_or_else(|| {
+        Err(StoreError::Invalid(format!("the store lent no bytes for {digest}")).into())
+    })
+}
+
 /// Reads a stored promotion record without verifying its signature.
 pub(super) fn read_record(
     store: &dyn Store,
     digest: &Digest,
 ) -> Result<(Envelope, Statement, PromotionRecord), Error> {
-    let bytes = get_checked(store, digest)?;
-    let envelope = Envelope::from_json(&bytes)?;
+    let envelope = read_checked(store, digest, Envelope::from_json)??;
     let statement = Statement::from_json(envelope.payload())?;
     let record: PromotionRecord = statement.predicate_as()?;
     Ok((envelope, statement, record))

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use crate::digest::{Digest, DigestAlgorithm};
 use crate::error::{Error, StoreError};
@@ -24,6 +24,13 @@ pub trait Store: Send + Sync {
     fn put(&self, bytes: &[u8]) -> Result<Digest, Error>;
     /// The bytes stored under `digest`, checked against it.
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error>;
+    /// Lends the bytes stored under `digest` to `read`, once, without
+    /// copying them where the store holds them in memory. The default
+    /// reads them with [`get`](Self::get).
+    fn read_with(&self, digest: &Digest, read: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
+        read(&self.get(digest)?);
+        Ok(())
+    }
     /// Every stored digest.
     fn list(&self) -> Result<Vec<Digest>, Error>;
     /// The stored digests that `keep` accepts, sorted. A store that can
@@ -68,10 +75,12 @@ pub trait Store: Send + Sync {
         let _ = (environment, head);
         Ok(())
     }
-    /// Whether [`get`](Self::get) is custodia's own, which hashes what it
-    /// read and compares with the name. For any other implementation the
-    /// readers hash the bytes again, so a store that skips the check cannot
-    /// substitute content. Not for implementors to override.
+    /// Whether the store is custodia's own, whose reads hold only bytes
+    /// that hash to their name: [`DirStore`] hashes what it read and
+    /// compares; [`MemoryStore`] holds only what its `put` hashed. For any
+    /// other implementation the readers hash the bytes again, so a store
+    /// that skips the check cannot substitute content. Not for implementors
+    /// to override.
     #[doc(hidden)]
     fn checks_content(&self) -> bool {
         false
@@ -386,11 +395,17 @@ impl DirStore {
 }
 
 /// An in-memory store, for tests and benchmarks.
+///
+/// Its envelopes enter only through [`put`](Store::put), which names them
+/// by the hash of their bytes, so a read need not hash them again; and
+/// [`read_with`](Store::read_with) lends them without a copy.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     /// Hashed, not ordered: a lookup among millions of envelopes is one
-    /// probe, not a walk down a tree; `list` sorts.
-    envelopes: Mutex<HashMap<Digest, Vec<u8>>>,
+    /// probe, not a walk down a tree; `list` sorts. Read-locked while a
+    /// reader holds lent bytes, so readers on several threads do not wait
+    /// for each other.
+    envelopes: RwLock<HashMap<Digest, Vec<u8>>>,
     /// environment -> previous (`None` at genesis) -> next: hashed too
     /// (following a chain is one probe per link, with no text made).
     links: Mutex<HashMap<String, HashMap<Option<Digest>, Digest>>>,
@@ -416,22 +431,25 @@ impl Store for MemoryStore {
     fn put(&self, bytes: &[u8]) -> Result<Digest, Error> {
         let digest = DigestAlgorithm::Sha256.hash(bytes);
         self.envelopes
-            .lock()
+            .write()
             .map_err(poisoned)?
             .insert(digest.clone(), bytes.to_vec());
         Ok(digest)
     }
 
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
-        let bytes = self
-            .envelopes
-            .lock()
-            .map_err(poisoned)?
+        let mut out = Vec::new();
+        self.read_with(digest, &mut |bytes| out = bytes.to_vec())?;
+        Ok(out)
+    }
+
+    fn read_with(&self, digest: &Digest, read: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
+        let envelopes = self.envelopes.read().map_err(poisoned)?;
+        let bytes = envelopes
             .get(digest)
-            .cloned()
             .ok_or_else(|| StoreError::Missing(digest.to_string()))?;
-        check_content(digest, &bytes)?;
-        Ok(bytes)
+        read(bytes);
+        Ok(())
     }
 
     fn list(&self) -> Result<Vec<Digest>, Error> {
@@ -441,7 +459,7 @@ impl Store for MemoryStore {
     fn list_where(&self, keep: &mut dyn FnMut(&Digest) -> bool) -> Result<Vec<Digest>, Error> {
         let mut digests: Vec<Digest> = self
             .envelopes
-            .lock()
+            .read()
             .map_err(poisoned)?
             .keys()
             .filter(|d| keep(d))
@@ -489,7 +507,7 @@ impl Store for MemoryStore {
     }
 
     fn remove(&self, digest: &Digest) -> Result<(), Error> {
-        self.envelopes.lock().map_err(poisoned)?.remove(digest);
+        self.envelopes.write().map_err(poisoned)?.remove(digest);
         Ok(())
     }
 

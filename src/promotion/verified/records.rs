@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 use crate::verify::open_envelope_quietly;
 
 use super::super::Store;
-use super::super::chain::{PROMOTER_ROLE, artifact_of, get_checked};
+use super::super::chain::{PROMOTER_ROLE, artifact_of, read_checked};
 use super::{ValidationOptions, VerifiedRecord};
 
 /// Follows one environment's links a batch at a time, so that a long
@@ -82,8 +82,9 @@ pub(in crate::promotion) fn open_record(
     promoters: &KeySet,
     digest: &Digest,
 ) -> Result<(DigestSet, Box<PromotionRecord>), String> {
-    let bytes = get_checked(store, digest).map_err(|e| e.to_string())?;
-    let envelope = Envelope::from_json(&bytes).map_err(|e| e.to_string())?;
+    let envelope = read_checked(store, digest, Envelope::from_json)
+        .and_then(|parsed| parsed)
+        .map_err(|e| e.to_string())?;
     let opened = if promoters.is_empty() {
         Err(Report::new())
     } else {
@@ -222,9 +223,9 @@ pub(in crate::promotion) fn check_gate(
 ) -> Result<(), String> {
     let mut evidence = Vec::with_capacity(recorded.len());
     for digest in recorded {
-        let bytes = get_checked(store, digest).map_err(|e| format!("evidence: {e}"))?;
-        evidence
-            .push(parse_evidence(digest, &bytes).map_err(|e| format!("evidence {digest}: {e}"))?);
+        let parsed = read_checked(store, digest, |bytes| parse_evidence(digest, bytes))
+            .map_err(|e| format!("evidence: {e}"))?;
+        evidence.push(parsed.map_err(|e| format!("evidence {digest}: {e}"))?);
     }
     let mut gate = GateRequest::new(
         record.artifact(),

@@ -11,7 +11,7 @@ use crate::statement::Statement;
 use crate::verify::open_statement;
 
 use super::super::Store;
-use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, get_checked};
+use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, read_checked};
 use super::records::{map_records, parse_evidence};
 use super::{Seen, ValidationOptions};
 
@@ -114,13 +114,12 @@ pub(in crate::promotion) fn scan_digests(
 }
 
 fn classify(store: &dyn Store, incident_keys: &KeySet, digest: &Digest) -> Found {
-    let Ok(bytes) = get_checked(store, digest) else {
+    let Ok(parsed) = read_checked(store, digest, |bytes| parse_evidence(digest, bytes)) else {
         return Found::Unreadable;
     };
-    let Ok(evidence) = parse_evidence(digest, &bytes) else {
+    let Ok(evidence) = parsed else {
         return Found::Other;
     };
-    drop(bytes);
     if evidence.claims(INCIDENT_V1) {
         if incident_keys.is_empty() {
             return Found::Other;

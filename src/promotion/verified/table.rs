@@ -10,12 +10,14 @@
 //! of insertions moves each entry a bounded number of times (amortised
 //! O(1) per insertion), and lookups are a hash probe plus a search.
 //!
-//! The keys are fingerprints (hash outputs), spread evenly over their range,
-//! so the search interpolates: it guesses where a key sits from its value
-//! and converges in a few probes (about log log n), where a binary search
-//! of a vector too big for the caches takes a cache miss for most of its
-//! log n halvings. A guess that does not at least halve the range is
-//! followed by a halving, so no input makes it slower than twice binary.
+//! The keys are fingerprints (hash outputs), spread evenly over their
+//! range, so a directory finds a key's neighbourhood at once: for each
+//! value of the leading bits (about one value per four entries), where
+//! the entries with those bits start. A lookup reads the directory, then
+//! searches the few entries between two of its marks, where a binary
+//! search of a vector too big for the caches takes a cache miss for most
+//! of its log n halvings. Keys bunched under one mark (not hash outputs)
+//! are found by the same binary search, over more entries.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -62,6 +64,11 @@ pub(super) struct SortedTable<K, V> {
     sorted: Vec<(K, V)>,
     /// Keys not in `sorted`.
     recent: HashMap<K, V>,
+    /// `directory[b]`: where the entries of `sorted` whose leading `bits`
+    /// bits are `b` start; one more mark at the end. Empty (with `bits`
+    /// 0) for a small table: the search covers it all.
+    directory: Vec<u32>,
+    bits: u32,
 }
 
 impl<K, V> Default for SortedTable<K, V> {
@@ -69,9 +76,16 @@ impl<K, V> Default for SortedTable<K, V> {
         Self {
             sorted: Vec::new(),
             recent: HashMap::new(),
+            directory: Vec::new(),
+            bits: 0,
         }
     }
 }
+
+/// Below this many sorted entries the table has no directory.
+const MIN_DIRECTORY: usize = 256;
+/// At most 2^24 directory marks (64 MiB at a billion entries).
+const MAX_DIRECTORY_BITS: u32 = 24;
 
 impl<K: Ord + Hash + Copy + Spread, V: Copy> SortedTable<K, V> {
     /// The value under `key`.
@@ -83,37 +97,50 @@ impl<K: Ord + Hash + Copy + Spread, V: Copy> SortedTable<K, V> {
         self.sorted.get(at).map(|(_, v)| *v)
     }
 
-    /// Where `key` is in `sorted`, by interpolation (see the module docs).
+    /// Where `key` is in `sorted`: a binary search between the two
+    /// directory marks of its leading bits.
     fn position(&self, key: &K) -> Option<usize> {
-        use std::cmp::Ordering;
-        let target = key.spread();
-        // The key, if present, is in `lo..hi`.
-        let (mut lo, mut hi) = (0, self.sorted.len());
-        let mut interpolate = true;
-        while lo < hi {
-            let size = hi - lo;
-            let pivot = if interpolate {
-                let (first, last) = (
-                    self.sorted.get(lo)?.0.spread(),
-                    self.sorted.get(hi - 1)?.0.spread(),
-                );
-                let span = u128::from(last.saturating_sub(first));
-                let offset = u128::from(target.saturating_sub(first)).min(span);
-                // Within `lo..hi`: offset <= span, so the quotient <= size - 1.
-                let step = (offset * (size as u128 - 1)).checked_div(span).unwrap_or(0);
-                lo + usize::try_from(step).unwrap_or(0)
-            } else {
-                lo + size / 2
-            };
-            match self.sorted.get(pivot)?.0.cmp(key) {
-                Ordering::Equal => return Some(pivot),
-                Ordering::Less => lo = pivot + 1,
-                Ordering::Greater => hi = pivot,
+        let (lo, hi) = match self.bits {
+            0 => (0, self.sorted.len()),
+            bits => {
+                let b = usize::try_from(key.spread() >> (64 - bits)).ok()?;
+                let mark = |b: usize| usize::try_from(*self.directory.get(b)?).ok();
+                (mark(b)?, mark(b.checked_add(1)?)?)
             }
-            // A guess that left more than half is followed by a halving.
-            interpolate = !interpolate || hi - lo <= size / 2;
+        };
+        let at = self
+            .sorted
+            .get(lo..hi)?
+            .binary_search_by(|(k, _)| k.cmp(key));
+        at.ok().map(|at| lo + at)
+    }
+
+    /// Rebuilds the directory after `sorted` changed: about one mark per
+    /// four entries.
+    fn rebuild_directory(&mut self) {
+        self.directory.clear();
+        let n = self.sorted.len();
+        self.bits = match u32::try_from(n) {
+            Ok(_) if n >= MIN_DIRECTORY => (n / 4).ilog2().min(MAX_DIRECTORY_BITS),
+            _ => 0,
+        };
+        if self.bits == 0 {
+            self.directory.shrink_to_fit();
+            return;
         }
-        None
+        let shift = 64 - self.bits;
+        let marks = (1usize << self.bits) + 1;
+        self.directory.reserve_exact(marks);
+        // `n` fits in a u32 (checked above), so every position does.
+        let mark = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        for (at, (key, _)) in self.sorted.iter().enumerate() {
+            // The marks up to this entry's bucket not set yet point here.
+            let bucket = key.spread() >> shift;
+            while (self.directory.len() as u64) <= bucket {
+                self.directory.push(mark(at));
+            }
+        }
+        self.directory.resize(marks, mark(n));
     }
 
     /// Adds `value` under `key` unless the key is already there; whether
@@ -159,12 +186,14 @@ impl<K: Ord + Hash + Copy + Spread, V: Copy> SortedTable<K, V> {
                 *slot = next;
             }
         }
+        self.rebuild_directory();
     }
 
     /// Keeps only the entries for which `keep(value)`.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(V) -> bool) {
         self.sorted.retain(|(_, v)| keep(*v));
         self.sorted.shrink_to_fit();
+        self.rebuild_directory();
         self.recent.retain(|_, v| keep(*v));
     }
 
