@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::{base64_decode, base64_encode};
+use crate::encoding::{base64_decode, base64_decode_bytes, base64_encode};
 use crate::error::{DsseError, Error};
 use std::sync::{Mutex, PoisonError};
 
@@ -132,7 +132,7 @@ impl Envelope {
 
     /// An unsigned envelope of `payload_type` whose payload is the base64
     /// text `payload`, decoded straight into the signed message.
-    fn decoding(payload_type: &str, payload: &str) -> Result<Self, DsseError> {
+    fn decoding(payload_type: &str, payload: &[u8]) -> Result<Self, DsseError> {
         let len = crate::encoding::base64_decoded_len(payload);
         let mut message = pae_head(payload_type, len, len);
         let payload_start = message.len();
@@ -144,7 +144,7 @@ impl Envelope {
                 signatures: Vec::new(),
             });
         }
-        let payload = base64_decode(payload).map_err(|reason| DsseError::Base64 {
+        let payload = base64_decode_bytes(payload).map_err(|reason| DsseError::Base64 {
             field: "payload".to_owned(),
             reason,
         })?;
@@ -216,7 +216,7 @@ impl Envelope {
                 reason,
             })
         };
-        let mut envelope = Self::decoding(&wire.payload_type, &wire.payload)?;
+        let mut envelope = Self::decoding(&wire.payload_type, &wire.payload.0)?;
         envelope.signatures = wire
             .signatures
             .iter()
@@ -239,7 +239,7 @@ impl Envelope {
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         let wire = EnvelopeWire {
             payload_type: Cow::Borrowed(&self.payload_type),
-            payload: Cow::Owned(base64_encode(self.payload())),
+            payload: Base64Text(Cow::Owned(base64_encode(self.payload()).into_bytes())),
             signatures: self
                 .signatures
                 .iter()
@@ -305,8 +305,7 @@ impl Envelope {
             .into());
         }
         let message = self.message.as_slice();
-        let mut outcomes = Vec::with_capacity(self.signatures.len());
-        let mut accepted: Vec<KeyId> = Vec::new();
+        let mut outcomes: Vec<SignatureOutcome> = Vec::with_capacity(self.signatures.len());
         for (index, signature) in self.signatures.iter().enumerate() {
             let verifies = |key: &dyn Verifier| {
                 let check = || key.verify(message, &signature.sig).ok();
@@ -315,10 +314,13 @@ impl Envelope {
                     None => check(),
                 }
             };
-            let outcome = verify_one(keys, signature, &accepted, verifies);
-            if let SignatureStatus::Accepted { key_id, .. } = &outcome.status {
-                accepted.push(key_id.clone());
-            }
+            // A key that an earlier signature counted for counts once.
+            let counted = |key: &KeyId| {
+                outcomes.iter().any(|o| {
+                    matches!(&o.status, SignatureStatus::Accepted { key_id, .. } if key_id == key)
+                })
+            };
+            let outcome = verify_one(keys, signature, counted, verifies);
             outcomes.push(SignatureOutcome { index, ..outcome });
         }
         Ok(SignatureVerification {
@@ -371,7 +373,7 @@ impl Clone for SignatureChecks {
 fn verify_one(
     keys: &KeySet,
     signature: &Signature,
-    already: &[KeyId],
+    counted: impl Fn(&KeyId) -> bool,
     verifies: impl Fn(&dyn Verifier) -> Option<&'static str>,
 ) -> SignatureOutcome {
     let hinted = signature
@@ -388,7 +390,7 @@ fn verify_one(
     for key in order {
         if let Some(scheme) = verifies(key.as_ref()) {
             let key_id = key.key_id().clone();
-            status = Some(if already.contains(&key_id) {
+            status = Some(if counted(&key_id) {
                 SignatureStatus::Duplicate { key_id }
             } else {
                 SignatureStatus::Accepted {
@@ -560,6 +562,43 @@ impl SignatureVerification {
     }
 }
 
+/// A JSON string of base64, read as bytes: decoding checks every byte
+/// against the alphabet, so the payload (most of an envelope) is not also
+/// checked as UTF-8 while it is read.
+struct Base64Text<'a>(Cow<'a, [u8]>);
+
+impl Serialize for Base64Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = std::str::from_utf8(&self.0).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Base64Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Base64Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a base64 string")
+            }
+            fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+                Ok(Base64Text(Cow::Borrowed(v)))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(Base64Text(Cow::Owned(v.to_vec())))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Base64Text(Cow::Borrowed(v.as_bytes())))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Base64Text(Cow::Owned(v.as_bytes().to_vec())))
+            }
+        }
+        d.deserialize_bytes(TextVisitor)
+    }
+}
+
 /// An envelope as JSON has it; its text borrows from the document where
 /// it holds no escapes (base64 never does).
 #[derive(Serialize, Deserialize)]
@@ -567,7 +606,7 @@ struct EnvelopeWire<'a> {
     #[serde(rename = "payloadType", borrow)]
     payload_type: Cow<'a, str>,
     #[serde(borrow)]
-    payload: Cow<'a, str>,
+    payload: Base64Text<'a>,
     #[serde(borrow)]
     signatures: Vec<SignatureWire<'a>>,
 }

@@ -87,11 +87,17 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
 /// Decodes standard or URL-safe base64, padded or not (DSSE says readers
 /// must accept both alphabets). Mixing the two alphabets is an error.
 pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
+    base64_decode_bytes(s.as_bytes())
+}
+
+/// [`base64_decode`] of text given as bytes (checked against the alphabet
+/// here, so it need not be checked as UTF-8 first).
+pub(crate) fn base64_decode_bytes(s: &[u8]) -> Result<Vec<u8>, String> {
     // The standard alphabet first (one pass in the common case); text it
     // refuses that holds a URL-safe character is read as URL-safe, which
     // in turn refuses a standard-only character: mixing stays an error.
     STANDARD_ANY_PAD.decode(s).or_else(|standard| {
-        if s.bytes().any(|b| b == b'-' || b == b'_') {
+        if s.iter().any(|&b| b == b'-' || b == b'_') {
             URL_SAFE_ANY_PAD.decode(s).map_err(|e| e.to_string())
         } else {
             Err(standard.to_string())
@@ -103,7 +109,7 @@ pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
 /// decodes to exactly `len` bytes in the standard alphabet (the common
 /// case: one pass, no allocation of its own). `None` otherwise, with `out`
 /// as it was: the caller decodes with [`base64_decode`], which says why.
-pub(crate) fn base64_decode_standard_onto(s: &str, len: usize, out: &mut Vec<u8>) -> Option<()> {
+pub(crate) fn base64_decode_standard_onto(s: &[u8], len: usize, out: &mut Vec<u8>) -> Option<()> {
     let start = out.len();
     out.resize(start.checked_add(len)?, 0);
     let written = out
@@ -119,8 +125,9 @@ pub(crate) fn base64_decode_standard_onto(s: &str, len: usize, out: &mut Vec<u8>
 
 /// How many bytes base64 text of `s`'s length decodes to, if it is
 /// well formed (up to two `=` of padding, dropped).
-pub(crate) fn base64_decoded_len(s: &str) -> usize {
-    let unpadded = s.trim_end_matches('=').len().max(s.len().saturating_sub(2));
+pub(crate) fn base64_decoded_len(s: &[u8]) -> usize {
+    let padding = s.iter().rev().take(2).take_while(|&&b| b == b'=').count();
+    let unpadded = s.len() - padding;
     let tail = match unpadded % 4 {
         2 => 1,
         3 => 2,
@@ -159,7 +166,9 @@ mod tests {
             "", "Zg==", "Zg", "Zm8=", "Zm8", "Zm9v", "Zm9vYg==", "-_8=", "Zm8==", "Z", "Zm8 ",
         ] {
             let mut out = b"prefix".to_vec();
-            let onto = base64_decode_standard_onto(text, base64_decoded_len(text), &mut out);
+            let text_bytes = text.as_bytes();
+            let onto =
+                base64_decode_standard_onto(text_bytes, base64_decoded_len(text_bytes), &mut out);
             match base64_decode(text) {
                 Ok(bytes) if !text.contains(['-', '_']) => {
                     assert_eq!(onto, Some(()), "{text}");

@@ -26,8 +26,9 @@ pub(super) fn plainly_unique(text: &[u8]) -> bool {
 /// `None` as soon as the text is not plainly free of repeats.
 fn scan(text: &[u8]) -> Option<()> {
     // Each open object's first name in `names`; `None` for an array.
-    let mut open: Vec<Option<usize>> = Vec::new();
-    let mut names: Vec<&[u8]> = Vec::new();
+    // Room for a typical predicate's nesting and names, so neither grows.
+    let mut open: Vec<Option<usize>> = Vec::with_capacity(16);
+    let mut names: Vec<&[u8]> = Vec::with_capacity(64);
     // Whether the next string is a member name.
     let mut expect_name = false;
     let mut i = 0;
@@ -75,9 +76,7 @@ fn string_end(text: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     let mut i = start;
     loop {
-        let rest = text.get(i..)?;
-        let at = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
-        let end = i + at;
+        let end = i + memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
         if text.get(end) == Some(&b'"') {
             return Some((end, escaped));
         }

@@ -105,7 +105,7 @@ pub(super) fn open_environments(
             for (offset, (digest, opened)) in digests.iter().zip(opened).enumerate() {
                 let index = first + offset;
                 if let Ok((_, record)) = &opened {
-                    known.settled.insert(digest);
+                    known.settled.push(digest);
                     if record.environment != environment {
                         known
                             .records
@@ -393,7 +393,7 @@ fn keep_gate(
     (outcome, settled): (Result<(), String>, Vec<Digest>),
 ) {
     for d in &settled {
-        known.settled.insert(d);
+        known.settled.push(d);
     }
     outcomes.set(at, outcome);
 }

@@ -13,6 +13,7 @@ use crate::verify::open_statement;
 use super::super::Store;
 use super::super::chain::{INCIDENT_ROLES, IncidentEntry, artifact_of, read_checked};
 use super::records::{map_records, parse_evidence};
+use super::seen::SeenList;
 use super::{Seen, ValidationOptions};
 
 /// One pass over every stored envelope: the promotion records each
@@ -36,7 +37,7 @@ pub(super) struct Known {
     /// are listed in `records` unless linked into the environment they
     /// claim), evidence a gate used of a type that is neither a promotion
     /// record nor an incident.
-    pub(super) settled: Seen,
+    pub(super) settled: SeenList,
     /// Records that opened in one environment's chain but claim another
     /// (which they are outside of): (claimed environment, digest).
     pub(super) records: Vec<(String, Digest)>,
@@ -44,7 +45,8 @@ pub(super) struct Known {
 
 /// Lists the store and classifies every envelope not already `known`.
 pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known) -> StoreScan {
-    let mut scan = match store.list_where(&mut |d| !known.settled.contains(d)) {
+    let settled = known.settled.into_seen();
+    let mut scan = match store.list_where(&mut |d| !settled.contains(d)) {
         Ok(fresh) => scan_digests(store, policy, &fresh),
         Err(e) => StoreScan {
             scanned: Seen::default(),
@@ -53,7 +55,7 @@ pub(super) fn scan_store(store: &dyn Store, policy: &ActivePolicy, known: Known)
             listing: Err(e.to_string()),
         },
     };
-    scan.scanned.absorb(known.settled);
+    scan.scanned.absorb(settled);
     for (environment, digest) in known.records {
         scan.promotion_records
             .entry(environment)

@@ -24,6 +24,33 @@ pub(super) fn fingerprint(digest: &Digest) -> u128 {
     }
 }
 
+/// Digests gathered to become a [`Seen`] once all are known: each one
+/// appended (no lookup per digest, in a set whose lookups miss the caches
+/// once it is large), then sorted once. It grows by an eighth at a time,
+/// not by doubling, so at most an eighth of it is unused room.
+#[derive(Debug, Default)]
+pub(in crate::promotion) struct SeenList(Vec<u128>);
+
+impl SeenList {
+    /// Adds `digest` (again, if it was there).
+    pub(in crate::promotion) fn push(&mut self, digest: &Digest) {
+        if self.0.len() == self.0.capacity() {
+            self.0.reserve_exact((self.0.len() / 8).max(1024));
+        }
+        self.0.push(fingerprint(digest));
+    }
+
+    /// The set of the digests added.
+    pub(in crate::promotion) fn into_seen(self) -> Seen {
+        let mut fingerprints = self.0;
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        Seen(SortedTable::from_sorted(
+            fingerprints.into_iter().map(|f| (f, ())).collect(),
+        ))
+    }
+}
+
 /// Envelope digests already read and classified (records, evidence,
 /// incidents), so a store scan or a refresh reads each envelope once.
 ///
@@ -91,6 +118,21 @@ mod tests {
             assert!(!seen.insert(d));
             assert_eq!(seen.len(), i + 1);
         }
+    }
+
+    #[test]
+    fn a_list_becomes_the_set_of_its_digests() {
+        let d = |i: u32| DigestAlgorithm::Sha256.hash(&i.to_le_bytes());
+        let mut list = SeenList::default();
+        for i in (0..5000).chain(0..100) {
+            list.push(&d(i));
+        }
+        list.push(&DigestAlgorithm::Sha512.hash(b"x"));
+        let seen = list.into_seen();
+        assert_eq!(seen.len(), 5001);
+        assert!((0..5000).all(|i| seen.contains(&d(i))));
+        assert!(seen.contains(&DigestAlgorithm::Sha512.hash(b"x")));
+        assert!(!seen.contains(&d(5000)));
     }
 
     #[test]

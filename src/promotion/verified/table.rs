@@ -143,6 +143,17 @@ impl<K: Ord + Hash + Copy + Spread, V: Copy> SortedTable<K, V> {
         self.directory.resize(marks, mark(n));
     }
 
+    /// A table of `entries`, sorted by key with no key twice.
+    pub(super) fn from_sorted(entries: Vec<(K, V)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)));
+        let mut table = Self {
+            sorted: entries,
+            ..Self::default()
+        };
+        table.rebuild_directory();
+        table
+    }
+
     /// Adds `value` under `key` unless the key is already there; whether
     /// it was added.
     pub(super) fn insert(&mut self, key: K, value: V) -> bool {
