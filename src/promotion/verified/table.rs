@@ -249,8 +249,18 @@ mod tests {
         }
         assert_eq!(table.get(&key(20_000)), None);
         assert!(table.sorted.windows(2).all(|w| w[0].0 < w[1].0));
-        // Keys bunched at one end of the range (the worst case for
-        // interpolation) are found all the same.
+        // Each directory mark is where its bucket starts.
+        assert!(table.bits > 0);
+        let shift = 64 - table.bits;
+        for (b, mark) in (0u64..).zip(&table.directory) {
+            let starts = table
+                .sorted
+                .partition_point(|(k, _)| k.spread() >> shift < b);
+            assert_eq!(*mark as usize, starts, "mark {b}");
+        }
+        assert_eq!(table.directory.len(), (1 << table.bits) + 1);
+        // Keys bunched at both ends of the range (two marks hold them
+        // all: the worst case for a directory) are found all the same.
         let mut bunched: SortedTable<u64, u32> = SortedTable::default();
         for i in 0..20_000u64 {
             let k = if i % 2 == 0 { i } else { u64::MAX - i };
