@@ -623,3 +623,94 @@ fn the_store_fuzz_harness_holds_on_its_seeds() {
         }
     }
 }
+
+/// How a store lends its bytes to readers (`Store::read_with`).
+#[derive(Clone, Copy)]
+enum Lending {
+    /// As stored.
+    Honest,
+    /// Never calls the reader.
+    Nothing,
+    /// Another envelope's bytes for one digest.
+    Substitute,
+    /// The stored bytes, then garbage.
+    Twice,
+}
+
+/// A store that keeps its envelopes honestly but lends them as `lending`
+/// says; not custodia's own, so readers hash what it lends.
+struct Lender {
+    inner: MemoryStore,
+    lending: Lending,
+    /// The digest whose bytes are substituted, and what by.
+    swap: Option<(Digest, Vec<u8>)>,
+}
+
+impl Store for Lender {
+    fn put(&self, bytes: &[u8]) -> Result<Digest, custodia::Error> {
+        self.inner.put(bytes)
+    }
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, custodia::Error> {
+        self.inner.get(digest)
+    }
+    fn read_with(
+        &self,
+        digest: &Digest,
+        read: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), custodia::Error> {
+        let bytes = self.inner.get(digest)?;
+        match (self.lending, &self.swap) {
+            (Lending::Honest, _) => read(&bytes),
+            (Lending::Nothing, _) => {}
+            (Lending::Substitute, Some((target, other))) if target == digest => read(other),
+            (Lending::Substitute, _) => read(&bytes),
+            (Lending::Twice, _) => {
+                read(&bytes);
+                read(b"{}");
+            }
+        }
+        Ok(())
+    }
+    fn list(&self) -> Result<Vec<Digest>, custodia::Error> {
+        self.inner.list()
+    }
+    fn link(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+        next: &Digest,
+    ) -> Result<(), custodia::Error> {
+        self.inner.link(environment, previous, next)
+    }
+    fn successor(
+        &self,
+        environment: &str,
+        previous: Option<&Digest>,
+    ) -> Result<Option<Digest>, custodia::Error> {
+        self.inner.successor(environment, previous)
+    }
+}
+
+#[test]
+fn a_store_that_lends_wrong_bytes_or_none_changes_no_decision() {
+    let p = Pipeline::new();
+    let mut store = Lender {
+        inner: MemoryStore::new(),
+        lending: Lending::Honest,
+        swap: None,
+    };
+    let [dev, staging, _] = p.ship(&store, &artifact(1), T0);
+    assert!(check(&store, &p, "prod").verified());
+    // Read once: a second lending is not read.
+    store.lending = Lending::Twice;
+    assert!(check(&store, &p, "prod").verified());
+    // Nothing lent: the records cannot be read.
+    store.lending = Lending::Nothing;
+    assert_eq!(failing(&store, &p, "dev"), "record[0]");
+    // The dev record's bytes lent for staging's (signed, but another
+    // record): they do not hash to the name staging links.
+    store.lending = Lending::Substitute;
+    store.swap = Some((staging, store.inner.get(&dev).unwrap()));
+    assert!(check(&store, &p, "dev").verified());
+    assert_eq!(failing(&store, &p, "staging"), "record[0]");
+}

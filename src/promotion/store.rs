@@ -26,7 +26,8 @@ pub trait Store: Send + Sync {
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, Error>;
     /// Lends the bytes stored under `digest` to `read`, once, without
     /// copying them where the store holds them in memory. The default
-    /// reads them with [`get`](Self::get).
+    /// reads them with [`get`](Self::get). `read` must not use the store
+    /// (a store may hold a lock while it lends).
     fn read_with(&self, digest: &Digest, read: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
         read(&self.get(digest)?);
         Ok(())
