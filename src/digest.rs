@@ -248,7 +248,7 @@ impl FromStr for Digest {
         // length, in one pass over the hex; anything else is checked below
         // for the error that says what is wrong.
         if let Some((name, hex)) = s.split_once(':') {
-            let known = DigestAlgorithm::ALL.into_iter().find(|a| a.name() == name);
+            let known = name.parse::<DigestAlgorithm>().ok();
             if let Some(digest) = known.and_then(|a| Self::from_lower_hex(a, hex)) {
                 return Ok(digest);
             }

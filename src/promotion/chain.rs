@@ -85,15 +85,12 @@ pub struct HistoryEntry {
 /// Reads stored bytes and checks they hash to `digest`, whatever the
 /// store implementation does.
 pub(crate) fn get_checked(store: &dyn Store, digest: &Digest) -> Result<Vec<u8>, Error> {
-    let bytes = store.get(digest)?;
-    if !store.checks_content() {
-        super::store::check_content(digest, &bytes)?;
-    }
-    Ok(bytes)
+    read_checked(store, digest, <[u8]>::to_vec)
 }
 
 /// [`get_checked`] for a reader that needs the bytes only while `read`
-/// runs: a store that holds them in memory lends them, uncopied.
+/// runs: a store that holds them in memory lends them, uncopied. The one
+/// place a read is checked against its name.
 pub(crate) fn read_checked<T>(
     store: &dyn Store,
     digest: &Digest,
